@@ -1,0 +1,84 @@
+"""A small simulation of the ECS data plane that moto lacks.
+
+What AWS does after CreateService/UpdateService, reduced to what a release can observe: for each
+service with load balancers, tasks start one at a time (one every `task_start_seconds`), each
+registering its IP in every target group of the service, where it reports healthy; when the
+desired count drops, the surplus targets are deregistered at once (connection draining is not
+simulated). Services listed in `failing` never get a healthy task, as when the new image crashes.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class DataPlane:
+    def __init__(self, session, endpoint_url: str | None = None, *, tick_seconds: float = 0.2, task_start_seconds: float = 0.5):
+        self.ecs = session.client("ecs", endpoint_url=endpoint_url)
+        self.elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
+        self.tick_seconds = tick_seconds
+        self.task_start_seconds = task_start_seconds
+        self.failing: set[str] = set()
+        self._last_start: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DataPlane:
+        self._thread = threading.Thread(target=self._run, name="ecs-data-plane", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_seconds):
+            try:
+                self.tick()
+            except ClientError:
+                pass  # a resource deleted between two calls; the next tick sees the new world
+
+    def tick(self) -> None:
+        for cluster in self.ecs.list_clusters()["clusterArns"]:
+            arns = self.ecs.list_services(cluster=cluster)["serviceArns"]
+            for start in range(0, len(arns), 10):
+                for service in self.ecs.describe_services(cluster=cluster, services=arns[start:start + 10])["services"]:
+                    if service.get("status") == "ACTIVE":
+                        self._converge(service)
+
+    @staticmethod
+    def target_ip(service_arn: str, index: int) -> str:
+        digest = hashlib.sha256(service_arn.encode()).digest()
+        return f"10.{digest[0]}.{digest[1]}.{index + 1}"
+
+    def _converge(self, service: dict[str, Any]) -> None:
+        balancers = [lb for lb in service.get("loadBalancers", []) if lb.get("targetGroupArn")]
+        if not balancers:
+            return
+        name = service["serviceName"]
+        wanted = 0 if name in self.failing else service["desiredCount"]
+        now = time.time()
+        due = now - self._last_start.get(name, 0) >= self.task_start_seconds
+        started = False
+        for balancer in balancers:
+            group = balancer["targetGroupArn"]
+            health = self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+            registered = {d["Target"]["Id"] for d in health}
+            if len(registered) > wanted:
+                surplus = sorted(registered)[wanted:]
+                self.elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": ip} for ip in surplus])
+            elif len(registered) < wanted and due:
+                ip = next(
+                    ip for ip in (self.target_ip(service["serviceArn"], i) for i in range(wanted + len(registered)))
+                    if ip not in registered
+                )
+                self.elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": ip, "Port": balancer["containerPort"]}])
+                started = True
+        if started:
+            self._last_start[name] = now

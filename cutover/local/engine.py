@@ -1,0 +1,157 @@
+"""The local engine: moto (in-process, or as a server on 127.0.0.1) with the release state
+machine deployed from statemachine/, the real handlers, and the simulated ECS data plane.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import boto3
+
+from cutover import DEFINITION
+from cutover.local import lambdas
+from cutover.local.dataplane import DataPlane
+from release import aws
+from release.registry import STEPS
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STATE_MACHINE_NAME = "cutover-release"
+TABLE_NAME = "cutover-releases"
+TOPIC_NAME = "cutover-notifications"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
+    """The ASL file with `${Name}` filled in, exactly as CDK's definition_substitutions does."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    missing = sorted(set(re.findall(r"\$\{(\w+)\}", text)) - set(substitutions))
+    if missing:
+        raise KeyError(f"no value for substitutions {missing}")
+    return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
+
+
+def function_arn(key: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{lambdas.function_name(key)}"
+
+
+class LocalEngine:
+    """Start with `with LocalEngine() as engine:`; `engine.client("ecs")` talks to the emulated AWS."""
+
+    def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5):
+        self.port = port
+        self.endpoint_url = f"http://127.0.0.1:{port}" if port else None
+        self.tick_seconds = tick_seconds
+        self.task_start_seconds = task_start_seconds
+        self._mock = None
+        self._server = None
+        self._saved_env: dict[str, str | None] = {}
+        self.session: boto3.session.Session | None = None
+        self.data_plane: DataPlane | None = None
+        self.state_machine_arn = ""
+        self.topic_arn = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> LocalEngine:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _setenv(self, **values: str) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def start(self) -> LocalEngine:
+        # Fake credentials keep any real AWS profile out of reach of the local engine.
+        self._setenv(
+            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+            AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION, RELEASE_TABLE=TABLE_NAME,
+            POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true",
+            POWERTOOLS_LOG_LEVEL=os.environ.get("CUTOVER_LOG_LEVEL", "WARNING"),
+        )
+        lambdas.install()
+        if self.port:
+            from moto.server import ThreadedMotoServer
+
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+            self._server.start()
+            self._setenv(AWS_ENDPOINT_URL=self.endpoint_url)
+            import requests
+
+            requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+        else:
+            from moto import mock_aws
+
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+        aws.reset()
+        self.session = boto3.session.Session(region_name=REGION)
+        self._deploy()
+        self.data_plane = DataPlane(self.session, self.endpoint_url, tick_seconds=self.tick_seconds,
+                                    task_start_seconds=self.task_start_seconds).start()
+        return self
+
+    def stop(self) -> None:
+        self.wait_for_running_executions()
+        if self.data_plane:
+            self.data_plane.stop()
+        if self._mock:
+            self._mock.stop()
+        if self._server:
+            self._server.stop()
+        aws.reset()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def wait_for_running_executions(self, timeout: float = 120) -> None:
+        """Running executions are threads that would outlive the mock: let them end first."""
+        import time
+
+        if not self.state_machine_arn:
+            return
+        sfn = self.client("stepfunctions")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")["executions"]
+            if not running:
+                return
+            for execution in running:
+                # StopExecution does not end a task-token wait here: fail the token instead.
+                from cutover import operations
+
+                token = operations.pending_task_token(sfn, execution["executionArn"])
+                if token:
+                    sfn.send_task_failure(taskToken=token, error="EngineStopped", cause="the local engine stopped")
+            time.sleep(0.2)
+
+    # -- AWS ------------------------------------------------------------------------------------
+    def client(self, name: str):
+        return self.session.client(name, endpoint_url=self.endpoint_url)
+
+    def _deploy(self) -> None:
+        """What the CDK stack creates, made the same way in the emulated account."""
+        self.client("dynamodb").create_table(
+            TableName=TABLE_NAME, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+        self.topic_arn = self.client("sns").create_topic(Name=TOPIC_NAME)["TopicArn"]
+        self._setenv(NOTIFICATION_TOPIC_ARN=self.topic_arn)
+        role = self.client("iam").create_role(
+            RoleName="cutover-state-machine",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        )["Role"]["Arn"]
+        substitutions = {step.substitution: function_arn(step.key) for step in STEPS}
+        substitutions["NotificationTopicArn"] = self.topic_arn
+        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name=STATE_MACHINE_NAME, definition=definition(substitutions), roleArn=role, type="STANDARD",
+        )["stateMachineArn"]

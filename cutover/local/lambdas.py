@@ -1,0 +1,88 @@
+"""Run the real Lambda handlers in-process when moto's interpreter invokes a function.
+
+moto's Lambda backend without Docker only echoes; its one `invoke` method is replaced here by a
+dispatcher to the project's handlers (private moto API: moto is pinned exactly for this).
+Errors come back the way Lambda reports them, so Retry and Catch match the error's class name.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from release.registry import BY_KEY
+
+FUNCTION_PREFIX = "cutover-"
+
+# Called around every handler: (step key, event) before, (step key, event, result) after.
+# The fault tests hook in here; nothing else does.
+Hook = Callable[..., None]
+before_hooks: list[Hook] = []
+after_hooks: list[Hook] = []
+invocations: list[tuple[str, float]] = []
+_lock = threading.Lock()
+
+
+def function_name(key: str) -> str:
+    return f"{FUNCTION_PREFIX}{key}"
+
+
+@dataclass
+class LocalContext:
+    """The attributes of a Lambda context that Powertools reads."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _step_key(function: str) -> str:
+    name = function.rsplit(":", 1)[-1] if function.startswith("arn:") else function
+    if not name.startswith(FUNCTION_PREFIX) or name[len(FUNCTION_PREFIX):] not in BY_KEY:
+        raise LookupError(f"no release step is deployed as {function}")
+    return name[len(FUNCTION_PREFIX):]
+
+
+def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
+    handler = importlib.import_module(BY_KEY[key].module).handler
+    for hook in list(before_hooks):
+        hook(key, event)
+    context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
+    result = handler(event, context)
+    for hook in list(after_hooks):
+        hook(key, event, result)
+    return result
+
+
+def _invoke(self, function_name_or_arn, qualifier, body, headers, response_headers):  # noqa: ANN001 (moto's signature)
+    key = _step_key(function_name_or_arn)
+    with _lock:
+        invocations.append((key, time.time()))
+    event = json.loads(body) if body else {}
+    try:
+        result = run_step(key, event, function_name_or_arn)
+    except Exception as error:  # reported to the interpreter as Lambda does, not raised
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_exception(error)[-3:],
+        }).encode()
+    return json.dumps(result).encode()
+
+
+def install() -> None:
+    LambdaSimpleBackend.invoke = _invoke

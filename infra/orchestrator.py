@@ -1,0 +1,63 @@
+"""`ReleaseOrchestrator`: everything Cutover deploys, as one construct a team can put in its own CDK app."""
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+from release.registry import STEPS
+
+from infra.monitoring import Monitoring
+from infra.notifications import Notifications
+from infra.permissions import ResourceScope
+from infra.release_functions import ReleaseFunctions
+from infra.release_table import ReleaseTable
+from infra.settings import ReleaseOrchestratorProps
+from infra.state_machine import ReleaseStateMachine
+
+
+class ReleaseOrchestrator(Construct):
+    """The Cutover release workflow: state machine, one function per step, lock table, topic and alarms.
+
+    Usage, in any CDK app (Python), with this repository on the import path::
+
+        from infra import ReleaseOrchestrator, ReleaseOrchestratorProps
+
+        orchestrator = ReleaseOrchestrator(stack, "Releases", props=ReleaseOrchestratorProps(
+            cluster_names=("prod",),
+            listener_arns=("arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener/app/web/abc/def",),
+            task_role_arns=("arn:aws:iam::111122223333:role/web-task", "arn:aws:iam::111122223333:role/web-exec"),
+            target_group_name_prefix="prod-",
+            notification_emails=("releases@example.com",),
+        ))
+        orchestrator.state_machine  # start releases on it; orchestrator.topic carries notifications
+
+    The state machine runs `statemachine/release.asl.json` as written. The functions may change only
+    what the props name (clusters, listener rules, roles, name prefixes); empty props mean any such
+    resource of the account and region.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ReleaseOrchestratorProps | None = None) -> None:
+        super().__init__(scope, construct_id)
+        props = props or ReleaseOrchestratorProps()
+        # A plain string, not the state machine's ARN attribute: the lock function's policy names the
+        # machine's executions, and the machine refers to that function, so an attribute would be a cycle.
+        self.state_machine_name = props.state_machine_name or f"{Stack.of(self).stack_name}-Release"
+
+        self.table = ReleaseTable(self, "ReleaseTable", removal_policy=props.removal_policy).table
+        self.notifications = Notifications(self, "Notifications", emails=props.notification_emails)
+        self.topic = self.notifications.topic
+        resources = ResourceScope(props, table_arn=self.table.table_arn, topic_arn=self.topic.topic_arn,
+                                  state_machine_name=self.state_machine_name)
+        self.functions = ReleaseFunctions(
+            self, "Steps", steps=STEPS, resources=resources, notifications=self.notifications,
+            table_name=self.table.table_name, log_retention=props.log_retention,
+        ).functions
+        self.state_machine = ReleaseStateMachine(
+            self, "Release",
+            definition_path=props.definition_path,
+            state_machine_name=self.state_machine_name,
+            functions=self.functions,
+            substitution_names={step.key: step.substitution for step in STEPS},
+            notifications=self.notifications,
+            log_retention=props.log_retention,
+        ).state_machine
+        self.alarms = Monitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic).alarms

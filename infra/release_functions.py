@@ -1,0 +1,76 @@
+"""One Lambda function per release step, each with its own role granting only that step's calls."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from release.registry import Step
+
+from infra import LAMBDA_ROOT
+from infra.dependencies import ARCHITECTURE, RUNTIME, Dependencies
+from infra.notifications import PUBLISH_KEY_ACTIONS, Notifications
+from infra.permissions import ResourceScope
+
+CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
+XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords do not support "
+               "resource-level permissions.")
+
+
+class ReleaseFunctions(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, steps: Sequence[Step], resources: ResourceScope,
+                 notifications: Notifications, table_name: str, log_retention: logs.RetentionDays) -> None:
+        super().__init__(scope, construct_id)
+        dependencies = Dependencies(self, "Dependencies")
+        code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=CODE_EXCLUDES)
+        environment = {
+            "RELEASE_TABLE": table_name,
+            "NOTIFICATION_TOPIC_ARN": notifications.topic.topic_arn,
+            "POWERTOOLS_SERVICE_NAME": "cutover",
+            "POWERTOOLS_METRICS_NAMESPACE": "Cutover",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.functions: dict[str, lambda_.Function] = {}
+        for step in steps:
+            step_scope = Construct(self, step.key)
+            role = iam.Role(
+                step_scope, "Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"Cutover step {step.key}: {step.description}",
+            )
+            for statement in resources.statements(step.calls):
+                role.add_to_policy(statement)
+            if "sns:Publish" in step.calls:
+                # The topic is encrypted: publishing also needs the key.
+                role.add_to_policy(iam.PolicyStatement(actions=PUBLISH_KEY_ACTIONS,
+                                                       resources=[notifications.key.key_arn]))
+            log_group = logs.LogGroup(step_scope, "Logs", retention=log_retention,
+                                      removal_policy=RemovalPolicy.DESTROY)
+            log_group.grant_write(role)
+            self.functions[step.key] = lambda_.Function(
+                step_scope, "Function",
+                description=step.description,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                handler=step.handler,
+                code=code,
+                layers=dependencies.layers,
+                role=role,
+                timeout=Duration.seconds(step.timeout_seconds),
+                memory_size=256,
+                tracing=lambda_.Tracing.ACTIVE,
+                environment=environment,
+                log_group=log_group,
+            )
+            reasons = resources.wildcard_reasons(step.calls)
+            reasons["Resource::*"] = " ".join(filter(None, (reasons.get("Resource::*"), XRAY_REASON)))
+            Validations.of(role).acknowledge(*(
+                Acknowledgment(id=f"AwsSolutions-IAM5[{applies_to}]", reason=reason)
+                for applies_to, reason in reasons.items()))
+            Validations.of(self.functions[step.key]).acknowledge(Acknowledgment(
+                id="AwsSolutions-L1",
+                reason=f"{RUNTIME.name} is the Python the dependency layer is built for and the tests run on; "
+                       "moving to a newer runtime moves all three together."))

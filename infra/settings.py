@@ -1,0 +1,86 @@
+"""What a Cutover deployment may touch, as a typed props object read from CDK context or built in code."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+DEFAULT_DEFINITION = Path(__file__).resolve().parents[1] / "statemachine" / "release.asl.json"
+
+# Context keys (`cdk deploy -c cutover:clusterNames=prod,staging`, or the `context` of cdk.json).
+CONTEXT_KEYS = {
+    "cluster_names": "cutover:clusterNames",
+    "listener_rule_arns": "cutover:listenerRuleArns",
+    "listener_arns": "cutover:listenerArns",
+    "task_role_arns": "cutover:taskRoleArns",
+    "task_definition_families": "cutover:taskDefinitionFamilies",
+    "target_group_name_prefix": "cutover:targetGroupNamePrefix",
+    "service_name_prefix": "cutover:serviceNamePrefix",
+    "config_bucket_names": "cutover:configBucketNames",
+    "alarm_name_prefix": "cutover:alarmNamePrefix",
+    "notification_emails": "cutover:notificationEmails",
+    "state_machine_name": "cutover:stateMachineName",
+}
+
+
+@dataclass(frozen=True)
+class ReleaseOrchestratorProps:
+    """The ECS and load balancer resources the release functions may change, and who hears about releases.
+
+    Every list left empty means "any such resource in this account and region": convenient to try
+    Cutover, and what a real deployment should narrow.
+    """
+
+    cluster_names: tuple[str, ...] = ()
+    """ECS clusters whose services may be created, scaled and deleted."""
+    listener_rule_arns: tuple[str, ...] = ()
+    """ALB listener rules (preparing and public) the functions may modify."""
+    listener_arns: tuple[str, ...] = ()
+    """ALB listeners all of whose rules the functions may modify (instead of, or with, listener_rule_arns)."""
+    task_role_arns: tuple[str, ...] = ()
+    """Task and task execution roles that task definitions may name (iam:PassRole to ECS tasks only)."""
+    task_definition_families: tuple[str, ...] = ()
+    """Task definition families the functions may register and tag."""
+    target_group_name_prefix: str = ""
+    """Target groups the functions create and delete have names starting with this (e.g. `prod-`)."""
+    service_name_prefix: str = ""
+    """ECS services the functions create and delete have names starting with this."""
+    config_bucket_names: tuple[str, ...] = ()
+    """S3 buckets deploy configs are read from (`--config-uri s3://…`)."""
+    alarm_name_prefix: str = ""
+    """CloudWatch alarms checked while traffic shifts have names starting with this."""
+    notification_emails: tuple[str, ...] = ()
+    """Addresses subscribed to release notifications (approval requests, failures)."""
+    state_machine_name: str | None = None
+    """Defaults to `<stack name>-Release`."""
+    definition_path: Path = DEFAULT_DEFINITION
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    """For the release table, which holds what can be rolled back to."""
+
+    @classmethod
+    def from_context(cls, node: Node) -> ReleaseOrchestratorProps:
+        """Props from CDK context; lists may be given as JSON arrays or comma-separated strings."""
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, key in CONTEXT_KEYS.items():
+            raw = node.try_get_context(key)
+            if raw is None or raw == "":
+                continue
+            values[name] = _as_tuple(raw) if "tuple" in str(types[name]) else str(raw)
+        return cls(**values)
+
+
+def _as_tuple(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            raw = json.loads(text)
+        else:
+            raw = text.split(",")
+    return tuple(str(item).strip() for item in raw if str(item).strip())

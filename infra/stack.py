@@ -1,0 +1,23 @@
+"""`CutoverStack`: the release orchestrator configured from CDK context, and the outputs the CLI needs."""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.orchestrator import ReleaseOrchestrator
+from infra.settings import ReleaseOrchestratorProps
+
+
+class CutoverStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, props: ReleaseOrchestratorProps | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="Cutover: careful releases of ECS services behind ALBs",
+                         **kwargs)
+        orchestrator = ReleaseOrchestrator(self, "Orchestrator",
+                                           props=props or ReleaseOrchestratorProps.from_context(self.node))
+        CfnOutput(self, "StateMachineArn", value=orchestrator.state_machine.state_machine_arn,
+                  description="Start releases here (cutover start, or StartExecution from CI)")
+        CfnOutput(self, "NotificationTopicArn", value=orchestrator.topic.topic_arn)
+        CfnOutput(self, "ReleaseTableName", value=orchestrator.table.table_name)

@@ -1,0 +1,1 @@
+"""Cutover's release steps: the code every Lambda function of the state machine runs."""

@@ -1,0 +1,86 @@
+"""Application Auto Scaling of an ECS service: read, remember, remove and restore."""
+from __future__ import annotations
+
+from typing import Any
+
+from release.aws import client
+
+NAMESPACE = "ecs"
+DIMENSION = "ecs:service:DesiredCount"
+
+
+def resource_id(cluster: str, service: str) -> str:
+    return f"service/{cluster}/{service}"
+
+
+def snapshot(cluster: str, service: str) -> dict[str, Any] | None:
+    """The scalable target and its policies as a restorable record, or None when there is none."""
+    rid = resource_id(cluster, service)
+    aas = client("application-autoscaling")
+    targets = aas.describe_scalable_targets(
+        ServiceNamespace=NAMESPACE, ResourceIds=[rid], ScalableDimension=DIMENSION
+    )["ScalableTargets"]
+    if not targets:
+        return None
+    policies = aas.describe_scaling_policies(
+        ServiceNamespace=NAMESPACE, ResourceId=rid, ScalableDimension=DIMENSION
+    )["ScalingPolicies"]
+    return {
+        "min": targets[0]["MinCapacity"],
+        "max": targets[0]["MaxCapacity"],
+        "policies": [
+            {
+                "name": p["PolicyName"],
+                "type": p["PolicyType"],
+                "target_tracking": _plain(p.get("TargetTrackingScalingPolicyConfiguration")),
+            }
+            for p in policies
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Drop non-JSON values (datetimes) so the record fits the state data and DynamoDB."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def deregister(cluster: str, service: str) -> None:
+    client("application-autoscaling").deregister_scalable_target(
+        ServiceNamespace=NAMESPACE, ResourceId=resource_id(cluster, service), ScalableDimension=DIMENSION
+    )
+
+
+def restore(cluster: str, service: str, record: dict[str, Any]) -> None:
+    """Register the scalable target and put its policies back (both calls are upserts)."""
+    rid = resource_id(cluster, service)
+    aas = client("application-autoscaling")
+    aas.register_scalable_target(
+        ServiceNamespace=NAMESPACE, ResourceId=rid, ScalableDimension=DIMENSION,
+        MinCapacity=int(record["min"]), MaxCapacity=int(record["max"]),
+    )
+    for policy in record.get("policies", []):
+        if policy.get("type") != "TargetTrackingScaling" or not policy.get("target_tracking"):
+            continue
+        aas.put_scaling_policy(
+            PolicyName=policy["name"], ServiceNamespace=NAMESPACE, ResourceId=rid, ScalableDimension=DIMENSION,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration=_numbers(policy["target_tracking"]),
+        )
+
+
+def _numbers(config: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB hands numbers back as Decimal; the SDK wants int/float."""
+    out = dict(config)
+    for key in ("TargetValue",):
+        if key in out:
+            out[key] = float(out[key])
+    for key in ("ScaleInCooldown", "ScaleOutCooldown"):
+        if key in out:
+            out[key] = int(out[key])
+    return out

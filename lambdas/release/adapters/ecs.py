@@ -1,0 +1,48 @@
+"""Amazon ECS: services of a cluster, read in batches, and their tags."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from release.aws import client
+
+DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
+
+
+def service(cluster: str, name: str) -> dict[str, Any] | None:
+    """The service if it exists and is not deleted (ECS keeps INACTIVE ones around for a while)."""
+    found = client("ecs").describe_services(cluster=cluster, services=[name], include=["TAGS"])["services"]
+    for description in found:
+        if description.get("status") in ("ACTIVE", "DRAINING"):
+            return description
+    return None
+
+
+def service_arns(cluster: str) -> Iterator[str]:
+    for page in client("ecs").get_paginator("list_services").paginate(cluster=cluster, PaginationConfig={"PageSize": 100}):
+        yield from page["serviceArns"]
+
+
+def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(arns), DESCRIBE_BATCH):
+        batch = arns[start : start + DESCRIBE_BATCH]
+        yield from client("ecs").describe_services(cluster=cluster, services=batch, include=["TAGS"])["services"]
+
+
+def tags_of(description: dict[str, Any]) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in description.get("tags") or []}
+
+
+def tag(arn: str, tags: dict[str, str]) -> None:
+    client("ecs").tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+
+
+def untag(arn: str, keys: list[str]) -> None:
+    client("ecs").untag_resource(resourceArn=arn, tagKeys=keys)
+
+
+def set_desired(cluster: str, name: str, count: int) -> None:
+    client("ecs").update_service(cluster=cluster, service=name, desiredCount=count)
+
+
+def target_group_arns(description: dict[str, Any]) -> list[str]:
+    return [lb["targetGroupArn"] for lb in description.get("loadBalancers", []) if lb.get("targetGroupArn")]

@@ -1,0 +1,100 @@
+"""Elastic Load Balancing v2: target groups, their tags, and listener rules' forward actions."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from botocore.exceptions import ClientError
+
+from release.aws import client
+from release.errors import InvalidReleaseInput
+
+TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs
+
+
+def target_group_by_name(name: str) -> dict[str, Any] | None:
+    try:
+        groups = client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("TargetGroupNotFound", "TargetGroupNotFoundException"):
+            return None
+        raise
+    return groups[0] if groups else None
+
+
+def tags_of(arns: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Tags of many resources, 20 ARNs per call."""
+    arns = list(dict.fromkeys(arns))
+    found: dict[str, dict[str, str]] = {}
+    for start in range(0, len(arns), TAG_BATCH):
+        batch = arns[start : start + TAG_BATCH]
+        for description in client("elbv2").describe_tags(ResourceArns=batch)["TagDescriptions"]:
+            found[description["ResourceArn"]] = {t["Key"]: t["Value"] for t in description.get("Tags", [])}
+    return found
+
+
+def add_tags(arn: str, tags: dict[str, str]) -> None:
+    client("elbv2").add_tags(ResourceArns=[arn], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def remove_tags(arn: str, keys: list[str]) -> None:
+    client("elbv2").remove_tags(ResourceArns=[arn], TagKeys=keys)
+
+
+def rule(rule_arn: str, field: str = "rule") -> dict[str, Any]:
+    try:
+        return client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("RuleNotFound", "RuleNotFoundException"):
+            raise InvalidReleaseInput(f"{field}: listener rule {rule_arn} does not exist") from error
+        raise
+
+
+def forward_of(rule_description: dict[str, Any]) -> dict[str, int]:
+    """The rule's forward action as {target group ARN: weight}, whichever form it is written in."""
+    for action in rule_description.get("Actions", []):
+        if action.get("Type") != "forward":
+            continue
+        groups = action.get("ForwardConfig", {}).get("TargetGroups")
+        if groups:
+            return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+        if action.get("TargetGroupArn"):
+            return {action["TargetGroupArn"]: 1}
+    return {}
+
+
+def set_forward(rule_arn: str, rule_description: dict[str, Any], weights: dict[str, int]) -> None:
+    """Replace only the forward action; ModifyRule replaces the whole action list, so keep the rest."""
+    forward = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
+        },
+    }
+    actions = []
+    for action in rule_description.get("Actions", []):
+        if action.get("Type") == "forward":
+            forward["Order"] = action.get("Order", len(actions) + 1)
+            actions.append(forward)
+        else:
+            actions.append({k: v for k, v in action.items() if v is not None})
+    if not any(a["Type"] == "forward" for a in actions):
+        forward["Order"] = len(actions) + 1
+        actions.append(forward)
+    client("elbv2").modify_rule(RuleArn=rule_arn, Actions=actions)
+
+
+def healthy_count(target_group_arn: str) -> tuple[int, int]:
+    """(healthy targets, registered targets) of one target group."""
+    states = [
+        d["TargetHealth"]["State"]
+        for d in client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+    ]
+    return sum(1 for s in states if s == "healthy"), len(states)
+
+
+def normalized(weights: dict[str, int]) -> dict[str, int]:
+    """A single-group forward is weight-agnostic; compare forwards by their shares."""
+    total = sum(weights.values())
+    if not total:
+        return {arn: 0 for arn in weights}
+    return {arn: round(100 * w / total) for arn, w in weights.items()}

@@ -1,0 +1,36 @@
+"""boto3 clients shared by the steps, created once per process (Lambda reuses warm processes)."""
+from __future__ import annotations
+
+import os
+import threading
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off with jitter on throttling before the state machine's own Retry.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None, str | None], object] = {}
+
+
+def client(name: str):
+    # Client creation is not thread-safe; locally several steps run at once on one process.
+    key = (name, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"))
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.session.Session().client(name, config=_CONFIG)
+        return _clients[key]
+
+
+def reset() -> None:
+    """Forget cached clients (the local engine calls this when it switches endpoints)."""
+    with _lock:
+        _clients.clear()
+
+
+def release_table() -> str:
+    return os.environ["RELEASE_TABLE"]
+
+
+def notification_topic() -> str | None:
+    return os.environ.get("NOTIFICATION_TOPIC_ARN")

@@ -1,0 +1,302 @@
+"""The deploy config (one service) and the start input of a release, as typed, validated models.
+
+Unknown keys are rejected everywhere so that a typo fails the release before anything changes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
+
+ENV_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$"
+SERVICE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$"
+VERSION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$"
+RULE_ARN = r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule/app/[^/]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$"
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class PortMapping(Model):
+    container_port: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+class Secret(Model):
+    name: str = Field(min_length=1)
+    value_from: str = Field(min_length=1, description="Secrets Manager or SSM parameter ARN")
+
+
+class LogConfiguration(Model):
+    log_driver: str = "awslogs"
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Container(Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    image: str | None = Field(
+        default=None,
+        description="Leave empty to receive the release's image; set it for sidecars whose image is fixed.",
+    )
+    essential: bool = True
+    cpu: int | None = Field(default=None, ge=0)
+    memory: int | None = Field(default=None, ge=4)
+    memory_reservation: int | None = Field(default=None, ge=4)
+    port_mappings: list[PortMapping] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    secrets: list[Secret] = Field(default_factory=list)
+    command: list[str] | None = None
+    entry_point: list[str] | None = None
+    log_configuration: LogConfiguration | None = None
+
+
+class TaskDefinition(Model):
+    """The part of the task definition that lives in the service's repository."""
+
+    family: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    cpu: str = Field(pattern=r"^\d+$", description="CPU units, e.g. '256'")
+    memory: str = Field(pattern=r"^\d+$", description="MiB, e.g. '512'")
+    network_mode: Literal["awsvpc", "bridge", "host"] = "awsvpc"
+    requires_compatibilities: list[Literal["FARGATE", "EC2", "EXTERNAL"]] = Field(
+        default_factory=lambda: ["FARGATE"]
+    )
+    execution_role_arn: str | None = Field(default=None, pattern=ROLE_ARN)
+    task_role_arn: str | None = Field(default=None, pattern=ROLE_ARN)
+    containers: list[Container] = Field(min_length=1, max_length=10)
+
+    @field_validator("containers")
+    @classmethod
+    def _unique_names(cls, containers: list[Container]) -> list[Container]:
+        names = [c.name for c in containers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"container names must be unique, got {names}")
+        return containers
+
+
+class NetworkConfiguration(Model):
+    subnets: list[str] = Field(min_length=1, max_length=16)
+    security_groups: list[str] = Field(min_length=1, max_length=5)
+    assign_public_ip: bool = False
+
+
+class CapacityProvider(Model):
+    capacity_provider: str
+    weight: int = Field(default=1, ge=0, le=1000)
+    base: int = Field(default=0, ge=0, le=100000)
+
+
+class TargetTrackingPolicy(Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,200}$")
+    metric: Literal[
+        "ECSServiceAverageCPUUtilization",
+        "ECSServiceAverageMemoryUtilization",
+        "ALBRequestCountPerTarget",
+    ]
+    target: float = Field(gt=0)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0)
+
+
+class Autoscaling(Model):
+    min: int = Field(ge=0, le=5000)
+    max: int = Field(ge=1, le=5000)
+    policies: list[TargetTrackingPolicy] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> Autoscaling:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+
+class ServiceSettings(Model):
+    desired_count: int = Field(ge=1, le=5000)
+    launch_type: Literal["FARGATE", "EC2", "EXTERNAL"] | None = None
+    capacity_provider_strategy: list[CapacityProvider] = Field(default_factory=list, max_length=6)
+    platform_version: str | None = None
+    network: NetworkConfiguration | None = None
+    health_check_grace_period_seconds: int = Field(default=60, ge=0, le=2147483647)
+    autoscaling: Autoscaling | None = None
+
+    @model_validator(mode="after")
+    def _one_placement(self) -> ServiceSettings:
+        if self.launch_type and self.capacity_provider_strategy:
+            raise ValueError("set launch_type or capacity_provider_strategy, not both")
+        if not self.launch_type and not self.capacity_provider_strategy:
+            raise ValueError("set launch_type (e.g. FARGATE) or capacity_provider_strategy")
+        return self
+
+
+class HealthCheck(Model):
+    path: str = Field(default="/", pattern=r"^/.{0,1023}$")
+    interval_seconds: int = Field(default=15, ge=5, le=300)
+    timeout_seconds: int = Field(default=5, ge=2, le=120)
+    healthy_threshold: int = Field(default=2, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=3, ge=2, le=10)
+    matcher: str = Field(default="200", pattern=r"^[0-9,-]{3,}$")
+
+
+class Route(Model):
+    """One way in: a target group on one ALB, a preparing rule and a public rule of that ALB."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$")
+    container: str
+    port: int = Field(ge=1, le=65535)
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]+$")
+    protocol: Literal["HTTP", "HTTPS"] = "HTTP"
+    health_check: HealthCheck = Field(default_factory=HealthCheck)
+    preparing_rule_arn: str = Field(pattern=RULE_ARN)
+    public_rule_arn: str = Field(pattern=RULE_ARN)
+    preparing_url: str | None = Field(default=None, description="Shown to approvers")
+
+    @model_validator(mode="after")
+    def _two_rules(self) -> Route:
+        if self.preparing_rule_arn == self.public_rule_arn:
+            raise ValueError("preparing_rule_arn and public_rule_arn must be different rules")
+        return self
+
+
+class TrafficStep(Model):
+    percent: int = Field(ge=1, le=100, description="Share of requests for the new version")
+    hold_seconds: int = Field(ge=0, le=86400)
+
+
+class Approval(Model):
+    mode: Literal["manual", "auto"] = "manual"
+    timeout_seconds: int = Field(default=86400, ge=60, le=604800)
+    heartbeat_seconds: int | None = Field(
+        default=None, ge=30, description="Defaults to the timeout less one minute"
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_below_timeout(self) -> Approval:
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds >= self.timeout_seconds:
+            raise ValueError("heartbeat_seconds must be below timeout_seconds")
+        return self
+
+
+class ReleaseSettings(Model):
+    required_healthy: int | None = Field(
+        default=None, ge=1, description="Healthy targets needed per route; defaults to desired_count"
+    )
+    poll_interval_seconds: int = Field(default=15, ge=1, le=3600)
+    health_timeout_seconds: int = Field(default=600, ge=1, le=86400)
+    approval: Approval = Field(default_factory=Approval)
+    traffic_steps: list[TrafficStep] = Field(
+        default_factory=lambda: [TrafficStep(percent=50, hold_seconds=60), TrafficStep(percent=100, hold_seconds=0)],
+        min_length=1,
+        max_length=20,
+    )
+    alarm_names: list[str] = Field(default_factory=list, max_length=100)
+    alarm_check_seconds: int = Field(default=10, ge=1, le=3600)
+    allow_alarms_before_switch: bool = False
+    retired_versions_to_keep: int = Field(default=1, ge=1, le=20)
+    on_prepare_failure: Literal["scale_to_zero", "delete"] = "scale_to_zero"
+
+    @field_validator("traffic_steps")
+    @classmethod
+    def _ends_at_100(cls, steps: list[TrafficStep]) -> list[TrafficStep]:
+        percents = [s.percent for s in steps]
+        if percents[-1] != 100:
+            raise ValueError(f"the last traffic step must be 100 percent, got {percents}")
+        if any(b <= a for a, b in zip(percents, percents[1:])):
+            raise ValueError(f"traffic step percents must increase, got {percents}")
+        return steps
+
+
+class DeployConfig(Model):
+    """Everything Cutover needs to know about one service, kept beside the service's code."""
+
+    service: str = Field(pattern=SERVICE_PATTERN)
+    cluster: str = Field(min_length=1, description="Cluster name or ARN")
+    task_definition: TaskDefinition
+    service_settings: ServiceSettings
+    routes: list[Route] = Field(min_length=1, max_length=5)
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings)
+
+    @model_validator(mode="after")
+    def _routes_fit(self) -> DeployConfig:
+        containers = {c.name: c for c in self.task_definition.containers}
+        names = [r.name for r in self.routes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"route names must be unique, got {names}")
+        rules = [a for r in self.routes for a in (r.preparing_rule_arn, r.public_rule_arn)]
+        if len(set(rules)) != len(rules):
+            raise ValueError("each route needs its own preparing and public rule")
+        for route in self.routes:
+            container = containers.get(route.container)
+            if container is None:
+                raise ValueError(
+                    f"route {route.name!r} names container {route.container!r}, "
+                    f"which is not in task_definition.containers ({sorted(containers)})"
+                )
+            if route.port not in {p.container_port for p in container.port_mappings}:
+                raise ValueError(
+                    f"route {route.name!r} uses port {route.port}, which container "
+                    f"{route.container!r} does not map in port_mappings"
+                )
+        if not any(c.image is None for c in self.task_definition.containers):
+            raise ValueError("leave image empty on at least one container: the release fills it in")
+        if self.task_definition.network_mode == "awsvpc" and self.service_settings.network is None:
+            raise ValueError("network_mode awsvpc needs service_settings.network (subnets, security_groups)")
+        required = self.release.required_healthy
+        if required is not None and required > self.service_settings.desired_count:
+            raise ValueError(
+                f"release.required_healthy ({required}) exceeds service_settings.desired_count "
+                f"({self.service_settings.desired_count})"
+            )
+        return self
+
+    @property
+    def required_healthy(self) -> int:
+        return self.release.required_healthy or self.service_settings.desired_count
+
+
+class StartInput(Model):
+    """What CI passes to StartExecution."""
+
+    action: Literal["release", "rollback"] = "release"
+    env: str = Field(pattern=ENV_PATTERN, description="lowercase letters, digits, hyphens; 1-20 chars")
+    version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+    image: str | None = Field(default=None, min_length=1, max_length=1024)
+    config: DeployConfig | None = None
+    config_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$")
+    service: str | None = Field(default=None, pattern=SERVICE_PATTERN, description="rollback only")
+    environment: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str
+    ] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> StartInput:
+        if self.action == "release":
+            missing = [f for f in ("version", "image") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a release needs {' and '.join(missing)}")
+            if (self.config is None) == (self.config_uri is None):
+                raise ValueError("give exactly one of config (inline object) or config_uri (s3://bucket/key)")
+        elif self.service is None:
+            raise ValueError("a rollback needs service (the deploy config's service name)")
+        return self
+
+
+def format_validation_error(error) -> str:
+    """One line per problem, each naming the field path: what Catch and the CLI show."""
+    lines = []
+    for problem in error.errors():
+        path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key; remove it or check its spelling against the config reference"
+        elif problem["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)
+
+
+def is_ascii_printable(text: str) -> bool:
+    return bool(re.fullmatch(r"[\x20-\x7e]*", text))

@@ -1,0 +1,87 @@
+"""Every Lambda step of the release: the one list the CDK stack and the local engine both read.
+
+The key is the step's name in the state machine definition: `${<key>FunctionArn}` there is
+substituted with the function's ARN. `calls` are the AWS API calls the step makes (IAM actions),
+from which the stack grants least privilege.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    module: str
+    description: str
+    calls: tuple[str, ...]
+    timeout_seconds: int = 60
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}.handler"
+
+    @property
+    def substitution(self) -> str:
+        return f"{self.key}FunctionArn"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("LoadRelease", "release.steps.load", "Load and validate the deploy config and compute the plan",
+         ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules")),
+    Step("LockService", "release.steps.lock", "Take the service's release lock",
+         ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution")),
+    Step("UnlockService", "release.steps.unlock", "Release the service's release lock",
+         ("dynamodb:DeleteItem", "dynamodb:GetItem")),
+    Step("CreateTargetGroups", "release.steps.target_groups", "Create the new version's target groups",
+         ("elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
+          "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags")),
+    Step("AttachPreparingRules", "release.steps.preparing_rules", "Point the preparing rules at the new version",
+         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
+    Step("RegisterTaskDefinition", "release.steps.task_definition", "Register the completed task definition",
+         ("ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition",
+          "ecs:DescribeServices", "ecs:TagResource", "iam:PassRole")),
+    Step("CreateService", "release.steps.service", "Create the new version's ECS service and its autoscaling",
+         ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
+          "elasticloadbalancing:DescribeTags", "elasticloadbalancing:RemoveTags", "dynamodb:GetItem",
+          "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
+          "application-autoscaling:PutScalingPolicy", "application-autoscaling:DescribeScalingPolicies",
+          "iam:PassRole")),
+    Step("CheckHealth", "release.steps.health", "Count healthy targets in each new target group",
+         ("elasticloadbalancing:DescribeTargetHealth",)),
+    Step("RequestApproval", "release.steps.approval", "Ask an operator to approve, with the task token",
+         ("sns:Publish",)),
+    Step("WatchAlarms", "release.steps.alarms", "Check the configured CloudWatch alarms",
+         ("cloudwatch:DescribeAlarms",)),
+    Step("ReadLiveRoutes", "release.steps.live_routes", "Read what each public rule forwards to now",
+         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
+    Step("ShiftTraffic", "release.steps.traffic", "Set the public rules' weights for one traffic step",
+         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
+    Step("RetireOldVersion", "release.steps.retire", "Scale the old version to zero, keeping its autoscaling for a rollback",
+         ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+          "application-autoscaling:DeregisterScalableTarget", "ecs:DescribeServices", "ecs:UpdateService",
+          "dynamodb:GetItem", "dynamodb:UpdateItem")),
+    Step("CleanUp", "release.steps.cleanup", "Delete versions an earlier release marked obsolete",
+         ("ecs:ListServices", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
+          "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DeleteTargetGroup"), timeout_seconds=300),
+    Step("MarkObsolete", "release.steps.obsolete", "Tag the retired version obsolete for the next release",
+         ("elasticloadbalancing:AddTags", "ecs:TagResource", "ecs:DescribeServices")),
+    Step("RecordRelease", "release.steps.record", "Record what serves now and what can be rolled back to",
+         ("dynamodb:UpdateItem",)),
+    Step("TearDownPrepared", "release.steps.teardown", "Undo a release that failed before traffic moved",
+         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
+          "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags",
+          "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService",
+          "ecs:DeleteService", "ecs:TagResource", "application-autoscaling:DescribeScalableTargets",
+          "application-autoscaling:DeregisterScalableTarget"), timeout_seconds=120),
+    Step("RollBackTraffic", "release.steps.rollback_traffic", "Put traffic back on the old version after a failure",
+         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
+          "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags",
+          "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "dynamodb:GetItem",
+          "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+          "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DeregisterScalableTarget"),
+         timeout_seconds=120),
+)
+
+BY_KEY = {step.key: step for step in STEPS}

@@ -1,0 +1,62 @@
+"""The shape every step shares: parse the event, run one domain function, return a small result."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+from release.errors import ReleaseError
+from release.observability import logger
+from release.plan import Plan
+
+THROTTLING_CODES = {
+    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+    "RequestLimitExceeded", "ProvisionedThroughputExceededException", "RequestThrottled",
+}
+
+
+class AwsThrottled(ReleaseError):
+    """An AWS API kept throttling after the SDK's own retries; the state machine retries the step."""
+
+
+@dataclass
+class StepEvent:
+    raw: dict[str, Any]
+    results: dict[str, Any] = field(default_factory=dict)
+    release: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        return Plan.model_validate(self.raw["plan"])
+
+    @property
+    def release_id(self) -> str:
+        return self.release.get("name", "")
+
+    @property
+    def execution_id(self) -> str:
+        return self.release.get("execution_id", "")
+
+    def result(self, name: str) -> dict[str, Any]:
+        return self.results.get(name) or {}
+
+
+def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, Any], dict]:
+    """Wrap a domain function as a Lambda handler whose errors carry domain names."""
+
+    @logger.inject_lambda_context(correlation_id_path="release.execution_id", clear_state=True)
+    @functools.wraps(fn)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        step_event = StepEvent(raw=event, results=event.get("results") or {}, release=event.get("release") or {})
+        try:
+            result = fn(step_event)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
+                raise AwsThrottled(str(error)) from error
+            raise
+        logger.info("step finished", extra={"result": result})
+        return result
+
+    return handler

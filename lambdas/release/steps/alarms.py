@@ -1,0 +1,50 @@
+"""Watch the configured CloudWatch alarms: before traffic moves, and during every traffic hold.
+
+During a hold the step also says how long to wait before the next look, so the state machine's
+Wait never overshoots the hold.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from release.aws import client
+from release.errors import AlarmFired
+from release.step import StepEvent, lambda_step
+
+NAMES_PER_CALL = 100
+
+
+def firing(names: list[str]) -> tuple[list[str], list[str]]:
+    """(alarms in ALARM, configured alarms that do not exist)."""
+    found: dict[str, str] = {}
+    cloudwatch = client("cloudwatch")
+    for start in range(0, len(names), NAMES_PER_CALL):
+        batch = names[start : start + NAMES_PER_CALL]
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=batch):
+            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+                found[alarm["AlarmName"]] = alarm["StateValue"]
+    return [n for n, s in found.items() if s == "ALARM"], [n for n in names if n not in found]
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    settings = plan.config.release
+    names = list(settings.alarm_names)
+    in_alarm, missing = firing(names) if names else ([], [])
+    phase = event.raw.get("phase", "hold")
+    if phase == "before_switch":
+        if in_alarm and not settings.allow_alarms_before_switch:
+            raise AlarmFired(
+                f"alarms already in ALARM before the switch: {', '.join(in_alarm)}; traffic was not moved "
+                "(set release.allow_alarms_before_switch to go on regardless)"
+            )
+        return {"watched": names, "in_alarm": in_alarm, "missing": missing}
+    if in_alarm:
+        step = event.result("traffic")
+        raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version")
+    remaining = max(0.0, event.result("traffic").get("hold_until", 0) - time.time())
+    wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
+    return {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}

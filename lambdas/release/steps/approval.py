@@ -1,0 +1,40 @@
+"""Ask for approval: notify with the preparing URLs and the commands to approve or reject.
+
+The state waits on the task token; `cutover approve|reject` finds the token in the execution
+history and sends the decision back (SendTaskSuccess with {"decision": "approve"|"reject", …}).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from release.aws import client, notification_topic
+from release.step import StepEvent, lambda_step
+
+
+def message(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    execution = event.execution_id
+    return {
+        "subject": f"Cutover: {plan.service} {plan.version} ({plan.env}) is ready for approval",
+        "service": plan.service,
+        "env": plan.env,
+        "version": plan.version,
+        "execution": execution,
+        "preparing_urls": [r.route.preparing_url for r in plan.routes if r.route.preparing_url],
+        "approve": f"cutover approve {execution}",
+        "reject": f"cutover reject {execution} --reason '…'",
+        "timeout_seconds": plan.config.release.approval.timeout_seconds,
+    }
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    body = message(event)
+    topic = notification_topic()
+    if topic:
+        client("sns").publish(
+            TopicArn=topic, Subject=body["subject"][:100], Message=json.dumps(body, indent=2),
+            MessageAttributes={"event": {"DataType": "String", "StringValue": "ready-for-approval"}},
+        )
+    return {"notified": topic, "message": body}

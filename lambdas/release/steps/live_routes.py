@@ -1,0 +1,42 @@
+"""Read the live routes: what each public rule forwards to now, and which versions those are."""
+from __future__ import annotations
+
+from typing import Any
+
+from release.adapters import elbv2
+from release.plan import TAG_PREFIX
+from release.step import StepEvent, lambda_step
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    new_groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
+    rules = []
+    for route in plan.routes:
+        rule_arn = route.route.public_rule_arn
+        forward = elbv2.forward_of(elbv2.rule(rule_arn, f"routes.{route.route.name}.public_rule_arn"))
+        rules.append({"route": route.route.name, "rule": rule_arn, "forward": forward, "new": new_groups[route.route.name]})
+    tags = elbv2.tags_of([arn for r in rules for arn in r["forward"]])
+    old_services: dict[str, dict[str, Any]] = {}
+    notes = []
+    for r in rules:
+        old = [arn for arn in r["forward"] if arn != r["new"]]
+        r["old"] = old
+        versions = sorted({tags.get(arn, {}).get(f"{TAG_PREFIX}version", "unknown") for arn in old})
+        if len(old) > 1:
+            notes.append(
+                f"route {r['route']}: the public rule forwards to {len(old)} old target groups "
+                f"(versions {', '.join(versions)}), left by an interrupted release; all of them are treated as the old version"
+            )
+        if not old:
+            notes.append(f"route {r['route']}: already forwards only to version {plan.version}")
+        for arn in old:
+            arn_tags = tags.get(arn, {})
+            name = arn_tags.get(f"{TAG_PREFIX}ecs-service")
+            if arn_tags.get(f"{TAG_PREFIX}service") != plan.service or not name:
+                notes.append(f"route {r['route']}: {arn.rsplit('/', 2)[-2]} was not made by Cutover for {plan.service}; it is not retired")
+                continue
+            entry = old_services.setdefault(name, {"ecs_service": name, "version": arn_tags.get(f"{TAG_PREFIX}version"), "target_groups": []})
+            entry["target_groups"].append(arn)
+    return {"routes": rules, "old_services": list(old_services.values()), "notes": notes}

@@ -1,0 +1,113 @@
+"""Load and validate: parse the start input and deploy config, check what they name exists, plan.
+
+Every bad input stops here, before the release changes anything in AWS.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from release import naming
+from release.adapters import elbv2, records
+from release.aws import client
+from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
+from release.errors import InvalidReleaseInput, NothingToRollBack
+from release.plan import build_plan, summary
+from release.step import StepEvent, lambda_step
+
+
+def parse_config_text(text: str, source: str) -> dict[str, Any]:
+    if len(text.encode()) > MAX_CONFIG_BYTES:
+        raise InvalidReleaseInput(
+            f"config: {source} is {len(text.encode()) // 1024} KiB; at most {MAX_CONFIG_BYTES // 1024} KiB "
+            "(keep only the service's settings in it)"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidReleaseInput(f"config: {source} is neither valid YAML nor JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise InvalidReleaseInput(f"config: {source} must hold a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+def _read_s3(uri: str) -> str:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        raise InvalidReleaseInput(f"config_uri: cannot read {uri} ({error.response['Error']['Code']})") from error
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidReleaseInput(f"config_uri: {uri} is not UTF-8 text") from error
+
+
+def parse_start_input(raw: Any) -> StartInput:
+    if not isinstance(raw, dict):
+        raise InvalidReleaseInput("input: the start input must be a JSON object")
+    inline = raw.get("config")
+    if isinstance(inline, dict) and len(json.dumps(inline).encode()) > MAX_CONFIG_BYTES:
+        parse_config_text(json.dumps(inline), "the inline config")
+    try:
+        return StartInput.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidReleaseInput(format_validation_error(error)) from error
+
+
+def load_config(start: StartInput) -> DeployConfig:
+    if start.config is not None:
+        return start.config
+    data = parse_config_text(_read_s3(start.config_uri), start.config_uri)
+    try:
+        return DeployConfig.model_validate(data)
+    except ValidationError as error:
+        raise InvalidReleaseInput("config." + format_validation_error(error).replace("; ", "; config.")) from error
+
+
+def check_references(config: DeployConfig) -> None:
+    """Read-only checks that the cluster and every rule exist: a wrong ARN fails before any change."""
+    clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
+    if not any(c.get("status") == "ACTIVE" for c in clusters):
+        raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
+    for index, route in enumerate(config.routes):
+        for field in ("preparing_rule_arn", "public_rule_arn"):
+            description = elbv2.rule(getattr(route, field), f"routes.{index}.{field}")
+            if description.get("IsDefault"):
+                raise InvalidReleaseInput(
+                    f"routes.{index}.{field}: is a listener's default rule; Cutover edits listener rules only"
+                )
+
+
+def rollback_target(start: StartInput) -> tuple[DeployConfig, str]:
+    """The config and version to bring back: the release record's previous version."""
+    record = records.get(naming.record_key(start.env, start.service))
+    previous = (record or {}).get("previous")
+    if not previous:
+        raise NothingToRollBack(
+            f"service {start.service!r} in env {start.env!r} has no retired version to roll back to"
+        )
+    return DeployConfig.model_validate(previous["config"]), previous["version"]
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    start = parse_start_input(event.raw.get("input"))
+    if start.action == "rollback":
+        config, version = rollback_target(start)
+        image = None
+    else:
+        config, version, image = load_config(start), start.version, start.image
+    try:
+        plan = build_plan(
+            action=start.action, env=start.env, version=version, image=image,
+            environment=dict(start.environment), config=config, release_id=event.release_id,
+        )
+    except ValueError as error:
+        raise InvalidReleaseInput(f"routes: {error}") from error
+    check_references(config)
+    return plan.model_dump(mode="json") | {"summary": summary(plan)}

@@ -1,0 +1,39 @@
+"""Record what serves now and what a rollback would bring back, in the release table."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from release.adapters import records
+from release.step import StepEvent, lambda_step
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    record = records.get(plan.record_key) or {}
+    current = record.get("current") or {}
+    retired = event.result("retire").get("retired", [])
+    attributes: dict[str, Any] = {
+        "cluster": plan.cluster,
+        "current": {
+            "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
+            "config": plan.config.model_dump(mode="json"),
+            "at": datetime.now(timezone.utc).isoformat(),
+        },
+    }
+    if retired:
+        old = retired[0]
+        remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
+        attributes["previous"] = {
+            "version": old["version"],
+            "ecs_service": old["ecs_service"],
+            "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
+            "autoscaling": remembered.get("autoscaling"),
+            # The retired version's own config when Cutover released it, else today's.
+            "config": current.get("config") if current.get("version") == old["version"] else plan.config.model_dump(mode="json"),
+        }
+    if current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service and not retired:
+        return {"changed": None, "found": f"record already says {plan.version} serves"}
+    records.update(plan.record_key, attributes)
+    return {"changed": f"{current.get('version') or 'nothing'} -> {plan.version}", "previous": attributes.get("previous", {}).get("version")}

@@ -1,0 +1,54 @@
+"""Retire the old version: remember its autoscaling, remove it, then scale the service to zero.
+
+The scalable target goes first, or Application Auto Scaling would put desiredCount back into
+min..max. Its settings are written to the release record before they are removed, so a
+rollback (or a crash and retry of this step) can restore them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from release.adapters import autoscaling, ecs, records
+from release.plan import Plan
+from release.step import StepEvent, lambda_step
+
+
+def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
+    name = old["ecs_service"]
+    service = ecs.service(plan.cluster, name)
+    if service is None:
+        return {"ecs_service": name, "version": old["version"], "changed": None, "found": "service no longer exists"}
+    record = records.get(plan.record_key) or {}
+    remembered = (record.get("retired") or {}).get(name) or {}
+    snapshot = autoscaling.snapshot(plan.cluster, name)
+    changes = []
+    if snapshot is not None or service["desiredCount"] > 0:
+        remembered = {
+            "version": old["version"],
+            "desired_count": service["desiredCount"] or remembered.get("desired_count", 0),
+            "autoscaling": snapshot or remembered.get("autoscaling"),
+        }
+        records.update(plan.record_key, {"retired": {**(record.get("retired") or {}), name: remembered}})
+    if snapshot is not None:
+        autoscaling.deregister(plan.cluster, name)
+        changes.append(f"scalable target min {snapshot['min']} max {snapshot['max']} deregistered")
+    if service["desiredCount"] > 0:
+        ecs.set_desired(plan.cluster, name, 0)
+        changes.append(f"desired count {service['desiredCount']} -> 0")
+    return {
+        "ecs_service": name,
+        "version": old["version"],
+        "desired_count_before": remembered.get("desired_count"),
+        "autoscaling_before": remembered.get("autoscaling") and {k: remembered["autoscaling"][k] for k in ("min", "max")},
+        "changed": "; ".join(changes) or None,
+        "found": None if changes else ("already at zero, no scalable target" if snapshot is None else None),
+    }
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    olds = [o for o in event.result("live").get("old_services", []) if o["ecs_service"] != plan.ecs_service]
+    if not olds:
+        return {"retired": [], "found": "no old version to retire"}
+    return {"retired": [retire(plan, old) for old in olds]}

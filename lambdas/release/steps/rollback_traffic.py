@@ -1,0 +1,72 @@
+"""Put traffic back on the old version after a failure or an alarm while traffic moved.
+
+Every public rule goes back to what the release read before it changed anything, unless someone
+else changed the rule meanwhile (then it is left alone and said so). The old service gets its
+count and autoscaling back; the new version is torn down like a failed preparation.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from release.adapters import autoscaling, ecs, elbv2, records
+from release.plan import Plan
+from release.step import StepEvent, lambda_step
+from release.steps.teardown import describe, tear_down
+
+
+def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
+    written = (results.get("traffic") or {}).get("written") or {}
+    done = []
+    for route in (results.get("live") or {}).get("routes", []):
+        description = elbv2.rule(route["rule"])
+        current = elbv2.normalized(elbv2.forward_of(description))
+        original = {arn: int(w) for arn, w in route["forward"].items()}
+        ours = written.get(route["route"])
+        if current == elbv2.normalized(original):
+            done.append({"route": route["route"], "changed": None, "found": "already on the old version"})
+        elif ours and current == elbv2.normalized({a: int(w) for a, w in ours.items()}):
+            elbv2.set_forward(route["rule"], description, original)
+            done.append({"route": route["route"], "changed": "back on the old version", "after": original})
+        else:
+            done.append({"route": route["route"], "changed": None, "found": "changed by someone else; left as it is"})
+    return done
+
+
+def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
+    remembered = (records.get(plan.record_key) or {}).get("retired") or {}
+    done = []
+    for old in (results.get("live") or {}).get("old_services", []):
+        name = old["ecs_service"]
+        service = ecs.service(plan.cluster, name)
+        saved = remembered.get(name) or {}
+        if service is None:
+            done.append({"ecs_service": name, "changed": None, "found": "service no longer exists"})
+            continue
+        changes = []
+        if service["desiredCount"] == 0 and saved.get("desired_count"):
+            ecs.set_desired(plan.cluster, name, int(saved["desired_count"]))
+            changes.append(f"desired count 0 -> {saved['desired_count']}")
+        if saved.get("autoscaling") and autoscaling.snapshot(plan.cluster, name) is None:
+            autoscaling.restore(plan.cluster, name, saved["autoscaling"])
+            changes.append("autoscaling restored")
+        done.append({"ecs_service": name, "changed": "; ".join(changes) or None})
+    return done
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan, results = event.plan, event.results
+    failure = event.raw.get("failure") or {}
+    rules = restore_rules(results)
+    old = restore_old(plan, results)
+    new = tear_down(plan, results)
+    left = [r["route"] for r in rules if r.get("found", "").startswith("changed by someone")]
+    summary = f"public rules back on the old version ({len(rules) - len(left)} of {len(rules)})"
+    if left:
+        summary += f"; left alone, changed by someone else: {', '.join(left)}"
+    summary += f"; old service restored; new version: {describe(new)}"
+    return {
+        "Error": failure.get("Error", "ReleaseFailed"),
+        "Cause": f"{failure.get('Cause', '')} | Rolled back: {summary}.",
+        "undone": {"rules": rules, "old_services": old, "new_version": new},
+    }

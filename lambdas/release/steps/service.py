@@ -1,0 +1,151 @@
+"""Create the new version's ECS service, wired to every target group, and its autoscaling.
+
+For a rollback the retired service exists at zero: it is scaled back up, its recorded
+autoscaling restored and its obsolete mark removed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from release import naming
+from release.adapters import autoscaling, ecs, elbv2, records
+from release.aws import client
+from release.errors import ServiceConflict
+from release.plan import TAG_PREFIX, Plan
+from release.step import StepEvent, lambda_step
+
+OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
+
+
+def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> dict[str, Any]:
+    settings = plan.config.service_settings
+    request: dict[str, Any] = {
+        "cluster": plan.cluster,
+        "serviceName": plan.ecs_service,
+        "taskDefinition": task_definition,
+        "desiredCount": settings.desired_count,
+        "loadBalancers": [
+            {"targetGroupArn": groups[r.route.name], "containerName": r.route.container, "containerPort": r.route.port}
+            for r in plan.routes
+        ],
+        "healthCheckGracePeriodSeconds": settings.health_check_grace_period_seconds,
+        "tags": [{"key": k, "value": v} for k, v in plan.tags().items()],
+        "propagateTags": "SERVICE",
+        "enableECSManagedTags": True,
+        "clientToken": naming.client_token(plan.cluster, plan.ecs_service, plan.release_id),
+    }
+    if settings.launch_type:
+        request["launchType"] = settings.launch_type
+    else:
+        request["capacityProviderStrategy"] = [
+            {"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base}
+            for c in settings.capacity_provider_strategy
+        ]
+    if settings.platform_version:
+        request["platformVersion"] = settings.platform_version
+    if settings.network:
+        request["networkConfiguration"] = {
+            "awsvpcConfiguration": {
+                "subnets": list(settings.network.subnets),
+                "securityGroups": list(settings.network.security_groups),
+                "assignPublicIp": "ENABLED" if settings.network.assign_public_ip else "DISABLED",
+            }
+        }
+    return request
+
+
+def configured_autoscaling(plan: Plan) -> dict[str, Any] | None:
+    scaling = plan.config.service_settings.autoscaling
+    if scaling is None:
+        return None
+    return {
+        "min": scaling.min,
+        "max": scaling.max,
+        "policies": [
+            {
+                "name": p.name,
+                "type": "TargetTrackingScaling",
+                "target_tracking": {
+                    "TargetValue": p.target,
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": p.metric},
+                    "ScaleInCooldown": p.scale_in_cooldown_seconds,
+                    "ScaleOutCooldown": p.scale_out_cooldown_seconds,
+                },
+            }
+            for p in scaling.policies
+        ],
+    }
+
+
+def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None) -> dict[str, Any]:
+    if wanted is None:
+        return {"autoscaling": None, "changed": None, "found": "no autoscaling configured"}
+    current = autoscaling.snapshot(plan.cluster, plan.ecs_service)
+    same = current is not None and current["min"] == wanted["min"] and current["max"] == wanted["max"] and (
+        sorted(p["name"] for p in current["policies"]) == sorted(p["name"] for p in wanted["policies"])
+    )
+    if same:
+        return {"autoscaling": {"min": wanted["min"], "max": wanted["max"]}, "changed": None}
+    autoscaling.restore(plan.cluster, plan.ecs_service, wanted)
+    return {"autoscaling": {"min": wanted["min"], "max": wanted["max"]}, "before": current and {"min": current["min"], "max": current["max"]}, "changed": "registered"}
+
+
+def revive(plan: Plan, existing: dict[str, Any]) -> dict[str, Any]:
+    """Rollback: bring the retired version back to the capacity and autoscaling it had."""
+    record = records.get(plan.record_key) or {}
+    previous = record.get("previous") or {}
+    desired = int(previous.get("desired_count") or plan.config.service_settings.desired_count)
+    return {
+        "service": plan.ecs_service, "arn": existing["serviceArn"], "desired_count": desired,
+        "changed": wake(plan, existing, desired),
+        "autoscaling": ensure_autoscaling(plan, previous.get("autoscaling")),
+    }
+
+
+def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
+    """Scale a retired service back up and take its obsolete mark off, so cleanup spares it."""
+    changes = []
+    if existing["desiredCount"] != desired:
+        ecs.set_desired(plan.cluster, plan.ecs_service, desired)
+        changes.append(f"desired count {existing['desiredCount']} -> {desired}")
+    tags = ecs.tags_of(existing)
+    if any(t in tags for t in OBSOLETE_TAGS):
+        ecs.untag(existing["serviceArn"], OBSOLETE_TAGS)
+        for arn in ecs.target_group_arns(existing):
+            elbv2.remove_tags(arn, OBSOLETE_TAGS)
+        changes.append("obsolete mark removed")
+    return ", ".join(changes) or None
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    plan = event.plan
+    existing = ecs.service(plan.cluster, plan.ecs_service)
+    if plan.action == "rollback":
+        if existing is None:
+            raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
+        return revive(plan, existing)
+    groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
+    if existing is not None:
+        tags = ecs.tags_of(existing)
+        if tags.get(f"{TAG_PREFIX}version") != plan.version or tags.get(f"{TAG_PREFIX}env") != plan.env:
+            raise ServiceConflict(
+                f"ECS service {plan.ecs_service} exists but was not created for {plan.env} version {plan.version}; "
+                "delete or rename it"
+            )
+        wired = set(ecs.target_group_arns(existing))
+        if wired != set(groups.values()):
+            raise ServiceConflict(
+                f"ECS service {plan.ecs_service} is wired to {sorted(wired)}, not to this release's target groups"
+            )
+        result = {"service": plan.ecs_service, "arn": existing["serviceArn"], "changed": None, "found": "already exists"}
+        if existing["desiredCount"] == 0:
+            # The same version was released before and retired since: bring it back up.
+            result["changed"] = wake(plan, existing, plan.config.service_settings.desired_count)
+    else:
+        request = create_request(plan, event.result("task_definition")["task_definition"], groups)
+        created = client("ecs").create_service(**request)["service"]
+        result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
+                  "desired_count": request["desiredCount"]}
+    result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan))
+    return result

@@ -1,0 +1,97 @@
+"""Undo a release that failed before public traffic moved: the public rules are never touched.
+
+The preparing rules go back to what they forwarded to before, the new version's service is
+scaled to zero (its scalable target removed first) and marked obsolete, or deleted when the
+config says so. A version that a public rule still forwards to is never scaled down.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from release.adapters import autoscaling, ecs, elbv2
+from release.aws import client
+from release.plan import Plan
+from release.step import StepEvent, lambda_step
+from release.steps.obsolete import mark
+
+
+def restore_preparing(plan: Plan, results: dict[str, Any], groups: set[str]) -> list[dict[str, Any]]:
+    before = {r["route"]: r.get("before") or {} for r in (results.get("preparing") or {}).get("rules", [])}
+    done = []
+    for route in plan.routes:
+        rule_arn = route.route.preparing_rule_arn
+        description = elbv2.rule(rule_arn)
+        current = elbv2.forward_of(description)
+        previous = {arn: w for arn, w in before.get(route.route.name, {}).items() if arn not in groups}
+        if not set(current) & groups:
+            done.append({"route": route.route.name, "changed": None, "found": "preparing rule does not forward to the new version"})
+        elif not previous:
+            done.append({"route": route.route.name, "changed": None, "found": "nothing to put back on the preparing rule; left on the new version"})
+        else:
+            elbv2.set_forward(rule_arn, description, previous)
+            done.append({"route": route.route.name, "changed": "preparing rule put back", "after": previous})
+    return done
+
+
+def publicly_live(plan: Plan, groups: set[str]) -> bool:
+    return any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & groups for r in plan.routes)
+
+
+def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    found_groups = {r.target_group_name: elbv2.target_group_by_name(r.target_group_name) for r in plan.routes}
+    groups = {g["TargetGroupArn"] for g in found_groups.values() if g}
+    report: dict[str, Any] = {"preparing_rules": restore_preparing(plan, results, groups) if groups else []}
+    if groups and publicly_live(plan, groups):
+        report["service"] = {"changed": None, "found": f"{plan.version} serves public traffic; it is kept as it is"}
+        return report
+    service = ecs.service(plan.cluster, plan.ecs_service)
+    if service is not None:
+        changes = []
+        if autoscaling.snapshot(plan.cluster, plan.ecs_service) is not None:
+            autoscaling.deregister(plan.cluster, plan.ecs_service)
+            changes.append("scalable target deregistered")
+        if service["desiredCount"] > 0:
+            ecs.set_desired(plan.cluster, plan.ecs_service, 0)
+            changes.append(f"desired count {service['desiredCount']} -> 0")
+        report["service"] = {"ecs_service": plan.ecs_service, "changed": "; ".join(changes) or None}
+    if plan.config.release.on_prepare_failure == "delete" and plan.action == "release":
+        if service is not None:
+            client("ecs").delete_service(cluster=plan.cluster, service=plan.ecs_service, force=True)
+            report["service"]["changed"] = "deleted"
+        for name, group in found_groups.items():
+            if group and not group.get("LoadBalancerArns"):
+                client("elbv2").delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+        report["target_groups"] = {"changed": "deleted", "names": sorted(n for n, g in found_groups.items() if g)}
+    elif service is not None:
+        report["obsolete"] = mark(plan, plan.ecs_service, sorted(groups))
+    elif groups:
+        # No service yet: the groups alone are tagged so the next release's cleanup finds them…
+        # cleanup walks services, so say plainly that these are left for a person.
+        report["target_groups"] = {"changed": None, "found": f"left without a service: {sorted(found_groups)}"}
+    return report
+
+
+def describe(report: dict[str, Any]) -> str:
+    parts = []
+    for rule in report.get("preparing_rules", []):
+        if rule.get("changed"):
+            parts.append(f"route {rule['route']}: {rule['changed']}")
+    service = report.get("service") or {}
+    if service.get("changed") or service.get("found"):
+        parts.append(f"service: {service.get('changed') or service.get('found')}")
+    if (report.get("obsolete") or {}).get("changed"):
+        parts.append("new version marked obsolete")
+    if (report.get("target_groups") or {}).get("changed"):
+        parts.append("target groups deleted")
+    return "; ".join(parts) or "nothing had been created"
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    failure = event.raw.get("failure") or {}
+    report = tear_down(event.plan, event.results)
+    return {
+        "Error": failure.get("Error", "ReleaseFailed"),
+        "Cause": f"{failure.get('Cause', '')} | Undone: {describe(report)}. Public traffic was not moved.",
+        "undone": report,
+    }
