@@ -4,12 +4,16 @@ follow, approve or reject (the task token is found in the execution history), re
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
+import os
+import re
 import time
 from typing import Any, Iterator
 
 APPROVAL_STATE = "Wait for an operator's approval"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+SETTLE_SECONDS = 0.5
 
 
 class OperationError(Exception):
@@ -43,26 +47,43 @@ def current_state(events: list[dict[str, Any]]) -> str | None:
 
 
 def pending_task_token(sfn, execution_arn: str) -> str | None:
-    """The task token of the approval the execution waits on now, from its TaskScheduled event."""
-    events = history(sfn, execution_arn)
+    """The task token of the approval the execution waits on now, from its TaskScheduled event.
+
+    Only once the approval request was sent (TaskSubmitted): before that the task is not waiting
+    yet, and moto's interpreter loses a decision sent that early.
+    """
+    return _pending(history(sfn, execution_arn))[0]
+
+
+def _pending(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
+    """(token, when the approval request was sent) of the approval waiting now, or (None, None)."""
     if current_state(events) != APPROVAL_STATE:
-        return None
+        return None, None
+    submitted_at = None
     for event in reversed(events):
+        if event["type"] == "TaskSubmitted":
+            submitted_at = event["timestamp"]
         if event["type"] == "TaskScheduled":
             parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
             token = parameters.get("Payload", {}).get("task_token")
-            if token:
-                return token
+            if token and submitted_at is not None:
+                return token, submitted_at
+            return None, None
         if event["type"] == "TaskStateEntered":
             break
-    return None
+    return None, None
 
 
 def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> None:
     deadline = time.time() + timeout
     while True:
-        token = pending_task_token(sfn, execution_arn)
+        token, submitted_at = _pending(history(sfn, execution_arn))
         if token:
+            # moto starts listening for the token a moment after it records TaskSubmitted; a
+            # decision sent in that moment would wait out the heartbeat. People take longer.
+            settle = SETTLE_SECONDS - (time.time() - submitted_at.timestamp())
+            if settle > 0:
+                time.sleep(settle)
             sfn.send_task_success(taskToken=token, output=json.dumps(decision))
             return
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
@@ -105,12 +126,144 @@ def wait_for_state(sfn, execution_arn: str, state: str, timeout: float = 120) ->
     return False
 
 
+# -- reading the history ------------------------------------------------------------------------
+
+_SUCCEEDED_DETAILS = {
+    "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+    "TaskSucceeded": "taskSucceededEventDetails",
+}
+_FAILED_DETAILS = {
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+    "ExecutionFailed": "executionFailedEventDetails",
+    "ExecutionTimedOut": "executionTimedOutEventDetails",
+    "ExecutionAborted": "executionAbortedEventDetails",
+}
+
+
+def _loads(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
 def step_results(events: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """(state name, what the step returned) for every Lambda step, in order."""
-    scheduled: str | None = None
+    """(state name, what the step returned) for every task step, in order.
+
+    Lambda steps whose Resource is the function ARN report LambdaFunctionSucceeded; service
+    integrations (the approval's task token, SNS) report TaskSucceeded.
+    """
+    state: str | None = None
     for event in events:
-        if event["type"] == "TaskStateEntered":
-            scheduled = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] == "TaskSucceeded" and scheduled:
-            output = json.loads(event["taskSucceededEventDetails"].get("output") or "null")
-            yield scheduled, output
+        if event["type"].endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] in _SUCCEEDED_DETAILS and state:
+            yield state, _loads(event[_SUCCEEDED_DETAILS[event["type"]]].get("output"))
+
+
+def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per state visited: name, type, entered/exited times, result and error if any."""
+    entries: list[dict[str, Any]] = []
+    open_entry: dict[str, Any] | None = None
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            open_entry = {
+                "state": event["stateEnteredEventDetails"]["name"],
+                "type": kind[: -len("StateEntered")],
+                "entered": event["timestamp"],
+                "exited": None,
+                "result": None,
+                "error": None,
+            }
+            entries.append(open_entry)
+        elif kind.endswith("StateExited") and open_entry is not None:
+            open_entry["exited"] = event["timestamp"]
+        elif kind in _SUCCEEDED_DETAILS and open_entry is not None:
+            open_entry["result"] = _loads(event[_SUCCEEDED_DETAILS[kind]].get("output"))
+        elif kind in _FAILED_DETAILS and open_entry is not None and not kind.startswith("Execution"):
+            details = event.get(_FAILED_DETAILS[kind]) or {}
+            open_entry["error"] = {"error": details.get("error"), "cause": details.get("cause")}
+    return entries
+
+
+def execution_failure(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The execution's error and cause, when it ended badly."""
+    for event in reversed(events):
+        kind = event["type"]
+        if kind.startswith("Execution") and kind in _FAILED_DETAILS:
+            details = event.get(_FAILED_DETAILS[kind]) or {}
+            return {"status": kind[len("Execution"):].upper(), "error": details.get("error"), "cause": details.get("cause")}
+    return None
+
+
+def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last result of each state, by state name: what a live view shows."""
+    return dict(step_results(events))
+
+
+# -- names and starting ------------------------------------------------------------------------
+
+EXECUTION_NAME_MAX = 80
+CI_RUN_VARIABLES = (
+    "GITHUB_RUN_ID", "CI_PIPELINE_ID", "CODEBUILD_BUILD_ID", "BUILD_BUILDID", "CIRCLE_WORKFLOW_ID",
+    "BUILDKITE_BUILD_ID", "BITBUCKET_BUILD_NUMBER", "BUILD_TAG",
+)
+
+
+def ci_run_id(environ: dict[str, str] | None = None) -> str | None:
+    """The CI system's id of this run: the same when a job is retried, different for a new run."""
+    environ = os.environ if environ is None else environ
+    for variable in CI_RUN_VARIABLES:
+        if environ.get(variable):
+            run = environ[variable]
+            # GitHub keeps the run id across re-runs of a job; the attempt number would break that.
+            return run
+    return None
+
+
+def execution_name(service: str, version: str, run_id: str | None = None, now: float | None = None) -> str:
+    """`{service}-{version}-{run}`: at most 80 of [A-Za-z0-9-_], the same for a retried CI job.
+
+    Without a CI run id a timestamp stands in, so two manual starts are two releases.
+    """
+    run = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    full = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{service}-{version}-{run}").strip("-")
+    if len(full) <= EXECUTION_NAME_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: EXECUTION_NAME_MAX - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    if not prefix:
+        raise OperationError(f"{state_machine_arn} is not a state machine ARN")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> tuple[str, bool]:
+    """Start the execution, or return the one of that name when it has the same input.
+
+    The name is the idempotency key: a retried CI job attaches to its release instead of failing
+    or starting a second one. (attached is True when the execution existed already.)
+    """
+    try:
+        return start(sfn, state_machine_arn, start_input, name), False
+    except sfn.exceptions.ExecutionAlreadyExists:
+        pass
+    arn = execution_arn(state_machine_arn, name)
+    existing = sfn.describe_execution(executionArn=arn)
+    if _loads(existing.get("input")) != json.loads(json.dumps(start_input)):
+        raise OperationError(
+            f"an execution named {name!r} exists with a different input; give another --name "
+            f"(or look at it: cutover status {name})"
+        )
+    return arn, True
+
+
+def rollback_input(env: str, service: str) -> dict[str, Any]:
+    return {"action": "rollback", "env": env, "service": service}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -92,7 +92,8 @@ class Dependencies(Construct):
                     "\n".join((*requirements, PIP_PLATFORM, RUNTIME.name)).encode()).hexdigest(),
                 bundling=BundlingOptions(
                     image=RUNTIME.bundling_image,
-                    command=["bash", "-c", f"pip install --no-compile -t /asset-output/python {' '.join(requirements)}"],
+                    command=["bash", "-c",
+                             f"pip install --no-compile -t /asset-output/python {' '.join(requirements)}"],
                     local=PipLocalBundling(requirements),
                 ),
             ),

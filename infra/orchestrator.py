@@ -50,6 +50,7 @@ class ReleaseOrchestrator(Construct):
         self.functions = ReleaseFunctions(
             self, "Steps", steps=STEPS, resources=resources, notifications=self.notifications,
             table_name=self.table.table_name, log_retention=props.log_retention,
+            removal_policy=props.removal_policy,
         ).functions
         self.state_machine = ReleaseStateMachine(
             self, "Release",
@@ -59,5 +60,6 @@ class ReleaseOrchestrator(Construct):
             substitution_names={step.key: step.substitution for step in STEPS},
             notifications=self.notifications,
             log_retention=props.log_retention,
+            removal_policy=props.removal_policy,
         ).state_machine
         self.alarms = Monitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic).alarms

@@ -11,6 +11,13 @@ from aws_cdk import aws_iam as iam
 from infra.settings import ReleaseOrchestratorProps
 
 UNSCOPED = "unscoped"
+# ECS tags services and task definitions through one action: a step may tag only the kinds of ECS
+# resource its other calls work on.
+TAGGED = "tagged"
+_TAGGED_KINDS = {
+    "services": ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService"),
+    "task_definitions": ("ecs:RegisterTaskDefinition",),
+}
 
 # Every action a step may declare, and the kind(s) of resource it is granted on. An action missing here
 # fails synth on purpose: a new call needs a decision about its resources, not a silent `*`.
@@ -30,8 +37,8 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "ecs:UpdateService": ("services",),
     "ecs:DeleteService": ("services",),
     "ecs:RegisterTaskDefinition": ("task_definitions",),
-    "ecs:TagResource": ("services", "task_definitions"),
-    "ecs:UntagResource": ("services", "task_definitions"),
+    "ecs:TagResource": (TAGGED,),
+    "ecs:UntagResource": (TAGGED,),
     "ecs:ListServices": (UNSCOPED,),
     "ecs:ListTaskDefinitions": (UNSCOPED,),
     "ecs:DescribeTaskDefinition": (UNSCOPED,),
@@ -85,11 +92,10 @@ class ResourceScope:
 
     def statements(self, calls: Iterable[str]) -> list[iam.PolicyStatement]:
         """One statement per kind of resource, granting exactly `calls` and nothing else."""
+        calls = set(calls)
         by_scopes: dict[tuple[str, ...], list[str]] = {}
-        for action in sorted(set(calls)):
-            if action not in SCOPE_OF_ACTION:
-                raise KeyError(f"{action} has no resource scope: add it to SCOPE_OF_ACTION in {__name__}")
-            by_scopes.setdefault(SCOPE_OF_ACTION[action], []).append(action)
+        for action in sorted(calls):
+            by_scopes.setdefault(scopes_of(action, calls), []).append(action)
         statements = []
         for scopes, actions in by_scopes.items():
             grants = [self.grants[name] for name in scopes]
@@ -104,10 +110,11 @@ class ResourceScope:
         return statements
 
     def wildcard_reasons(self, calls: Iterable[str]) -> dict[str, str]:
-        """cdk-nag `appliesTo` -> reason, for every wildcard resource that `calls` are granted on."""
+        """cdk-nag finding (`Resource::…`) -> reason, for every wildcard resource `calls` are granted on."""
+        calls = set(calls)
         reasons: dict[str, list[str]] = {}
-        for action in sorted(set(calls)):
-            for name in SCOPE_OF_ACTION[action]:
+        for action in sorted(calls):
+            for name in scopes_of(action, calls):
                 grant = self.grants[name]
                 for resource in grant.resources:
                     if "*" in resource:
@@ -115,6 +122,18 @@ class ResourceScope:
                         if grant.why not in why:
                             why.append(grant.why)
         return {applies_to: " ".join(why) for applies_to, why in reasons.items()}
+
+
+def scopes_of(action: str, calls: set[str]) -> tuple[str, ...]:
+    """The kinds of resource `action` is granted on, for a step making `calls`."""
+    if action not in SCOPE_OF_ACTION:
+        raise KeyError(f"{action} has no resource scope: add it to SCOPE_OF_ACTION in {__name__}")
+    scopes = SCOPE_OF_ACTION[action]
+    if scopes == (TAGGED,):
+        scopes = tuple(kind for kind, uses in _TAGGED_KINDS.items() if calls & set(uses))
+        if not scopes:
+            raise ValueError(f"{action} is only granted with a call on what it tags ({', '.join(_TAGGED_KINDS)})")
+    return scopes
 
 
 def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
@@ -169,9 +188,10 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
             f"target groups named '{props.target_group_name_prefix}*' in this account and region."),
         "listener_rules": Grant(
             rules or (arn("elasticloadbalancing", "listener-rule/app/*"),),
-            "Releases edit the preparing and public listener rules of each route"
-            + (" (each listed rule, or every rule of a listed listener)." if rules
-               else "; any ALB listener rule of this account until listener_rule_arns is set.")),
+            "Releases edit the preparing and public listener rules of each route; scoped to "
+            + ("the listed rules and every rule of the listed listeners." if rules
+               else "ALB listener rules of this account and region until listener_rule_arns or listener_arns "
+                    "is set.")),
         "scalable_targets": Grant(
             (arn("application-autoscaling", "scalable-target/*"),),
             "Scalable target ARNs carry a random id assigned by Application Auto Scaling, so they cannot be "

@@ -22,7 +22,8 @@ XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords d
 
 class ReleaseFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, steps: Sequence[Step], resources: ResourceScope,
-                 notifications: Notifications, table_name: str, log_retention: logs.RetentionDays) -> None:
+                 notifications: Notifications, table_name: str, log_retention: logs.RetentionDays,
+                 removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         dependencies = Dependencies(self, "Dependencies")
         code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=CODE_EXCLUDES)
@@ -47,8 +48,7 @@ class ReleaseFunctions(Construct):
                 # The topic is encrypted: publishing also needs the key.
                 role.add_to_policy(iam.PolicyStatement(actions=PUBLISH_KEY_ACTIONS,
                                                        resources=[notifications.key.key_arn]))
-            log_group = logs.LogGroup(step_scope, "Logs", retention=log_retention,
-                                      removal_policy=RemovalPolicy.DESTROY)
+            log_group = logs.LogGroup(step_scope, "Logs", retention=log_retention, removal_policy=removal_policy)
             log_group.grant_write(role)
             self.functions[step.key] = lambda_.Function(
                 step_scope, "Function",
@@ -73,4 +73,5 @@ class ReleaseFunctions(Construct):
             Validations.of(self.functions[step.key]).acknowledge(Acknowledgment(
                 id="AwsSolutions-L1",
                 reason=f"{RUNTIME.name} is the Python the dependency layer is built for and the tests run on; "
-                       "moving to a newer runtime moves all three together."))
+                       "a newer runtime means changing RUNTIME in infra/dependencies.py and the test interpreter "
+                       "together."))

@@ -61,7 +61,7 @@ class ReleaseOrchestratorProps:
     definition_path: Path = DEFAULT_DEFINITION
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
-    """For the release table, which holds what can be rolled back to."""
+    """For the release table (what can be rolled back to) and the log groups, when the stack is deleted."""
 
     @classmethod
     def from_context(cls, node: Node) -> ReleaseOrchestratorProps:

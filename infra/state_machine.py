@@ -26,7 +26,8 @@ def substitutions_in(definition: str) -> set[str]:
 class ReleaseStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, definition_path: Path, state_machine_name: str,
                  functions: Mapping[str, lambda_.IFunction], substitution_names: Mapping[str, str],
-                 notifications: Notifications, log_retention: logs.RetentionDays) -> None:
+                 notifications: Notifications, log_retention: logs.RetentionDays,
+                 removal_policy: RemovalPolicy = RemovalPolicy.RETAIN) -> None:
         """`substitution_names` maps a step key to its `${…FunctionArn}` variable name."""
         super().__init__(scope, construct_id)
         definition = definition_path.read_text()
@@ -40,7 +41,7 @@ class ReleaseStateMachine(Construct):
             Annotations.of(self).add_warning_v2(
                 "cutover:unusedFunctions", f"{definition_path.name} does not use {', '.join(unused)}")
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         # Defined from the file's text, not uploaded as an S3 asset: the template then shows the flow
         # (`cdk diff` shows a change to it, cfn-lint validates it) and the file is deployed verbatim.
         self.state_machine = sfn.StateMachine(

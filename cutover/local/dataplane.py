@@ -9,11 +9,14 @@ simulated). Services listed in `failing` never get a healthy task, as when the n
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+logger = logging.getLogger(__name__)
 
 
 class DataPlane:
@@ -43,6 +46,9 @@ class DataPlane:
                 self.tick()
             except ClientError:
                 pass  # a resource deleted between two calls; the next tick sees the new world
+            except Exception as error:  # noqa: BLE001 - the simulation must outlive one bad tick
+                # moto's backends are not thread-safe: a read racing a write can raise; try again.
+                logger.debug("data plane tick failed: %r", error)
 
     def tick(self) -> None:
         for cluster in self.ecs.list_clusters()["clusterArns"]:

@@ -5,7 +5,7 @@ Unknown keys are rejected everywhere so that a typo fails the release before any
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -15,6 +15,9 @@ ENV_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$"
 SERVICE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$"
 VERSION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$"
 RULE_ARN = r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule/app/[^/]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$"
+# Image references are printable ASCII without spaces (registry/name:tag@digest); anything else
+# would only fail later, in RegisterTaskDefinition or when ECS pulls, after the release began.
+IMAGE_PATTERN = r"^[!-~]+$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 
 
@@ -40,7 +43,7 @@ class LogConfiguration(Model):
 class Container(Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     image: str | None = Field(
-        default=None,
+        default=None, pattern=IMAGE_PATTERN,
         description="Leave empty to receive the release's image; set it for sidecars whose image is fixed.",
     )
     essential: bool = True
@@ -167,11 +170,25 @@ class TrafficStep(Model):
 
 
 class Approval(Model):
+    # Step Functions takes any positive timeout; minimums of seconds let local runs and tests
+    # exercise a timed-out approval without waiting minutes.
     mode: Literal["manual", "auto"] = "manual"
-    timeout_seconds: int = Field(default=86400, ge=60, le=604800)
+    timeout_seconds: int = Field(default=86400, ge=2, le=604800)
     heartbeat_seconds: int | None = Field(
-        default=None, ge=30, description="Defaults to the timeout less one minute"
+        default=None, ge=1,
+        description="Defaults to the timeout less one minute (half the timeout when that is two minutes or less)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_heartbeat(cls, data: Any) -> Any:
+        # Filled in here so that no timeout gives a heartbeat of zero or less, which the
+        # waitForTaskToken state would reject at run time, after the version was prepared.
+        if isinstance(data, dict) and data.get("heartbeat_seconds") is None:
+            timeout = data.get("timeout_seconds", 86400)
+            if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 2:
+                data = {**data, "heartbeat_seconds": timeout - 60 if timeout > 120 else timeout // 2}
+        return data
 
     @model_validator(mode="after")
     def _heartbeat_below_timeout(self) -> Approval:
@@ -263,7 +280,7 @@ class StartInput(Model):
     action: Literal["release", "rollback"] = "release"
     env: str = Field(pattern=ENV_PATTERN, description="lowercase letters, digits, hyphens; 1-20 chars")
     version: str | None = Field(default=None, pattern=VERSION_PATTERN)
-    image: str | None = Field(default=None, min_length=1, max_length=1024)
+    image: str | None = Field(default=None, min_length=1, max_length=1024, pattern=IMAGE_PATTERN)
     config: DeployConfig | None = None
     config_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$")
     service: str | None = Field(default=None, pattern=SERVICE_PATTERN, description="rollback only")

@@ -42,6 +42,10 @@ def handler(event: StepEvent) -> dict[str, Any]:
                 "(set release.allow_alarms_before_switch to go on regardless)"
             )
         return {"watched": names, "in_alarm": in_alarm, "missing": missing}
+    if settings.allow_alarms_before_switch:
+        # Alarms let through before the switch were accepted as they were; only an alarm that
+        # goes into ALARM after that says something about the new version.
+        in_alarm = [n for n in in_alarm if n not in event.result("alarms_before").get("in_alarm", [])]
     if in_alarm:
         step = event.result("traffic")
         raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version")

@@ -11,7 +11,7 @@ from typing import Any
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan import Plan
 from release.step import StepEvent, lambda_step
-from release.steps.teardown import describe, tear_down
+from release.steps.teardown import describe, tear_down, what_happened
 
 
 def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,7 +56,7 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan, results = event.plan, event.results
-    failure = event.raw.get("failure") or {}
+    error, cause = what_happened(event.raw.get("failure") or {}, plan, results)
     rules = restore_rules(results)
     old = restore_old(plan, results)
     new = tear_down(plan, results)
@@ -66,7 +66,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         summary += f"; left alone, changed by someone else: {', '.join(left)}"
     summary += f"; old service restored; new version: {describe(new)}"
     return {
-        "Error": failure.get("Error", "ReleaseFailed"),
-        "Cause": f"{failure.get('Cause', '')} | Rolled back: {summary}.",
+        "Error": error,
+        "Cause": f"{cause} | Rolled back: {summary}.",
         "undone": {"rules": rules, "old_services": old, "new_version": new},
     }

@@ -6,6 +6,7 @@ config says so. A version that a public rule still forwards to is never scaled d
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from release.adapters import autoscaling, ecs, elbv2
@@ -71,6 +72,41 @@ def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
+
+
+def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) -> tuple[str, str]:
+    """(error name, the failure in words) for the execution's end.
+
+    A Lambda error's cause is its JSON report: only the message is kept, not the stack. Error
+    names starting with "States." are reserved, and a Fail state may not end with them, so
+    timeouts and the like get a name of their own.
+    """
+    error, cause = failure.get("Error") or "ReleaseFailed", failure.get("Cause") or ""
+    try:
+        reported = json.loads(cause)
+    except ValueError:
+        reported = None
+    if isinstance(reported, dict) and reported.get("errorMessage"):
+        cause = str(reported["errorMessage"])
+    approval = plan.config.release.approval
+    # Healthy, no decision recorded and no re-check yet: the wait that timed out was the approval.
+    waited_for_approval = (
+        plan.action == "release" and approval.mode == "manual" and (results.get("health") or {}).get("healthy")
+        and "approval" not in results and "recheck" not in results
+    )
+    if error in TIMEOUTS and waited_for_approval:
+        return "ApprovalTimedOut", (
+            f"nobody approved or rejected {plan.version} in time (heartbeat {plan.approval_heartbeat_seconds} s, "
+            f"timeout {approval.timeout_seconds} s)"
+        )
+    if error in TIMEOUTS:
+        return "StepTimedOut", f"a step did not finish in time ({error}){': ' + cause if cause else ''}"
+    if error.startswith("States."):
+        return "ReleaseFailed", f"{error}{': ' + cause if cause else ''}"
+    return error, cause or error
+
+
 def describe(report: dict[str, Any]) -> str:
     parts = []
     for rule in report.get("preparing_rules", []):
@@ -88,10 +124,10 @@ def describe(report: dict[str, Any]) -> str:
 
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
-    failure = event.raw.get("failure") or {}
+    error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
     report = tear_down(event.plan, event.results)
     return {
-        "Error": failure.get("Error", "ReleaseFailed"),
-        "Cause": f"{failure.get('Cause', '')} | Undone: {describe(report)}. Public traffic was not moved.",
+        "Error": error,
+        "Cause": f"{cause} | Undone: {describe(report)}. Public traffic was not moved.",
         "undone": report,
     }

@@ -1,0 +1,495 @@
+"""The `cutover` command: start, follow, approve and inspect releases; plan, validate, demo, sandbox."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from cutover import operations, render
+from cutover.connection import Connection, NotFound, Unusable, connect
+
+OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+EXIT_CODES = {
+    OK: "done; for start --wait, rollback --wait and status: the release succeeded or is still running",
+    FAILED: "the release failed, was rejected, timed out or was aborted",
+    USAGE: "bad usage or input: unknown option, invalid deploy config (the message names the field)",
+    NOT_FOUND: "not found or not possible now: no such execution or state machine, not waiting for approval",
+    AWS_ERROR: "AWS refused or could not be reached: credentials, permissions, endpoint",
+    STILL_RUNNING: "--timeout ran out while the release was still running",
+    INTERRUPTED: "interrupted (Ctrl-C); the release itself goes on",
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user (exit 2)."""
+
+
+class Context:
+    """What every command gets: its options, where to write, and a lazily made connection."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO):
+        self.args, self.out, self.err = args, out, err
+        self._connection: Connection | None = None
+
+    @property
+    def json(self) -> bool:
+        return getattr(self.args, "output", "text") == "json"
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            a = self.args
+            self._connection = connect(profile=a.profile, region=a.region, endpoint_url=a.endpoint_url,
+                                       state_machine_arn=a.state_machine_arn, stack_name=a.stack_name)
+        return self._connection
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def emit(self, data: Any) -> None:
+        self.out.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+        self.out.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _who(args: argparse.Namespace) -> str:
+    return args.by or os.environ.get("CUTOVER_USER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+
+
+def _env_vars(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env-var {pair!r}: write it as NAME=value")
+        found[key] = value
+    return found
+
+
+# -- following an execution ------------------------------------------------------------------------
+
+def _follow(ctx: Context, arn: str) -> int:
+    from cutover.progress import Follower
+
+    # With --output json the live view goes to stderr, so stdout stays one JSON document.
+    stream = ctx.err if ctx.json else ctx.out
+    description = Follower(ctx.connection.sfn, arn, stream, poll=ctx.args.poll).run(timeout=ctx.args.timeout)
+    status = description["status"]
+    events = operations.history(ctx.connection.sfn, arn)
+    failure = operations.execution_failure(events)
+    if ctx.json:
+        ctx.emit({"executionArn": arn, "name": description["name"], "status": status, "failure": failure})
+    else:
+        took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
+        ctx.say(f"{description['name']}: {status}" + (f" after {render.duration(took)}" if took is not None else ""))
+        if failure:
+            ctx.say(render.error_text(failure))
+    if status == "RUNNING":
+        return STILL_RUNNING
+    return OK if status == "SUCCEEDED" else FAILED
+
+
+def _started(ctx: Context, arn: str, name: str, attached: bool) -> int:
+    if ctx.args.wait:
+        if not ctx.json:
+            verb = "Attached to" if attached else "Started"
+            ctx.say(f"{verb} {name}" + (" (it exists with the same input: a retried job)" if attached else ""))
+            ctx.say(f"  {arn}")
+        return _follow(ctx, arn)
+    if ctx.json:
+        ctx.emit({"executionArn": arn, "name": name, "attached": attached})
+    else:
+        ctx.say(("Attached to " if attached else "Started ") + name)
+        ctx.say(f"  {arn}")
+        ctx.say(f"  follow it:  cutover status {name}   |   cutover history {name}")
+    return OK
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+def cmd_start(ctx: Context) -> int:
+    from cutover import configfile
+
+    a = ctx.args
+    start_input: dict[str, Any] = {"env": a.env, "version": a.version, "image": a.image, "environment": _env_vars(a.env_var)}
+    service = None
+    if a.config:
+        checked = configfile.check(a.config)
+        if not checked.valid:
+            raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
+        start_input["config"] = checked.data
+        service = checked.config.service
+    else:
+        start_input["config_uri"] = a.config_uri
+        service = _service_from_s3(ctx, a.config_uri)
+    _check_start_input(start_input)
+    name = a.name or operations.execution_name(f"{service or 'release'}-{a.env}", a.version, operations.ci_run_id())
+    sfn = ctx.connection.sfn
+    try:
+        arn, attached = operations.start_or_attach(sfn, ctx.connection.state_machine_arn(), start_input, name)
+    except operations.OperationError as error:
+        raise UsageError(str(error)) from error
+    return _started(ctx, arn, name, attached)
+
+
+def _service_from_s3(ctx: Context, uri: str) -> str | None:
+    """The service name for the execution name; the release itself reads and checks the file."""
+    import yaml
+
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    try:
+        body = ctx.connection.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        data = yaml.safe_load(body)
+        return data.get("service") if isinstance(data, dict) else None
+    except (ClientError, BotoCoreError, yaml.YAMLError, UnicodeDecodeError):
+        ctx.err.write(f"note: could not read {uri} here; the release reads it itself\n")
+        return None
+
+
+def _check_start_input(start_input: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from release.config import StartInput, format_validation_error
+
+    try:
+        StartInput.model_validate(start_input)
+    except ValidationError as error:
+        raise UsageError(format_validation_error(error)) from error
+
+
+def cmd_rollback(ctx: Context) -> int:
+    a = ctx.args
+    _check_start_input(operations.rollback_input(a.env, a.service))
+    name = a.name or operations.execution_name(f"{a.service}-{a.env}", "rollback", operations.ci_run_id())
+    try:
+        arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(),
+                                                   operations.rollback_input(a.env, a.service), name)
+    except operations.OperationError as error:
+        raise UsageError(str(error)) from error
+    return _started(ctx, arn, name, attached)
+
+
+def cmd_approve(ctx: Context) -> int:
+    arn = ctx.connection.execution_arn(ctx.args.execution)
+    by = _who(ctx.args)
+    try:
+        operations.approve(ctx.connection.sfn, arn, by=by, comment=ctx.args.comment or "", wait_seconds=ctx.args.wait_seconds)
+    except operations.OperationError as error:
+        raise NotFound(str(error)) from error
+    if ctx.json:
+        ctx.emit({"executionArn": arn, "decision": "approve", "by": by})
+    else:
+        ctx.say(f"Approved {arn.rsplit(':', 1)[-1]} as {by}; traffic shifts next.")
+    return OK
+
+
+def cmd_reject(ctx: Context) -> int:
+    if not ctx.args.reason.strip():
+        raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
+    arn = ctx.connection.execution_arn(ctx.args.execution)
+    by = _who(ctx.args)
+    try:
+        operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, wait_seconds=ctx.args.wait_seconds)
+    except operations.OperationError as error:
+        raise NotFound(str(error)) from error
+    if ctx.json:
+        ctx.emit({"executionArn": arn, "decision": "reject", "by": by, "reason": ctx.args.reason})
+    else:
+        ctx.say(f"Rejected {arn.rsplit(':', 1)[-1]} as {by}; the prepared version is being torn down.")
+    return OK
+
+
+def _release_of(description: dict[str, Any]) -> dict[str, Any]:
+    try:
+        given = json.loads(description.get("input") or "{}")
+    except ValueError:
+        given = {}
+    config = given.get("config") if isinstance(given.get("config"), dict) else {}
+    return {
+        "action": given.get("action", "release"), "env": given.get("env"),
+        "service": given.get("service") or config.get("service"), "version": given.get("version"),
+        "image": given.get("image"), "config_uri": given.get("config_uri"),
+    }
+
+
+def cmd_status(ctx: Context) -> int:
+    from cutover.progress import status_line
+
+    sfn = ctx.connection.sfn
+    arn = ctx.connection.execution_arn(ctx.args.execution)
+    description = sfn.describe_execution(executionArn=arn)
+    events = operations.history(sfn, arn)
+    status = description["status"]
+    release = _release_of(description)
+    failure = operations.execution_failure(events)
+    took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
+    waiting = operations.current_state(events) == operations.APPROVAL_STATE and status == "RUNNING"
+    report = {
+        "executionArn": arn, "name": description["name"], "status": status, **release,
+        "started": description.get("startDate"), "stopped": description.get("stopDate"),
+        "current_state": operations.current_state(events) if status == "RUNNING" else None,
+        "progress": status_line(events, status) if status == "RUNNING" else None,
+        "waiting_for_approval": waiting, "failure": failure,
+    }
+    if ctx.json:
+        ctx.emit(report)
+    else:
+        what = f"{release['action']} {release['service'] or '?'} {release['version'] or ''}".rstrip()
+        ctx.say(f"{description['name']}: {status}")
+        ctx.say(f"  release   {what} to env {release['env']}" + (f" (image {release['image']})" if release["image"] else ""))
+        ctx.say(f"  started   {render.clock(description.get('startDate'))} UTC"
+                + (f", took {render.duration(took)}" if took is not None else ""))
+        if status == "RUNNING":
+            ctx.say(f"  now       {report['progress']}")
+        if waiting:
+            ctx.say(f"  approve   cutover approve {description['name']}")
+            ctx.say(f"  reject    cutover reject {description['name']} --reason '...'")
+        if failure:
+            ctx.say(f"  error     {failure['error']}")
+            ctx.say(f"  cause     {failure['cause']}")
+        ctx.say(f"  history   cutover history {description['name']}")
+    return FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else OK
+
+
+def cmd_history(ctx: Context) -> int:
+    sfn = ctx.connection.sfn
+    arn = ctx.connection.execution_arn(ctx.args.execution)
+    description = sfn.describe_execution(executionArn=arn)
+    events = operations.history(sfn, arn)
+    entries = operations.timeline(events)
+    failure = operations.execution_failure(events)
+    if ctx.json:
+        ctx.emit({"executionArn": arn, "status": description["status"], "states": entries, "failure": failure})
+        return OK
+    started = description.get("startDate")
+    ctx.say(f"{description['name']}: {description['status']}  (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started else description["name"])
+    rows = []
+    for entry in entries:
+        if entry["type"] in ("Choice",) and not ctx.args.all:
+            continue
+        took = render.seconds_between(entry["entered"], entry["exited"])
+        what = render.error_text(entry["error"]) if entry["error"] else render.describe_result(entry["result"])
+        rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running", what])
+    ctx.say(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
+    if failure:
+        ctx.say(f"\n{failure['status']}: {render.error_text(failure)}")
+    return OK
+
+
+def cmd_validate(ctx: Context) -> int:
+    from cutover import configfile
+
+    checked = configfile.check(ctx.args.file)
+    if ctx.json:
+        ctx.emit({"file": ctx.args.file, "valid": checked.valid, "problems": checked.problems})
+    elif checked.valid:
+        c = checked.config
+        steps = " -> ".join(f"{s.percent}%" for s in c.release.traffic_steps)
+        ctx.say(f"{ctx.args.file}: valid. Service {c.service}, {len(c.routes)} route(s) "
+                f"({', '.join(r.name for r in c.routes)}), traffic {steps}, approval {c.release.approval.mode}.")
+    else:
+        ctx.say(f"{ctx.args.file}: not valid")
+        for problem in checked.problems:
+            ctx.say(f"  {problem}")
+    return OK if checked.valid else USAGE
+
+
+def cmd_plan(ctx: Context) -> int:
+    from cutover import configfile, planning
+
+    a = ctx.args
+    checked = configfile.check(a.config)
+    if not checked.valid:
+        raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
+    _check_start_input({"env": a.env, "version": a.version, "image": a.image, "config": checked.data,
+                        "environment": _env_vars(a.env_var)})
+    try:
+        plan = planning.make_plan(checked.config, a.env, a.version, a.image, _env_vars(a.env_var))
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    from release.errors import InvalidReleaseInput
+
+    try:
+        with planning.release_clients(ctx.connection):
+            report = planning.inspect(plan)
+    except InvalidReleaseInput as error:
+        raise UsageError(str(error)) from error
+    if ctx.json:
+        ctx.emit(report)
+    else:
+        ctx.say(planning.text(report))
+    return OK
+
+
+def cmd_diagram(ctx: Context) -> int:
+    from cutover import DEFINITION, diagram
+
+    ctx.out.write(diagram.mermaid(ctx.args.definition or DEFINITION))
+    return OK
+
+
+def cmd_schema(ctx: Context) -> int:
+    from cutover import schema
+
+    ctx.out.write(schema.text())
+    return OK
+
+
+def cmd_demo(ctx: Context) -> int:
+    from cutover import demo
+
+    return demo.run(ctx.out)
+
+
+def cmd_sandbox_up(ctx: Context) -> int:
+    from cutover import sandbox
+
+    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out)
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes; given before or after the command name."""
+    default = argparse.SUPPRESS if suppress else None
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("AWS and output")
+    g.add_argument("--region", default=default, help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)")
+    g.add_argument("--profile", default=default, help="AWS profile (default: AWS_PROFILE)")
+    g.add_argument("--endpoint-url", default=default, help="AWS endpoint, e.g. http://127.0.0.1:4566 for the sandbox (default: AWS_ENDPOINT_URL)")
+    g.add_argument("--state-machine-arn", default=default,
+                   help="the release state machine (default: CUTOVER_STATE_MACHINE_ARN, else the stack's StateMachineArn output, "
+                        "else the state machine named cutover-release)")
+    g.add_argument("--stack-name", default=default, help="the Cutover stack (default: CUTOVER_STACK_NAME or Cutover)")
+    g.add_argument("--output", choices=["text", "json"], default=argparse.SUPPRESS if suppress else "text",
+                   help="text for people (default) or json for scripts")
+    return p
+
+
+def _wait_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true", help="follow the release to its end; exit 1 if it fails")
+    p.add_argument("--timeout", type=float, default=None, help="with --wait: stop following after this many seconds (exit 5)")
+    p.add_argument("--poll", type=float, default=2.0, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    exit_codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
+    parser = argparse.ArgumentParser(
+        prog="cutover", parents=[_common(False)], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Release a new version of an ECS service behind ALBs: prepare, approve, shift traffic, retire, clean up.",
+        epilog=f"exit codes:\n{exit_codes}\n\nEXECUTION is an execution ARN or its name.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = [_common(True)]
+
+    def command(name: str, handler: Callable[[Context], int], help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=common, help=help_text, description=help_text, **kwargs)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("start", cmd_start, "Start a release (or attach to the same one, when a CI job is retried).")
+    p.add_argument("--env", required=True, help="environment, e.g. staging")
+    p.add_argument("--version", required=True, help="the version being released, e.g. 1.4.2 or a commit")
+    p.add_argument("--image", required=True, help="container image for the containers whose image the config leaves empty")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", metavar="FILE", help="deploy config file (YAML or JSON), sent inline")
+    source.add_argument("--config-uri", metavar="S3_URI", help="deploy config in S3 (s3://bucket/key), read by the release")
+    p.add_argument("--name", help="execution name (default: SERVICE-ENV-VERSION-<CI run id or time>, at most 80 characters)")
+    p.add_argument("--env-var", action="append", metavar="NAME=VALUE", help="deploy-time environment variable; repeat for more")
+    _wait_options(p)
+
+    p = command("approve", cmd_approve, "Approve a release that waits for approval; traffic then shifts.")
+    p.add_argument("execution", metavar="EXECUTION")
+    p.add_argument("--comment", help="goes into the audit history")
+    p.add_argument("--by", help="who approves (default: CUTOVER_USER, GITHUB_ACTOR or your user name)")
+    p.add_argument("--wait-seconds", type=float, default=0, help="wait this long for the release to reach approval")
+
+    p = command("reject", cmd_reject, "Reject a release that waits for approval; the prepared version is torn down.")
+    p.add_argument("execution", metavar="EXECUTION")
+    p.add_argument("--reason", required=True, help="why; goes into the audit history and the failure")
+    p.add_argument("--by", help="who rejects (default: CUTOVER_USER, GITHUB_ACTOR or your user name)")
+    p.add_argument("--wait-seconds", type=float, default=0, help="wait this long for the release to reach approval")
+
+    p = command("status", cmd_status, "Where a release is now (exit 1 if it failed).")
+    p.add_argument("execution", metavar="EXECUTION")
+
+    p = command("history", cmd_history, "The release's timeline: each state, when, how long, what it found and changed.")
+    p.add_argument("execution", metavar="EXECUTION")
+    p.add_argument("--all", action="store_true", help="include the choice states")
+
+    p = command("rollback", cmd_rollback, "Bring back the version the last release retired, the same careful way.")
+    p.add_argument("--env", required=True)
+    p.add_argument("--service", required=True, help="the deploy config's service name")
+    p.add_argument("--name", help="execution name (default: SERVICE-ENV-rollback-<CI run id or time>)")
+    _wait_options(p)
+
+    p = command("validate", cmd_validate, "Check a deploy config file offline (exit 2 when it is not valid).")
+    p.add_argument("file", metavar="FILE")
+
+    p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing.")
+    p.add_argument("--env", required=True)
+    p.add_argument("--version", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--config", required=True, metavar="FILE")
+    p.add_argument("--env-var", action="append", metavar="NAME=VALUE")
+
+    p = command("diagram", cmd_diagram, "Print the release flow as a Mermaid flowchart, from the state machine definition.")
+    p.add_argument("--definition", metavar="FILE", help="an ASL file (default: statemachine/release.asl.json)")
+
+    command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")
+    command("demo", cmd_demo, "Run two releases over a live version on the local engine, no AWS account needed.")
+
+    p = command("sandbox", None, "The local engine as an AWS endpoint on 127.0.0.1.")
+    sandbox_sub = p.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", required=True)
+    up = sandbox_sub.add_parser("up", parents=common, help="start it and serve until Ctrl-C",
+                                description="Start the sandbox: an AWS endpoint with the release state machine and a demo environment.")
+    up.add_argument("--port", type=int, default=4566)
+    up.add_argument("--dir", default=".sandbox", help="where to write deploy.yaml and env (default: .sandbox)")
+    up.set_defaults(handler=cmd_sandbox_up)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    ctx = Context(args, out, err)
+    try:
+        return args.handler(ctx)
+    except UsageError as error:
+        err.write(f"cutover {args.command}: {error}\n")
+        return USAGE
+    except Unusable as error:
+        err.write(f"cutover {args.command}: {error}\n")
+        return USAGE
+    except NotFound as error:
+        err.write(f"cutover {args.command}: {error}\n")
+        return NOT_FOUND
+    except NoCredentialsError:
+        err.write(f"cutover {args.command}: no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables\n")
+        return AWS_ERROR
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        err.write(f"cutover {args.command}: AWS said {info.get('Code')}: {info.get('Message')}\n")
+        return AWS_ERROR
+    except BotoCoreError as error:
+        err.write(f"cutover {args.command}: {error}\n")
+        return AWS_ERROR
+    except KeyboardInterrupt:
+        err.write("\ninterrupted; the release itself goes on (cutover status shows it)\n")
+        return INTERRUPTED

@@ -1,0 +1,93 @@
+"""Where the commands talk to: AWS session (profile, region, endpoint) and the release state machine."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cutover import operations
+
+STACK_NAME = "Cutover"
+STACK_OUTPUT = "StateMachineArn"
+STATE_MACHINE_NAME = "cutover-release"  # what the local engine deploys
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class NotFound(Exception):
+    """What the command names does not exist (exit 3)."""
+
+
+class Unusable(Exception):
+    """The settings cannot work as given (exit 2)."""
+
+
+@dataclass
+class Connection:
+    session: boto3.session.Session
+    endpoint_url: str | None
+    state_machine_arn_option: str | None = None
+    stack_name: str = STACK_NAME
+
+    def client(self, name: str):
+        return self.session.client(name, endpoint_url=self.endpoint_url)
+
+    @property
+    def sfn(self):
+        return self.client("stepfunctions")
+
+    def state_machine_arn(self) -> str:
+        """--state-machine-arn, then CUTOVER_STATE_MACHINE_ARN, then the stack output, then by name."""
+        given = self.state_machine_arn_option or os.environ.get("CUTOVER_STATE_MACHINE_ARN")
+        if given:
+            return given
+        try:
+            stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
+            for output in stacks[0].get("Outputs", []) if stacks else []:
+                if output["OutputKey"] == STACK_OUTPUT:
+                    return output["OutputValue"]
+        except ClientError:
+            pass  # no such stack here: the sandbox deploys the state machine without CloudFormation
+        paginator = self.sfn.get_paginator("list_state_machines")
+        for page in paginator.paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == STATE_MACHINE_NAME:
+                    return machine["stateMachineArn"]
+        raise NotFound(
+            f"no release state machine found: no stack {self.stack_name!r} with output {STACK_OUTPUT}, and no "
+            f"state machine named {STATE_MACHINE_NAME!r}; give --state-machine-arn or set CUTOVER_STATE_MACHINE_ARN"
+        )
+
+    def execution_arn(self, execution: str) -> str:
+        """An execution ARN, or a bare name resolved against the state machine; it must exist."""
+        arn = execution if execution.startswith("arn:") else operations.execution_arn(self.state_machine_arn(), execution)
+        try:
+            self.sfn.describe_execution(executionArn=arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound"):
+                raise NotFound(f"no execution {execution!r} ({arn})") from error
+            raise
+        return arn
+
+
+def connect(*, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,
+            state_machine_arn: str | None = None, stack_name: str | None = None) -> Connection:
+    """A session from the usual AWS settings; a local endpoint without credentials gets test ones."""
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    try:
+        session = boto3.session.Session(profile_name=profile, region_name=region)
+    except BotoCoreError as error:
+        raise Unusable(str(error)) from error
+    local = bool(endpoint_url) and urlparse(endpoint_url).hostname in LOOPBACK
+    if local and (session.get_credentials() is None or not session.region_name):
+        # The sandbox accepts any credentials; nobody should need real ones to talk to it.
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            region_name=session.region_name or "us-east-1",
+        )
+    if not session.region_name:
+        raise Unusable("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region), or give --region")
+    return Connection(session, endpoint_url, state_machine_arn,
+                      stack_name or os.environ.get("CUTOVER_STACK_NAME") or STACK_NAME)

@@ -1,0 +1,119 @@
+"""`cutover demo`: two releases in a row over a live version 1, on the local engine, told as they go."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from cutover import operations, render
+from cutover.local import environment
+from cutover.local.engine import LocalEngine
+from cutover.progress import Follower
+
+VERSIONS = ("2", "3")
+IMAGE = "public.ecr.aws/demo/web:{version}"
+
+
+class RuleSampler(threading.Thread):
+    """Reads the public rule a few times a second and keeps every change: the weights over time."""
+
+    def __init__(self, elbv2, rule_arn: str, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.elbv2, self.rule_arn, self.interval = elbv2, rule_arn, interval
+        self.changes: list[tuple[float, dict[str, int]]] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.interval)
+
+    def sample(self) -> None:
+        rule = self.elbv2.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]
+        forward = {}
+        for action in rule["Actions"]:
+            if action["Type"] == "forward":
+                groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+                forward = {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+        if not self.changes or self.changes[-1][1] != forward:
+            self.changes.append((time.time(), forward))
+
+    def stop(self) -> list[tuple[float, dict[str, int]]]:
+        self._done.set()
+        self.join()
+        self.sample()
+        return self.changes
+
+
+def _account(events: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """What the release created, retired and deleted, read back from the steps' results."""
+    results = operations.latest_results(events)
+    created = [f"target group {g['name']}" for g in (results.get("Create the target groups") or {}).get("target_groups", [])
+               if g.get("changed")]
+    task = results.get("Register the task definition") or {}
+    if task.get("changed"):
+        created.append(f"task definition {task['task_definition'].rsplit('/', 1)[-1]}")
+    service = results.get("Create the ECS service and its autoscaling") or {}
+    if service.get("changed"):
+        scaling = (service.get("autoscaling") or {}).get("autoscaling")
+        created.append(f"ECS service {service['service']} (desired {service['desired_count']}"
+                       + (f", autoscaling {scaling['min']}..{scaling['max']})" if scaling else ")"))
+    retired = [f"{r['ecs_service']} (v{r['version']}): {r.get('changed') or r.get('found')}"
+               for r in (results.get("Retire the old version") or {}).get("retired", [])]
+    cleanup = results.get("Clean up versions retired earlier") or {}
+    deleted = [f"{d['ecs_service']} (v{d['version']})" + (f" and target groups {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
+               for d in cleanup.get("deleted", []) if d.get("changed")]
+    marked = [m["ecs_service"] for m in (results.get("Mark the old version obsolete") or {}).get("marked", []) if m.get("changed")]
+    return {"created": created, "retired": retired, "deleted": deleted, "marked obsolete": marked}
+
+
+def release(engine: LocalEngine, config: dict[str, Any], version: str, out: TextIO) -> str:
+    sfn = engine.client("stepfunctions")
+    image = IMAGE.format(version=version)
+    name = f"demo-web-{version}"
+    out.write(f"\n=== Release web {version} (image {image}), execution {name}\n\n")
+    sampler = RuleSampler(engine.client("elbv2"), config["routes"][0]["public_rule_arn"])
+    sampler.start()
+    arn = operations.start(sfn, engine.state_machine_arn, {"env": environment.ENV, "version": version, "image": image, "config": config}, name)
+    started = time.time()
+
+    def approve() -> None:
+        # What `cutover approve` does: find the task token in the history, send the decision back.
+        operations.approve(sfn, arn, by="demo", comment="looked fine on http://preparing.demo.local/", wait_seconds=30)
+
+    description = Follower(sfn, arn, out, tty=False, poll=0.25, on_approval=approve, prefix="  ", status_lines=False).run(timeout=300)
+    changes = sampler.stop()
+    events = operations.history(sfn, arn)
+    status = description["status"]
+    out.write(f"\n  {status} in {render.duration(time.time() - started)}\n")
+    failure = operations.execution_failure(events)
+    if failure:
+        out.write(f"  {render.error_text(failure)}\n")
+    out.write("\n  Public rule (www) over time, as read from the load balancer:\n")
+    for moment, forward in changes:
+        out.write(f"    +{moment - started:5.1f} s  {render.weights(forward) or 'no forward'}\n")
+    for label, items in _account(events).items():
+        out.write(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}\n")
+    return status
+
+
+def run(out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    out.write("Cutover demo: the real state machine (statemachine/release.asl.json) in moto's interpreter,\n"
+              "the real step handlers, emulated ECS/ELBv2/Auto Scaling/DynamoDB/SNS. No AWS account.\n")
+    began = time.time()
+    statuses = {}
+    with LocalEngine() as engine:
+        env = environment.create(engine.client)
+        config = environment.demo_config(env.values)
+        live = environment.bootstrap_live_version(engine.client, config)
+        out.write(f"\nDemo environment: cluster demo, ALB 'demo' with a public rule (demo.local) and a preparing\n"
+                  f"rule (preparing.demo.local); {live} (version 1) serves the public rule, autoscaling 2..6.\n")
+        for version in VERSIONS:
+            statuses[version] = release(engine, config, version, out)
+    out.write(f"\nSummary ({render.duration(time.time() - began)}):\n")
+    for version, status in statuses.items():
+        out.write(f"  web {version}: {status}\n")
+    ok = all(status == "SUCCEEDED" for status in statuses.values())
+    return 0 if ok else 1

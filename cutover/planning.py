@@ -1,0 +1,161 @@
+"""`cutover plan`: the release's own plan, set beside what the account holds now. Reads only.
+
+The lookups go through the release steps' own adapters, so the plan shows what the steps would see.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Iterator
+
+from release import aws
+from release.adapters import autoscaling, ecs, elbv2
+from release.config import DeployConfig
+from release.plan import TAG_PREFIX, Plan, build_plan, summary
+from release.steps.cleanup import obsolete_versions
+
+from cutover.connection import Connection
+
+
+@contextlib.contextmanager
+def release_clients(connection: Connection) -> Iterator[None]:
+    """Point the steps' adapters (which build clients from the environment) at this connection."""
+    credentials = connection.session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials else None
+    values = {
+        "AWS_DEFAULT_REGION": connection.session.region_name,
+        "AWS_ENDPOINT_URL": connection.endpoint_url,
+        "AWS_ACCESS_KEY_ID": frozen.access_key if frozen else None,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
+        "AWS_SESSION_TOKEN": frozen.token if frozen else None,
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    aws.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        aws.reset()
+
+
+def _versions(forward: dict[str, int]) -> list[dict[str, Any]]:
+    tags = elbv2.tags_of(forward) if forward else {}
+    total = sum(forward.values()) or 1
+    return [
+        {
+            "target_group": arn.split(":targetgroup/", 1)[-1].split("/")[0],
+            "version": tags.get(arn, {}).get(f"{TAG_PREFIX}version"),
+            "service": tags.get(arn, {}).get(f"{TAG_PREFIX}service"),
+            "ecs_service": tags.get(arn, {}).get(f"{TAG_PREFIX}ecs-service"),
+            "percent": round(100 * weight / total),
+        }
+        for arn, weight in forward.items()
+    ]
+
+
+def _cluster_exists(cluster: str) -> bool:
+    found = aws.client("ecs").describe_clusters(clusters=[cluster])["clusters"]
+    return any(c.get("status") == "ACTIVE" for c in found)
+
+
+def inspect(plan: Plan) -> dict[str, Any]:
+    """What the release would create, change, retire and delete, given the account as it is now."""
+    cluster_exists = _cluster_exists(plan.config.cluster)
+    routes, old_services = [], {}
+    for route in plan.routes:
+        group = elbv2.target_group_by_name(route.target_group_name)
+        preparing = _versions(elbv2.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn")))
+        public = _versions(elbv2.forward_of(elbv2.rule(route.route.public_rule_arn, f"routes.{route.route.name}.public_rule_arn")))
+        routes.append({
+            "route": route.route.name,
+            "target_group": route.target_group_name,
+            "target_group_exists": group is not None,
+            "preparing_now": preparing,
+            "public_now": public,
+        })
+        for live in public:
+            if live["service"] == plan.service and live["ecs_service"] and live["version"] != plan.version:
+                old_services.setdefault(live["ecs_service"], live["version"])
+    service = ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
+    retire = []
+    for name, version in old_services.items():
+        description = ecs.service(plan.cluster, name)
+        retire.append({
+            "ecs_service": name, "version": version,
+            "desired_count": description["desiredCount"] if description else None,
+            "autoscaling": autoscaling.snapshot(plan.cluster, name) if description else None,
+        })
+    obsolete = obsolete_versions(plan)[0] if cluster_exists else []
+    earlier = [v for v in obsolete if v["ecs_service"] != plan.ecs_service]
+    # The version this release retires becomes the newest retired one and counts toward the keep.
+    keep = plan.config.release.retired_versions_to_keep - (1 if retire else 0)
+    doomed = earlier[: max(0, len(earlier) - keep)]
+    return {
+        "plan": summary(plan),
+        "cluster_exists": cluster_exists,
+        "ecs_service_exists": service is not None,
+        "routes": routes,
+        "retire": retire,
+        "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
+    }
+
+
+def make_plan(config: DeployConfig, env: str, version: str, image: str, environment: dict[str, str]) -> Plan:
+    return build_plan(action="release", env=env, version=version, image=image, environment=environment,
+                      config=config, release_id="plan")
+
+
+def _live(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "no version (the rule does not forward)"
+    return ", ".join(
+        f"{e['target_group']}" + (f" (v{e['version']})" if e["version"] else "") + (f" {e['percent']}%" if len(entries) > 1 else "")
+        for e in entries
+    )
+
+
+def text(report: dict[str, Any]) -> str:
+    s = report["plan"]
+    lines = [f"Plan: {s['action']} {s['service']} {s['version']} to env {s['env']} (image {s['image']}). Nothing was changed.", ""]
+    if not report["cluster_exists"]:
+        lines += [f"! cluster {s['cluster']} does not exist: the release would stop at 'Load and validate the release'", ""]
+    lines.append("Would create")
+    for route in report["routes"]:
+        state = "exists already, reused" if route["target_group_exists"] else "new"
+        lines.append(f"  target group     {route['target_group']:<32} route {route['route']} ({state})")
+    lines.append(f"  task definition  {s['task_definition_family']:<32} a new revision with image {s['image']}")
+    scaling = s.get("autoscaling")
+    scaling_text = f", autoscaling {scaling['min']}..{scaling['max']}" if scaling else ", no autoscaling"
+    state = "exists already, reused" if report["ecs_service_exists"] else "new"
+    lines.append(f"  ECS service      {s['ecs_service']:<32} desired {s['desired_count']}{scaling_text} ({state})")
+    lines += ["", "Would change"]
+    steps = " -> ".join(f"{t['percent']}%" + (f" for {t['hold_seconds']} s" if t["hold_seconds"] else "") for t in s["traffic_steps"])
+    for route in report["routes"]:
+        lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
+        lines.append(f"  public rule      {route['route']:<12} now {_live(route['public_now'])} -> {route['target_group']}: {steps}")
+    lines += ["", "Would retire"]
+    for old in report["retire"] or []:
+        scaling = old["autoscaling"]
+        scaling_text = f"scalable target {scaling['min']}..{scaling['max']} deregistered (kept for a rollback), " if scaling else ""
+        lines.append(f"  {old['ecs_service']} (v{old['version']}): {scaling_text}desired {old['desired_count']} -> 0, marked obsolete")
+    if not report["retire"]:
+        lines.append("  nothing (no version of this service serves the public rules now)")
+    lines += ["", "Would delete"]
+    for doomed in report["delete"]:
+        lines.append(f"  {doomed['ecs_service']} (v{doomed['version']}, obsolete since {doomed['obsolete_since']}) and its target groups")
+    if not report["delete"]:
+        lines.append("  nothing (no older retired version beyond the ones to keep)")
+    approval = s["approval"]
+    lines += ["", f"Approval: {approval}" + (" - an operator approves before traffic moves" if approval == "manual" else " - no wait")]
+    if s["alarms"]:
+        lines.append(f"Alarms watched: {', '.join(s['alarms'])}")
+    return "\n".join(lines)

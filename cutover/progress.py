@@ -1,0 +1,153 @@
+"""Follow an execution as it runs: a line per finished state, and a status line (health, traffic).
+
+On a terminal the status line is rewritten in place; in a CI log (not a TTY) it is printed only
+when it says something new, so the log reads as a plain timeline.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+from cutover import operations, render
+
+QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
+HEALTH_STATES = {"Check the new version's health", "Wait before checking health again", "Is the new version healthy?",
+                 "Re-check health before switching", "Wait before re-checking health", "Is the new version still healthy?"}
+HOLD_STATES = {"Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic"}
+NON_TTY_REPEAT_SECONDS = 15
+
+
+def health_text(result: dict[str, Any] | None) -> str | None:
+    counts = (result or {}).get("counts") or []
+    if not counts:
+        return None
+    if len(counts) == 1:
+        return f"{counts[0]['healthy']}/{counts[0]['required']} healthy"
+    return ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']}" for c in counts) + " healthy"
+
+
+def traffic_text(result: dict[str, Any] | None, now: float) -> str | None:
+    if not result or "percent" not in result:
+        return None
+    left = max(0, round(result.get("hold_until", now) - now))
+    return f"{result['percent']}% new, {left} s left" if left else f"{result['percent']}% new"
+
+
+def status_line(events: list[dict[str, Any]], status: str, now: float | None = None) -> str:
+    """`State name - 2/3 healthy` or `Hold traffic - 50% new, 37 s left`."""
+    now = time.time() if now is None else now
+    if status != "RUNNING":
+        return status
+    state = operations.current_state(events) or "starting"
+    results = operations.latest_results(events)
+    detail = None
+    if state in HEALTH_STATES:
+        health_state = "Re-check health before switching" if "Re-check" in state or "still" in state else "Check the new version's health"
+        detail = health_text(results.get(health_state))
+    elif state in HOLD_STATES:
+        detail = traffic_text(results.get("Shift traffic to the new version"), now)
+    elif state == operations.APPROVAL_STATE:
+        detail = "waiting for an operator"
+    return f"{state} - {detail}" if detail else state
+
+
+def phase(status: str) -> str:
+    """Loops (health polling, traffic holds) count as one phase, so a CI log is not flooded."""
+    state = status.split(" - ")[0]
+    if state in HEALTH_STATES:
+        return "health"
+    if state in HOLD_STATES:
+        return "traffic"
+    return state
+
+
+def state_line(entry: dict[str, Any]) -> str:
+    took = render.duration(render.seconds_between(entry["entered"], entry["exited"]))
+    what = render.error_text(entry["error"]) if entry["error"] else render.describe_result(entry["result"])
+    return f"{render.clock(entry['entered'])}  {entry['state']:<46} {took:>9}  {what}".rstrip()
+
+
+class Follower:
+    """Prints an execution's progress to `out` until it ends (or `timeout` passes)."""
+
+    def __init__(self, sfn, execution_arn: str, out: TextIO | None = None, *, tty: bool | None = None,
+                 poll: float = 1.0, on_approval: Callable[[], None] | None = None, prefix: str = "",
+                 status_lines: bool = True):
+        self.sfn, self.arn = sfn, execution_arn
+        self.out = out or sys.stdout
+        self.tty = self.out.isatty() if tty is None else tty
+        self.poll, self.on_approval, self.prefix = poll, on_approval, prefix
+        self.status_lines = status_lines
+        self._printed_entries = 0
+        self._status_shown = ""
+        self._status_at = 0.0
+        self._approval_announced = False
+        self._last_plain = ""
+
+    def _write_line(self, text: str) -> None:
+        if self.tty and self._status_shown:
+            self.out.write("\r\033[K")  # clear the status line; it is redrawn below
+            self._status_shown = ""
+        self.out.write(self.prefix + text + "\n")
+        self.out.flush()
+
+    def _show_status(self, text: str) -> None:
+        if self.tty:
+            width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
+            self.out.write("\r\033[K" + (self.prefix + "... " + text)[:width])
+            self.out.flush()
+            self._status_shown = text
+            return
+        # A CI log gets a new line when the state changes, or at most every few seconds otherwise.
+        now = time.time()
+        new_phase = phase(text) != phase(self._last_plain)
+        if text != self._last_plain and (new_phase or now - self._status_at >= NON_TTY_REPEAT_SECONDS):
+            self.out.write(f"{self.prefix}... {text}\n")
+            self.out.flush()
+            self._last_plain, self._status_at = text, now
+
+    def _print_finished(self, events: list[dict[str, Any]], ended: bool) -> None:
+        for entry in operations.timeline(events)[self._printed_entries:]:
+            if entry["exited"] is None and not ended and entry["type"] not in ("Succeed", "Fail"):
+                break
+            if entry["type"] not in QUIET_TYPES:
+                self._write_line(state_line(entry))
+            self._printed_entries += 1
+
+    def step(self) -> dict[str, Any] | None:
+        """One poll: print what finished, refresh the status; the description once the execution ended."""
+        description = self.sfn.describe_execution(executionArn=self.arn)
+        status = description["status"]
+        # History after the status: once the execution has ended, its history is complete.
+        events = operations.history(self.sfn, self.arn)
+        self._print_finished(events, status in operations.TERMINAL)
+        if status in operations.TERMINAL:
+            if self.tty and self._status_shown:
+                self.out.write("\r\033[K")
+                self._status_shown = ""
+            return description
+        if operations.current_state(events) == operations.APPROVAL_STATE and not self._approval_announced:
+            if operations.pending_task_token(self.sfn, self.arn):
+                self._approval_announced = True
+                name = description["name"]
+                self._write_line(f"waiting for approval: cutover approve {name}   |   cutover reject {name} --reason '...'")
+                if self.on_approval:
+                    self.on_approval()
+                    return None
+        if self.status_lines:
+            self._show_status(status_line(events, status))
+        return None
+
+    def run(self, timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            description = self.step()
+            if description is not None:
+                return description
+            if deadline is not None and time.time() >= deadline:
+                if self.tty and self._status_shown:
+                    self.out.write("\n")
+                return self.sfn.describe_execution(executionArn=self.arn)
+            time.sleep(self.poll)

@@ -1,0 +1,73 @@
+"""`cutover sandbox up`: the local engine as an AWS endpoint on 127.0.0.1, with the demo environment."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+from typing import TextIO
+
+import yaml
+
+from cutover.local import environment
+from cutover.local.engine import REGION, LocalEngine
+
+DEFAULT_PORT = 4566
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None = None,
+       stop: threading.Event | None = None) -> int:
+    out = out or sys.stdout
+    if not port_free(port):
+        out.write(f"port {port} on 127.0.0.1 is in use; choose another with --port\n")
+        return 2
+    stop = stop or threading.Event()
+    # Ctrl-C and SIGTERM end the wait below; the engine then lets running executions finish.
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    with LocalEngine(port=port) as engine:
+        env = environment.create(engine.client)
+        text = environment.config_text(env.values)
+        environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
+        os.makedirs(directory, exist_ok=True)
+        config_path = os.path.join(directory, "deploy.yaml")
+        with open(config_path, "w", encoding="utf-8") as f:
+            f.write(text)
+        variables = {
+            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "CUTOVER_STATE_MACHINE_ARN": engine.state_machine_arn,
+        }
+        env_path = os.path.join(directory, "env")
+        with open(env_path, "w", encoding="utf-8") as f:
+            f.writelines(f"export {key}={value}\n" for key, value in variables.items())
+        out.write(
+            f"Cutover sandbox ready\n"
+            f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
+            f"  state machine  {engine.state_machine_arn}\n"
+            f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
+            f"\nIn another shell:\n"
+            f"  source {env_path}\n"
+            f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
+            f"  cutover start --env demo --version 2 --image web:2 --config {config_path} --name web-2 --wait\n"
+            f"  cutover approve web-2        # from a third shell, while start --wait waits\n"
+            f"  cutover history web-2\n"
+            f"  cutover rollback --env demo --service web --wait\n"
+            f"\nCtrl-C stops the sandbox.\n"
+        )
+        out.flush()
+        stop.wait()
+        out.write("stopping the sandbox\n")
+        out.flush()
+    return 0

@@ -1,0 +1,20 @@
+"""JSON Schema of the deploy config, generated from the model the release itself validates with."""
+from __future__ import annotations
+
+import json
+import os
+
+from cutover import ROOT
+from release.config import DeployConfig
+
+SCHEMA_FILE = os.path.join(ROOT, "docs", "config.schema.json")
+SCHEMA_ID = "https://github.com/cutover/cutover/blob/main/docs/config.schema.json"
+
+
+def config_schema() -> dict:
+    schema = DeployConfig.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def text() -> str:
+    return json.dumps(config_schema(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,94 @@
+"""Shared fixtures: the local engine with the demo environment, and a way to drive one release."""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from cutover import operations
+from cutover.local import environment
+from cutover.local.engine import LocalEngine
+
+
+@dataclass
+class Demo:
+    engine: LocalEngine
+    env: environment.DemoEnvironment
+    config: dict[str, Any]
+
+    @property
+    def sfn(self):
+        return self.engine.client("stepfunctions")
+
+    def client(self, name: str):
+        return self.engine.client(name)
+
+    def start(self, version: str, *, name: str | None = None, config: dict[str, Any] | None = None, **extra: Any) -> str:
+        start_input = {"env": "demo", "version": version, "image": f"registry.local/web:{version}",
+                       "config": config or self.config, **extra}
+        return operations.start(self.sfn, self.engine.state_machine_arn, start_input, name or f"release-{version}")
+
+    def release(self, version: str, *, approve: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """Start, approve when asked, and wait for the end; returns DescribeExecution."""
+        arn = self.start(version, **kwargs)
+        if approve and operations.wait_for_state(self.sfn, arn, operations.APPROVAL_STATE, 90):
+            operations.approve(self.sfn, arn, by="test-operator", wait_seconds=30)
+        description = operations.wait(self.sfn, arn, 180)
+        if description["status"] != "SUCCEEDED":
+            # What the release was doing when it ended or stalled: the first thing to read on a failure.
+            for event in operations.history(self.sfn, arn)[-12:]:
+                details = {k: v for k, v in event.items() if k.endswith("Details")}
+                print(event["timestamp"].isoformat(), event["type"], json.dumps(details, default=str)[:400])
+        return description
+
+    def forward(self, rule_arn: str) -> dict[str, int]:
+        """Target group name → weight of a rule's forward action."""
+        rule = self.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
+        for action in rule["Actions"]:
+            if action["Type"] == "forward":
+                groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+                return {g["TargetGroupArn"].split("/")[-2]: g.get("Weight", 1) for g in groups}
+        return {}
+
+    @property
+    def public_rule(self) -> str:
+        return self.env.values["PUBLIC_RULE_ARN"]
+
+    @property
+    def preparing_rule(self) -> str:
+        return self.env.values["PREPARING_RULE_ARN"]
+
+    def service(self, name: str) -> dict[str, Any] | None:
+        found = self.client("ecs").describe_services(cluster="demo", services=[name], include=["TAGS"])["services"]
+        return found[0] if found and found[0]["status"] == "ACTIVE" else None
+
+    def scalable_target(self, service: str) -> dict[str, Any] | None:
+        targets = self.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[f"service/demo/{service}"])["ScalableTargets"]
+        return targets[0] if targets else None
+
+    def target_group_names(self) -> set[str]:
+        return {g["TargetGroupName"] for g in self.client("elbv2").describe_target_groups()["TargetGroups"]}
+
+    def output(self, description: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(description["output"])
+
+
+@pytest.fixture
+def engine():
+    with LocalEngine(task_start_seconds=0.2) as running:
+        yield running
+
+
+@pytest.fixture
+def demo(engine) -> Demo:
+    """The demo environment with version 1 live behind the public rule, autoscaled 2..6."""
+    env = environment.create(engine.client)
+    config = environment.demo_config(env.values)
+    # Short holds keep the suite quick; the waits are inputs of the definition, as in production.
+    config["release"]["traffic_steps"] = [{"percent": 50, "hold_seconds": 2}, {"percent": 100, "hold_seconds": 0}]
+    environment.bootstrap_live_version(engine.client, copy.deepcopy(config))
+    return Demo(engine=engine, env=env, config=config)

@@ -1,0 +1,86 @@
+"""Alarm watch through the real definition: an alarm stops or rolls back a release."""
+from __future__ import annotations
+
+from cutover import operations
+from tests.e2e.safety_fixtures import (
+    assert_torn_down, assert_v1_serves_as_before, config_with, finish, lock_item, start, tags,
+)
+
+ALARM = "web-5xx"
+HOLD_STATE = "Hold traffic"
+
+
+def create_alarm(demo, name: str = ALARM) -> None:
+    demo.client("cloudwatch").put_metric_alarm(
+        AlarmName=name, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+
+def set_alarm(demo, state: str, name: str = ALARM) -> None:
+    demo.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state, StateReason="5xx from the new version")
+
+
+def test_alarm_during_the_hold_rolls_traffic_back(demo):
+    # Given a watched alarm, and a long hold with old and new together
+    create_alarm(demo)
+    config = config_with(demo, alarm_names=[ALARM], alarm_check_seconds=1,
+                         traffic_steps=[{"percent": 50, "hold_seconds": 60}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+    assert operations.wait_for_state(demo.sfn, arn, HOLD_STATE, 60)
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 500, "demo-web-2": 500}
+
+    # When the alarm goes into ALARM while traffic holds
+    set_alarm(demo, "ALARM")
+    result = finish(demo, arn)
+
+    # Then the release failed with AlarmFired, naming the alarm and what was rolled back,
+    assert result["status"] == "FAILED"
+    assert result["error"] == "AlarmFired"
+    assert f"alarm {ALARM} went into ALARM at 50%" in result["cause"]
+    assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
+    # the public rule forwards to v1 only, which keeps its count and autoscaling,
+    assert_v1_serves_as_before(demo)
+    assert "cutover:obsolete-since" not in tags(demo, "web-1")
+    # v2 is scaled to zero and marked obsolete, the preparing rule is back on v1, the lock is free
+    assert_torn_down(demo, "web-2")
+    assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
+    assert lock_item(demo) is None
+
+
+def test_alarm_already_firing_stops_the_release_before_traffic_moves(demo):
+    # Given a watched alarm that is in ALARM before the release
+    create_alarm(demo)
+    set_alarm(demo, "ALARM")
+    config = config_with(demo, alarm_names=[ALARM])
+
+    # When v2 is released
+    arn = start(demo, "2", config)
+    result = finish(demo, arn)
+
+    # Then it stops before the switch with a clear error, traffic never moved, v2 is torn down
+    assert result["status"] == "FAILED"
+    assert result["error"] == "AlarmFired"
+    assert f"alarms already in ALARM before the switch: {ALARM}" in result["cause"]
+    assert "Public traffic was not moved" in result["cause"]
+    assert "Shift traffic to the new version" not in [
+        e["stateEnteredEventDetails"]["name"] for e in operations.history(demo.sfn, arn) if e["type"].endswith("StateEntered")
+    ]
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+
+
+def test_alarm_already_firing_is_let_through_when_configured(demo):
+    # Given an alarm in ALARM before the release, a config that accepts that, and a second alarm
+    create_alarm(demo)
+    set_alarm(demo, "ALARM")
+    create_alarm(demo, "web-latency")
+    config = config_with(demo, alarm_names=[ALARM, "web-latency"], allow_alarms_before_switch=True)
+
+    # When v2 is released
+    result = finish(demo, start(demo, "2", config))
+
+    # Then the alarm that was already firing neither stops nor rolls back the release
+    assert result["status"] == "SUCCEEDED"
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}

@@ -1,0 +1,54 @@
+"""Rollback after a finished release, through the same definition's steps."""
+from __future__ import annotations
+
+from cutover import operations
+from tests.e2e.safety_fixtures import (
+    assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags, world,
+)
+
+ROLLBACK = {"action": "rollback", "env": "demo", "service": "web"}
+
+
+def test_rollback_after_a_release_brings_the_retired_version_back(demo):
+    # Given v2 released over v1: v1 retired to zero without autoscaling
+    assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+
+    # When the service is rolled back
+    arn = operations.start(demo.sfn, demo.engine.state_machine_arn, ROLLBACK, "rollback-web")
+    result = finish(demo, arn)
+
+    # Then v1 serves alone again, at its count, with its autoscaling and policy restored,
+    assert result["status"] == "SUCCEEDED"
+    assert_v1_serves_as_before(demo)
+    # it is no longer marked obsolete (so the next release's cleanup keeps it),
+    assert "cutover:obsolete-since" not in tags(demo, "web-1")
+    # v2 is retired: zero, no scalable target, marked obsolete
+    assert demo.service("web-2")["desiredCount"] == 0
+    assert demo.scalable_target("web-2") is None
+    assert "cutover:obsolete-since" in tags(demo, "web-2")
+    # it went through the same steps: health gate, traffic shift, retire; no approval wait
+    states = entered(demo, arn)
+    for state in ("Lock the service", "Check the new version's health", "Shift traffic to the new version",
+                  "Retire the old version", "Release the lock"):
+        assert state in states
+    assert operations.APPROVAL_STATE not in states
+    # and no second target group or service was made for v1
+    assert sorted(demo.target_group_names()) == ["demo-web-1", "demo-web-2"]
+    assert lock_item(demo) is None
+
+
+def test_rollback_with_nothing_retired_fails_before_any_change(demo):
+    # Given v1 live and no release ever finished
+    before = world(demo)
+
+    # When a rollback is asked for
+    arn = operations.start(demo.sfn, demo.engine.state_machine_arn, ROLLBACK, "rollback-nothing")
+    result = finish(demo, arn)
+
+    # Then it fails in the validation step, saying there is nothing to bring back, changing nothing
+    assert result["status"] == "FAILED"
+    assert result["error"] == "NothingToRollBack"
+    assert "no retired version to roll back to" in result["cause"]
+    assert entered(demo, arn)[-1] == "The release input is invalid"
+    assert world(demo) == before

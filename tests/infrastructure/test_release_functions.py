@@ -1,0 +1,104 @@
+"""Every step of the registry runs as its own Lambda function, with the code and settings it expects."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_logs as logs
+from release.registry import STEPS
+
+from infra.dependencies import pinned
+from infra.notifications import Notifications
+from infra.state_machine import ReleaseStateMachine
+
+
+def test_one_function_per_registry_step_running_that_steps_handler(synthesized):
+    # Given the steps the registry lists
+    # When the stack is synthesized
+    functions = synthesized.of_type("AWS::Lambda::Function")
+
+    # Then each step has exactly one function, running its handler, with its own timeout and description
+    assert len(functions) == len(STEPS)
+    for step in STEPS:
+        _, function = synthesized.function_with_handler(step.handler)
+        properties = function["Properties"]
+        assert properties["Timeout"] == step.timeout_seconds, step.key
+        assert properties["Description"] == step.description
+        assert properties["Runtime"] == "python3.11"
+
+
+def test_each_function_has_a_role_of_its_own(synthesized):
+    roles = [synthesized.role_of_function(f) for f in synthesized.of_type("AWS::Lambda::Function").values()]
+    assert len(set(roles)) == len(STEPS)
+
+
+def test_functions_get_the_environment_the_step_code_reads(synthesized):
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table")
+    (topic,) = synthesized.of_type("AWS::SNS::Topic")
+    for name, function in synthesized.of_type("AWS::Lambda::Function").items():
+        assert function["Properties"]["Environment"]["Variables"] == {
+            "RELEASE_TABLE": {"Ref": table},
+            "NOTIFICATION_TOPIC_ARN": {"Ref": topic},
+            "POWERTOOLS_SERVICE_NAME": "cutover",
+            "POWERTOOLS_METRICS_NAMESPACE": "Cutover",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }, name
+
+
+def test_functions_log_to_their_own_log_group_that_expires(synthesized):
+    for name, function in synthesized.of_type("AWS::Lambda::Function").items():
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert synthesized.resources[log_group]["Properties"]["RetentionInDays"] == 365, name
+
+
+def _asset_dir(synthesized, s3_key: dict | str) -> Path:
+    return synthesized.outdir / f"asset.{str(s3_key).removesuffix('.zip')}"
+
+
+def test_the_code_asset_is_the_lambdas_directory_without_caches(synthesized):
+    # When the functions' code is packaged
+    (function, *_) = synthesized.of_type("AWS::Lambda::Function").values()
+    asset = _asset_dir(synthesized, function["Properties"]["Code"]["S3Key"])
+
+    # Then the handlers import as `release.…` from the asset root, and no bytecode caches ship
+    assert (asset / "release" / "registry.py").is_file()
+    assert not list(asset.rglob("__pycache__"))
+
+
+def test_dependencies_come_from_the_pinned_powertools_layer_and_a_pinned_package_layer(synthesized):
+    # Given the versions pinned in requirements.txt
+    powertools = pinned("aws-lambda-powertools").split("==")[1]
+
+    # When a function starts
+    (function, *_) = synthesized.of_type("AWS::Lambda::Function").values()
+    powertools_layer, packages_layer = function["Properties"]["Layers"]
+
+    # Then Powertools (with pydantic 2 and the X-Ray SDK) comes from the public layer of exactly that version
+    parameter = synthesized.template["Parameters"][powertools_layer["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == f"/aws/service/powertools/python/x86_64/python3.11/{powertools}"
+
+    # And PyYAML, which that layer lacks, comes from a layer built for the Lambda platform at the pinned version
+    layer = synthesized.resources[packages_layer["Ref"]]["Properties"]
+    asset = _asset_dir(synthesized, layer["Content"]["S3Key"])
+    version = pinned("PyYAML").split("==")[1]
+    assert (asset / "python" / "yaml" / "__init__.py").is_file()
+    assert [d for d in (asset / "python").glob("*.dist-info") if d.name.lower() == f"pyyaml-{version}.dist-info"]
+    native = list((asset / "python" / "yaml").glob("_yaml.cpython-311-x86_64-linux-gnu.so"))
+    assert native, "the C extension should be the Linux x86_64 build for Python 3.11"
+
+
+def test_a_definition_naming_a_function_no_step_provides_fails_synth(tmp_path):
+    # Given a definition that expects a substitution no step provides
+    definition = tmp_path / "release.asl.json"
+    definition.write_text(
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${NoSuchFunctionArn}", "End": true}}}')
+    stack = cdk.Stack(cdk.App(), "Test")
+
+    # When the state machine is built from it
+    # Then synth stops with the variable's name, instead of deploying a flow that fails at run time
+    with pytest.raises(ValueError, match="NoSuchFunctionArn"):
+        ReleaseStateMachine(stack, "Release", definition_path=definition, state_machine_name="Test-Release",
+                            functions={}, substitution_names={}, notifications=Notifications(stack, "N", emails=()),
+                            log_retention=logs.RetentionDays.ONE_WEEK)

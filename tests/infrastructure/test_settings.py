@@ -1,0 +1,42 @@
+"""Deployments are configured through CDK context (`-c cutover:…=…` or cdk.json), as lists or CSV."""
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+
+from infra import REPO_ROOT
+from infra.settings import CONTEXT_KEYS, ReleaseOrchestratorProps
+
+
+def test_context_lists_may_be_json_arrays_or_comma_separated():
+    # Given the values a user passes on the command line or writes in cdk.json
+    app = cdk.App(context={
+        "cutover:clusterNames": "prod, staging",
+        "cutover:taskRoleArns": '["arn:aws:iam::111122223333:role/a", "arn:aws:iam::111122223333:role/b"]',
+        "cutover:notificationEmails": ["ops@example.com"],
+        "cutover:targetGroupNamePrefix": "prod-",
+    })
+
+    # When the props are read
+    props = ReleaseOrchestratorProps.from_context(app.node)
+
+    # Then each list holds the values given, however they were written
+    assert props.cluster_names == ("prod", "staging")
+    assert props.task_role_arns == ("arn:aws:iam::111122223333:role/a", "arn:aws:iam::111122223333:role/b")
+    assert props.notification_emails == ("ops@example.com",)
+    assert props.target_group_name_prefix == "prod-"
+    assert props.listener_rule_arns == ()
+
+
+def test_no_context_gives_the_defaults():
+    assert ReleaseOrchestratorProps.from_context(cdk.App().node) == ReleaseOrchestratorProps()
+
+
+@pytest.mark.parametrize("key", sorted(set(CONTEXT_KEYS.values()) - {"cutover:stateMachineName"}))
+def test_cdk_json_documents_every_setting_with_an_empty_default(key):
+    # cdk.json lists what can be set; the values there change nothing until filled in
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    assert key in context
+    assert context[key] in ("", [])

@@ -1,0 +1,33 @@
+"""The release table keeps locks and records safely; the notification topic is private and encrypted."""
+from __future__ import annotations
+
+
+def test_the_release_table_is_keyed_by_pk_recoverable_and_encrypted(synthesized):
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    # Release records are what a rollback restores from: deleting the stack keeps them
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_notifications_are_encrypted_with_a_rotated_key_that_cloudwatch_alarms_can_use(synthesized):
+    (topic,) = synthesized.of_type("AWS::SNS::Topic").values()
+    (key_name, key), = synthesized.of_type("AWS::KMS::Key").items()
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_name, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    cloudwatch = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                  if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch and set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_the_topic_refuses_requests_without_tls(synthesized):
+    (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
+    denials = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denials)
+
+
+def test_with_no_context_nobody_is_subscribed_until_told(synthesized):
+    assert synthesized.of_type("AWS::SNS::Subscription") == {}

@@ -1,0 +1,159 @@
+"""Each step against moto, run twice: the second run finds what the first made and changes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from cutover.local.lambdas import run_step
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
+
+
+class Stepper:
+    """Feeds steps the event the state machine would: the plan, earlier results, the release."""
+
+    def __init__(self, demo, version: str = "2"):
+        self.demo = demo
+        self.release = {"execution_id": EXECUTION, "name": "step-test"}
+        self.results: dict = {}
+        start = {"env": "demo", "version": version, "image": f"web:{version}", "config": demo.config}
+        self.plan = run_step("LoadRelease", {"input": start, "release": self.release})
+
+    def run(self, key: str, name: str, **extra):
+        result = run_step(key, {"plan": self.plan, "results": self.results, "release": self.release, **extra})
+        self.results[name] = result
+        return result
+
+
+@pytest.fixture
+def stepper(demo) -> Stepper:
+    return Stepper(demo)
+
+
+def prepared(stepper: Stepper) -> Stepper:
+    stepper.run("LockService", "lock")
+    stepper.run("CreateTargetGroups", "target_groups")
+    stepper.run("AttachPreparingRules", "preparing")
+    stepper.run("RegisterTaskDefinition", "task_definition")
+    stepper.run("CreateService", "service")
+    return stepper
+
+
+def test_load_is_read_only_and_repeatable(stepper, demo):
+    again = run_step("LoadRelease", {"input": {"env": "demo", "version": "2", "image": "web:2", "config": demo.config},
+                                     "release": stepper.release})
+    assert again == stepper.plan
+    assert demo.target_group_names() == {"demo-web-1"}
+
+
+def test_lock_twice_by_the_same_release_is_still_one_lock(stepper, demo):
+    first = stepper.run("LockService", "lock")
+    second = stepper.run("LockService", "lock")
+    assert first["changed"] == second["changed"] == "taken"
+    items = demo.client("dynamodb").scan(TableName="cutover-releases")["Items"]
+    assert [i["pk"]["S"] for i in items] == ["lock#demo#web"]
+
+
+def test_create_target_groups_twice_creates_one(stepper, demo):
+    first = stepper.run("CreateTargetGroups", "target_groups")
+    second = stepper.run("CreateTargetGroups", "target_groups")
+    assert first["target_groups"][0]["changed"] == "created"
+    assert second["target_groups"][0]["changed"] is None
+    assert second["target_groups"][0]["arn"] == first["target_groups"][0]["arn"]
+    assert demo.target_group_names() == {"demo-web-1", "demo-web-2"}
+    tags = demo.client("elbv2").describe_tags(ResourceArns=[first["target_groups"][0]["arn"]])["TagDescriptions"][0]["Tags"]
+    assert {"Key": "cutover:version", "Value": "2"} in tags and {"Key": "cutover:env", "Value": "demo"} in tags
+
+
+def test_attach_preparing_rules_twice_changes_the_rule_once(stepper, demo):
+    stepper.run("CreateTargetGroups", "target_groups")
+    first = stepper.run("AttachPreparingRules", "preparing")
+    second = stepper.run("AttachPreparingRules", "preparing")
+    assert first["rules"][0]["changed"] and second["rules"][0]["changed"] is None
+    assert demo.forward(demo.preparing_rule) == {"demo-web-2": 1}
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 1}
+
+
+def test_register_task_definition_twice_adds_one_revision(stepper, demo):
+    before = demo.client("ecs").list_task_definitions(familyPrefix="web")["taskDefinitionArns"]
+    first = stepper.run("RegisterTaskDefinition", "task_definition")
+    second = stepper.run("RegisterTaskDefinition", "task_definition")
+    after = demo.client("ecs").list_task_definitions(familyPrefix="web")["taskDefinitionArns"]
+    assert first["changed"] == "registered" and second["changed"] is None
+    assert second["task_definition"] == first["task_definition"]
+    assert len(after) == len(before) + 1
+
+
+def test_create_service_twice_creates_one_service_and_one_scalable_target(stepper, demo):
+    stepper.run("CreateTargetGroups", "target_groups")
+    stepper.run("RegisterTaskDefinition", "task_definition")
+    first = stepper.run("CreateService", "service")
+    second = stepper.run("CreateService", "service")
+    assert first["changed"] == "created" and second["changed"] is None
+    assert second["autoscaling"]["changed"] is None
+    services = demo.client("ecs").list_services(cluster="demo")["serviceArns"]
+    assert sorted(s.rsplit("/", 1)[-1] for s in services) == ["web-1", "web-2"]
+    assert demo.scalable_target("web-2")["MinCapacity"] == 2
+
+
+def test_health_counts_targets_against_the_required_count(stepper, demo):
+    prepared(stepper)
+    result = stepper.run("CheckHealth", "health", phase="health")
+    assert result["counts"][0]["required"] == 2
+    assert result["checks"] == 1
+    again = stepper.run("CheckHealth", "health", phase="health")
+    # the second check keeps the first one's start time: the timeout runs from the first look
+    assert again["started_at"] == result["started_at"] and again["checks"] == 2
+
+
+def test_switch_steps_twice_converge(stepper, demo):
+    prepared(stepper)
+    stepper.run("ReadLiveRoutes", "live")
+    first = stepper.run("ShiftTraffic", "traffic")
+    # a retried shift re-enters with the same earlier results: same step, nothing new to write
+    stepper.results["traffic"] = {}
+    again = stepper.run("ShiftTraffic", "traffic")
+    assert first["rules"][0]["changed"] == "weights set" and again["rules"][0]["changed"] is None
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 500, "demo-web-1": 500}
+    stepper.run("ShiftTraffic", "traffic")
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+
+    retired = stepper.run("RetireOldVersion", "retire")
+    retired_again = stepper.run("RetireOldVersion", "retire")
+    assert "desired count 2 -> 0" in retired["retired"][0]["changed"]
+    assert retired_again["retired"][0]["changed"] is None
+    assert retired_again["retired"][0]["autoscaling_before"] == {"min": 2, "max": 6}  # remembered, not lost
+    assert demo.scalable_target("web-1") is None and demo.service("web-1")["desiredCount"] == 0
+
+    marked = stepper.run("MarkObsolete", "obsolete")
+    marked_again = stepper.run("MarkObsolete", "obsolete")
+    assert marked["marked"][0]["changed"] == "marked obsolete" and marked_again["marked"][0]["changed"] is None
+
+    recorded = stepper.run("RecordRelease", "record")
+    assert recorded["changed"] == "nothing -> 2"
+
+    unlocked = stepper.run("UnlockService", "unlock") if "lock" in stepper.results else None
+    assert unlocked["changed"] == "released"
+    assert stepper.run("UnlockService", "unlock")["changed"] is None
+
+
+def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
+    # Given v2 then v3 prepared and switched by hand through the steps
+    two = prepared(Stepper(demo, "2"))
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
+                      ("UnlockService", "unlock")):
+        two.run(key, name)
+    three = prepared(Stepper(demo, "3"))
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire")):
+        three.run(key, name)
+
+    # When cleanup runs twice
+    first = three.run("CleanUp", "cleanup")
+    second = three.run("CleanUp", "cleanup")
+
+    # Then v1 (marked by the v2 release) is deleted once; v2 (retired now, not yet marked) is kept
+    assert [d["version"] for d in first["deleted"]] == ["1"] and first["deleted"][0]["changed"] == "deleted"
+    assert second["deleted"] == []
+    assert demo.service("web-1") is None and demo.service("web-2") is not None
+    assert demo.target_group_names() == {"demo-web-2", "demo-web-3"}
