@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -182,7 +183,7 @@ def cmd_rollback(ctx: Context) -> int:
 
 
 def cmd_approve(ctx: Context) -> int:
-    arn = ctx.connection.execution_arn(ctx.args.execution)
+    arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by = _who(ctx.args)
     try:
         operations.approve(ctx.connection.sfn, arn, by=by, comment=ctx.args.comment or "", wait_seconds=ctx.args.wait_seconds)
@@ -198,7 +199,7 @@ def cmd_approve(ctx: Context) -> int:
 def cmd_reject(ctx: Context) -> int:
     if not ctx.args.reason.strip():
         raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
-    arn = ctx.connection.execution_arn(ctx.args.execution)
+    arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by = _who(ctx.args)
     try:
         operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, wait_seconds=ctx.args.wait_seconds)
@@ -465,7 +466,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     out, err = out or sys.stdout, err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse prints help and usage errors itself; send them where this call writes.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     ctx = Context(args, out, err)

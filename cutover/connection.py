@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -60,16 +61,21 @@ class Connection:
             f"state machine named {STATE_MACHINE_NAME!r}; give --state-machine-arn or set CUTOVER_STATE_MACHINE_ARN"
         )
 
-    def execution_arn(self, execution: str) -> str:
-        """An execution ARN, or a bare name resolved against the state machine; it must exist."""
+    def execution_arn(self, execution: str, wait_seconds: float = 0) -> str:
+        """An execution ARN, or a bare name resolved against the state machine; it must exist
+        (within `wait_seconds`, for an approver started together with the release)."""
         arn = execution if execution.startswith("arn:") else operations.execution_arn(self.state_machine_arn(), execution)
-        try:
-            self.sfn.describe_execution(executionArn=arn)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound"):
-                raise NotFound(f"no execution {execution!r} ({arn})") from error
-            raise
-        return arn
+        deadline = time.time() + wait_seconds
+        while True:
+            try:
+                self.sfn.describe_execution(executionArn=arn)
+                return arn
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound"):
+                    raise
+                if time.time() >= deadline:
+                    raise NotFound(f"no execution {execution!r} ({arn})") from error
+            time.sleep(0.5)
 
 
 def connect(*, profile: str | None = None, region: str | None = None, endpoint_url: str | None = None,

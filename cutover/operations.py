@@ -187,6 +187,9 @@ def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif kind in _FAILED_DETAILS and open_entry is not None and not kind.startswith("Execution"):
             details = event.get(_FAILED_DETAILS[kind]) or {}
             open_entry["error"] = {"error": details.get("error"), "cause": details.get("cause")}
+        elif kind.startswith("Execution") and kind != "ExecutionStarted" and entries and entries[-1]["exited"] is None:
+            # The last state of an ended execution (Succeed, Fail) has no exit event of its own.
+            entries[-1]["exited"] = event["timestamp"]
     return entries
 
 
@@ -251,18 +254,22 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
     The name is the idempotency key: a retried CI job attaches to its release instead of failing
     or starting a second one. (attached is True when the execution existed already.)
     """
-    try:
-        return start(sfn, state_machine_arn, start_input, name), False
-    except sfn.exceptions.ExecutionAlreadyExists:
-        pass
     arn = execution_arn(state_machine_arn, name)
-    existing = sfn.describe_execution(executionArn=arn)
-    if _loads(existing.get("input")) != json.loads(json.dumps(start_input)):
-        raise OperationError(
-            f"an execution named {name!r} exists with a different input; give another --name "
-            f"(or look at it: cutover status {name})"
-        )
-    return arn, True
+    for _ in range(2):
+        try:
+            existing = sfn.describe_execution(executionArn=arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            try:
+                return start(sfn, state_machine_arn, start_input, name), False
+            except sfn.exceptions.ExecutionAlreadyExists:
+                continue  # started by someone else a moment ago: compare with that one
+        if _loads(existing.get("input")) != json.loads(json.dumps(start_input)):
+            raise OperationError(
+                f"an execution named {name!r} exists with a different input; give another --name "
+                f"(or look at it: cutover status {name})"
+            )
+        return arn, True
+    raise OperationError(f"could not start or find the execution {name!r}")
 
 
 def rollback_input(env: str, service: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """`cutover sandbox up`: the local engine as an AWS endpoint on 127.0.0.1, with the demo environment."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ DEFAULT_PORT = 4566
 
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server binds: a port left in TIME_WAIT by a stopped sandbox is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -36,6 +39,10 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+    # moto's interpreter calls back into the server (Lambda invokes) on MOTO_PORT, 5000 unless set.
+    os.environ["MOTO_PORT"] = str(port)
+    # The server would log every request (the data plane polls several times a second).
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with LocalEngine(port=port) as engine:
         env = environment.create(engine.client)
         text = environment.config_text(env.values)

@@ -3,7 +3,8 @@
 - `throttle(...)`: AWS answers a mutating call with a throttling error a few times before it
   goes through, as AWS does under load. The error is produced where the HTTP response would be,
   so the SDK's own retries (standard mode, backoff with jitter) see it; more throttles in a row
-  than the SDK retries make the step fail with `AwsThrottled`, which the state machine retries.
+  than the SDK makes attempts (6, see release.aws) make the step fail with `AwsThrottled`,
+  which the state machine retries.
 - `crash_after(...)`: a step's handler finishes its AWS change and then the function dies before
   it can report (a timeout, an out-of-memory kill); Step Functions sees an error and retries.
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
 
 from cutover.local import lambdas
 from release import aws
@@ -100,9 +102,17 @@ def _moto_stubber():
 
 @contextlib.contextmanager
 def throttle(per_call: int = 1, *, total: int | None = None,
-             operations: dict[str, Iterable[str]] | None = None) -> Iterator[Throttle]:
-    """Throttle the release steps' mutating calls while the block runs."""
+             operations: dict[str, Iterable[str]] | None = None,
+             sdk_backoff_scale: float | None = None) -> Iterator[Throttle]:
+    """Throttle the release steps' mutating calls while the block runs.
+
+    `sdk_backoff_scale` shrinks the SDK's back-off on throttling (1 s doubling, up to 20 s), not
+    the number of its retries, so a test can exhaust them in a moment.
+    """
     plan = Throttle(per_call=per_call, total=total)
+    backoff_config = ExponentialBackoff._DEFAULT_BACKOFF_CONFIG
+    if sdk_backoff_scale is not None:
+        ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = {**backoff_config, "throttling_base_scale": sdk_backoff_scale}
     if operations is not None:
         plan.operations = {k: set(v) for k, v in operations.items()}
     stubber = _moto_stubber()
@@ -126,6 +136,7 @@ def throttle(per_call: int = 1, *, total: int | None = None,
     try:
         yield plan
     finally:
+        ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = backoff_config
         for events, send in installed:
             events.unregister("before-send", send)
             if stubber:

@@ -8,7 +8,9 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from release.errors import ReleaseError
-from release.observability import logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from release.observability import logger, metrics, tracer
 from release.plan import Plan
 
 THROTTLING_CODES = {
@@ -46,6 +48,7 @@ class StepEvent:
 def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, Any], dict]:
     """Wrap a domain function as a Lambda handler whose errors carry domain names."""
 
+    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(correlation_id_path="release.execution_id", clear_state=True)
     @functools.wraps(fn)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -56,7 +59,20 @@ def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, An
             if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
                 raise AwsThrottled(str(error)) from error
             raise
+        finally:
+            # Most steps record no metric; flushing only then avoids an empty-metrics warning per call.
+            if metrics.metric_set:
+                metrics.flush_metrics()
         logger.info("step finished", extra={"result": result})
         return result
 
     return handler
+
+
+def record_seconds(name: str, seconds: float) -> None:
+    """A duration metric of the release (CloudWatch namespace Cutover)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=max(0.0, seconds))
+
+
+def record_count(name: str, count: int = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)

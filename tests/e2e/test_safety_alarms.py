@@ -36,7 +36,7 @@ def test_alarm_during_the_hold_rolls_traffic_back(demo):
 
     # Then the release failed with AlarmFired, naming the alarm and what was rolled back,
     assert result["status"] == "FAILED"
-    assert result["error"] == "AlarmFired"
+    assert result["error"] == "AlarmFired", result.get("cause")
     assert f"alarm {ALARM} went into ALARM at 50%" in result["cause"]
     assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
     # the public rule forwards to v1 only, which keeps its count and autoscaling,
@@ -60,7 +60,7 @@ def test_alarm_already_firing_stops_the_release_before_traffic_moves(demo):
 
     # Then it stops before the switch with a clear error, traffic never moved, v2 is torn down
     assert result["status"] == "FAILED"
-    assert result["error"] == "AlarmFired"
+    assert result["error"] == "AlarmFired", result.get("cause")
     assert f"alarms already in ALARM before the switch: {ALARM}" in result["cause"]
     assert "Public traffic was not moved" in result["cause"]
     assert "Shift traffic to the new version" not in [
@@ -82,5 +82,5 @@ def test_alarm_already_firing_is_let_through_when_configured(demo):
     result = finish(demo, start(demo, "2", config))
 
     # Then the alarm that was already firing neither stops nor rolls back the release
-    assert result["status"] == "SUCCEEDED"
+    assert result["status"] == "SUCCEEDED", result.get("cause")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}

@@ -18,7 +18,7 @@ def test_health_never_reached_times_out_and_tears_the_new_version_down(demo):
 
     # Then the release failed with HealthTimeout and says what it undid,
     assert result["status"] == "FAILED"
-    assert result["error"] == "HealthTimeout"
+    assert result["error"] == "HealthTimeout", result.get("cause")
     assert "demo-web-2 0/2 healthy" in result["cause"]
     assert "Undone:" in result["cause"] and "Public traffic was not moved" in result["cause"]
     # the public rule was never touched and the preparing rule is back on v1,
@@ -42,7 +42,7 @@ def test_rejected_approval_tears_the_new_version_down(demo):
 
     # Then the release failed, naming who rejected it and why, and what was undone
     assert result["status"] == "FAILED"
-    assert result["error"] == "ApprovalRejected"
+    assert result["error"] == "ApprovalRejected", result.get("cause")
     assert result["cause"].startswith("Rejected by alice: checkout button is broken | Undone:")
     assert_v1_serves_as_before(demo)
     assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
@@ -59,7 +59,7 @@ def test_approval_nobody_answers_times_out_and_tears_down(demo):
 
     # Then the release failed because nobody decided, and v2 was torn down
     assert result["status"] == "FAILED"
-    assert result["error"] == "ApprovalTimedOut"
+    assert result["error"] == "ApprovalTimedOut", result.get("cause")
     assert "nobody approved or rejected 2 in time" in result["cause"]
     assert_v1_serves_as_before(demo)
     assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
@@ -86,7 +86,7 @@ def test_failure_after_the_old_version_was_retired_brings_it_back(demo):
 
     # Then the release failed with that error and says it rolled back,
     assert result["status"] == "FAILED"
-    assert result["error"] == "TagPolicyViolation"
+    assert result["error"] == "TagPolicyViolation", result.get("cause")
     assert "tagging web-1 is denied" in result["cause"]
     assert "Rolled back: public rules back on the old version" in result["cause"]
     # v1 serves again with its count and its autoscaling (min, max and policy) restored,
@@ -108,7 +108,7 @@ def test_delete_on_prepare_failure_removes_the_new_version(demo):
     result = finish(demo, start(demo, "2", config))
 
     # Then its service and target group are gone, and v1 serves as before
-    assert result["error"] == "HealthTimeout"
+    assert result["error"] == "HealthTimeout", result.get("cause")
     assert demo.service("web-2") is None
     assert "demo-web-2" not in demo.target_group_names()
     after = world(demo)

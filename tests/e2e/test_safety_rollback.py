@@ -19,7 +19,7 @@ def test_rollback_after_a_release_brings_the_retired_version_back(demo):
     result = finish(demo, arn)
 
     # Then v1 serves alone again, at its count, with its autoscaling and policy restored,
-    assert result["status"] == "SUCCEEDED"
+    assert result["status"] == "SUCCEEDED", result.get("cause")
     assert_v1_serves_as_before(demo)
     # it is no longer marked obsolete (so the next release's cleanup keeps it),
     assert "cutover:obsolete-since" not in tags(demo, "web-1")
@@ -48,7 +48,7 @@ def test_rollback_with_nothing_retired_fails_before_any_change(demo):
 
     # Then it fails in the validation step, saying there is nothing to bring back, changing nothing
     assert result["status"] == "FAILED"
-    assert result["error"] == "NothingToRollBack"
+    assert result["error"] == "NothingToRollBack", result.get("cause")
     assert "no retired version to roll back to" in result["cause"]
     assert entered(demo, arn)[-1] == "The release input is invalid"
     assert world(demo) == before

@@ -10,7 +10,7 @@ from typing import Any
 
 from release.adapters import elbv2
 from release.errors import HealthTimeout
-from release.step import StepEvent, lambda_step
+from release.step import StepEvent, lambda_step, record_seconds
 
 
 def check(event: StepEvent, phase: str) -> dict[str, Any]:
@@ -29,10 +29,18 @@ def check(event: StepEvent, phase: str) -> dict[str, Any]:
     if not ready and elapsed >= timeout:
         detail = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in counts)
         raise HealthTimeout(f"the new version was not healthy after {int(elapsed)} s (timeout {timeout} s): {detail}")
-    return {
+    result = {
         "healthy": ready, "counts": counts, "started_at": started, "checks": previous.get("checks", 0) + 1,
         "elapsed_seconds": int(elapsed),
     }
+    if ready:
+        result["healthy_at"] = time.time()
+        if phase == "health":
+            record_seconds("HealthWaitSeconds", elapsed)
+        elif event.result("health").get("healthy_at") and "approval" in event.results:
+            # Re-checking starts right after the decision: the approval wait is the gap before it.
+            record_seconds("ApprovalWaitSeconds", started - event.result("health")["healthy_at"])
+    return result
 
 
 @lambda_step

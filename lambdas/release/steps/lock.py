@@ -29,7 +29,7 @@ def owner_running(execution_arn: str) -> bool:
 def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
     attributes = {"held_by": owner, "taken_at": datetime.now(timezone.utc).isoformat(), **details}
     if records.put(key, attributes, "attribute_not_exists(pk) OR held_by = :me", {":me": owner}):
-        return {"lock": key, "changed": "taken", "owner": owner}
+        return {"lock": key, "changed": "taken", "owner": owner, "taken_at": attributes["taken_at"]}
     held = records.get(key) or {}
     holder = held.get("held_by", "")
     if holder and owner_running(holder):
@@ -40,7 +40,8 @@ def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
     # The holder has ended without unlocking; take over only if nobody else did in between.
     if not records.put(key, attributes, "held_by = :stale", {":stale": holder}):
         raise ReleaseInProgress(f"{key.split('#', 1)[1]} was just locked by another release; start again later")
-    return {"lock": key, "changed": "taken over from a stale lock", "stale_owner": holder, "owner": owner}
+    return {"lock": key, "changed": "taken over from a stale lock", "stale_owner": holder, "owner": owner,
+            "taken_at": attributes["taken_at"]}
 
 
 @lambda_step

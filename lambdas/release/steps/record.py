@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release.adapters import records
-from release.step import StepEvent, lambda_step
+from release.step import StepEvent, lambda_step, record_seconds
 
 
 @lambda_step
@@ -33,6 +33,9 @@ def handler(event: StepEvent) -> dict[str, Any]:
             # The retired version's own config when Cutover released it, else today's.
             "config": current.get("config") if current.get("version") == old["version"] else plan.config.model_dump(mode="json"),
         }
+    taken_at = event.result("lock").get("taken_at")
+    if taken_at:
+        record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())
     if current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service and not retired:
         return {"changed": None, "found": f"record already says {plan.version} serves"}
     records.update(plan.record_key, attributes)

@@ -10,7 +10,7 @@ from typing import Any
 
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan import Plan
-from release.step import StepEvent, lambda_step
+from release.step import StepEvent, lambda_step, record_count
 from release.steps.teardown import describe, tear_down, what_happened
 
 
@@ -57,6 +57,7 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
 def handler(event: StepEvent) -> dict[str, Any]:
     plan, results = event.plan, event.results
     error, cause = what_happened(event.raw.get("failure") or {}, plan, results)
+    record_count("Rollbacks")
     rules = restore_rules(results)
     old = restore_old(plan, results)
     new = tear_down(plan, results)

@@ -12,7 +12,7 @@ from typing import Any
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
 from release.plan import Plan
-from release.step import StepEvent, lambda_step
+from release.step import StepEvent, lambda_step, record_count
 from release.steps.obsolete import mark
 
 
@@ -125,6 +125,7 @@ def describe(report: dict[str, Any]) -> str:
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
+    record_count("Rollbacks")
     report = tear_down(event.plan, event.results)
     return {
         "Error": error,

@@ -1,0 +1,135 @@
+"""What one release costs through the local engine: state transitions, Lambda invocations, AWS
+API calls, and the wall time that is orchestration rather than configured waiting.
+
+Three scenarios over the same demo service (v1 live, v2 released): one route, two routes (a
+second ALB), and a five-step traffic plan.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from bench.counting import StepCounter
+from cutover import operations
+from cutover.local import environment
+from cutover.local.engine import LocalEngine
+
+PRICE_PER_1000_TRANSITIONS = 0.025  # Standard workflows, us-east-1, beyond the free tier
+WATCHED_ALARM = "demo-web-5xx"
+APPROVAL_TASK_EVENTS = ("TaskSubmitted", "TaskSucceeded")
+
+# Short holds keep the bench quick; each hold is a Wait state, so its length is subtracted anyway.
+TWO_STEPS = [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]
+FIVE_STEPS = [{"percent": p, "hold_seconds": 1} for p in (10, 25, 50, 75)] + [{"percent": 100, "hold_seconds": 0}]
+SCENARIOS = {
+    "one route": {"routes": 1, "traffic_steps": TWO_STEPS},
+    "two routes": {"routes": 2, "traffic_steps": TWO_STEPS},
+    "five traffic steps": {"routes": 1, "traffic_steps": FIVE_STEPS},
+}
+
+
+def demo_config(engine: LocalEngine, routes: int, traffic_steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The demo environment with v1 live on `routes` routes, each on its own ALB, one alarm watched."""
+    env = environment.create(engine.client)
+    values = env.values
+    config = environment.demo_config(values)
+    for n in range(1, routes):
+        alb = environment.create_alb(engine.client, f"demo-{n}", values["VPC"], [values["SUBNET_A"], values["SUBNET_B"]],
+                                     values["SECURITY_GROUP"], f"route{n}.demo.local")
+        config["routes"].append(dict(config["routes"][0], name=f"route{n}", preparing_rule_arn=alb.preparing_rule_arn,
+                                     public_rule_arn=alb.public_rule_arn))
+    config["release"]["traffic_steps"] = traffic_steps
+    # One alarm watched, as a real service would: each look at it is an API call.
+    engine.client("cloudwatch").put_metric_alarm(
+        AlarmName=WATCHED_ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    config["release"]["alarm_names"] = [WATCHED_ALARM]
+    environment.bootstrap_live_version(engine.client, copy.deepcopy(config))
+    return config
+
+
+def time_split(events: list[dict[str, Any]]) -> dict[str, float]:
+    """Execution wall time, and how much of it was Wait states and the approval wait.
+
+    The approval wait runs from the request being sent (TaskSubmitted) to the decision
+    (TaskSucceeded): that is a person's time, not the orchestrator's.
+    """
+    started = events[0]["timestamp"]
+    total = (events[-1]["timestamp"] - started).total_seconds()
+    waits = {"health polls": 0.0, "traffic holds": 0.0, "other waits": 0.0}
+    approval = 0.0
+    entered: dict[str, Any] = {}
+    for event in events:
+        kind = event["type"]
+        if kind == "WaitStateEntered":
+            entered["wait"] = (event["stateEnteredEventDetails"]["name"], event["timestamp"])
+        elif kind == "WaitStateExited" and "wait" in entered:
+            name, since = entered.pop("wait")
+            bucket = "health polls" if "health" in name else "traffic holds" if "traffic" in name.lower() else "other waits"
+            waits[bucket] += (event["timestamp"] - since).total_seconds()
+        elif kind == "TaskStateEntered":
+            entered["state"] = event["stateEnteredEventDetails"]["name"]
+        elif kind == APPROVAL_TASK_EVENTS[0] and entered.get("state") == operations.APPROVAL_STATE:
+            entered["approval"] = event["timestamp"]
+        elif kind == APPROVAL_TASK_EVENTS[1] and "approval" in entered:
+            approval += (event["timestamp"] - entered.pop("approval")).total_seconds()
+    waited = sum(waits.values()) + approval
+    return {
+        "total_s": round(total, 3),
+        **{f"{k.replace(' ', '_')}_s": round(v, 3) for k, v in waits.items()},
+        "approval_wait_s": round(approval, 3),
+        "overhead_s": round(total - waited, 3),
+    }
+
+
+def transitions(events: list[dict[str, Any]]) -> int:
+    """State transitions as billed: one per state entered."""
+    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) -> dict[str, Any]:
+    with LocalEngine(task_start_seconds=0.2) as engine:
+        config = demo_config(engine, routes, traffic_steps)
+        sfn = engine.client("stepfunctions")
+        with StepCounter() as counter:
+            start_input = {"env": "demo", "version": "2", "image": "registry.local/web:2", "config": config}
+            arn = operations.start(sfn, engine.state_machine_arn, start_input, "bench-2")
+            if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
+                raise RuntimeError(f"{name}: the release never asked for approval")
+            operations.approve(sfn, arn, by="bench", wait_seconds=30)
+            status = operations.wait(sfn, arn, 180)["status"]
+            events = operations.history(sfn, arn)
+            if status != "SUCCEEDED":
+                raise RuntimeError(f"{name}: the release ended {status}: {operations.execution_failure(events)}")
+            uncounted = counter.uncounted_clients()
+        count = transitions(events)
+        steps = counter.per_step()
+        handler_s = sum(s["handler_ms"] for s in steps.values()) / 1000
+        split = time_split(events)
+        return {
+            "scenario": name,
+            "routes": routes,
+            "traffic_steps": [s["percent"] for s in traffic_steps],
+            "state_transitions": count,
+            "cost_usd": round(count * PRICE_PER_1000_TRANSITIONS / 1000, 6),
+            "cost_usd_per_1000_releases": round(count * PRICE_PER_1000_TRANSITIONS, 2),
+            "lambda_invocations": sum(s["invocations"] for s in steps.values()),
+            "api_calls": sum(s["api_calls"] for s in steps.values()),
+            "api_calls_by_operation": counter.calls_by_operation(),
+            "steps": steps,
+            "time": {**split, "handlers_s": round(handler_s, 3)},
+            "uncounted_clients": uncounted,
+        }
+
+
+def run(names: list[str] | None = None) -> list[dict[str, Any]]:
+    results = []
+    for name, scenario in SCENARIOS.items():
+        if names and name not in names:
+            continue
+        began = time.perf_counter()
+        results.append(run_scenario(name, **scenario))
+        print(f"  release, {name}: {time.perf_counter() - began:.1f} s", flush=True)
+    return results

@@ -1,0 +1,100 @@
+"""The bench's report and accounting, from tiny made-up inputs: no engine, no timing."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bench import cold_start, counting, release_costs, report
+from cutover import operations
+
+MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
+           "load_average": [0.5, 0.4, 0.3], "date": "2026-01-01"}
+RELEASE = {
+    "scenario": "one route", "routes": 1, "traffic_steps": [50, 100], "state_transitions": 35,
+    "cost_usd": 0.000875, "cost_usd_per_1000_releases": 0.88, "lambda_invocations": 3, "api_calls": 4,
+    "api_calls_by_operation": {"elbv2:DescribeRules": 3, "ecs:ListServices": 1},
+    "steps": {"ShiftTraffic": {"invocations": 2, "handler_ms": 20.0, "api_calls": 3, "calls": {"elbv2:DescribeRules": 3}},
+              "CleanUp": {"invocations": 1, "handler_ms": 5.0, "api_calls": 1, "calls": {"ecs:ListServices": 1}}},
+    "time": {"total_s": 5.2, "health_polls_s": 1.0, "traffic_holds_s": 1.0, "other_waits_s": 0.0,
+             "approval_wait_s": 0.5, "overhead_s": 2.7, "handlers_s": 0.025},
+    "uncounted_clients": [],
+}
+CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 3, "list_services_pages_on_aws": 10,
+           "api_calls_by_operation": {"ecs:ListServices": 1, "ecs:DescribeServices": 2}, "deleted": ["1"]}
+COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400}, "repeats": 3,
+        "imports": {"boto3": {"median_ms": 300.0, "min_ms": 290.0, "max_ms": 310.0},
+                    "release.steps.load": {"median_ms": 700.0, "min_ms": 690.0, "max_ms": 720.0}},
+        "handlers": {"LoadRelease": "release.steps.load"},
+        "profile": {"module": "release.steps.load", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
+
+
+def tables_of(markdown: str) -> list[list[str]]:
+    tables, current = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_every_table_of_the_report_is_well_formed():
+    # Given results of every part; When they are rendered
+    markdown = report.render({"machine": MACHINE, "releases": [RELEASE], "cleanup": [CLEANUP], "cold_start": COLD})
+
+    # Then each table has a header, a separator and rows, all with the same number of columns
+    tables = tables_of(markdown)
+    assert len(tables) == 7
+    for lines in tables:
+        widths = {line.count("|") for line in lines}
+        assert len(widths) == 1, lines
+        assert set(lines[1]) <= set("|-:")
+        assert len(lines) >= 3
+    assert "2 CPUs (Test CPU), Python 3.11.0, moto 5.2.5" in markdown
+
+
+def test_cleanup_table_counts_the_list_pages_aws_would_return():
+    markdown = report.cleanup_table([CLEANUP])
+    row = markdown.splitlines()[2]
+    # 3 calls here, of which 1 ListServices; AWS pages 1,000 services in 10 calls: 12
+    assert row.startswith("| 1,000 | 3.60 | 3 |") and "| 12 |" in row
+
+
+def test_a_report_of_one_part_leaves_the_others_out():
+    markdown = report.render({"machine": MACHINE, "cleanup": [CLEANUP]})
+    assert "## CleanUp at scale" in markdown and "## Cold start" not in markdown and "## One release" not in markdown
+
+
+def _event(kind: str, at: float, name: str | None = None) -> dict:
+    event = {"type": kind, "timestamp": datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=at)}
+    if name and kind.endswith("StateEntered"):
+        event["stateEnteredEventDetails"] = {"name": name}
+    return event
+
+
+def test_time_split_takes_waits_and_the_approval_out_of_the_overhead():
+    events = [
+        _event("ExecutionStarted", 0),
+        _event("WaitStateEntered", 1, "Wait before checking health again"), _event("WaitStateExited", 2),
+        _event("TaskStateEntered", 2, operations.APPROVAL_STATE),
+        _event("TaskSubmitted", 2.5), _event("TaskSucceeded", 6.5),
+        _event("WaitStateEntered", 7, "Hold traffic"), _event("WaitStateExited", 9),
+        _event("SucceedStateEntered", 9.5, "The release succeeded"), _event("ExecutionSucceeded", 10),
+    ]
+    split = release_costs.time_split(events)
+    assert split["total_s"] == 10 and split["approval_wait_s"] == 4
+    assert split["health_polls_s"] == 1 and split["traffic_holds_s"] == 2 and split["overhead_s"] == 3
+    assert release_costs.transitions(events) == 4
+
+
+def test_the_asset_leaves_out_what_the_stack_excludes():
+    patterns = cold_start.code_excludes()
+    assert "**/__pycache__" in patterns
+    assert cold_start.excluded("release/__pycache__/plan.cpython-311.pyc", patterns)
+    assert not cold_start.excluded("release/steps/cleanup.py", patterns)
+
+
+def test_every_service_the_registry_grants_gets_a_counted_client():
+    names = counting.handler_client_names()
+    assert {"ecs", "elbv2", "dynamodb", "application-autoscaling"} <= set(names)
+    assert "iam" not in names

@@ -1,0 +1,111 @@
+"""Commands that need no AWS at all: validate, diagram, schema, help, and execution names."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from cutover import DEFINITION, operations, schema
+from tests.cli.helpers import cutover
+
+COMMANDS = ["start", "approve", "reject", "status", "history", "rollback", "validate", "plan", "diagram", "schema", "demo"]
+
+
+@pytest.fixture
+def valid_config() -> dict:
+    rule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0f0f0f0f0f0f0f0f/1a1a1a1a1a1a1a1a/{}"
+    return {
+        "service": "web",
+        "cluster": "prod",
+        "task_definition": {"family": "web", "cpu": "256", "memory": "512", "containers": [
+            {"name": "web", "port_mappings": [{"container_port": 8080}]}]},
+        "service_settings": {"desired_count": 2, "launch_type": "FARGATE",
+                             "network": {"subnets": ["subnet-1"], "security_groups": ["sg-1"]}},
+        "routes": [{"name": "www", "container": "web", "port": 8080, "vpc_id": "vpc-0abc",
+                    "preparing_rule_arn": rule.format("2b2b2b2b2b2b2b2b"), "public_rule_arn": rule.format("3c3c3c3c3c3c3c3c")}],
+    }
+
+
+def test_validate_accepts_a_good_config(tmp_path, valid_config):
+    # Given a complete deploy config
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    # When it is validated
+    result = cutover("validate", str(path))
+    # Then it is accepted and summarized
+    assert result.code == 0
+    assert "valid" in result.out and "Service web" in result.out
+
+
+def test_validate_names_each_broken_field_and_exits_2(tmp_path, valid_config):
+    # Given a config with a misspelled key and a route on a port the container does not map
+    valid_config["routes"][0]["prot"] = 8080
+    valid_config["service_settings"]["desired_count"] = 0
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    # When it is validated
+    result = cutover("validate", str(path))
+    # Then it is refused with exit 2 and every problem names its field
+    assert result.code == 2
+    assert "routes.0.prot: unknown key" in result.out
+    assert "service_settings.desired_count" in result.out
+
+
+def test_validate_reports_unparsable_yaml(tmp_path):
+    path = tmp_path / "deploy.yaml"
+    path.write_text("service: [unclosed\n")
+    result = cutover("validate", str(path), "--output", "json")
+    assert result.code == 2
+    assert json.loads(result.out)["valid"] is False
+
+
+def test_diagram_draws_every_state_of_the_definition():
+    # Given the state machine definition
+    with open(DEFINITION, encoding="utf-8") as f:
+        states = json.load(f)["States"]
+    # When the diagram is printed
+    result = cutover("diagram")
+    # Then it is a Mermaid flowchart naming every state
+    assert result.code == 0
+    assert result.out.startswith("flowchart TD")
+    for name in states:
+        assert name.replace('"', "#quot;") in result.out, name
+
+
+def test_committed_schema_matches_the_config_model():
+    # The schema editors use must be the one the release validates with.
+    with open(schema.SCHEMA_FILE, encoding="utf-8") as f:
+        assert f.read() == schema.text(), "run: python -m cutover schema > docs/config.schema.json"
+    assert cutover("schema").out == schema.text()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = cutover(command, "--help")
+    assert result.code == 0
+    assert "usage: cutover " + command in result.out
+
+
+def test_execution_name_is_stable_for_a_retried_ci_job():
+    # Given the same CI run, the name is the same; a new run gives a new name
+    first = operations.execution_name("web-prod", "1.4.2", operations.ci_run_id({"GITHUB_RUN_ID": "9001"}))
+    again = operations.execution_name("web-prod", "1.4.2", operations.ci_run_id({"GITHUB_RUN_ID": "9001"}))
+    other = operations.execution_name("web-prod", "1.4.2", operations.ci_run_id({"CI_PIPELINE_ID": "77"}))
+    assert first == again == "web-prod-1-4-2-9001"
+    assert other != first
+
+
+def test_execution_name_fits_step_functions_limits():
+    name = operations.execution_name("a-very-long-service-name-" * 3, "2024.01.01+build.7/rc", "arn:aws:codebuild:x:y")
+    assert len(name) <= 80
+    assert all(c.isalnum() or c in "-_" for c in name)
+
+
+def test_start_refuses_an_invalid_config_before_touching_aws(tmp_path, valid_config):
+    del valid_config["routes"]
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    result = cutover("start", "--env", "prod", "--version", "2", "--image", "web:2", "--config", str(path))
+    assert result.code == 2
+    assert "routes: required field is missing" in result.err

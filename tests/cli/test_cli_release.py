@@ -1,0 +1,186 @@
+"""Releases through the command line against the local engine (in-process moto, the real definition).
+
+One engine per module: the plan of a fresh environment first, then a live version 1, a release of
+version 2 approved from a second "terminal", and a release of version 3 rejected.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import yaml
+
+from cutover import operations
+from cutover.local import environment
+from cutover.local.engine import LocalEngine
+from tests.cli.helpers import cutover
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with LocalEngine(task_start_seconds=0.2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def demo(engine, tmp_path_factory):
+    """The demo environment, no version deployed yet, and its config written where a user keeps it."""
+    env = environment.create(engine.client)
+    path = tmp_path_factory.mktemp("service") / "deploy.yaml"
+    path.write_text(environment.config_text(env.values))
+    return {"env": env, "config_path": str(path), "config": environment.demo_config(env.values)}
+
+
+@pytest.fixture(scope="module")
+def live(engine, demo):
+    """Version 1 serves the public rule, as an earlier release left it."""
+    environment.bootstrap_live_version(engine.client, demo["config"])
+    return demo
+
+
+@pytest.fixture(scope="module")
+def released_v2(engine, live):
+    """`cutover start --wait` for version 2, approved by `cutover approve` from another terminal."""
+    approval = {}
+
+    def operator() -> None:
+        approval["result"] = cutover("approve", "web-2", "--wait-seconds", "60", "--comment", "checked /health", "--by", "alice")
+
+    approver = threading.Thread(target=operator)
+    approver.start()
+    result = cutover("start", "--env", "demo", "--version", "2", "--image", "web:2",
+                     "--config", live["config_path"], "--name", "web-2", "--wait", "--poll", "0.5")
+    approver.join(60)
+    return result, approval["result"]
+
+
+def _public_forward(engine, demo) -> dict[str, int]:
+    rule = engine.client("elbv2").describe_rules(RuleArns=[demo["config"]["routes"][0]["public_rule_arn"]])["Rules"][0]
+    action = next(a for a in rule["Actions"] if a["Type"] == "forward")
+    groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+    return {g["TargetGroupArn"].split("/")[1]: g.get("Weight", 1) for g in groups}
+
+
+def test_plan_on_a_fresh_environment_creates_everything_and_retires_nothing(engine, demo):
+    # Given an environment where no version of the service exists yet
+    # When the first release is planned
+    result = cutover("plan", "--env", "demo", "--version", "1", "--image", "web:1", "--config", demo["config_path"])
+    # Then it would create the target group and service, and there is nothing to retire or delete
+    assert result.code == 0, result.err
+    assert "demo-web-1" in result.out and "web-1" in result.out
+    assert "now no version" in result.out
+    assert "Would retire\n  nothing" in result.out
+    # And planning touched nothing
+    assert engine.client("elbv2").describe_target_groups()["TargetGroups"] == []
+
+
+def test_plan_with_a_live_version_shows_what_is_replaced_and_retired(engine, live):
+    # Given version 1 serving the public rule
+    # When version 2 is planned
+    result = cutover("plan", "--env", "demo", "--version", "2", "--image", "web:2", "--config", live["config_path"], "--output", "json")
+    # Then the plan reads the live version and would retire it with its autoscaling remembered
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["routes"][0]["public_now"][0]["version"] == "1"
+    assert report["routes"][0]["target_group"] == "demo-web-2"
+    assert report["retire"][0]["ecs_service"] == "web-1"
+    assert report["retire"][0]["autoscaling"]["min"] == 2
+    assert not report["ecs_service_exists"]
+    # And nothing was created
+    names = [g["TargetGroupName"] for g in engine.client("elbv2").describe_target_groups()["TargetGroups"]]
+    assert names == ["demo-web-1"]
+
+
+def test_start_wait_follows_the_release_and_approve_lets_it_through(engine, live, released_v2):
+    result, approval = released_v2
+    # Then the operator's approval went through, and start --wait saw the release succeed
+    assert approval.code == 0, approval.err
+    assert "Approved web-2 as alice" in approval.out
+    assert result.code == 0, result.out + result.err
+    assert "web-2: SUCCEEDED" in result.out
+    # And the live view showed health and the traffic steps as they happened (a plain log: no cursor codes)
+    assert "demo-web-2 2/2 healthy" in result.out
+    assert "50% to new" in result.out
+    assert "\033[" not in result.out
+    # And the public rule now forwards to version 2 only
+    assert _public_forward(engine, live) == {"demo-web-2": 1}
+
+
+def test_history_shows_every_state_the_release_went_through(engine, released_v2):
+    sfn = engine.client("stepfunctions")
+    arn = operations.execution_arn(engine.state_machine_arn, "web-2")
+    visited = {e["stateEnteredEventDetails"]["name"] for e in operations.history(sfn, arn) if e["type"].endswith("StateEntered")}
+    # When the history is read with choices included
+    result = cutover("history", "web-2", "--all")
+    # Then every state visited is a row, with what it changed
+    assert result.code == 0
+    for state in visited:
+        assert state in result.out, state
+    assert "approved by alice: checked /health" in result.out
+    assert "web-1: scalable target min 2 max 6 deregistered; desired count 2 -> 0" in result.out
+    assert "web-1 marked obsolete" in result.out
+
+
+def test_status_of_a_succeeded_release(released_v2):
+    result = cutover("status", "web-2", "--output", "json")
+    assert result.code == 0
+    status = json.loads(result.out)
+    assert (status["status"], status["service"], status["version"]) == ("SUCCEEDED", "web", "2")
+
+
+@pytest.fixture(scope="module")
+def rejected_v3(engine, live, released_v2):
+    """Version 3 started without a name (derived from the CI run), then rejected."""
+    import os
+
+    os.environ["GITHUB_RUN_ID"] = "4242"
+    try:
+        started = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"])
+        again = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"])
+    finally:
+        del os.environ["GITHUB_RUN_ID"]
+    name = "web-demo-3-4242"
+    rejected = cutover("reject", name, "--reason", "the logo is upside down", "--by", "bob", "--wait-seconds", "60")
+    operations.wait(engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, name), 60)
+    return name, started, again, rejected
+
+
+def test_a_retried_ci_job_attaches_to_its_release(rejected_v3):
+    name, started, again, _ = rejected_v3
+    assert started.code == 0 and f"Started {name}" in started.out
+    assert again.code == 0 and f"Attached to {name}" in again.out
+
+
+def test_reject_fails_the_release_and_tears_the_prepared_version_down(engine, live, rejected_v3):
+    name, _, _, rejected = rejected_v3
+    assert rejected.code == 0, rejected.err
+    # Then the release failed with the rejection, saying who and why
+    status = cutover("status", name)
+    assert status.code == 1
+    assert "FAILED" in status.out
+    assert "ApprovalRejected" in status.out
+    assert "Rejected by bob: the logo is upside down" in status.out
+    # And the prepared version 3 no longer runs, while version 2 still serves the public rule
+    service = engine.client("ecs").describe_services(cluster="demo", services=["web-3"])["services"]
+    assert not service or service[0]["desiredCount"] == 0 or service[0]["status"] != "ACTIVE"
+    assert _public_forward(engine, live) == {"demo-web-2": 1}
+    # And the history ends with the teardown and the failure
+    history = cutover("history", name)
+    assert "Tear down the prepared version" in history.out
+    assert "FAILED: ApprovalRejected" in history.out
+
+
+def test_approve_when_nothing_waits_exits_3(rejected_v3):
+    name = rejected_v3[0]
+    result = cutover("approve", name)
+    assert result.code == 3
+    assert "not waiting for approval" in result.err
+
+
+def test_unknown_execution_exits_3(engine):
+    result = cutover("status", "no-such-release")
+    assert result.code == 3
+    assert "no execution 'no-such-release'" in result.err

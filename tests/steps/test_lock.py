@@ -1,0 +1,116 @@
+"""The lock and unlock steps against moto: one holder, stale locks taken over, others left alone."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cutover.local.lambdas import LocalContext
+from release import aws
+from release.errors import ReleaseInProgress
+from release.steps import lock, unlock
+
+TABLE = "cutover-releases-test"
+KEY = "lock#demo#web"
+
+
+@pytest.fixture
+def world(monkeypatch):
+    """A release table and a state machine whose executions stand for releases (moto does not run them)."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "RELEASE_TABLE": TABLE}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        aws.reset()
+        boto3.client("dynamodb").create_table(
+            TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+        sfn = boto3.client("stepfunctions")
+        role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        machine = sfn.create_state_machine(
+            name="cutover-release", roleArn=role,
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        )["stateMachineArn"]
+
+        def execution(name: str) -> str:
+            return sfn.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
+
+        yield sfn, execution
+        aws.reset()
+
+
+def holder() -> str | None:
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": KEY}}).get("Item")
+    return item["held_by"]["S"] if item else None
+
+
+def test_the_first_release_takes_the_lock_and_a_retry_of_it_keeps_it(world):
+    sfn, execution = world
+    owner = execution("release-2")
+
+    # When the lock is taken, then taken again by the same execution (a retried step)
+    first = lock.take(KEY, owner, {"version": "2"})
+    again = lock.take(KEY, owner, {"version": "2"})
+
+    # Then it is held by that execution, and the retry changed nothing about that
+    assert first["changed"] == "taken" and again["changed"] == "taken"
+    assert holder() == owner
+
+
+def test_a_second_release_is_refused_while_the_holder_runs(world):
+    sfn, execution = world
+    owner, other = execution("release-2"), execution("release-3")
+    lock.take(KEY, owner, {"version": "2"})
+
+    # When another execution asks for the same service's lock
+    with pytest.raises(ReleaseInProgress) as error:
+        lock.take(KEY, other, {"version": "3"})
+
+    # Then it is refused, naming the running holder, and the lock is unchanged
+    assert owner in str(error.value)
+    assert holder() == owner
+
+
+@pytest.mark.parametrize("end", ["stopped", "gone"])
+def test_a_lock_whose_holder_has_ended_is_taken_over(world, end):
+    sfn, execution = world
+    if end == "stopped":
+        stale = execution("release-2")
+        sfn.stop_execution(executionArn=stale)
+    else:
+        stale = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:deleted-long-ago"
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": KEY}, "held_by": {"S": stale}})
+    newcomer = execution("release-3")
+
+    # When a new release asks for the lock
+    result = lock.take(KEY, newcomer, {"version": "3"})
+
+    # Then it takes it over and says from whom
+    assert result["changed"] == "taken over from a stale lock"
+    assert result["stale_owner"] == stale
+    assert holder() == newcomer
+
+
+def test_unlock_releases_only_its_own_lock(world):
+    sfn, execution = world
+    owner, other = execution("release-2"), execution("release-3")
+    lock.take(KEY, owner, {"version": "2"})
+
+    # When another execution unlocks, nothing happens; when the holder unlocks, the lock is gone
+    assert unlock.release(KEY, other)["changed"] is None
+    assert holder() == owner
+    assert unlock.release(KEY, owner)["changed"] == "released"
+    assert holder() is None
+    # and unlocking again (a retried step) is harmless
+    assert unlock.release(KEY, owner) == {"lock": KEY, "changed": None, "found": "not locked"}
+
+
+def test_unlock_without_a_plan_says_no_lock_was_taken(world):
+    # Given an execution that failed before it had a plan (bad input): the step gets no plan
+    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
+    result = unlock.handler({"release": {"execution_id": "x"}}, context)
+    assert result == {"changed": None, "found": "the release never took a lock"}

@@ -1,0 +1,192 @@
+"""Bad start input and deploy config: each is refused by the validation step with the field named."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from cutover.local import environment
+from release.errors import InvalidReleaseInput
+from release.steps.load import parse_start_input
+
+RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123456789abcdef/89abcdef01234567/{}"
+VALUES = {
+    "CLUSTER": "demo", "VPC": "vpc-0abc", "SUBNET_A": "subnet-a", "SUBNET_B": "subnet-b", "SECURITY_GROUP": "sg-1",
+    "PREPARING_RULE_ARN": RULE.format("aaaa"), "PUBLIC_RULE_ARN": RULE.format("bbbb"),
+    "EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/demo-web-execution",
+}
+
+
+def config() -> dict[str, Any]:
+    return yaml.safe_load(environment.config_text(VALUES))
+
+
+def start_input(**changes: Any) -> dict[str, Any]:
+    return {"env": "demo", "version": "2", "image": "registry.local/web:2", "config": config(), **changes}
+
+
+def with_config(change) -> dict[str, Any]:
+    data = start_input()
+    change(data["config"])
+    return data
+
+
+def refused(raw: Any) -> str:
+    with pytest.raises(InvalidReleaseInput) as error:
+        parse_start_input(raw)
+    return str(error.value)
+
+
+def test_the_demo_input_is_accepted():
+    # Given the demo's own input; When it is parsed; Then it is valid (so each case below fails for its own reason)
+    parsed = parse_start_input(start_input())
+    assert parsed.config.service == "web"
+
+
+@pytest.mark.parametrize("raw, field", [
+    ([], "input: the start input must be a JSON object"),
+    ("release web 2", "input: the start input must be a JSON object"),
+    ({k: v for k, v in start_input().items() if k != "env"}, "env: required field is missing"),
+    (with_config(lambda c: c.pop("service")), "config.service: required field is missing"),
+    (with_config(lambda c: c["task_definition"].pop("containers")), "config.task_definition.containers: required field is missing"),
+    (with_config(lambda c: c.pop("routes")), "config.routes: required field is missing"),
+    ({k: v for k, v in start_input().items() if k != "image"}, "a release needs image"),
+    ({k: v for k, v in start_input().items() if k != "config"}, "give exactly one of config"),
+    (start_input(config_uri="s3://bucket/deploy.yaml"), "give exactly one of config"),
+    ({"action": "rollback", "env": "demo"}, "a rollback needs service"),
+], ids=["list", "string", "env", "service", "containers", "routes", "image", "no-config", "two-configs", "rollback-service"])
+def test_missing_fields_are_named(raw, field):
+    assert field in refused(raw)
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda c: c["service_settings"].update(desired_count="two"), "config.service_settings.desired_count: Input should be a valid integer"),
+    (lambda c: c.update(routes={"name": "www"}), "config.routes: Input should be a valid list"),
+    (lambda c: c["release"].update(traffic_steps="50,100"), "config.release.traffic_steps: Input should be a valid list"),
+    (lambda c: c["routes"][0].update(port="eighty"), "config.routes.0.port: Input should be a valid integer"),
+    (lambda c: c["release"]["approval"].update(mode="sometimes"), "config.release.approval.mode: Input should be 'manual' or 'auto'"),
+], ids=["count", "routes", "steps", "port", "approval-mode"])
+def test_wrong_types_in_the_config_are_named(change, field):
+    assert field in refused(with_config(change))
+
+
+@pytest.mark.parametrize("raw, field", [
+    (start_input(version=2), "version: Input should be a valid string"),
+    (start_input(config="deploy.yaml"), "config: Input should be a valid dictionary"),
+    (start_input(environment=["A=1"]), "environment: Input should be a valid dictionary"),
+    (start_input(action="deploy"), "action: Input should be 'release' or 'rollback'"),
+], ids=["version-number", "config-string", "environment-list", "action"])
+def test_wrong_types_in_the_start_input_are_named(raw, field):
+    assert field in refused(raw)
+
+
+@pytest.mark.parametrize("raw, field", [
+    (start_input(versoin="3"), "versoin: unknown key"),
+    (with_config(lambda c: c.update(servce="web")), "config.servce: unknown key"),
+    (with_config(lambda c: c["release"].update(traffic_step=[])), "config.release.traffic_step: unknown key"),
+    (with_config(lambda c: c["routes"][0]["health_check"].update(pth="/")), "config.routes.0.health_check.pth: unknown key"),
+    (with_config(lambda c: c.update(sérvice="web")), "config.sérvice: unknown key"),
+], ids=["top", "config", "release", "nested", "non-ascii-key"])
+def test_unknown_keys_are_rejected_by_name(raw, field):
+    assert field in refused(raw)
+
+
+@pytest.mark.parametrize("steps, field", [
+    ([{"percent": 0, "hold_seconds": 10}, {"percent": 100, "hold_seconds": 0}], "traffic_steps.0.percent: Input should be greater than or equal to 1"),
+    ([{"percent": -5, "hold_seconds": 10}, {"percent": 100, "hold_seconds": 0}], "traffic_steps.0.percent: Input should be greater than or equal to 1"),
+    ([{"percent": 50, "hold_seconds": 10}, {"percent": 150, "hold_seconds": 0}], "traffic_steps.1.percent: Input should be less than or equal to 100"),
+    ([{"percent": 50, "hold_seconds": 10}], "the last traffic step must be 100 percent"),
+    ([{"percent": 50, "hold_seconds": 10}, {"percent": 90, "hold_seconds": 0}], "the last traffic step must be 100 percent"),
+    ([{"percent": 60, "hold_seconds": 10}, {"percent": 30, "hold_seconds": 10}, {"percent": 100, "hold_seconds": 0}], "traffic step percents must increase"),
+    ([], "config.release.traffic_steps: List should have at least 1 item"),
+    ([{"percent": 50, "hold_seconds": -1}, {"percent": 100, "hold_seconds": 0}], "traffic_steps.0.hold_seconds"),
+], ids=["zero", "negative", "over-100", "not-ending-at-100", "ending-at-90", "decreasing", "empty", "negative-hold"])
+def test_traffic_weights_outside_1_to_100_or_not_ending_at_100_are_refused(steps, field):
+    raw = with_config(lambda c: c["release"].update(traffic_steps=steps))
+    message = refused(raw)
+    assert field in message
+    assert "config.release.traffic_steps" in message
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda c: c["routes"][0].update(public_rule_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/demo/0123"), "config.routes.0.public_rule_arn"),
+    (lambda c: c["routes"][0].update(preparing_rule_arn="not-an-arn"), "config.routes.0.preparing_rule_arn"),
+    (lambda c: c["routes"][0].update(preparing_rule_arn=c["routes"][0]["public_rule_arn"]), "preparing_rule_arn and public_rule_arn must be different rules"),
+    (lambda c: c.update(cluster=""), "config.cluster"),
+    (lambda c: c["task_definition"].update(execution_role_arn="arn:aws:iam::123:role/x"), "config.task_definition.execution_role_arn"),
+], ids=["public-rule-is-a-load-balancer", "preparing-rule-garbage", "same-rule-twice", "empty-cluster", "role"])
+def test_malformed_rule_and_cluster_references_are_refused(change, field):
+    assert field in refused(with_config(change))
+
+
+@pytest.mark.parametrize("raw, field", [
+    (start_input(version="2/beta"), "version: String should match pattern"),
+    (start_input(version="v 2"), "version: String should match pattern"),
+    (start_input(version="-2"), "version: String should match pattern"),
+    (start_input(version="2."), "version: String should match pattern"),
+    (start_input(version=""), "version: String should match pattern"),
+    (start_input(version="1" * 65), "version: String should match pattern"),
+    (start_input(env="Prod"), "env: String should match pattern"),
+    (start_input(env="prod_eu"), "env: String should match pattern"),
+    (start_input(env="a" * 21), "env: String should match pattern"),
+    (with_config(lambda c: c.update(service="web app")), "config.service: String should match pattern"),
+    (with_config(lambda c: c.update(service="web.app")), "config.service: String should match pattern"),
+    (with_config(lambda c: c.update(service="w" * 101)), "config.service: String should match pattern"),
+    (with_config(lambda c: c["routes"][0].update(name="WWW")), "config.routes.0.name: String should match pattern"),
+    (with_config(lambda c: c["task_definition"].update(family="web/2")), "config.task_definition.family: String should match pattern"),
+], ids=["slash", "space", "leading-hyphen", "trailing-dot", "empty", "too-long", "env-upper", "env-underscore",
+        "env-too-long", "service-space", "service-dot", "service-too-long", "route-upper", "family-slash"])
+def test_names_that_make_invalid_aws_names_are_refused(raw, field):
+    assert field in refused(raw)
+
+
+@pytest.mark.parametrize("raw, field", [
+    (start_input(version="2-é"), "version: String should match pattern"),
+    (with_config(lambda c: c.update(service="wéb")), "config.service: String should match pattern"),
+    (start_input(image="registry.local/wéb:2"), "image: String should match pattern"),
+    (start_input(image="registry.local/web:2 --privileged"), "image: String should match pattern"),
+    (start_input(env="démo"), "env: String should match pattern"),
+    (start_input(environment={"GRÜSSE": "hallo"}), "environment.GRÜSSE.[key]: String should match pattern"),
+], ids=["version", "service", "image", "image-with-space", "env", "environment-name"])
+def test_non_ascii_in_names_is_refused(raw, field):
+    assert field in refused(raw)
+
+
+def test_non_ascii_in_environment_values_is_accepted():
+    # Given a deploy-time variable whose value is not ASCII (ECS takes UTF-8 values)
+    raw = start_input(environment={"GREETING": "grüße, 世界"})
+    # When it is parsed; Then it is kept as given
+    assert parse_start_input(raw).environment == {"GREETING": "grüße, 世界"}
+
+
+def test_a_300_kb_inline_config_is_refused_with_its_size():
+    # Given a config padded to 300 KB (with a field that would be valid in a smaller config)
+    data = start_input()
+    data["config"]["task_definition"]["containers"][0]["environment"] = {f"VAR_{i}": "x" * 100 for i in range(3000)}
+
+    # When it is parsed; Then the size is the complaint, before any other validation
+    message = refused(data)
+    assert message.startswith("config: the inline config is 3")
+    assert "KiB; at most 64 KiB" in message
+
+
+def test_every_problem_is_reported_at_once():
+    # Given several mistakes in one input
+    raw = with_config(lambda c: (c.update(servce="web"), c["service_settings"].update(desired_count=0)))
+    raw["version"] = "2/beta"
+
+    # When it is parsed; Then each one is named, so one fix-and-retry round is enough
+    message = refused(raw)
+    for field in ("version:", "config.servce: unknown key", "config.service_settings.desired_count:"):
+        assert field in message
+
+
+def test_parsing_leaves_the_given_input_as_it_was():
+    # Given an input whose defaults (the approval heartbeat) are filled in while parsing
+    # When it is parsed; Then the caller's dict is not changed
+    raw = start_input()
+    kept = copy.deepcopy(raw)
+    parse_start_input(raw)
+    assert raw == kept

@@ -1,0 +1,116 @@
+"""The state machine definition's safety nets: retries, timeouts, heartbeat, compensation, unlock."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cutover import DEFINITION
+
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException",
+}
+TEARDOWN = "Tear down the prepared version"
+ROLLBACK = "Roll traffic back to the old version"
+LOCK = "Lock the service"
+UNLOCKS = {"Release the lock", "Release the lock after a failure", "Release the lock after a failed undo"}
+
+
+def load() -> dict:
+    with open(DEFINITION, encoding="utf-8") as f:
+        return json.load(f)
+
+
+STATES = load()["States"]
+TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+
+
+def is_lambda(state: dict) -> bool:
+    resource = state["Resource"]
+    return resource.endswith("FunctionArn}") or ":lambda:" in resource
+
+
+def retried(state: dict) -> set[str]:
+    return {error for retry in state.get("Retry", []) if retry.get("MaxAttempts", 3) > 0 for error in retry["ErrorEquals"]}
+
+
+def successors(state: dict) -> set[str]:
+    found = {state.get("Next"), state.get("Default")}
+    found |= {c["Next"] for c in state.get("Catch", [])}
+    found |= {c["Next"] for c in state.get("Choices", [])}
+    return {n for n in found if n}
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_has_a_timeout(name):
+    state = TASKS[name]
+    assert "TimeoutSeconds" in state or "TimeoutSecondsPath" in state
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in TASKS.items() if is_lambda(s)))
+def test_every_lambda_task_retries_lambda_service_errors_and_throttling(name):
+    state = TASKS[name]
+    assert LAMBDA_SERVICE_ERRORS <= retried(state)
+    throttled = [r for r in state["Retry"] if "AwsThrottled" in r["ErrorEquals"]]
+    assert throttled and throttled[0]["MaxAttempts"] >= 3 and throttled[0].get("JitterStrategy") == "FULL"
+
+
+def would_retry(state: dict, error: str) -> bool:
+    """As Step Functions matches: the first retrier naming the error (or States.ALL) decides."""
+    for retry in state.get("Retry", []):
+        if error in retry["ErrorEquals"] or "States.ALL" in retry["ErrorEquals"]:
+            return retry.get("MaxAttempts", 3) > 0
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in TASKS.items() if is_lambda(s)))
+def test_domain_errors_are_not_retried_but_crashes_are(name):
+    # Retrying would not change the answer to a domain error, only delay the compensation
+    state = TASKS[name]
+    for error in ("InvalidReleaseInput", "ReleaseInProgress", "RuleDrifted", "HealthTimeout", "AlarmFired"):
+        assert not would_retry(state, error), error
+    if not state["Resource"].endswith(".waitForTaskToken"):
+        assert would_retry(state, "Crash")  # an unnamed error: the function died, the step runs again
+
+
+def test_the_approval_task_has_a_heartbeat_below_its_timeout():
+    callbacks = [s for s in TASKS.values() if s["Resource"].endswith(".waitForTaskToken")]
+    assert len(callbacks) == 1
+    approval = callbacks[0]
+    assert approval["HeartbeatSecondsPath"] and approval["TimeoutSecondsPath"]
+
+
+def test_prepare_steps_compensate_with_teardown_and_switch_steps_with_traffic_rollback():
+    def catches(name: str) -> set[str]:
+        return {c["Next"] for c in STATES[name].get("Catch", [])}
+
+    for name in ("Create the target groups", "Attach them to the preparing rules", "Register the task definition",
+                 "Create the ECS service and its autoscaling", "Check the new version's health",
+                 "Wait for an operator's approval", "Re-check health before switching",
+                 "Check alarms before switching", "Read the live routes"):
+        assert catches(name) == {TEARDOWN}, name
+    for name in ("Shift traffic to the new version", "Watch alarms while traffic holds", "Retire the old version",
+                 "Clean up versions retired earlier", "Mark the old version obsolete", "Record the release"):
+        assert catches(name) == {ROLLBACK}, name
+
+
+def test_compensation_steps_receive_the_failure_they_undo():
+    # They write the execution's error and cause; without the failure they could not name it
+    for name in (TEARDOWN, ROLLBACK):
+        assert STATES[name]["Parameters"]["failure.$"] == "$.failure"
+
+
+def test_every_end_after_the_lock_goes_through_an_unlock():
+    # Walk every path from the lock onwards without passing an unlock: no end may be reachable
+    seen, stack, ends = set(), list(successors(STATES[LOCK])), []
+    while stack:
+        name = stack.pop()
+        if name in seen or name in UNLOCKS:
+            continue
+        seen.add(name)
+        if STATES[name]["Type"] in ("Fail", "Succeed") or STATES[name].get("End"):
+            ends.append(name)
+        stack.extend(successors(STATES[name]))
+    # The lock step's own failure ends without an unlock: it holds no lock then
+    assert ends == ["Another release holds the lock"]
