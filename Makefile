@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test demo bench synth setup clean
+.PHONY: test lint demo bench synth setup clean
 
 setup: $(STAMP)
 
@@ -16,8 +16,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Undefined names and unused imports are bugs or leftovers; the test run refuses them.
+lint: $(STAMP)
+	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover infra tests bench app.py
 
 demo: $(STAMP)
 	$(BIN)/python -m cutover demo

@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 
 from cutover import ROOT
-from release import naming
 from release.config import DeployConfig
 from release.plan import build_plan, task_definition_request
 

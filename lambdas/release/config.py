@@ -4,7 +4,6 @@ Unknown keys are rejected everywhere so that a typo fails the release before any
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -313,7 +312,3 @@ def format_validation_error(error) -> str:
             message = "required field is missing"
         lines.append(f"{path}: {message}")
     return "; ".join(lines)
-
-
-def is_ascii_printable(text: str) -> bool:
-    return bool(re.fullmatch(r"[\x20-\x7e]*", text))

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from cutover.local.lambdas import run_step
+from release.errors import InvalidReleaseInput
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
 
@@ -157,3 +159,26 @@ def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
     assert second["deleted"] == []
     assert demo.service("web-1") is None and demo.service("web-2") is not None
     assert demo.target_group_names() == {"demo-web-2", "demo-web-3"}
+
+
+def test_load_reads_a_yaml_config_from_s3(demo):
+    # Given the deploy config uploaded by CI as YAML
+    demo.client("s3").create_bucket(Bucket="ci-artifacts")
+    demo.client("s3").put_object(Bucket="ci-artifacts", Key="web/deploy.yaml", Body=yaml.safe_dump(demo.config).encode())
+
+    # When the release loads it by URI
+    plan = run_step("LoadRelease", {"input": {"env": "demo", "version": "7", "image": "web:7",
+                                              "config_uri": "s3://ci-artifacts/web/deploy.yaml"},
+                                    "release": {"execution_id": EXECUTION, "name": "step-test"}})
+
+    # Then the plan is the same as with the config inline
+    assert plan["ecs_service"] == "web-7"
+    assert plan["summary"]["routes"][0]["target_group"] == "demo-web-7"
+
+
+def test_load_names_a_missing_s3_object(demo):
+    demo.client("s3").create_bucket(Bucket="ci-artifacts")
+    with pytest.raises(InvalidReleaseInput, match=r"config_uri: cannot read s3://ci-artifacts/nope.yaml"):
+        run_step("LoadRelease", {"input": {"env": "demo", "version": "7", "image": "web:7",
+                                           "config_uri": "s3://ci-artifacts/nope.yaml"},
+                                 "release": {"execution_id": EXECUTION, "name": "step-test"}})
