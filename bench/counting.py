@@ -60,7 +60,10 @@ class StepCounter:
             self.calls.clear()
 
     def uncounted_clients(self) -> list[str]:
-        """Handler clients made after install (a service the registry does not list): not counted."""
+        """Handler clients made after install (a service the registry does not list): not counted.
+
+        Reads release.aws's private cache: the only place that knows every client a handler made.
+        """
         counted = {id(c) for c in self._clients}
         return sorted(key[0] for key, client in aws._clients.items() if id(client) not in counted)
 

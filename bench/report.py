@@ -26,10 +26,12 @@ def table(headers: Sequence[str], rows: Sequence[Row]) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        # Enough digits to compare rows, no more: 1,069 ms, 5.24 s, 0.515 s.
+        # Enough digits to compare rows, no more: 1,069 ms, 83.0 ms, 5.24 s, 0.515 s.
         if abs(value) >= 100:
             return f"{value:,.0f}"
-        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3f}".rstrip("0").rstrip(".")
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}".rstrip("0").rstrip(".")
     if isinstance(value, int):
         return f"{value:,}"
     return str(value).replace("|", "\\|")

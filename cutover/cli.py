@@ -7,8 +7,8 @@ import getpass
 import json
 import os
 import sys
-import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -161,7 +161,6 @@ def _service_from_s3(ctx: Context, uri: str) -> str | None:
 
 def _check_start_input(start_input: dict[str, Any]) -> None:
     from pydantic import ValidationError
-
     from release.config import StartInput, format_validation_error
 
     try:

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-
 from release.config import DeployConfig, format_validation_error
 from release.errors import InvalidReleaseInput
 from release.steps.load import parse_config_text

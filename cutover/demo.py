@@ -91,10 +91,8 @@ def release(engine: LocalEngine, config: dict[str, Any], version: str, out: Text
     if failure:
         out.write(f"  {render.error_text(failure)}\n")
     out.write("\n  Public rule (www) over time, as read from the load balancer:\n")
-    for moment, forward in changes:
-        out.write(f"    +{moment - started:5.1f} s  {render.weights(forward) or 'no forward'}\n")
-    for label, items in _account(events).items():
-        out.write(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}\n")
+    out.writelines(f"    +{max(0.0, moment - started):5.1f} s  {render.weights(forward) or 'no forward'}\n" for moment, forward in changes)
+    out.writelines(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}\n" for label, items in _account(events).items())
     return status
 
 

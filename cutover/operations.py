@@ -9,7 +9,8 @@ import json
 import os
 import re
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 APPROVAL_STATE = "Wait for an operator's approval"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -52,10 +53,10 @@ def pending_task_token(sfn, execution_arn: str) -> str | None:
     Only once the approval request was sent (TaskSubmitted): before that the task is not waiting
     yet, and moto's interpreter loses a decision sent that early.
     """
-    return _pending(history(sfn, execution_arn))[0]
+    return pending_approval(history(sfn, execution_arn))[0]
 
 
-def _pending(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
+def pending_approval(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
     """(token, when the approval request was sent) of the approval waiting now, or (None, None)."""
     if current_state(events) != APPROVAL_STATE:
         return None, None
@@ -77,7 +78,7 @@ def _pending(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
 def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> None:
     deadline = time.time() + timeout
     while True:
-        token, submitted_at = _pending(history(sfn, execution_arn))
+        token, submitted_at = pending_approval(history(sfn, execution_arn))
         if token:
             # moto starts listening for the token a moment after it records TaskSubmitted; a
             # decision sent in that moment would wait out the heartbeat. People take longer.
@@ -220,12 +221,8 @@ CI_RUN_VARIABLES = (
 def ci_run_id(environ: dict[str, str] | None = None) -> str | None:
     """The CI system's id of this run: the same when a job is retried, different for a new run."""
     environ = os.environ if environ is None else environ
-    for variable in CI_RUN_VARIABLES:
-        if environ.get(variable):
-            run = environ[variable]
-            # GitHub keeps the run id across re-runs of a job; the attempt number would break that.
-            return run
-    return None
+    # Not GITHUB_RUN_ATTEMPT: a re-run must find the execution its first attempt started.
+    return next((environ[v] for v in CI_RUN_VARIABLES if environ.get(v)), None)
 
 
 def execution_name(service: str, version: str, run_id: str | None = None, now: float | None = None) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from release import aws
 from release.adapters import autoscaling, ecs, elbv2

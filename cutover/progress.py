@@ -8,7 +8,8 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from cutover import operations, render
 
@@ -128,14 +129,13 @@ class Follower:
                 self.out.write("\r\033[K")
                 self._status_shown = ""
             return description
-        if operations.current_state(events) == operations.APPROVAL_STATE and not self._approval_announced:
-            if operations.pending_task_token(self.sfn, self.arn):
-                self._approval_announced = True
-                name = description["name"]
-                self._write_line(f"waiting for approval: cutover approve {name}   |   cutover reject {name} --reason '...'")
-                if self.on_approval:
-                    self.on_approval()
-                    return None
+        if not self._approval_announced and operations.pending_approval(events)[0]:
+            self._approval_announced = True
+            name = description["name"]
+            self._write_line(f"waiting for approval: cutover approve {name}   |   cutover reject {name} --reason '...'")
+            if self.on_approval:
+                self.on_approval()
+                return None
         if self.status_lines:
             self._show_status(status_line(events, status))
         return None

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def duration(seconds: float | None) -> str:
@@ -31,7 +32,7 @@ def clock(moment: dt.datetime | None) -> str:
     """HH:MM:SS.t in UTC; the table header says the date."""
     if moment is None:
         return "-"
-    moment = moment.astimezone(dt.timezone.utc)
+    moment = moment.astimezone(dt.UTC)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 100000}"
 
 

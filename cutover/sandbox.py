@@ -39,8 +39,6 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-    # moto's interpreter calls back into the server (Lambda invokes) on MOTO_PORT, 5000 unless set.
-    os.environ["MOTO_PORT"] = str(port)
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with LocalEngine(port=port) as engine:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import os
 
-from cutover import ROOT
 from release.config import DeployConfig
+
+from cutover import ROOT
 
 SCHEMA_FILE = os.path.join(ROOT, "docs", "config.schema.json")
 SCHEMA_ID = "https://github.com/cutover/cutover/blob/main/docs/config.schema.json"

@@ -80,7 +80,8 @@ class LocalEngine:
 
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             self._server.start()
-            self._setenv(AWS_ENDPOINT_URL=self.endpoint_url)
+            # moto's interpreter calls back into the server (its Lambda invokes) on MOTO_PORT, 5000 unless set.
+            self._setenv(AWS_ENDPOINT_URL=self.endpoint_url, MOTO_PORT=str(self.port))
             import requests
 
             requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()

@@ -9,7 +9,6 @@ import json
 import threading
 
 import pytest
-import yaml
 
 from cutover import operations
 from cutover.local import environment
