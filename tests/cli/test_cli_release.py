@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -46,6 +47,15 @@ def released_v2(engine, live):
     approval = {}
 
     def operator() -> None:
+        # The operator acts on a release that exists: wait for `start` to have created it.
+        sfn = engine.client("stepfunctions")
+        arn = operations.execution_arn(engine.state_machine_arn, "web-2")
+        for _ in range(300):
+            try:
+                sfn.describe_execution(executionArn=arn)
+                break
+            except sfn.exceptions.ExecutionDoesNotExist:
+                time.sleep(0.1)
         approval["result"] = cutover("approve", "web-2", "--wait-seconds", "60", "--comment", "checked /health", "--by", "alice")
 
     approver = threading.Thread(target=operator)
@@ -108,7 +118,9 @@ def test_start_wait_follows_the_release_and_approve_lets_it_through(engine, live
     assert _public_forward(engine, live) == {"demo-web-2": 1}
 
 
-def test_history_shows_every_state_the_release_went_through(engine, released_v2):
+def test_history_shows_every_state_the_release_went_through(engine, released_v2, monkeypatch):
+    # A wide terminal, so that no row wraps whatever terminal runs the tests
+    monkeypatch.setenv("COLUMNS", "250")
     sfn = engine.client("stepfunctions")
     arn = operations.execution_arn(engine.state_machine_arn, "web-2")
     visited = {e["stateEnteredEventDetails"]["name"] for e in operations.history(sfn, arn) if e["type"].endswith("StateEntered")}
@@ -118,7 +130,8 @@ def test_history_shows_every_state_the_release_went_through(engine, released_v2)
     assert result.code == 0
     for state in visited:
         assert state in result.out, state
-    assert "approved by alice: checked /health" in result.out
+    approval_rows = [line for line in result.out.splitlines() if line.startswith("Wait for an operator")]
+    assert any("approved by alice: checked /health" in row for row in approval_rows), (approval_rows, released_v2[1])
     assert "web-1: scalable target min 2 max 6 deregistered; desired count 2 -> 0" in result.out
     assert "web-1 marked obsolete" in result.out
 

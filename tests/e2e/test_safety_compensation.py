@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cutover import operations
-from cutover.local import lambdas
+from cutover.local import faults, lambdas
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, finish, lock_item, start, world,
 )
@@ -109,10 +109,51 @@ def test_delete_on_prepare_failure_removes_the_new_version(demo):
 
     # Then its service and target group are gone, and v1 serves as before
     assert result["error"] == "HealthTimeout", result.get("cause")
+    assert "service: deleted; target groups deleted: demo-web-2" in result["cause"]
     assert demo.service("web-2") is None
     assert "demo-web-2" not in demo.target_group_names()
     after = world(demo)
     assert after["public_rule"] == before["public_rule"]
     assert after["preparing_rule"] == before["preparing_rule"]
     assert_v1_serves_as_before(demo)
+    assert lock_item(demo) is None
+
+
+def test_the_undo_itself_is_retried_after_a_crash_and_converges(demo):
+    # Given v2 never gets healthy, and the teardown dies once right after undoing
+    demo.engine.data_plane.failing.add("web-2")
+    config = config_with(demo, health_timeout_seconds=2)
+    with faults.crash_after(["TearDownPrepared"]) as crashed:
+        # When v2 is released
+        result = finish(demo, start(demo, "2", config))
+
+    # Then the retried teardown found the work done and said so; the release failed, not the undo
+    assert crashed == {"TearDownPrepared": 1}
+    assert result["error"] == "HealthTimeout", result.get("cause")
+    assert "Undone: route www: preparing rule already off the new version; service: already at zero" in result["cause"]
+    assert "new version already marked obsolete" in result["cause"]
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+
+
+def test_the_traffic_rollback_is_retried_after_a_crash_and_converges(demo):
+    # Given a step after v1 was retired always fails, and the traffic rollback dies once after its work
+    def refuse(key, event):
+        if key == "MarkObsolete":
+            raise TagPolicyViolation("tagging web-1 is denied by a tag policy")
+
+    lambdas.before_hooks.append(refuse)
+    try:
+        with faults.crash_after(["RollBackTraffic"]) as crashed:
+            # When v2 is released
+            result = finish(demo, start(demo, "2", config_with(demo)))
+    finally:
+        lambdas.before_hooks.remove(refuse)
+
+    # Then the rollback ran again without harm: v1 serves with its count and autoscaling, once
+    assert crashed == {"RollBackTraffic": 1}
+    assert result["error"] == "TagPolicyViolation", result.get("cause")
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
     assert lock_item(demo) is None

@@ -9,7 +9,7 @@ from cutover import operations
 from cutover.local import faults
 from release import aws
 from tests.e2e.safety_fixtures import (
-    assert_v1_serves_as_before, config_with, entered, failed_lambda_errors, finish, lock_item, start, world,
+    config_with, failed_lambda_errors, finish, lock_item, start,
 )
 
 # Every step that changes something in AWS.

@@ -25,13 +25,19 @@ def handler(event: StepEvent) -> dict[str, Any]:
     if retired:
         old = retired[0]
         remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
+        earlier = record.get("previous") or {}
+        if current.get("version") == old["version"]:
+            config = current.get("config")
+        elif earlier.get("version") == old["version"]:
+            config = earlier.get("config")  # this step ran before and already moved it along
+        else:
+            config = plan.config.model_dump(mode="json")  # not released by Cutover: today's is closest
         attributes["previous"] = {
             "version": old["version"],
             "ecs_service": old["ecs_service"],
             "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
             "autoscaling": remembered.get("autoscaling"),
-            # The retired version's own config when Cutover released it, else today's.
-            "config": current.get("config") if current.get("version") == old["version"] else plan.config.model_dump(mode="json"),
+            "config": config,
         }
     taken_at = event.result("lock").get("taken_at")
     if taken_at:

@@ -55,14 +55,26 @@ def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
             ecs.set_desired(plan.cluster, plan.ecs_service, 0)
             changes.append(f"desired count {service['desiredCount']} -> 0")
         report["service"] = {"ecs_service": plan.ecs_service, "changed": "; ".join(changes) or None}
+        if not changes:
+            # Said plainly so that a retried undo still tells what state the version is in.
+            report["service"]["found"] = "already at zero, no scalable target"
     if plan.config.release.on_prepare_failure == "delete" and plan.action == "release":
-        if service is not None:
+        if service is not None and service.get("status") == "ACTIVE":
             client("ecs").delete_service(cluster=plan.cluster, service=plan.ecs_service, force=True)
             report["service"]["changed"] = "deleted"
-        for name, group in found_groups.items():
-            if group and not group.get("LoadBalancerArns"):
+        elif service is not None:
+            report["service"]["found"] = "already being deleted"
+        deleted, kept = [], []
+        for name in sorted(n for n, g in found_groups.items() if g):
+            # Read again: the preparing rules were just put back, which frees the group.
+            group = elbv2.target_group_by_name(name)
+            if group and group.get("LoadBalancerArns"):
+                kept.append(name)
+            elif group:
                 client("elbv2").delete_target_group(TargetGroupArn=group["TargetGroupArn"])
-        report["target_groups"] = {"changed": "deleted", "names": sorted(n for n, g in found_groups.items() if g)}
+                deleted.append(name)
+        report["target_groups"] = {"changed": "deleted" if deleted else None, "names": deleted,
+                                   "found": f"still used by a load balancer, kept: {kept}" if kept else None}
     elif service is not None:
         report["obsolete"] = mark(plan, plan.ecs_service, sorted(groups))
     elif groups:
@@ -112,13 +124,21 @@ def describe(report: dict[str, Any]) -> str:
     for rule in report.get("preparing_rules", []):
         if rule.get("changed"):
             parts.append(f"route {rule['route']}: {rule['changed']}")
+        elif (rule.get("found") or "").startswith("preparing rule does not forward"):
+            parts.append(f"route {rule['route']}: preparing rule already off the new version")
     service = report.get("service") or {}
     if service.get("changed") or service.get("found"):
         parts.append(f"service: {service.get('changed') or service.get('found')}")
-    if (report.get("obsolete") or {}).get("changed"):
+    obsolete = report.get("obsolete") or {}
+    if obsolete.get("changed"):
         parts.append("new version marked obsolete")
-    if (report.get("target_groups") or {}).get("changed"):
-        parts.append("target groups deleted")
+    elif (obsolete.get("found") or "").startswith("already obsolete"):
+        parts.append("new version already marked obsolete")
+    target_groups = report.get("target_groups") or {}
+    if target_groups.get("changed"):
+        parts.append(f"target groups deleted: {', '.join(target_groups['names'])}")
+    if target_groups.get("found"):
+        parts.append(f"target groups {target_groups['found']}")
     return "; ".join(parts) or "nothing had been created"
 
 
