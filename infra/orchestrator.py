@@ -12,6 +12,7 @@ from infra.release_functions import ReleaseFunctions
 from infra.release_table import ReleaseTable
 from infra.settings import ReleaseOrchestratorProps
 from infra.state_machine import ReleaseStateMachine
+from infra.stopped_releases import StoppedReleaseUnlock
 
 
 class ReleaseOrchestrator(Construct):
@@ -63,3 +64,5 @@ class ReleaseOrchestrator(Construct):
             removal_policy=props.removal_policy,
         ).state_machine
         self.alarms = Monitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic).alarms
+        StoppedReleaseUnlock(self, "StoppedReleaseUnlock", state_machine=self.state_machine,
+                             unlock_function=self.functions["UnlockService"])

@@ -27,6 +27,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "dynamodb:PutItem": ("table",),
     "dynamodb:UpdateItem": ("table",),
     "dynamodb:DeleteItem": ("table",),
+    "dynamodb:Scan": ("table",),
     "states:DescribeExecution": ("executions",),
     "sns:Publish": ("topic",),
     "cloudwatch:DescribeAlarms": ("alarms",),

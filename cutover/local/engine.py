@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any
 
 import boto3
 
-from cutover import DEFINITION
+from cutover import DEFINITION, operations
 from cutover.local import lambdas
 from cutover.local.dataplane import DataPlane
 from release import aws
@@ -115,8 +116,6 @@ class LocalEngine:
 
     def wait_for_running_executions(self, timeout: float = 120) -> None:
         """Running executions are threads that would outlive the mock: let them end first."""
-        import time
-
         if not self.state_machine_arn:
             return
         sfn = self.client("stepfunctions")
@@ -127,8 +126,6 @@ class LocalEngine:
                 return
             for execution in running:
                 # StopExecution does not end a task-token wait here: fail the token instead.
-                from cutover import operations
-
                 token = operations.pending_task_token(sfn, execution["executionArn"])
                 if token:
                     sfn.send_task_failure(taskToken=token, error="EngineStopped", cause="the local engine stopped")

@@ -32,7 +32,7 @@ STEPS: tuple[Step, ...] = (
     Step("LockService", "release.steps.lock", "Take the service's release lock",
          ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution")),
     Step("UnlockService", "release.steps.unlock", "Release the service's release lock",
-         ("dynamodb:DeleteItem", "dynamodb:GetItem")),
+         ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan")),
     Step("CreateTargetGroups", "release.steps.target_groups", "Create the new version's target groups",
          ("elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags")),

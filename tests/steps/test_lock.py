@@ -114,3 +114,38 @@ def test_unlock_without_a_plan_says_no_lock_was_taken(world):
     context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
     result = unlock.handler({"release": {"execution_id": "x"}}, context)
     assert result == {"changed": None, "found": "the release never took a lock"}
+
+
+def status_change(execution_arn: str, status: str) -> dict:
+    """The EventBridge event Step Functions sends when an execution's status changes."""
+    return {"version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+            "detail": {"executionArn": execution_arn, "status": status}}
+
+
+def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event(world):
+    sfn, execution = world
+    owner, other = execution("release-2"), execution("release-3")
+    lock.take(KEY, owner, {"version": "2"})
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "lock#demo#api"}, "held_by": {"S": other}})
+    sfn.stop_execution(executionArn=owner)
+    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
+
+    # When EventBridge delivers the execution's ABORTED status to the unlock function
+    result = unlock.handler(status_change(owner, "ABORTED"), context)
+
+    # Then its lock is released, and another release's lock is left alone
+    assert result == {"execution": owner, "released": [KEY]}
+    assert holder() is None
+    assert boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "lock#demo#api"}})["Item"]["held_by"]["S"] == other
+
+
+def test_a_release_that_ended_in_its_flow_is_left_to_its_own_unlock_states(world):
+    sfn, execution = world
+    owner = execution("release-2")
+    lock.take(KEY, owner, {"version": "2"})
+    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
+
+    result = unlock.handler(status_change(owner, "FAILED"), context)
+
+    assert result["changed"] is None
+    assert holder() == owner

@@ -77,3 +77,14 @@ def delete(key: str, condition: str, values: dict[str, Any]) -> bool:
             return False
         raise
     return True
+
+
+def keys_held_by(owner: str) -> list[str]:
+    """Keys of the lock items an execution holds."""
+    keys = []
+    for page in client("dynamodb").get_paginator("scan").paginate(
+        TableName=release_table(), FilterExpression="held_by = :o",
+        ExpressionAttributeValues={":o": {"S": owner}}, ProjectionExpression="pk",
+    ):
+        keys.extend(item["pk"]["S"] for item in page.get("Items", []))
+    return keys

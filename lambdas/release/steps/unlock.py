@@ -1,10 +1,17 @@
-"""Release the service's lock, whatever way the release ends; someone else's lock is left alone."""
+"""Release the service's lock, whatever way the release ends; someone else's lock is left alone.
+
+Two callers: the state machine's own unlock states (on success and after every undo), and an
+EventBridge rule for executions that end outside the flow (stopped by hand, timed out), which
+no state of the definition can see.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from release.adapters import records
 from release.step import StepEvent, lambda_step
+
+ENDED_OUTSIDE_THE_FLOW = {"ABORTED", "TIMED_OUT"}
 
 
 def release(key: str, owner: str) -> dict[str, Any]:
@@ -16,8 +23,23 @@ def release(key: str, owner: str) -> dict[str, Any]:
     return {"lock": key, "changed": None, "found": f"held by {held.get('held_by')}, left alone"}
 
 
+def release_held_by(execution_arn: str) -> dict[str, Any]:
+    """Every lock this execution still holds; the table holds one item per service, so a scan is small."""
+    released = [release(key, execution_arn) for key in records.keys_held_by(execution_arn)]
+    return {"execution": execution_arn, "released": [r["lock"] for r in released if r["changed"]]}
+
+
+def from_status_change(detail: dict[str, Any]) -> dict[str, Any]:
+    status = detail.get("status")
+    if status not in ENDED_OUTSIDE_THE_FLOW:
+        return {"changed": None, "found": f"execution {status}: its own unlock states released the lock"}
+    return release_held_by(detail["executionArn"])
+
+
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
+    if event.raw.get("detail-type") == "Step Functions Execution Status Change":
+        return from_status_change(event.raw.get("detail") or {})
     plan = event.raw.get("plan")
     if not plan:
         return {"changed": None, "found": "the release never took a lock"}

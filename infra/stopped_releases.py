@@ -1,0 +1,26 @@
+"""Frees the lock of a release that ended outside its flow (stopped by hand, timed out)."""
+from __future__ import annotations
+
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+
+class StoppedReleaseUnlock(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, state_machine: sfn.IStateMachine,
+                 unlock_function: lambda_.IFunction) -> None:
+        super().__init__(scope, construct_id)
+        # StopExecution and the execution timeout skip every state, the unlock states included;
+        # without this the next release would wait to find the lock stale.
+        self.rule = events.Rule(
+            self, "Rule",
+            description="Release the service lock of a Cutover release that was stopped or timed out",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": ["ABORTED", "TIMED_OUT"]},
+            ),
+            targets=[targets.LambdaFunction(unlock_function, retry_attempts=8)],
+        )
