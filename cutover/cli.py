@@ -473,10 +473,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     ctx = Context(args, out, err)
     try:
         return args.handler(ctx)
-    except UsageError as error:
-        err.write(f"cutover {args.command}: {error}\n")
-        return USAGE
-    except Unusable as error:
+    except (UsageError, Unusable) as error:
         err.write(f"cutover {args.command}: {error}\n")
         return USAGE
     except NotFound as error:

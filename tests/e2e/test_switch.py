@@ -63,6 +63,11 @@ def test_v2_to_v3_deletes_v1_and_retires_v2(demo):
     assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
     cleanup = demo.output(result)["results"]["cleanup"]
     assert [d["version"] for d in cleanup["deleted"]] == ["1"]
+    # the release record names v2 as what a rollback brings back, and keeps nothing about v1
+    record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+    assert record["current"]["M"]["version"]["S"] == "3"
+    assert record["previous"]["M"]["version"]["S"] == "2"
+    assert list(record["retired"]["M"]) == ["web-2"]
 
 
 def test_release_started_again_after_success_changes_nothing(demo):

@@ -39,6 +39,10 @@ def handler(event: StepEvent) -> dict[str, Any]:
             "autoscaling": remembered.get("autoscaling"),
             "config": config,
         }
+        # What earlier releases retired is no longer needed (a rollback brings back `previous`);
+        # keeping only this release's entries stops the item growing with every release.
+        kept = {r["ecs_service"] for r in retired}
+        attributes["retired"] = {k: v for k, v in (record.get("retired") or {}).items() if k in kept}
     taken_at = event.result("lock").get("taken_at")
     if taken_at:
         record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())

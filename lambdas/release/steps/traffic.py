@@ -18,11 +18,12 @@ def weights_for(route: dict[str, Any], percent: int) -> dict[str, int]:
     """Spread the old share over the old target groups in proportion to what they had."""
     if percent >= 100 or not route["old"]:
         return {route["new"]: 1}
-    old_total = sum(route["forward"][arn] for arn in route["old"]) or len(route["old"])
+    # A group at weight 0 still counts as 1, so every old group keeps a share until the last step.
+    shares = {arn: max(1, int(route["forward"][arn])) for arn in route["old"]}
+    total = sum(shares.values())
     weights = {route["new"]: percent * 10}  # weights go to 999; tenths of a percent keep the split exact
-    for arn in route["old"]:
-        share = route["forward"][arn] if old_total else 1
-        weights[arn] = max(1, round((100 - percent) * 10 * share / old_total))
+    for arn, share in shares.items():
+        weights[arn] = max(1, round((100 - percent) * 10 * share / total))
     return weights
 
 
