@@ -33,8 +33,14 @@ def weights_not_ending_at_100(config):
     return "config.release.traffic_steps: Value error, the last traffic step must be 100 percent"
 
 
-@pytest.mark.parametrize("spoil", [unknown_rule, unknown_cluster, unknown_key, weights_not_ending_at_100],
-                         ids=["unknown-rule", "unknown-cluster", "unknown-key", "weights"])
+def misspelt_alarm(config):
+    # An alarm that does not exist would watch nothing while traffic moves
+    config["release"]["alarm_names"] = ["web-5xx-rate"]
+    return "release.alarm_names: no CloudWatch alarm named 'web-5xx-rate'"
+
+
+@pytest.mark.parametrize("spoil", [unknown_rule, unknown_cluster, unknown_key, weights_not_ending_at_100, misspelt_alarm],
+                         ids=["unknown-rule", "unknown-cluster", "unknown-key", "weights", "misspelt-alarm"])
 def test_bad_config_fails_in_validation_and_changes_nothing(demo, spoil):
     # Given a config with one mistake
     config = config_with(demo)

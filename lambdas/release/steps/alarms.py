@@ -9,23 +9,9 @@ import math
 import time
 from typing import Any
 
-from release.aws import client
+from release.adapters.cloudwatch import firing
 from release.errors import AlarmFired
 from release.step import StepEvent, lambda_step
-
-NAMES_PER_CALL = 100
-
-
-def firing(names: list[str]) -> tuple[list[str], list[str]]:
-    """(alarms in ALARM, configured alarms that do not exist)."""
-    found: dict[str, str] = {}
-    cloudwatch = client("cloudwatch")
-    for start in range(0, len(names), NAMES_PER_CALL):
-        batch = names[start : start + NAMES_PER_CALL]
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=batch):
-            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
-                found[alarm["AlarmName"]] = alarm["StateValue"]
-    return [n for n, s in found.items() if s == "ALARM"], [n for n in names if n not in found]
 
 
 @lambda_step

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from release import naming
 from release.adapters import elbv2, records
+from release.adapters.cloudwatch import firing
 from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
 from release.errors import InvalidReleaseInput, NothingToRollBack
@@ -70,7 +71,7 @@ def load_config(start: StartInput) -> DeployConfig:
 
 
 def check_references(config: DeployConfig) -> None:
-    """Read-only checks that the cluster and every rule exist: a wrong ARN fails before any change."""
+    """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
     clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
     if not any(c.get("status") == "ACTIVE" for c in clusters):
         raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
@@ -81,6 +82,13 @@ def check_references(config: DeployConfig) -> None:
                 raise InvalidReleaseInput(
                     f"routes.{index}.{field}: is a listener's default rule; Cutover edits listener rules only"
                 )
+    if config.release.alarm_names:
+        # A misspelt alarm would watch nothing: the release would shift traffic unprotected.
+        _, missing = firing(list(config.release.alarm_names))
+        if missing:
+            raise InvalidReleaseInput(
+                f"release.alarm_names: no CloudWatch alarm named {', '.join(repr(n) for n in missing)} in this account and region"
+            )
 
 
 def rollback_target(start: StartInput) -> tuple[DeployConfig, str]:
