@@ -200,8 +200,18 @@ def execution_failure(events: list[dict[str, Any]]) -> dict[str, Any] | None:
         kind = event["type"]
         if kind.startswith("Execution") and kind in _FAILED_DETAILS:
             details = event.get(_FAILED_DETAILS[kind]) or {}
-            return {"status": kind[len("Execution"):].upper(), "error": details.get("error"), "cause": details.get("cause")}
+            return {"status": kind[len("Execution"):].upper(), "error": details.get("error"),
+                    "cause": readable_cause(details.get("cause"))}
     return None
+
+
+def readable_cause(cause: str | None) -> str | None:
+    """A Lambda error's cause is its JSON report; people need its message, not the stack trace."""
+    try:
+        report = json.loads(cause or "")
+    except ValueError:
+        return cause
+    return str(report["errorMessage"]) if isinstance(report, dict) and "errorMessage" in report else cause
 
 
 def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
