@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 
 from cutover import operations
+from cutover.local import lambdas
+from release.errors import ServiceConflict
 
 
 def test_prepare_phase_stands_up_the_new_version_beside_the_live_one(demo):
@@ -50,3 +52,25 @@ def test_auto_approval_skips_the_wait(demo):
     assert result["status"] == "SUCCEEDED"
     names = {e["stateEnteredEventDetails"]["name"] for e in operations.history(demo.sfn, result["executionArn"]) if e["type"].endswith("StateEntered")}
     assert operations.APPROVAL_STATE not in names
+
+
+def test_a_failure_before_the_service_exists_leaves_no_target_group_behind(demo):
+    # Given the service cannot be created (a service of that name belongs to something else)
+    def refuse(key, event):
+        if key == "CreateService":
+            raise ServiceConflict("ECS service web-2 exists but was not created for demo version 2")
+
+    lambdas.before_hooks.append(refuse)
+    try:
+        # When version 2 is released
+        result = demo.release("2", approve=False)
+    finally:
+        lambdas.before_hooks.remove(refuse)
+
+    # Then it failed saying why, the preparing rule is back on v1, and the new target group is gone
+    assert result["status"] == "FAILED"
+    assert result["error"] == "ServiceConflict"
+    assert "target groups deleted: demo-web-2" in result["cause"]
+    assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
+    assert demo.target_group_names() == {"demo-web-1"}
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 1}

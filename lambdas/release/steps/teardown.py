@@ -64,24 +64,28 @@ def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
             report["service"]["changed"] = "deleted"
         elif service is not None:
             report["service"]["found"] = "already being deleted"
-        deleted, kept = [], []
-        for name in sorted(n for n, g in found_groups.items() if g):
-            # Read again: the preparing rules were just put back, which frees the group.
-            group = elbv2.target_group_by_name(name)
-            if group and group.get("LoadBalancerArns"):
-                kept.append(name)
-            elif group:
-                client("elbv2").delete_target_group(TargetGroupArn=group["TargetGroupArn"])
-                deleted.append(name)
-        report["target_groups"] = {"changed": "deleted" if deleted else None, "names": deleted,
-                                   "found": f"still used by a load balancer, kept: {kept}" if kept else None}
+        report["target_groups"] = delete_unused_groups(found_groups)
     elif service is not None:
         report["obsolete"] = mark(plan, plan.ecs_service, sorted(groups))
     elif groups:
-        # No service yet: the groups alone are tagged so the next release's cleanup finds them…
-        # cleanup walks services, so say plainly that these are left for a person.
-        report["target_groups"] = {"changed": None, "found": f"left without a service: {sorted(found_groups)}"}
+        # No service was created: nothing would ever find these groups again (cleanup walks the
+        # cluster's services), and a new attempt recreates them, so they go now.
+        report["target_groups"] = delete_unused_groups(found_groups)
     return report
+
+
+def delete_unused_groups(found_groups: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    deleted, kept = [], []
+    for name in sorted(n for n, g in found_groups.items() if g):
+        # Read again: the preparing rules were just put back, which frees the group.
+        group = elbv2.target_group_by_name(name)
+        if group and group.get("LoadBalancerArns"):
+            kept.append(name)
+        elif group:
+            client("elbv2").delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+            deleted.append(name)
+    return {"changed": "deleted" if deleted else None, "names": deleted,
+            "found": f"still used by a load balancer, kept: {kept}" if kept else None}
 
 
 TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
