@@ -54,7 +54,10 @@ class DataPlane:
         for cluster in self.ecs.list_clusters()["clusterArns"]:
             arns = self.ecs.list_services(cluster=cluster)["serviceArns"]
             for start in range(0, len(arns), 10):
-                for service in self.ecs.describe_services(cluster=cluster, services=arns[start:start + 10])["services"]:
+                # Always with TAGS: moto keeps "include tags or not" in one class-wide setting, so a
+                # describe without it, racing a step's describe with it, drops the step's tags.
+                services = self.ecs.describe_services(cluster=cluster, services=arns[start:start + 10], include=["TAGS"])
+                for service in services["services"]:
                     if service.get("status") == "ACTIVE":
                         self._converge(service)
 

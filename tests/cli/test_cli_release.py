@@ -176,7 +176,7 @@ def test_reject_fails_the_release_and_tears_the_prepared_version_down(engine, li
     assert "ApprovalRejected" in status.out
     assert "Rejected by bob: the logo is upside down" in status.out
     # And the prepared version 3 no longer runs, while version 2 still serves the public rule
-    service = engine.client("ecs").describe_services(cluster="demo", services=["web-3"])["services"]
+    service = engine.client("ecs").describe_services(cluster="demo", services=["web-3"], include=["TAGS"])["services"]
     assert not service or service[0]["desiredCount"] == 0 or service[0]["status"] != "ACTIVE"
     assert _public_forward(engine, live) == {"demo-web-2": 1}
     # And the history ends with the teardown and the failure

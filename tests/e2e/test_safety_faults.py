@@ -24,7 +24,7 @@ def assert_exactly_one_v2(demo) -> None:
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert sorted(demo.target_group_names()) == ["demo-web-1", "demo-web-2"]
     ecs = demo.client("ecs")
-    services = ecs.describe_services(cluster="demo", services=ecs.list_services(cluster="demo")["serviceArns"])["services"]
+    services = ecs.describe_services(cluster="demo", services=ecs.list_services(cluster="demo")["serviceArns"], include=["TAGS"])["services"]
     assert sorted(s["serviceName"] for s in services) == ["web-1", "web-2"]
     assert len(ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]) == 2  # v1's and v2's
     assert demo.service("web-2")["desiredCount"] == 2

@@ -138,6 +138,6 @@ def test_a_service_behind_two_albs_moves_on_both(engine):
         assert [g["TargetGroupArn"].split("/")[-2] for g in action["ForwardConfig"]["TargetGroups"]] == [group]
     # the v2 service is wired to both groups, and v1 (on both groups) is retired
     ecs = engine.client("ecs")
-    v2 = ecs.describe_services(cluster="demo", services=["web-2"])["services"][0]
+    v2 = ecs.describe_services(cluster="demo", services=["web-2"], include=["TAGS"])["services"][0]
     assert len(v2["loadBalancers"]) == 2
-    assert ecs.describe_services(cluster="demo", services=["web-1"])["services"][0]["desiredCount"] == 0
+    assert ecs.describe_services(cluster="demo", services=["web-1"], include=["TAGS"])["services"][0]["desiredCount"] == 0
