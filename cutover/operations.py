@@ -14,7 +14,6 @@ from typing import Any
 
 APPROVAL_STATE = "Wait for an operator's approval"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-SETTLE_SECONDS = 0.5
 
 
 class OperationError(Exception):
@@ -78,13 +77,8 @@ def pending_approval(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
 def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> None:
     deadline = time.time() + timeout
     while True:
-        token, submitted_at = pending_approval(history(sfn, execution_arn))
+        token, _ = pending_approval(history(sfn, execution_arn))
         if token:
-            # moto starts listening for the token a moment after it records TaskSubmitted; a
-            # decision sent in that moment would wait out the heartbeat. People take longer.
-            settle = SETTLE_SECONDS - (time.time() - submitted_at.timestamp())
-            if settle > 0:
-                time.sleep(settle)
             sfn.send_task_success(taskToken=token, output=json.dumps(decision))
             return
         status = sfn.describe_execution(executionArn=execution_arn)["status"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from typing import Any
 
 import boto3
 
 from cutover import DEFINITION, operations
-from cutover.local import lambdas
+from cutover.local import lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
 from release.registry import STEPS
@@ -34,28 +33,6 @@ def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
     if missing:
         raise KeyError(f"no value for substitutions {missing}")
     return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
-
-
-_dynamodb_write = threading.Lock()
-
-
-def make_dynamodb_writes_atomic() -> None:
-    """DynamoDB checks a write's condition and writes as one step; moto checks, then writes, so two
-    releases locking at the same instant could both win. One lock around moto's writes restores
-    what DynamoDB guarantees (private moto API: moto is pinned exactly)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "atomic", False):
-            continue
-
-        def atomic(self, *args, _original=original, **kwargs):
-            with _dynamodb_write:
-                return _original(self, *args, **kwargs)
-
-        atomic.atomic = True
-        setattr(DynamoDBBackend, name, atomic)
 
 
 def function_arn(key: str) -> str:
@@ -99,7 +76,7 @@ class LocalEngine:
             POWERTOOLS_LOG_LEVEL=os.environ.get("CUTOVER_LOG_LEVEL", "WARNING"),
         )
         lambdas.install()
-        make_dynamodb_writes_atomic()
+        moto_fixes.install()
         if self.port:
             from moto.server import ThreadedMotoServer
 

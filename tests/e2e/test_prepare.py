@@ -74,3 +74,20 @@ def test_a_failure_before_the_service_exists_leaves_no_target_group_behind(demo)
     assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
     assert demo.target_group_names() == {"demo-web-1"}
     assert demo.forward(demo.public_rule) == {"demo-web-1": 1}
+
+
+def test_an_approval_sent_the_moment_the_token_exists_is_not_lost(demo):
+    # Given a release whose approval request has just been scheduled
+    arn = demo.start("2")
+    token = None
+    while token is None:
+        for event in operations.history(demo.sfn, arn):
+            if event["type"] == "TaskScheduled":
+                token = json.loads(event["taskScheduledEventDetails"]["parameters"]).get("Payload", {}).get("task_token")
+        assert demo.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+    # When the decision comes back at once, before the wait has properly begun
+    demo.sfn.send_task_success(taskToken=token, output=json.dumps({"decision": "approve", "by": "ci-bot"}))
+
+    # Then the release goes on (rather than waiting out the heartbeat, about an hour)
+    assert operations.wait(demo.sfn, arn, 60)["status"] == "SUCCEEDED"

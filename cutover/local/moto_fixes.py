@@ -1,0 +1,55 @@
+"""Where moto behaves differently from AWS in ways a release can see, put back to AWS's behaviour.
+
+Each fix replaces one private moto method, which is why moto is pinned exactly.
+"""
+from __future__ import annotations
+
+import threading
+
+_dynamodb_write = threading.Lock()
+
+
+def make_dynamodb_writes_atomic() -> None:
+    """DynamoDB checks a write's condition and writes as one step; moto checks, then writes, so two
+    releases locking at the same instant could both win. One lock around moto's writes restores
+    the guarantee the release lock relies on."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "cutover_fix", False):
+            continue
+
+        def atomic(self, *args, _original=original, **kwargs):
+            with _dynamodb_write:
+                return _original(self, *args, **kwargs)
+
+        atomic.cutover_fix = True
+        setattr(DynamoDBBackend, name, atomic)
+
+
+def keep_early_task_token_answers() -> None:
+    """Step Functions accepts SendTaskSuccess as soon as the token exists. moto sets up the
+    heartbeat watch only after it has recorded TaskSubmitted, and an answer that came before
+    would go unseen until the heartbeat ran out; looking for it first keeps it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    original = StateTaskServiceCallback._wait_for_task_token_heartbeat
+    if getattr(original, "cutover_fix", False):
+        return
+
+    def answered_first(self, env, callback_endpoint, heartbeat_endpoint):
+        outcome = callback_endpoint.get_outcome()
+        if outcome is not None:
+            return outcome
+        return original(self, env, callback_endpoint, heartbeat_endpoint)
+
+    answered_first.cutover_fix = True
+    StateTaskServiceCallback._wait_for_task_token_heartbeat = answered_first
+
+
+def install() -> None:
+    make_dynamodb_writes_atomic()
+    keep_early_task_token_answers()
