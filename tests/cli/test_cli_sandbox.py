@@ -25,21 +25,26 @@ def _free_port() -> int:
 def sandbox(tmp_path_factory):
     directory = tmp_path_factory.mktemp("sandbox")
     port = _free_port()
+    # Its output goes to a file: a pipe nobody reads after the banner would fill up and block it.
+    log_path = directory / "sandbox.log"
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "cutover", "sandbox", "up", "--port", str(port), "--dir", str(directory)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
-    lines = []
     deadline = time.time() + 60
-    while time.time() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "Ctrl-C stops the sandbox" in line or process.poll() is not None:
+    while time.time() < deadline and process.poll() is None:
+        if "Ctrl-C stops the sandbox" in log_path.read_text():
             break
-    assert process.poll() is None, "".join(lines)
-    yield {"port": port, "dir": directory, "banner": "".join(lines), "process": process}
+        time.sleep(0.2)
+    banner = log_path.read_text()
+    assert process.poll() is None, banner
+    yield {"port": port, "dir": directory, "banner": banner, "process": process}
     process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
+    try:
+        assert process.wait(150) == 0, log_path.read_text()[-3000:]
+    finally:
+        log.close()
 
 
 def _cli(sandbox, *argv: str) -> subprocess.CompletedProcess:
