@@ -5,7 +5,6 @@ The lookups go through the release steps' own adapters, so the plan shows what t
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from release.config import DeployConfig
 from release.plan import TAG_PREFIX, Plan, build_plan, summary
 from release.steps.cleanup import obsolete_versions
 
+from cutover import envvars
 from cutover.connection import Connection
 
 
@@ -30,21 +30,12 @@ def release_clients(connection: Connection) -> Iterator[None]:
         "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
         "AWS_SESSION_TOKEN": frozen.token if frozen else None,
     }
-    saved = {key: os.environ.get(key) for key in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    saved = envvars.apply(values)
     aws.reset()
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        envvars.apply(saved)
         aws.reset()
 
 

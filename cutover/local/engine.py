@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from cutover import DEFINITION, operations
+from cutover import DEFINITION, envvars, operations
 from cutover.local import lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
@@ -63,9 +63,8 @@ class LocalEngine:
         self.stop()
 
     def _setenv(self, **values: str) -> None:
-        for key, value in values.items():
-            self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
+        for key, value in envvars.apply(values).items():
+            self._saved_env.setdefault(key, value)
 
     def start(self) -> LocalEngine:
         # Fake credentials keep any real AWS profile out of reach of the local engine.
@@ -108,11 +107,7 @@ class LocalEngine:
         if self._server:
             self._server.stop()
         aws.reset()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        envvars.apply(self._saved_env)
         self._saved_env.clear()
 
     def wait_for_running_executions(self, timeout: float = 120) -> None:

@@ -168,3 +168,18 @@ def crash_after(steps: Iterable[str], times: int = 1) -> Iterator[dict[str, int]
         yield crashed
     finally:
         lambdas.after_hooks.remove(hook)
+
+
+@contextlib.contextmanager
+def refuse(step: str, error: Exception) -> Iterator[None]:
+    """Make the named step fail with `error` before it does anything, every time it runs."""
+
+    def hook(key: str, event: dict[str, Any]) -> None:
+        if key == step:
+            raise error
+
+    lambdas.before_hooks.append(hook)
+    try:
+        yield
+    finally:
+        lambdas.before_hooks.remove(hook)

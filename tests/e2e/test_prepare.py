@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from cutover import operations
-from cutover.local import lambdas
+from cutover.local import faults
 from release.errors import ServiceConflict
 
 
@@ -56,16 +56,10 @@ def test_auto_approval_skips_the_wait(demo):
 
 def test_a_failure_before_the_service_exists_leaves_no_target_group_behind(demo):
     # Given the service cannot be created (a service of that name belongs to something else)
-    def refuse(key, event):
-        if key == "CreateService":
-            raise ServiceConflict("ECS service web-2 exists but was not created for demo version 2")
-
-    lambdas.before_hooks.append(refuse)
-    try:
+    conflict = ServiceConflict("ECS service web-2 exists but was not created for demo version 2")
+    with faults.refuse("CreateService", conflict):
         # When version 2 is released
         result = demo.release("2", approve=False)
-    finally:
-        lambdas.before_hooks.remove(refuse)
 
     # Then it failed saying why, the preparing rule is back on v1, and the new target group is gone
     assert result["status"] == "FAILED"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cutover import operations
-from cutover.local import faults, lambdas
+from cutover.local import faults
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, finish, lock_item, start, world,
 )
@@ -73,16 +73,9 @@ class TagPolicyViolation(Exception):
 
 def test_failure_after_the_old_version_was_retired_brings_it_back(demo):
     # Given a step after the switch that always fails: marking v1 obsolete, once v1 is retired
-    def refuse(key, event):
-        if key == "MarkObsolete":
-            raise TagPolicyViolation("tagging web-1 is denied by a tag policy")
-
-    lambdas.before_hooks.append(refuse)
-    try:
+    with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")):
         # When v2 is released
         result = finish(demo, start(demo, "2", config_with(demo)))
-    finally:
-        lambdas.before_hooks.remove(refuse)
 
     # Then the release failed with that error and says it rolled back,
     assert result["status"] == "FAILED"
@@ -139,17 +132,10 @@ def test_the_undo_itself_is_retried_after_a_crash_and_converges(demo):
 
 def test_the_traffic_rollback_is_retried_after_a_crash_and_converges(demo):
     # Given a step after v1 was retired always fails, and the traffic rollback dies once after its work
-    def refuse(key, event):
-        if key == "MarkObsolete":
-            raise TagPolicyViolation("tagging web-1 is denied by a tag policy")
-
-    lambdas.before_hooks.append(refuse)
-    try:
-        with faults.crash_after(["RollBackTraffic"]) as crashed:
-            # When v2 is released
-            result = finish(demo, start(demo, "2", config_with(demo)))
-    finally:
-        lambdas.before_hooks.remove(refuse)
+    with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")), \
+            faults.crash_after(["RollBackTraffic"]) as crashed:
+        # When v2 is released
+        result = finish(demo, start(demo, "2", config_with(demo)))
 
     # Then the rollback ran again without harm: v1 serves with its count and autoscaling, once
     assert crashed == {"RollBackTraffic": 1}
