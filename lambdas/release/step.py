@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from release.errors import ReleaseError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from release.observability import logger, metrics, tracer
+from release.observability import logger, metrics, traced
 from release.plan import Plan
 
 THROTTLING_CODES = {
@@ -48,7 +48,6 @@ class StepEvent:
 def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, Any], dict]:
     """Wrap a domain function as a Lambda handler whose errors carry domain names."""
 
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(correlation_id_path="release.execution_id", clear_state=True)
     @functools.wraps(fn)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -66,7 +65,7 @@ def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, An
         logger.info("step finished", extra={"result": result})
         return result
 
-    return handler
+    return traced(handler)
 
 
 def record_seconds(name: str, seconds: float) -> None:

@@ -1,0 +1,49 @@
+"""Every step handler imports without the X-Ray SDK, and imports it only when tracing is on."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from cutover import ROOT
+from release.registry import STEPS
+
+# Imports every handler in a fresh interpreter; with BLOCK set, `import aws_xray_sdk` fails as if
+# the package were not installed.
+PROBE = """
+import importlib, importlib.abc, json, os, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "aws_xray_sdk" or name.startswith("aws_xray_sdk."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+if os.environ.get("BLOCK"):
+    sys.meta_path.insert(0, Missing())
+for module in json.loads(sys.argv[1]):
+    importlib.import_module(module)
+print(json.dumps({"xray_loaded": "aws_xray_sdk" in sys.modules}))
+"""
+
+
+def import_handlers(**environ: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED")}
+    env.update(environ, PYTHONPATH=os.path.join(ROOT, "lambdas"))
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps([s.module for s in STEPS])],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_handlers_import_without_the_xray_sdk():
+    assert import_handlers(BLOCK="1") == {"xray_loaded": False}
+
+
+def test_tracing_off_in_lambda_imports_no_xray_sdk():
+    assert import_handlers(LAMBDA_TASK_ROOT="/var/task", POWERTOOLS_TRACE_DISABLED="true") == {"xray_loaded": False}
+
+
+def test_tracing_on_in_lambda_wraps_handlers_with_the_tracer():
+    assert import_handlers(LAMBDA_TASK_ROOT="/var/task") == {"xray_loaded": True}
