@@ -58,8 +58,14 @@ class DataPlane:
                 # describe without it, racing a step's describe with it, drops the step's tags.
                 services = self.ecs.describe_services(cluster=cluster, services=arns[start:start + 10], include=["TAGS"])
                 for service in services["services"]:
-                    if service.get("status") == "ACTIVE":
+                    if service.get("status") != "ACTIVE":
+                        continue
+                    try:
                         self._converge(service)
+                    except ClientError as error:
+                        # One service pointing at a deleted target group (ECS keeps the reference) must
+                        # not stop the rest of the cluster from getting its tasks, as on AWS.
+                        logger.debug("data plane: %s: %r", service["serviceName"], error)
 
     @staticmethod
     def target_ip(service_arn: str, index: int) -> str:
