@@ -124,6 +124,7 @@ def cmd_start(ctx: Context) -> int:
     from cutover import configfile
 
     a = ctx.args
+    _check_name(a.name)
     start_input: dict[str, Any] = {"env": a.env, "version": a.version, "image": a.image, "environment": _env_vars(a.env_var)}
     service = None
     if a.config:
@@ -136,6 +137,8 @@ def cmd_start(ctx: Context) -> int:
         start_input["config_uri"] = a.config_uri
         service = _service_from_s3(ctx, a.config_uri)
     _check_start_input(start_input)
+    if a.config:
+        _refuse_taken_names(ctx, checked.config, start_input)
     name = a.name or operations.execution_name(f"{service or 'release'}-{a.env}", a.version, operations.ci_run_id())
     sfn = ctx.connection.sfn
     try:
@@ -143,6 +146,22 @@ def cmd_start(ctx: Context) -> int:
     except operations.OperationError as error:
         raise UsageError(str(error)) from error
     return _started(ctx, arn, name, attached)
+
+
+def _refuse_taken_names(ctx: Context, config: Any, start_input: dict[str, Any]) -> None:
+    """The release's own check of its names, made here too so that a taken name is exit 2 before it starts."""
+    from cutover import planning
+    from release import ownership
+
+    plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
+    try:
+        with planning.release_clients(ctx.connection):
+            taken = ownership.taken_names(plan)
+    except (ClientError, BotoCoreError) as error:
+        ctx.err.write(f"note: could not check the names here ({error}); the release checks them itself\n")
+        return
+    if taken:
+        raise UsageError("; ".join(taken) + " (give another version, or remove or rename that resource)")
 
 
 def _service_from_s3(ctx: Context, uri: str) -> str | None:
@@ -169,8 +188,17 @@ def _check_start_input(start_input: dict[str, Any]) -> None:
         raise UsageError(format_validation_error(error)) from error
 
 
+def _check_name(name: str | None) -> None:
+    if name is not None:
+        try:
+            operations.check_execution_name(name)
+        except operations.OperationError as error:
+            raise UsageError(str(error)) from error
+
+
 def cmd_rollback(ctx: Context) -> int:
     a = ctx.args
+    _check_name(a.name)
     _check_start_input(operations.rollback_input(a.env, a.service))
     name = a.name or operations.execution_name(f"{a.service}-{a.env}", "rollback", operations.ci_run_id())
     try:

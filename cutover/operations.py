@@ -242,6 +242,25 @@ def execution_name(service: str, version: str, run_id: str | None = None, now: f
     return f"{full[: EXECUTION_NAME_MAX - len(digest) - 1].rstrip('-')}-{digest}"
 
 
+# Step Functions' rule for execution names (StartExecution `name`), checked before any call.
+_NAME_FORBIDDEN = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]')
+
+
+def check_execution_name(name: str) -> None:
+    """Refuse a name Step Functions would refuse, saying which rule it breaks."""
+    if not name:
+        raise OperationError("--name: an execution name needs at least one character")
+    if len(name) > EXECUTION_NAME_MAX:
+        raise OperationError(f"--name: {len(name)} characters; Step Functions allows at most {EXECUTION_NAME_MAX}")
+    bad = sorted(set(_NAME_FORBIDDEN.findall(name)))
+    if bad:
+        raise OperationError(
+            f"--name {name!r}: Step Functions refuses {', '.join(repr(c) for c in bad)} in an execution name "
+            "(no whitespace, brackets <>{}[], wildcards ?*, special characters \"#%\\^|~`$&,;:/ or control "
+            "characters); use letters, digits, - and _"
+        )
+
+
 def execution_arn(state_machine_arn: str, name: str) -> str:
     prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
     if not prefix:
@@ -255,6 +274,7 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
     The name is the idempotency key: a retried CI job attaches to its release instead of failing
     or starting a second one. (attached is True when the execution existed already.)
     """
+    check_execution_name(name)
     arn = execution_arn(state_machine_arn, name)
     for _ in range(2):
         try:

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from release import aws
+from release import aws, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
 from release.plan import TAG_PREFIX, Plan, build_plan, summary
@@ -67,10 +67,15 @@ def inspect(plan: Plan) -> dict[str, Any]:
         group = elbv2.target_group_by_name(route.target_group_name)
         preparing = _versions(elbv2.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn")))
         public = _versions(elbv2.forward_of(elbv2.rule(route.route.public_rule_arn, f"routes.{route.route.name}.public_rule_arn")))
+        owner = None
+        if group is not None:
+            tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
+            owner = None if ownership.of_version(plan, tags, route.route.name) else ownership.describe(tags)
         routes.append({
             "route": route.route.name,
             "target_group": route.target_group_name,
             "target_group_exists": group is not None,
+            "target_group_taken_by": owner,
             "preparing_now": preparing,
             "public_now": public,
         })
@@ -78,6 +83,9 @@ def inspect(plan: Plan) -> dict[str, Any]:
             if live["service"] == plan.service and live["ecs_service"] and live["version"] != plan.version:
                 old_services.setdefault(live["ecs_service"], live["version"])
     service = ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
+    service_owner = None
+    if service is not None and not ownership.of_version(plan, ecs.tags_of(service)):
+        service_owner = ownership.describe(ecs.tags_of(service))
     retire = []
     for name, version in old_services.items():
         description = ecs.service(plan.cluster, name)
@@ -95,6 +103,7 @@ def inspect(plan: Plan) -> dict[str, Any]:
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
         "ecs_service_exists": service is not None,
+        "ecs_service_taken_by": service_owner,
         "routes": routes,
         "retire": retire,
         "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
@@ -115,19 +124,32 @@ def _live(entries: list[dict[str, Any]]) -> str:
     )
 
 
+def _state(exists: bool, taken_by: str | None) -> str:
+    if taken_by:
+        return "TAKEN by another owner, not reused"
+    return "this version's, exists already, reused" if exists else "new"
+
+
 def text(report: dict[str, Any]) -> str:
     s = report["plan"]
     lines = [f"Plan: {s['action']} {s['service']} {s['version']} to env {s['env']} (image {s['image']}). Nothing was changed.", ""]
     if not report["cluster_exists"]:
         lines += [f"! cluster {s['cluster']} does not exist: the release would stop at 'Load and validate the release'", ""]
+    taken = [(f"target group {r['target_group']}", r["target_group_taken_by"]) for r in report["routes"] if r.get("target_group_taken_by")]
+    if report.get("ecs_service_taken_by"):
+        taken.append((f"ECS service {s['ecs_service']}", report["ecs_service_taken_by"]))
+    for what, owner in taken:
+        lines.append(f"! {what} is taken by {owner}")
+    if taken:
+        lines += ["! the release would be refused at 'Load and validate the release', before the lock; nothing would change", ""]
     lines.append("Would create")
     for route in report["routes"]:
-        state = "exists already, reused" if route["target_group_exists"] else "new"
+        state = _state(route["target_group_exists"], route.get("target_group_taken_by"))
         lines.append(f"  target group     {route['target_group']:<32} route {route['route']} ({state})")
     lines.append(f"  task definition  {s['task_definition_family']:<32} a new revision with image {s['image']}")
     scaling = s.get("autoscaling")
     scaling_text = f", autoscaling {scaling['min']}..{scaling['max']}" if scaling else ", no autoscaling"
-    state = "exists already, reused" if report["ecs_service_exists"] else "new"
+    state = _state(report["ecs_service_exists"], report.get("ecs_service_taken_by"))
     lines.append(f"  ECS service      {s['ecs_service']:<32} desired {s['desired_count']}{scaling_text} ({state})")
     lines += ["", "Would change"]
     steps = " -> ".join(f"{t['percent']}%" + (f" for {t['hold_seconds']} s" if t["hold_seconds"] else "") for t in s["traffic_steps"])

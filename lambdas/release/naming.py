@@ -1,43 +1,54 @@
-"""AWS resource names of a release: deterministic, valid, and never shared by two versions."""
+"""AWS resource names of a release: deterministic, valid, and one-to-one.
+
+A name is readable (`{env}-{service}-{version}`) only when it can be read back exactly: every part
+is letters and digits, so the hyphens between them are the separators and nothing was replaced.
+Anything else — a dot, a hyphen or an underscore inside a part, or a name over the limit — ends in
+a short hash of the exact parts. So two different (env, service, version) do not share a name (short
+of a hash collision, which the release's ownership check before the lock still catches), and the
+same input always gives the same one. ELBv2 refuses double hyphens, so the hash has a single one.
+"""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 TARGET_GROUP_MAX = 32
 ECS_SERVICE_MAX = 255
-HASH_LENGTH = 7
+HASH_LENGTH = 8
+_TARGET_GROUP_PART = re.compile(r"[A-Za-z0-9]+")
+_ECS_SERVICE_PART = re.compile(r"[A-Za-z0-9_]+")
 
 
-def _hyphenate(text: str) -> str:
-    """Characters ELBv2 and ECS reject (dots, underscores…) become hyphens; runs collapse."""
-    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]", "-", text)).strip("-")
+def _hyphenate(text: str, allowed: str) -> str:
+    """Characters the name may not hold become hyphens; runs collapse; none at either end."""
+    return re.sub(r"-{2,}", "-", re.sub(f"[^{allowed}]", "-", text)).strip("-")
 
 
-def _shorten(full: str, limit: int, digest_source: str | None = None) -> str:
-    """Keep a readable prefix and append a hash of the whole name, so long names stay distinct."""
-    digest = hashlib.sha256((digest_source or full).encode()).hexdigest()[:HASH_LENGTH]
-    prefix = full[: limit - HASH_LENGTH - 1].rstrip("-")
-    return f"{prefix}-{digest}"
+def digest(parts: list[str]) -> str:
+    """A short hash of the exact parts (JSON keeps their boundaries, so ('a-b','c') != ('a','b-c'))."""
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:HASH_LENGTH]
+
+
+def _name(parts: list[str], limit: int, part_pattern: re.Pattern[str], allowed: str) -> str:
+    readable = "-".join(parts)
+    if all(part_pattern.fullmatch(p) for p in parts) and len(readable) <= limit:
+        return readable
+    prefix = _hyphenate(readable, allowed)[: limit - HASH_LENGTH - 1].rstrip("-")
+    if not prefix:
+        raise ValueError(f"a name needs at least one letter or digit: {parts}")
+    return f"{prefix}-{digest(parts)}"
 
 
 def target_group_name(env: str, service: str, version: str, route: str | None = None) -> str:
-    """`{env}-{service}-{version}[-{route}]`, at most 32 of [A-Za-z0-9-], no hyphen at either end."""
+    """At most 32 of [A-Za-z0-9-], no hyphen at either end; one route's group when several."""
     parts = [env, service, version] + ([route] if route else [])
-    full = _hyphenate("-".join(parts))
-    if not full:
-        raise ValueError("a target group name needs at least one letter or digit")
-    if len(full) <= TARGET_GROUP_MAX:
-        return full
-    # The hash covers the raw parts, so versions that differ only beyond the cut (or only in a
-    # character that became a hyphen) never collide.
-    return _shorten(full, TARGET_GROUP_MAX, "\x1f".join(parts))
+    return _name(parts, TARGET_GROUP_MAX, _TARGET_GROUP_PART, "A-Za-z0-9-")
 
 
 def service_name(service: str, version: str) -> str:
-    """ECS service `{service}-{version}`: letters, digits, hyphens, underscores, at most 255."""
-    full = re.sub(r"[^A-Za-z0-9_-]", "-", f"{service}-{version}")
-    return full if len(full) <= ECS_SERVICE_MAX else _shorten(full, ECS_SERVICE_MAX)
+    """ECS service: letters, digits, hyphens, underscores, at most 255."""
+    return _name([service, version], ECS_SERVICE_MAX, _ECS_SERVICE_PART, "A-Za-z0-9_-")
 
 
 def lock_key(cluster: str, service: str) -> str:

@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -52,6 +54,13 @@ class Plan(BaseModel):
         }
         base.update({f"{TAG_PREFIX}{k}": v for k, v in extra.items()})
         return base
+
+
+def release_id_of(start_input: Any) -> str:
+    """The release, not the execution: the same start input gives the same id, so a retried step,
+    a re-started execution and a redriven one all recognise what the first one created."""
+    canonical = json.dumps(start_input, sort_keys=True, separators=(",", ":"))
+    return "r-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def build_plan(

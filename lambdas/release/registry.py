@@ -29,7 +29,8 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("LoadRelease", "release.steps.load", "Load and validate the deploy config and compute the plan",
          ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules",
-          "cloudwatch:DescribeAlarms")),
+          "cloudwatch:DescribeAlarms", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags",
+          "ecs:DescribeServices")),
     Step("LockService", "release.steps.lock", "Take the service's release lock",
          ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution")),
     Step("UnlockService", "release.steps.unlock", "Release the service's release lock",

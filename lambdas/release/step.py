@@ -34,10 +34,6 @@ class StepEvent:
         return Plan.model_validate(self.raw["plan"])
 
     @property
-    def release_id(self) -> str:
-        return self.release.get("name", "")
-
-    @property
     def execution_id(self) -> str:
         return self.release.get("execution_id", "")
 

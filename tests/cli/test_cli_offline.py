@@ -109,3 +109,22 @@ def test_start_refuses_an_invalid_config_before_touching_aws(tmp_path, valid_con
     result = cutover("start", "--env", "prod", "--version", "2", "--image", "web:2", "--config", str(path))
     assert result.code == 2
     assert "routes: required field is missing" in result.err
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("release 2", "' '"),
+    ("web/prod/2", "'/'"),
+    ("web-2:rc", "':'"),
+    ("x" * 81, "at most 80"),
+])
+def test_start_and_rollback_refuse_an_execution_name_step_functions_refuses(tmp_path, valid_config, name, rule):
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    # No endpoint answers here: a name that got through would fail with exit 4, not 2.
+    aws = ["--endpoint-url", "http://127.0.0.1:9", "--state-machine-arn",
+           "arn:aws:states:us-east-1:123456789012:stateMachine:cutover-release"]
+    start = cutover("start", "--env", "prod", "--version", "2", "--image", "web:2", "--config", str(path), "--name", name, *aws)
+    rollback = cutover("rollback", "--env", "prod", "--service", "web", "--name", name, *aws)
+    for result in (start, rollback):
+        assert result.code == 2, result.err
+        assert "--name" in result.err and rule in result.err

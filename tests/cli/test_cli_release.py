@@ -196,3 +196,21 @@ def test_unknown_execution_exits_3(engine):
     result = cutover("status", "no-such-release")
     assert result.code == 3
     assert "no execution 'no-such-release'" in result.err
+
+
+def test_a_name_taken_by_someone_else_is_planned_as_taken_and_refused_with_exit_2(engine, live):
+    # Given a target group named as version 9's would be, made by hand (no Cutover tags)
+    engine.client("elbv2").create_target_group(Name="demo-web-9", Protocol="HTTP", Port=8080,
+                                               VpcId=live["env"].values["VPC"], TargetType="ip")
+    # When version 9 is planned, then started
+    plan = cutover("plan", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"])
+    start = cutover("start", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"],
+                    "--name", "web-9")
+    # Then the plan says the name is taken and by whom, instead of "reused"
+    assert plan.code == 0, plan.err
+    assert "! target group demo-web-9 is taken by something not made by Cutover" in plan.out
+    assert "TAKEN by another owner" in plan.out and "exists already" not in plan.out
+    # And start refuses with exit 2, naming the owner, and starts nothing
+    assert start.code == 2, start.out + start.err
+    assert "target group demo-web-9 is taken by something not made by Cutover" in start.err
+    assert cutover("status", "web-9").code == 3

@@ -8,8 +8,9 @@ import yaml
 from pydantic import ValidationError
 
 from cutover.local.environment import config_text
+from release import naming
 from release.config import DeployConfig, StartInput, format_validation_error
-from release.plan import build_plan, summary, task_definition_request
+from release.plan import build_plan, release_id_of, summary, task_definition_request
 
 RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123abcd/4567ef01/{}"
 VALUES = {
@@ -78,8 +79,8 @@ def test_the_plan_names_everything_and_fills_in_the_task_definition(raw):
     config = DeployConfig.model_validate(raw)
     plan = build_plan(action="release", env="prod", version="2.1.0", image="registry/web:2.1.0",
                       environment={"RELEASE": "2.1.0"}, config=config, release_id="ci-42")
-    assert plan.ecs_service == "web-2-1-0"
-    assert [r.target_group_name for r in plan.routes] == ["prod-web-2-1-0"]
+    assert plan.ecs_service == naming.service_name("web", "2.1.0")
+    assert [r.target_group_name for r in plan.routes] == [naming.target_group_name("prod", "web", "2.1.0")]
     assert plan.lock_key == "lock#demo#web"
     request = task_definition_request(plan, plan.image)
     container = request["containerDefinitions"][0]
@@ -87,7 +88,7 @@ def test_the_plan_names_everything_and_fills_in_the_task_definition(raw):
     assert {"name": "RELEASE", "value": "2.1.0"} in container["environment"]
     assert {"name": "LOG_LEVEL", "value": "info"} in container["environment"]
     assert {"key": "cutover:version", "value": "2.1.0"} in request["tags"]
-    assert summary(plan)["routes"][0]["target_group"] == "prod-web-2-1-0"
+    assert summary(plan)["routes"][0]["target_group"] == plan.routes[0].target_group_name
 
 
 def test_two_routes_get_one_target_group_each(raw):
@@ -106,3 +107,12 @@ def test_sidecars_keep_their_own_image(raw):
     proxy = task_definition_request(plan, "web:3")["containerDefinitions"][1]
     assert proxy["image"] == "envoy:1.30"
     assert proxy["environment"] == []
+
+
+def test_the_release_id_is_the_same_for_the_same_start_input_and_differs_otherwise():
+    start = {"env": "prod", "version": "2", "image": "web:2", "config": {"service": "web"}}
+    again = {"config": {"service": "web"}, "image": "web:2", "version": "2", "env": "prod"}
+    # A re-started execution of the same release recognises what the first one created
+    assert release_id_of(start) == release_id_of(again)
+    assert release_id_of(start) != release_id_of({**start, "image": "web:2b"})
+    assert release_id_of(start).startswith("r-") and len(release_id_of(start)) == 18

@@ -11,13 +11,13 @@ import yaml
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from release import naming
+from release import naming, ownership
 from release.adapters import elbv2, records
 from release.adapters.cloudwatch import firing
 from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
 from release.errors import InvalidReleaseInput, NothingToRollBack
-from release.plan import build_plan, summary
+from release.plan import build_plan, release_id_of, summary
 from release.step import StepEvent, lambda_step
 
 
@@ -113,9 +113,14 @@ def handler(event: StepEvent) -> dict[str, Any]:
     try:
         plan = build_plan(
             action=start.action, env=start.env, version=version, image=image,
-            environment=dict(start.environment), config=config, release_id=event.release_id,
+            environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error
     check_references(config)
+    if plan.action == "release":
+        # Before the lock: a name someone else holds is bad input, not a failure to undo.
+        taken = ownership.taken_names(plan)
+        if taken:
+            raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
     return plan.model_dump(mode="json") | {"summary": summary(plan)}
