@@ -1,8 +1,8 @@
 """Shift traffic one step: set each public rule's weights to (new %, old shares of the rest).
 
-At 100 % the old target groups leave the forward action. A rule that no longer matches what the
-release read or last wrote was changed by someone else: the step fails closed (RuleDrifted) and
-leaves it as it is.
+At 100 % the old target groups leave the forward action. Once the release has written a rule, the
+only state it accepts there is the one it wrote (before that, the one it read): anything else was
+changed by someone else, and the step fails closed (RuleDrifted), leaving every rule as it is.
 """
 from __future__ import annotations
 
@@ -27,13 +27,19 @@ def weights_for(route: dict[str, Any], percent: int) -> dict[str, int]:
     return weights
 
 
-def expected_now(route: dict[str, Any], previous: dict[str, Any]) -> list[dict[str, int]]:
-    """What the rule may hold now without anyone else having touched it."""
-    candidates = [route["forward"]]
+def expected_now(route: dict[str, Any], previous: dict[str, Any]) -> dict[str, int]:
+    """What the rule may hold now without anyone else having touched it: what this release last
+    wrote there, or, before its first write, what it read. Anything else is someone else's change."""
     written = (previous.get("written") or {}).get(route["route"])
-    if written:
-        candidates.append({arn: int(w) for arn, w in written.items()})
-    return candidates
+    return {arn: int(w) for arn, w in written.items()} if written else route["forward"]
+
+
+def drifted(route: dict[str, Any], current: dict[str, int], previous: dict[str, Any]) -> RuleDrifted:
+    return RuleDrifted(
+        f"public rule of route {route['route']} was changed outside this release: it forwards to {current}, "
+        f"not to what the release {'last wrote' if (previous.get('written') or {}).get(route['route']) else 'read'} "
+        f"({expected_now(route, previous)}); it is left as it is"
+    )
 
 
 @lambda_step
@@ -44,17 +50,19 @@ def handler(event: StepEvent) -> dict[str, Any]:
     steps = plan.config.release.traffic_steps
     step = steps[index]
     changes, written = [], dict(previous.get("written") or {})
+    # Every rule is checked before any is written: a drifted route must not leave the others half-moved.
+    routes = []
     for route in event.result("live")["routes"]:
         description = elbv2.rule(route["rule"])
         current = elbv2.forward_of(description)
         target = weights_for(route, step.percent)
-        if elbv2.normalized(current) == elbv2.normalized(target):
+        done = elbv2.normalized(current) == elbv2.normalized(target)
+        if not done and elbv2.normalized(current) != elbv2.normalized(expected_now(route, previous)):
+            raise drifted(route, current, previous)
+        routes.append((route, description, current, target, done))
+    for route, description, current, target, done in routes:
+        if done:
             changes.append({"route": route["route"], "weights": target, "changed": None})
-        elif not any(elbv2.normalized(current) == elbv2.normalized(c) for c in expected_now(route, previous)):
-            raise RuleDrifted(
-                f"public rule of route {route['route']} was changed outside this release: it forwards to {current}, "
-                f"not to what the release read or wrote; it is left as it is"
-            )
         else:
             elbv2.set_forward(route["rule"], description, target)
             changes.append({"route": route["route"], "before": current, "weights": target, "changed": "weights set"})
