@@ -2,6 +2,9 @@
 a snapshot of the whole emulated account before and after."""
 from __future__ import annotations
 
+import time
+
+from cutover import operations
 from cutover.local import faults, snapshot
 from release import naming
 from release.errors import ReleaseError
@@ -48,3 +51,80 @@ def test_a_name_someone_else_holds_is_refused_before_the_lock(demo):
     assert "Lock the service" not in entered(demo, arn)
     # and nothing in the account changed
     assert snapshot.diff(before, snapshot.take(demo.client)) == []
+
+
+def test_a_failed_re_release_of_a_retired_version_keeps_what_an_earlier_release_created(demo):
+    # Given 2 released, then 3, so 2 is retired (kept at zero) and is what a rollback brings back
+    assert demo.release("2", config=config_with(demo))["status"] == "SUCCEEDED"
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+    before = snapshot.take(demo.client)
+    # When 2 is released again by another release (another image), set to delete on failure, and
+    # its tasks never get healthy
+    demo.engine.data_plane.failing.add("web-2")
+    config = config_with(demo, on_prepare_failure="delete", health_timeout_seconds=3, poll_interval_seconds=1)
+    result = finish(demo, demo.start("2", config=config, name="release-2-again", image="registry.local/web:2b"))
+    # Then the release failed, and its undo deleted nothing that the first release of 2 created:
+    assert result["status"] == "FAILED" and result["error"] == "HealthTimeout", result.get("cause")
+    assert demo.service("web-2")["desiredCount"] == 0
+    assert "demo-web-2" in demo.target_group_names()
+    # it is back as it was, retired and marked obsolete, and nothing of 3 (or 1) changed at all
+    after = snapshot.take(demo.client)
+    outside = snapshot.changes_outside(before, after, [("demo", "web", "2")], rules=[demo.preparing_rule])
+    assert outside == [], "\n".join(map(str, outside))
+    assert after["service"]["demo/web-2"]["tags"]["cutover:obsolete-since"]
+    assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
+    assert lock_item(demo) is None
+
+
+def _wait_for_traffic_step(demo, arn: str, percent: int, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        results = operations.latest_results(operations.history(demo.sfn, arn))
+        if (results.get("Shift traffic to the new version") or {}).get("percent") == percent:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the release never reached {percent}%")
+
+
+def _forward_to(demo, rule: str, weights: dict[str, int]) -> None:
+    elb = demo.client("elbv2")
+    arns = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elb.describe_target_groups()["TargetGroups"]}
+    elb.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": arns[name], "Weight": weight} for name, weight in weights.items()]}}])
+
+
+def test_an_operators_revert_during_the_hold_fails_the_release_and_is_left_as_it_is(demo):
+    # Given v2 holding at 50/50 for a while
+    config = config_with(demo, traffic_steps=[{"percent": 50, "hold_seconds": 8}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+    _wait_for_traffic_step(demo, arn, 50)
+    # When an operator points the public rule back at v1 only (what the release read at its start)
+    _forward_to(demo, demo.public_rule, {"demo-web-1": 1})
+    before = snapshot.take(demo.client)
+    result = finish(demo, arn)
+    # Then the release fails closed instead of going on to 100 % and retiring v1
+    assert result["status"] == "FAILED" and result["error"] == "RuleDrifted", result.get("cause")
+    assert "changed outside this release" in result["cause"]
+    # and the operator's rule stands, v1 keeps serving as it was, and only v2 was undone
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 1}
+    outside = snapshot.changes_outside(before, snapshot.take(demo.client), [("demo", "web", "2")], rules=[demo.preparing_rule])
+    assert outside == [], "\n".join(map(str, outside))
+    assert demo.service("web-1")["desiredCount"] == 2 and demo.scalable_target("web-1") is not None
+    assert lock_item(demo) is None
+
+
+def test_the_undo_does_not_fight_an_operators_own_weights(demo):
+    # Given v2 holding at 50/50
+    config = config_with(demo, traffic_steps=[{"percent": 50, "hold_seconds": 8}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+    _wait_for_traffic_step(demo, arn, 50)
+    # When an operator sets 90/10 by hand
+    _forward_to(demo, demo.public_rule, {"demo-web-1": 90, "demo-web-2": 10})
+    result = finish(demo, arn)
+    # Then the release fails closed, the rollback leaves the operator's weights as they are and says so,
+    assert result["status"] == "FAILED" and result["error"] == "RuleDrifted", result.get("cause")
+    assert "left alone, changed by someone else: www" in result["cause"]
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 90, "demo-web-2": 10}
+    # and v2, which still gets a share, keeps running
+    assert demo.service("web-2")["desiredCount"] == 2
+    assert lock_item(demo) is None

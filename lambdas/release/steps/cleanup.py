@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from release import ownership
 from release.adapters import ecs, elbv2
 from release.aws import client
 from release.plan import TAG_PREFIX, Plan
@@ -26,20 +27,27 @@ def obsolete_versions(plan: Plan) -> tuple[list[dict[str, Any]], int]:
     versions: dict[str, dict[str, Any]] = {}
     for arn, service in by_group.items():
         t = tags.get(arn, {})
-        if (t.get(f"{TAG_PREFIX}service"), t.get(f"{TAG_PREFIX}env")) != (plan.service, plan.env) or SINCE not in t:
+        if not ownership.of_service(plan, t) or SINCE not in t:
             continue
         entry = versions.setdefault(service["serviceName"], {
+            "service_tags": ecs.tags_of(service),
             "ecs_service": service["serviceName"], "version": t.get(f"{TAG_PREFIX}version"),
             "since": t[SINCE], "by": t.get(BY), "desired_count": service["desiredCount"], "target_groups": [],
         })
-        entry["target_groups"].append(arn)
+        if t.get(f"{TAG_PREFIX}version") == entry["version"]:
+            entry["target_groups"].append(arn)
     return sorted(versions.values(), key=lambda v: v["since"]), len(services)
 
 
 def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
     elb, ecs_client = client("elbv2"), client("ecs")
+    service_tags = version.get("service_tags") or {}
+    if not ownership.of_service(plan, service_tags) or service_tags.get(f"{TAG_PREFIX}version") != version["version"]:
+        # Its target group says obsolete, the service itself is someone else's: delete neither.
+        return {**_brief(version), "changed": None, "skipped": f"the service belongs to {ownership.describe(service_tags)}; left alone"}
     try:
-        groups = elb.describe_target_groups(TargetGroupArns=version["target_groups"])["TargetGroups"]
+        # An empty list would mean "every target group" to DescribeTargetGroups.
+        groups = elb.describe_target_groups(TargetGroupArns=version["target_groups"])["TargetGroups"] if version["target_groups"] else []
         in_use = [g["TargetGroupName"] for g in groups if g.get("LoadBalancerArns")]
         if in_use:
             # Behind a listener rule means something still routes there: never delete that.

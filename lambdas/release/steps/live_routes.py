@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from release import ownership
 from release.adapters import elbv2
 from release.plan import TAG_PREFIX
 from release.step import StepEvent, lambda_step
@@ -34,8 +35,8 @@ def handler(event: StepEvent) -> dict[str, Any]:
         for arn in old:
             arn_tags = tags.get(arn, {})
             name = arn_tags.get(f"{TAG_PREFIX}ecs-service")
-            if arn_tags.get(f"{TAG_PREFIX}service") != plan.service or not name:
-                notes.append(f"route {r['route']}: {arn.rsplit('/', 2)[-2]} was not made by Cutover for {plan.service}; it is not retired")
+            if not ownership.of_service(plan, arn_tags) or not name:
+                notes.append(f"route {r['route']}: {arn.rsplit('/', 2)[-2]} belongs to {ownership.describe(arn_tags)}; it is not retired")
                 continue
             entry = old_services.setdefault(name, {"ecs_service": name, "version": arn_tags.get(f"{TAG_PREFIX}version"), "target_groups": []})
             entry["target_groups"].append(arn)

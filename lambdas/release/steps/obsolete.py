@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from release import ownership
 from release.adapters import ecs, elbv2
 from release.plan import TAG_PREFIX, Plan
 from release.step import StepEvent, lambda_step
@@ -17,12 +18,17 @@ def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, An
     if service is None:
         return {"ecs_service": ecs_service, "changed": None, "found": "service no longer exists"}
     tags = ecs.tags_of(service)
+    if not ownership.of_service(plan, tags):
+        return ownership.left_alone("ecs_service", ecs_service, tags)
     if SINCE in tags:
         return {"ecs_service": ecs_service, "changed": None, "found": f"already obsolete since {tags[SINCE]}"}
     marks = {SINCE: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), BY: f"{plan.env}/{plan.version}"}
     # Target groups first: cleanup finds versions through their target groups' tags.
-    for arn in target_groups or ecs.target_group_arns(service):
-        elbv2.add_tags(arn, marks)
+    arns = target_groups or ecs.target_group_arns(service)
+    group_tags = elbv2.tags_of(arns) if arns else {}
+    for arn in arns:
+        if ownership.of_service(plan, group_tags.get(arn, {})):
+            elbv2.add_tags(arn, marks)
     ecs.tag(service["serviceArn"], marks)
     return {"ecs_service": ecs_service, "changed": "marked obsolete", "tags": marks}
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from release.adapters import autoscaling, ecs, records
+from release import ownership
+from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan import Plan
 from release.step import StepEvent, lambda_step
+from release.steps.traffic import drifted, expected_now
 
 
 def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
@@ -18,6 +20,8 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     service = ecs.service(plan.cluster, name)
     if service is None:
         return {"ecs_service": name, "version": old["version"], "changed": None, "found": "service no longer exists"}
+    if not ownership.of_service(plan, ecs.tags_of(service)):
+        return {**ownership.left_alone("ecs_service", name, ecs.tags_of(service)), "version": old["version"]}
     record = records.get(plan.record_key) or {}
     remembered = (record.get("retired") or {}).get(name) or {}
     snapshot = autoscaling.snapshot(plan.cluster, name)
@@ -48,6 +52,12 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
+    # The old version goes to zero only while the public rules still hold what this release wrote.
+    previous = event.result("traffic")
+    for route in event.result("live").get("routes", []):
+        current = elbv2.forward_of(elbv2.rule(route["rule"]))
+        if elbv2.normalized(current) != elbv2.normalized(expected_now(route, previous)):
+            raise drifted(route, current, previous)
     olds = [o for o in event.result("live").get("old_services", []) if o["ecs_service"] != plan.ecs_service]
     if not olds:
         return {"retired": [], "found": "no old version to retire"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan import Plan
 from release.step import StepEvent, lambda_step, record_count
@@ -41,6 +42,9 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
         saved = remembered.get(name) or {}
         if service is None:
             done.append({"ecs_service": name, "changed": None, "found": "service no longer exists"})
+            continue
+        if not ownership.of_service(plan, ecs.tags_of(service)):
+            done.append(ownership.left_alone("ecs_service", name, ecs.tags_of(service)))
             continue
         changes = []
         if service["desiredCount"] == 0 and saved.get("desired_count"):

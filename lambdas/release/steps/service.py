@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from release import naming
+from release import naming, ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.aws import client
 from release.errors import ServiceConflict
@@ -124,15 +124,13 @@ def handler(event: StepEvent) -> dict[str, Any]:
     if plan.action == "rollback":
         if existing is None:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
+        if not ownership.of_service(plan, ecs.tags_of(existing)):
+            raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
         return revive(plan, existing)
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
     if existing is not None:
-        tags = ecs.tags_of(existing)
-        if tags.get(f"{TAG_PREFIX}version") != plan.version or tags.get(f"{TAG_PREFIX}env") != plan.env:
-            raise ServiceConflict(
-                f"ECS service {plan.ecs_service} exists but was not created for {plan.env} version {plan.version}; "
-                "delete or rename it"
-            )
+        if not ownership.of_version(plan, ecs.tags_of(existing)):
+            raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
         wired = set(ecs.target_group_arns(existing))
         if wired != set(groups.values()):
             raise ServiceConflict(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
 from release.plan import Plan
@@ -38,14 +39,34 @@ def publicly_live(plan: Plan, groups: set[str]) -> bool:
     return any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & groups for r in plan.routes)
 
 
+def owned_groups(plan: Plan) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]], list[dict[str, Any]]]:
+    """This version's target groups found under its names, their tags, and the ones left alone."""
+    found, tags, foreign = {}, {}, []
+    for route in plan.routes:
+        group = elbv2.target_group_by_name(route.target_group_name)
+        if not group:
+            continue
+        group_tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
+        if ownership.of_version(plan, group_tags, route.route.name):
+            found[route.target_group_name], tags[route.target_group_name] = group, group_tags
+        else:
+            foreign.append(ownership.left_alone("target_group", route.target_group_name, group_tags))
+    return found, tags, foreign
+
+
 def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
-    found_groups = {r.target_group_name: elbv2.target_group_by_name(r.target_group_name) for r in plan.routes}
-    groups = {g["TargetGroupArn"] for g in found_groups.values() if g}
+    found_groups, group_tags, foreign = owned_groups(plan)
+    groups = {g["TargetGroupArn"] for g in found_groups.values()}
     report: dict[str, Any] = {"preparing_rules": restore_preparing(plan, results, groups) if groups else []}
+    if foreign:
+        report["left_alone"] = list(foreign)
     if groups and publicly_live(plan, groups):
         report["service"] = {"changed": None, "found": f"{plan.version} serves public traffic; it is kept as it is"}
         return report
     service = ecs.service(plan.cluster, plan.ecs_service)
+    if service is not None and not ownership.of_version(plan, ecs.tags_of(service)):
+        report.setdefault("left_alone", []).append(ownership.left_alone("ecs_service", plan.ecs_service, ecs.tags_of(service)))
+        service = None
     if service is not None:
         changes = []
         if autoscaling.snapshot(plan.cluster, plan.ecs_service) is not None:
@@ -58,25 +79,29 @@ def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
         if not changes:
             # Said plainly so that a retried undo still tells what state the version is in.
             report["service"]["found"] = "already at zero, no scalable target"
-    if plan.config.release.on_prepare_failure == "delete" and plan.action == "release":
+    # Only what this release created is deleted; this version's resources made by an earlier release
+    # (a retired version released again) are kept at zero and marked, so a rollback can still use them.
+    created_service = service is not None and ownership.created(plan, ecs.tags_of(service))
+    created_groups = {n: g for n, g in found_groups.items() if ownership.created(plan, group_tags[n])}
+    if plan.config.release.on_prepare_failure == "delete" and plan.action == "release" and (created_service or service is None):
         if service is not None and service.get("status") == "ACTIVE":
             client("ecs").delete_service(cluster=plan.cluster, service=plan.ecs_service, force=True)
             report["service"]["changed"] = "deleted"
         elif service is not None:
             report["service"]["found"] = "already being deleted"
-        report["target_groups"] = delete_unused_groups(found_groups)
+        report["target_groups"] = delete_unused_groups(created_groups)
     elif service is not None:
         report["obsolete"] = mark(plan, plan.ecs_service, sorted(groups))
-    elif groups:
+    elif created_groups:
         # No service was created: nothing would ever find these groups again (cleanup walks the
         # cluster's services), and a new attempt recreates them, so they go now.
-        report["target_groups"] = delete_unused_groups(found_groups)
+        report["target_groups"] = delete_unused_groups(created_groups)
     return report
 
 
-def delete_unused_groups(found_groups: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+def delete_unused_groups(found_groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     deleted, kept = [], []
-    for name in sorted(n for n, g in found_groups.items() if g):
+    for name in sorted(found_groups):
         # Read again: the preparing rules were just put back, which frees the group.
         group = elbv2.target_group_by_name(name)
         if group and group.get("LoadBalancerArns"):
@@ -138,6 +163,8 @@ def describe(report: dict[str, Any]) -> str:
         parts.append("new version marked obsolete")
     elif (obsolete.get("found") or "").startswith("already obsolete"):
         parts.append("new version already marked obsolete")
+    for alone in report.get("left_alone", []):
+        parts.append(f"{alone.get('target_group') or alone.get('ecs_service')} {alone['found']}")
     target_groups = report.get("target_groups") or {}
     if target_groups.get("changed"):
         parts.append(f"target groups deleted: {', '.join(target_groups['names'])}")
