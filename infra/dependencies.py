@@ -2,16 +2,18 @@
 
 The Powertools for AWS Lambda (Python) v3 layer is built with `aws-lambda-powertools[all]`, so it
 carries Powertools, pydantic v2 and the X-Ray SDK; it does not carry PyYAML, which the layer built
-here adds. That layer is built by pip on the machine running synth (no Docker), for the Lambda
-platform, from the versions pinned in requirements.txt.
+here adds. Both follow the versions installed beside this code (requirements.txt pins them in a
+checkout). The layer is copied from the installed PyYAML's pure-Python modules: synth needs no
+network, no pip and no Docker, and gives the same layer on any machine (PyYAML's optional C
+speed-up is left out; its Python parser reads deploy configs alike).
 """
 from __future__ import annotations
 
 import hashlib
-import re
-import subprocess
-import sys
-from pathlib import Path
+import importlib.machinery
+import shutil
+from importlib import metadata
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsii
@@ -20,48 +22,51 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra import REPO_ROOT
-
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 ARCHITECTURE = lambda_.Architecture.X86_64
-PIP_PLATFORM = "manylinux2014_x86_64"
-# Packages the public Powertools layer lacks; their versions come from requirements.txt.
+# Packages the public Powertools layer lacks; each must work without its compiled extensions.
 LAYER_PACKAGES = ("PyYAML",)
+_NATIVE = tuple(importlib.machinery.EXTENSION_SUFFIXES) + (".so", ".pyd", ".dylib", ".dll")
 
 
-def pinned(package: str, requirements: Path = REPO_ROOT / "requirements.txt") -> str:
-    """The `name==version` line pinned for `package` in requirements.txt."""
-    for line in requirements.read_text().splitlines():
-        match = re.match(r"^\s*([A-Za-z0-9_.\[\]-]+)\s*==\s*([^\s#;]+)", line)
-        if match and _normalize(match.group(1)) == _normalize(package):
-            return f"{match.group(1)}=={match.group(2)}"
-    raise LookupError(f"{package} is not pinned (name==version) in {requirements}")
+def installed_version(package: str) -> str:
+    """The version of `package` installed beside this code (the one the tests ran with)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError as error:
+        raise LookupError(f"{package} is not installed; install cutover[cdk] (or requirements.txt)") from error
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name.split("[")[0]).lower()
+def pure_python_files(package: str) -> list[tuple[Path, PurePosixPath]]:
+    """(installed file, path inside the layer's python/ folder) for the package's modules and metadata.
+
+    Compiled extensions, bytecode and scripts are left out: they belong to the machine running synth.
+    """
+    distribution = metadata.distribution(package)
+    files = []
+    for entry in distribution.files or ():
+        relative = PurePosixPath(str(entry))
+        if relative.parts[0] == ".." or "__pycache__" in relative.parts or relative.name.endswith(_NATIVE):
+            continue
+        if relative.parts[0].endswith(".dist-info") and relative.name != "METADATA":
+            continue
+        files.append((Path(distribution.locate_file(entry)), relative))
+    return files
 
 
 @jsii.implements(ILocalBundling)
-class PipLocalBundling:
-    """Installs wheels for the Lambda platform with this interpreter's pip, so synth needs no Docker."""
+class InstalledPackagesBundling:
+    """Copies installed pure-Python packages into the layer: no network, no pip, no Docker."""
 
-    def __init__(self, requirements: tuple[str, ...]) -> None:
-        self.requirements = requirements
+    def __init__(self, packages: tuple[str, ...]) -> None:
+        self.packages = packages
 
     def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
-        python_version = RUNTIME.name.removeprefix("python")
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", "--platform", PIP_PLATFORM, "--implementation", "cp",
-            "--python-version", python_version, "--only-binary=:all:",
-            "--target", str(Path(output_dir) / "python"), *self.requirements,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            # Falling back to Docker bundling (when Docker is there) beats failing outright.
-            print(f"Local bundling of {', '.join(self.requirements)} failed:\n{result.stderr}", file=sys.stderr)
-            return False
+        for package in self.packages:
+            for source, relative in pure_python_files(package):
+                target = Path(output_dir, "python", *relative.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
         return True
 
 
@@ -70,14 +75,14 @@ class Dependencies(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        powertools = pinned("aws-lambda-powertools").split("==")[1]
+        powertools = installed_version("aws-lambda-powertools")
         # Powertools publishes each layer version's ARN as a public SSM parameter, per version: this
         # pins the layer to the version the code is tested with, in whatever region the stack lands.
         powertools_arn = ssm.StringParameter.value_for_string_parameter(
             self, f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{powertools}")
         self.powertools = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_arn)
 
-        requirements = tuple(pinned(package) for package in LAYER_PACKAGES)
+        requirements = tuple(f"{package}=={installed_version(package)}" for package in LAYER_PACKAGES)
         self.packages = lambda_.LayerVersion(
             self, "Packages",
             description=f"Cutover step dependencies: {', '.join(requirements)}",
@@ -85,16 +90,14 @@ class Dependencies(Construct):
             compatible_architectures=[ARCHITECTURE],
             code=lambda_.Code.from_asset(
                 str(Path(__file__).parent),
-                # The pins fully decide the layer's content, and hashing them lets synth skip pip when
-                # the layer is already in the output directory.
+                # The versions fully decide the layer's content, and hashing them lets synth skip the
+                # copy when the layer is already in the output directory.
                 asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=hashlib.sha256(
-                    "\n".join((*requirements, PIP_PLATFORM, RUNTIME.name)).encode()).hexdigest(),
+                asset_hash=hashlib.sha256("\n".join((*requirements, "pure-python")).encode()).hexdigest(),
                 bundling=BundlingOptions(
+                    # Never used: the local copy always succeeds. CDK requires an image all the same.
                     image=RUNTIME.bundling_image,
-                    command=["bash", "-c",
-                             f"pip install --no-compile -t /asset-output/python {' '.join(requirements)}"],
-                    local=PipLocalBundling(requirements),
+                    local=InstalledPackagesBundling(LAYER_PACKAGES),
                 ),
             ),
         )

@@ -3,18 +3,17 @@ version 1 behind the public rule with autoscaling, as if an earlier Cutover rele
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from cutover import ROOT
+from cutover import shipped
 from release.config import DeployConfig
 from release.plan import build_plan, task_definition_request
 
-DEMO_TEMPLATE = os.path.join(ROOT, "examples", "demo", "deploy.yaml")
+DEMO_TEMPLATE = shipped("examples", "demo", "deploy.yaml")
 ENV = "demo"
 
 
