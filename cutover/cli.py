@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import io
 import json
 import os
 import sys
@@ -81,7 +82,7 @@ def _env_vars(pairs: list[str]) -> dict[str, str]:
 
 # -- following an execution ------------------------------------------------------------------------
 
-def _follow(ctx: Context, arn: str) -> int:
+def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
     from cutover.progress import Follower
 
     # With --output json the live view goes to stderr, so stdout stays one JSON document.
@@ -91,7 +92,8 @@ def _follow(ctx: Context, arn: str) -> int:
     events = operations.history(ctx.connection.sfn, arn)
     failure = operations.execution_failure(events)
     if ctx.json:
-        ctx.emit({"executionArn": arn, "name": description["name"], "status": status, "failure": failure})
+        ctx.emit({"executionArn": arn, "name": description["name"], "attached": attached, "status": status,
+                  "failure": failure})
     else:
         took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
         ctx.say(f"{description['name']}: {status}" + (f" after {render.duration(took)}" if took is not None else ""))
@@ -108,9 +110,9 @@ def _started(ctx: Context, arn: str, name: str, attached: bool) -> int:
             verb = "Attached to" if attached else "Started"
             ctx.say(f"{verb} {name}" + (" (it exists with the same input: a retried job)" if attached else ""))
             ctx.say(f"  {arn}")
-        return _follow(ctx, arn)
+        return _follow(ctx, arn, attached)
     if ctx.json:
-        ctx.emit({"executionArn": arn, "name": name, "attached": attached})
+        ctx.emit({"executionArn": arn, "name": name, "attached": attached, "status": "RUNNING", "failure": None})
     else:
         ctx.say(("Attached to " if attached else "Started ") + name)
         ctx.say(f"  {arn}")
@@ -209,17 +211,23 @@ def cmd_rollback(ctx: Context) -> int:
     return _started(ctx, arn, name, attached)
 
 
+def _caller_identity(ctx: Context) -> str:
+    """The ARN AWS knows the caller by (STS GetCallerIdentity): what the audit trusts, unlike --by."""
+    return ctx.connection.client("sts").get_caller_identity()["Arn"]
+
+
 def cmd_approve(ctx: Context) -> int:
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
-    by = _who(ctx.args)
+    by, identity = _who(ctx.args), _caller_identity(ctx)
     try:
-        operations.approve(ctx.connection.sfn, arn, by=by, comment=ctx.args.comment or "", wait_seconds=ctx.args.wait_seconds)
+        operations.approve(ctx.connection.sfn, arn, by=by, identity=identity, comment=ctx.args.comment or "",
+                           wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
     if ctx.json:
-        ctx.emit({"executionArn": arn, "decision": "approve", "by": by})
+        ctx.emit({"executionArn": arn, "decision": "approve", "by": by, "identity": identity})
     else:
-        ctx.say(f"Approved {arn.rsplit(':', 1)[-1]} as {by}; traffic shifts next.")
+        ctx.say(f"Approved {arn.rsplit(':', 1)[-1]} as {by} ({identity}); traffic shifts next.")
     return OK
 
 
@@ -227,15 +235,16 @@ def cmd_reject(ctx: Context) -> int:
     if not ctx.args.reason.strip():
         raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
-    by = _who(ctx.args)
+    by, identity = _who(ctx.args), _caller_identity(ctx)
     try:
-        operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, wait_seconds=ctx.args.wait_seconds)
+        operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, identity=identity,
+                          wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
     if ctx.json:
-        ctx.emit({"executionArn": arn, "decision": "reject", "by": by, "reason": ctx.args.reason})
+        ctx.emit({"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason})
     else:
-        ctx.say(f"Rejected {arn.rsplit(':', 1)[-1]} as {by}; the prepared version is being torn down.")
+        ctx.say(f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); the prepared version is being torn down.")
     return OK
 
 
@@ -364,27 +373,56 @@ def cmd_plan(ctx: Context) -> int:
 def cmd_diagram(ctx: Context) -> int:
     from cutover import DEFINITION, diagram
 
-    ctx.out.write(diagram.mermaid(ctx.args.definition or DEFINITION))
+    path = ctx.args.definition or DEFINITION
+    text = diagram.mermaid(path)
+    if ctx.json:
+        ctx.emit({"definition": path, "mermaid": text})
+    else:
+        ctx.out.write(text)
     return OK
 
 
 def cmd_schema(ctx: Context) -> int:
     from cutover import schema
 
+    # The schema is JSON already: --output json prints the same document.
     ctx.out.write(schema.text())
+    return OK
+
+
+def cmd_iam_policy(ctx: Context) -> int:
+    from cutover import access
+
+    a, given = ctx.args, {}
+    if a.state_machine_arn:
+        given["state_machine_arn"] = a.state_machine_arn
+    if a.stack_name:
+        given["stack_arn"] = f"arn:aws:cloudformation:${{Region}}:${{Account}}:stack/{a.stack_name}/*"
+    if a.config_bucket:
+        given["config_objects_arn"] = f"arn:aws:s3:::{a.config_bucket}/*"
+    # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
+    ctx.emit(access.policy(a.role, access.Targets(**given)))
     return OK
 
 
 def cmd_demo(ctx: Context) -> int:
     from cutover import demo
 
-    return demo.run(ctx.out)
+    if not ctx.json:
+        return demo.run(ctx.out)
+    code = demo.run(ctx.err)  # the account of the releases is for people; stdout stays one JSON document
+    ctx.emit({"succeeded": code == OK, "exit_code": code})
+    return code
 
 
 def cmd_sandbox_up(ctx: Context) -> int:
     from cutover import sandbox
 
-    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out)
+    if not sandbox.port_free(ctx.args.port):
+        raise UsageError(f"--port: {ctx.args.port} on 127.0.0.1 is in use; choose another")
+    if not ctx.json:
+        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out)
+    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit)
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -476,6 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("diagram", cmd_diagram, "Print the release flow as a Mermaid flowchart, from the state machine definition.")
     p.add_argument("--definition", metavar="FILE", help="an ASL file (default: statemachine/release.asl.json)")
 
+    p = command("iam-policy", cmd_iam_policy,
+                "Print the least-privilege IAM policy for the CI role that starts releases, or for approvers.")
+    p.add_argument("role", choices=["ci", "approver"])
+    p.add_argument("--config-bucket", help="the bucket CI uploads deploy configs to (default: a placeholder)")
+
     command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")
     command("demo", cmd_demo, "Run two releases over a live version on the local engine, no AWS account needed.")
 
@@ -489,34 +532,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ERROR_CODES = {USAGE: "invalid_input", NOT_FOUND: "not_found", AWS_ERROR: "aws_error", INTERRUPTED: "interrupted",
+               FAILED: "internal_error"}
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """--output json, read before parsing: a usage error gets the JSON error shape too."""
+    return any(a == "--output=json" or (a == "--output" and i + 1 < len(argv) and argv[i + 1] == "json")
+               for i, a in enumerate(argv))
+
+
+def _emit_error(out: TextIO, exit_code: int, message: str) -> None:
+    out.write(json.dumps({"error": {"code": ERROR_CODES[exit_code], "message": message, "exit_code": exit_code}},
+                         indent=2) + "\n")
+    out.flush()
+
+
+def _error(out: TextIO, err: TextIO, as_json: bool, command: str, exit_code: int, message: str) -> int:
+    """Every error: a line on stderr for people; with --output json also `{"error": …}` on stdout."""
+    err.write(f"cutover {command}: {message}\n")
+    if as_json:
+        _emit_error(out, exit_code, message)
+    return exit_code
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = _wants_json(argv)
     parser = build_parser()
+    usage = io.StringIO()
     try:
         # argparse prints help and usage errors itself; send them where this call writes.
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(usage):
             args = parser.parse_args(argv)
     except SystemExit as exit_:
-        return int(exit_.code or 0)
+        code = int(exit_.code or 0)
+        err.write(usage.getvalue())
+        if code and as_json:
+            message = usage.getvalue().strip().splitlines()[-1].split(": error: ", 1)[-1]
+            _emit_error(out, USAGE, message)
+        return code
     ctx = Context(args, out, err)
+
+    def fail(exit_code: int, message: str) -> int:
+        return _error(out, err, ctx.json, args.command, exit_code, message)
+
     try:
         return args.handler(ctx)
     except (UsageError, Unusable) as error:
-        err.write(f"cutover {args.command}: {error}\n")
-        return USAGE
+        return fail(USAGE, str(error))
     except NotFound as error:
-        err.write(f"cutover {args.command}: {error}\n")
-        return NOT_FOUND
+        return fail(NOT_FOUND, str(error))
     except NoCredentialsError:
-        err.write(f"cutover {args.command}: no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables\n")
-        return AWS_ERROR
+        return fail(AWS_ERROR, "no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
     except ClientError as error:
         info = error.response.get("Error", {})
-        err.write(f"cutover {args.command}: AWS said {info.get('Code')}: {info.get('Message')}\n")
-        return AWS_ERROR
+        return fail(AWS_ERROR, f"AWS said {info.get('Code')}: {info.get('Message')}")
     except BotoCoreError as error:
-        err.write(f"cutover {args.command}: {error}\n")
-        return AWS_ERROR
+        return fail(AWS_ERROR, str(error))
     except KeyboardInterrupt:
-        err.write("\ninterrupted; the release itself goes on (cutover status shows it)\n")
-        return INTERRUPTED
+        return fail(INTERRUPTED, "interrupted; the release itself goes on (cutover status shows it)")
+    except Exception as error:  # a bug: say what it was in one line; CUTOVER_DEBUG=1 shows the stack trace
+        if os.environ.get("CUTOVER_DEBUG"):
+            raise
+        return fail(FAILED, f"unexpected {type(error).__name__}: {error} (CUTOVER_DEBUG=1 shows where)")

@@ -90,14 +90,27 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
         time.sleep(0.2)
 
 
-def approve(sfn, execution_arn: str, *, by: str | None = None, comment: str = "", wait_seconds: float = 0) -> None:
-    _decide(sfn, execution_arn, {"decision": "approve", "by": by or getpass.getuser(), "comment": comment}, wait_seconds)
+def decision(kind: str, *, by: str | None, identity: str | None, **details: str) -> dict[str, Any]:
+    """What an approval or rejection records: the name the person gave and the AWS identity that sent it.
+
+    `by` joins both, so the definition's messages (a rejection's cause, its notification) show the
+    verified identity beside the free-form name; `name` and `identity` keep them apart for scripts.
+    """
+    name = by or getpass.getuser()
+    return {"decision": kind, "by": f"{name} ({identity})" if identity else name, "name": name,
+            "identity": identity, **details}
 
 
-def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, wait_seconds: float = 0) -> None:
+def approve(sfn, execution_arn: str, *, by: str | None = None, identity: str | None = None, comment: str = "",
+            wait_seconds: float = 0) -> None:
+    _decide(sfn, execution_arn, decision("approve", by=by, identity=identity, comment=comment), wait_seconds)
+
+
+def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, identity: str | None = None,
+           wait_seconds: float = 0) -> None:
     if not reason.strip():
         raise OperationError("--reason: say why the release is rejected; it goes into the audit history")
-    _decide(sfn, execution_arn, {"decision": "reject", "by": by or getpass.getuser(), "reason": reason}, wait_seconds)
+    _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
 
 
 def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> dict[str, Any]:
@@ -181,7 +194,7 @@ def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             open_entry["result"] = _loads(event[_SUCCEEDED_DETAILS[kind]].get("output"))
         elif kind in _FAILED_DETAILS and open_entry is not None and not kind.startswith("Execution"):
             details = event.get(_FAILED_DETAILS[kind]) or {}
-            open_entry["error"] = {"error": details.get("error"), "cause": details.get("cause")}
+            open_entry["error"] = {"error": details.get("error"), "cause": readable_cause(details.get("cause"))}
         elif kind.startswith("Execution") and kind != "ExecutionStarted" and entries and entries[-1]["exited"] is None:
             # The last state of an ended execution (Succeed, Fail) has no exit event of its own.
             entries[-1]["exited"] = event["timestamp"]

@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 import yaml
@@ -29,7 +30,8 @@ def port_free(port: int) -> bool:
 
 
 def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None = None,
-       stop: threading.Event | None = None) -> int:
+       stop: threading.Event | None = None, on_ready: Callable[[dict[str, str]], None] | None = None) -> int:
+    """Serve until stopped; `on_ready` gets the endpoint, state machine and files once they exist."""
     out = out or sys.stdout
     if not port_free(port):
         out.write(f"port {port} on 127.0.0.1 is in use; choose another with --port\n")
@@ -72,6 +74,9 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
             f"\nCtrl-C stops the sandbox.\n"
         )
         out.flush()
+        if on_ready:
+            on_ready({"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
+                      "config": config_path, "env": env_path})
         stop.wait()
         out.write("stopping the sandbox\n")
         out.flush()

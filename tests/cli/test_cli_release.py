@@ -130,8 +130,13 @@ def test_history_shows_every_state_the_release_went_through(engine, released_v2,
     assert result.code == 0
     for state in visited:
         assert state in result.out, state
+    # And the approval names the person and the AWS identity that sent it (STS GetCallerIdentity)
+    identity = engine.client("sts").get_caller_identity()["Arn"]
     approval_rows = [line for line in result.out.splitlines() if line.startswith("Wait for an operator")]
-    assert any("approved by alice: checked /health" in row for row in approval_rows), (approval_rows, released_v2[1])
+    assert any(f"approved by alice ({identity}): checked /health" in row for row in approval_rows), (approval_rows, released_v2[1])
+    states = json.loads(cutover("history", "web-2", "--output", "json").out)["states"]
+    (approval,) = [s["result"] for s in states if s["state"] == operations.APPROVAL_STATE]
+    assert (approval["name"], approval["identity"]) == ("alice", identity)
     assert "web-1: scalable target min 2 max 6 deregistered; desired count 2 -> 0" in result.out
     assert "web-1 marked obsolete" in result.out
 
@@ -174,7 +179,8 @@ def test_reject_fails_the_release_and_tears_the_prepared_version_down(engine, li
     assert status.code == 1
     assert "FAILED" in status.out
     assert "ApprovalRejected" in status.out
-    assert "Rejected by bob: the logo is upside down" in status.out
+    identity = engine.client("sts").get_caller_identity()["Arn"]
+    assert f"Rejected by bob ({identity}): the logo is upside down" in status.out
     # And the prepared version 3 no longer runs, while version 2 still serves the public rule
     service = engine.client("ecs").describe_services(cluster="demo", services=["web-3"], include=["TAGS"])["services"]
     assert not service or service[0]["desiredCount"] == 0 or service[0]["status"] != "ACTIVE"

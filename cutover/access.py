@@ -1,0 +1,73 @@
+"""Who may do what with Cutover from outside the stack: the CI role that starts releases and the
+people who approve them. One source for `cutover iam-policy ci|approver` and the stack's managed
+policies, so the printed policy is the deployed one.
+
+Each statement says why. Read calls of Elastic Load Balancing, Application Auto Scaling and
+CloudWatch `Describe*` support no resource-level permissions (Service Authorization Reference), nor
+do `states:SendTaskSuccess` / `SendTaskFailure`: a callback is authorized by its task token, which
+only someone allowed to read the execution's history can get.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ROLES = ("ci", "approver")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The resources the policies name; placeholders (`${…}`) when printed without a deployment."""
+
+    state_machine_arn: str = "arn:aws:states:${Region}:${Account}:stateMachine:${StateMachineName}"
+    stack_arn: str = "arn:aws:cloudformation:${Region}:${Account}:stack/${StackName}/*"
+    config_objects_arn: str = "arn:aws:s3:::${ConfigBucket}/*"
+
+    @property
+    def executions_arn(self) -> str:
+        """Every execution of the state machine: `…:execution:<machine name>:*`."""
+        prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
+        return f"{prefix}:execution:{name}:*"
+
+
+def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+
+def _follow(targets: Targets) -> list[dict[str, Any]]:
+    """Find the state machine through the stack's output, read executions and their history."""
+    return [
+        _statement("FindTheStateMachine", ["cloudformation:DescribeStacks"], [targets.stack_arn]),
+        _statement("FollowReleases", ["states:DescribeExecution", "states:GetExecutionHistory"], [targets.executions_arn]),
+    ]
+
+
+def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
+    """The IAM policy document for `role` (ci or approver)."""
+    targets = targets or Targets()
+    if role == "ci":
+        statements = [
+            _statement("StartReleases", ["states:StartExecution"], [targets.state_machine_arn]),
+            *_follow(targets),
+            # `cutover start --config-uri` uploads nothing itself; the workflow's `aws s3 cp` does, and
+            # start reads the service name back for the execution name.
+            _statement("UploadDeployConfigs", ["s3:PutObject", "s3:GetObject"], [targets.config_objects_arn]),
+            # `cutover plan` reads what the release would change; these reads take no resource ARN.
+            _statement("PlanReadsTheWorld", [
+                "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListServices",
+                "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTags",
+                "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+            ], ["*"]),
+        ]
+    elif role == "approver":
+        statements = [
+            *_follow(targets),
+            # The token comes from the execution history (FollowReleases); `reject` sends a success
+            # carrying the decision, so the failure call is not needed.
+            _statement("AnswerApprovals", ["states:SendTaskSuccess"], ["*"]),
+        ]
+    else:
+        raise ValueError(f"role {role!r}: one of {', '.join(ROLES)}")
+    # sts:GetCallerIdentity, which approve and reject record, needs no permission.
+    return {"Version": "2012-10-17", "Statement": statements}
