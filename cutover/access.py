@@ -20,14 +20,15 @@ class Targets:
     """The resources the policies name; placeholders (`${…}`) when printed without a deployment."""
 
     state_machine_arn: str = "arn:aws:states:${Region}:${Account}:stateMachine:${StateMachineName}"
+    executions_arn: str = "arn:aws:states:${Region}:${Account}:execution:${StateMachineName}:*"
     stack_arn: str = "arn:aws:cloudformation:${Region}:${Account}:stack/${StackName}/*"
-    config_objects_arn: str = "arn:aws:s3:::${ConfigBucket}/*"
+    config_objects_arns: tuple[str, ...] = ("arn:aws:s3:::${ConfigBucket}/*",)
 
-    @property
-    def executions_arn(self) -> str:
-        """Every execution of the state machine: `…:execution:<machine name>:*`."""
-        prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
-        return f"{prefix}:execution:{name}:*"
+    @classmethod
+    def of_state_machine(cls, state_machine_arn: str, **others: Any) -> Targets:
+        """Targets of a known state machine: its executions are `…:execution:<machine name>:*`."""
+        prefix, _, name = state_machine_arn.rpartition(":stateMachine:")
+        return cls(state_machine_arn=state_machine_arn, executions_arn=f"{prefix}:execution:{name}:*", **others)
 
 
 def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
@@ -50,8 +51,9 @@ def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
             _statement("StartReleases", ["states:StartExecution"], [targets.state_machine_arn]),
             *_follow(targets),
             # `cutover start --config-uri` uploads nothing itself; the workflow's `aws s3 cp` does, and
-            # start reads the service name back for the execution name.
-            _statement("UploadDeployConfigs", ["s3:PutObject", "s3:GetObject"], [targets.config_objects_arn]),
+            # start reads the service name back for the execution name. No buckets: configs go inline.
+            *([_statement("UploadDeployConfigs", ["s3:PutObject", "s3:GetObject"], list(targets.config_objects_arns))]
+              if targets.config_objects_arns else []),
             # `cutover plan` reads what the release would change; these reads take no resource ARN.
             _statement("PlanReadsTheWorld", [
                 "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListServices",

@@ -394,14 +394,13 @@ def cmd_iam_policy(ctx: Context) -> int:
     from cutover import access
 
     a, given = ctx.args, {}
-    if a.state_machine_arn:
-        given["state_machine_arn"] = a.state_machine_arn
     if a.stack_name:
         given["stack_arn"] = f"arn:aws:cloudformation:${{Region}}:${{Account}}:stack/{a.stack_name}/*"
     if a.config_bucket:
-        given["config_objects_arn"] = f"arn:aws:s3:::{a.config_bucket}/*"
+        given["config_objects_arns"] = (f"arn:aws:s3:::{a.config_bucket}/*",)
+    targets = access.Targets.of_state_machine(a.state_machine_arn, **given) if a.state_machine_arn else access.Targets(**given)
     # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
-    ctx.emit(access.policy(a.role, access.Targets(**given)))
+    ctx.emit(access.policy(a.role, targets))
     return OK
 
 
@@ -436,7 +435,7 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     g.add_argument("--profile", default=default, help="AWS profile (default: AWS_PROFILE)")
     g.add_argument("--endpoint-url", default=default, help="AWS endpoint, e.g. http://127.0.0.1:4566 for the sandbox (default: AWS_ENDPOINT_URL)")
     g.add_argument("--state-machine-arn", default=default,
-                   help="the release state machine (default: CUTOVER_STATE_MACHINE_ARN, else the stack's StateMachineArn output, "
+                   help="the release state machine, its ARN or name (default: CUTOVER_STATE_MACHINE_ARN, else the stack's StateMachineArn output, "
                         "else the state machine named cutover-release)")
     g.add_argument("--stack-name", default=default, help="the Cutover stack (default: CUTOVER_STACK_NAME or Cutover)")
     g.add_argument("--output", choices=["text", "json"], default=argparse.SUPPRESS if suppress else "text",

@@ -40,10 +40,16 @@ class Connection:
         return self.client("stepfunctions")
 
     def state_machine_arn(self) -> str:
-        """--state-machine-arn, then CUTOVER_STATE_MACHINE_ARN, then the stack output, then by name."""
+        """--state-machine-arn, then CUTOVER_STATE_MACHINE_ARN (each an ARN or a state machine's
+        name), then the stack's StateMachineArn output, then the state machine named cutover-release."""
         given = self.state_machine_arn_option or os.environ.get("CUTOVER_STATE_MACHINE_ARN")
-        if given:
+        if given and given.startswith("arn:"):
             return given
+        if given:
+            found = self._by_name(given)
+            if found is None:
+                raise NotFound(f"no state machine named {given!r} in this account and region")
+            return found
         try:
             stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
             for output in stacks[0].get("Outputs", []) if stacks else []:
@@ -51,15 +57,20 @@ class Connection:
                     return output["OutputValue"]
         except ClientError:
             pass  # no such stack here: the sandbox deploys the state machine without CloudFormation
-        paginator = self.sfn.get_paginator("list_state_machines")
-        for page in paginator.paginate():
+        found = self._by_name(STATE_MACHINE_NAME)
+        if found is None:
+            raise NotFound(
+                f"no release state machine found: no stack {self.stack_name!r} with output {STACK_OUTPUT}, and no "
+                f"state machine named {STATE_MACHINE_NAME!r}; give --state-machine-arn or set "
+                "CUTOVER_STATE_MACHINE_ARN (an ARN or a name)")
+        return found
+
+    def _by_name(self, name: str) -> str | None:
+        for page in self.sfn.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
-                if machine["name"] == STATE_MACHINE_NAME:
+                if machine["name"] == name:
                     return machine["stateMachineArn"]
-        raise NotFound(
-            f"no release state machine found: no stack {self.stack_name!r} with output {STACK_OUTPUT}, and no "
-            f"state machine named {STATE_MACHINE_NAME!r}; give --state-machine-arn or set CUTOVER_STATE_MACHINE_ARN"
-        )
+        return None
 
     def execution_arn(self, execution: str, wait_seconds: float = 0) -> str:
         """An execution ARN, or a bare name resolved against the state machine; it must exist

@@ -5,6 +5,7 @@ from aws_cdk import Stack
 from constructs import Construct
 from release.registry import STEPS
 
+from infra.access_policies import AccessPolicies
 from infra.monitoring import Monitoring
 from infra.notifications import Notifications
 from infra.permissions import ResourceScope
@@ -64,5 +65,10 @@ class ReleaseOrchestrator(Construct):
             removal_policy=props.removal_policy,
         ).state_machine
         self.alarms = Monitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic).alarms
+        access = AccessPolicies(self, "Access", state_machine_arn=self.state_machine.state_machine_arn,
+                                state_machine_name=self.state_machine_name,
+                                config_bucket_names=props.config_bucket_names).policies
+        # Attach to the role CI assumes and to the approvers' roles (`cutover iam-policy` prints the same).
+        self.ci_policy, self.approver_policy = access["ci"], access["approver"]
         StoppedReleaseUnlock(self, "StoppedReleaseUnlock", state_machine=self.state_machine,
                              unlock_function=self.functions["UnlockService"])

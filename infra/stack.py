@@ -21,3 +21,7 @@ class CutoverStack(Stack):
                   description="Start releases here (cutover start, or StartExecution from CI)")
         CfnOutput(self, "NotificationTopicArn", value=orchestrator.topic.topic_arn)
         CfnOutput(self, "ReleaseTableName", value=orchestrator.table.table_name)
+        CfnOutput(self, "CiPolicyArn", value=orchestrator.ci_policy.managed_policy_arn,
+                  description="Attach to the role CI assumes to start and follow releases")
+        CfnOutput(self, "ApproverPolicyArn", value=orchestrator.approver_policy.managed_policy_arn,
+                  description="Attach to the roles of the people who approve releases")

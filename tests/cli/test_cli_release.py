@@ -220,3 +220,12 @@ def test_a_name_taken_by_someone_else_is_planned_as_taken_and_refused_with_exit_
     assert start.code == 2, start.out + start.err
     assert "target group demo-web-9 is taken by something not made by Cutover" in start.err
     assert cutover("status", "web-9").code == 3
+
+
+def test_the_state_machine_is_found_by_its_name_as_well_as_its_arn(released_v2, monkeypatch):
+    monkeypatch.delenv("CUTOVER_STATE_MACHINE_ARN", raising=False)
+    by_name = cutover("status", "web-2", "--state-machine-arn", "cutover-release")
+    assert by_name.code == 0 and "web-2: SUCCEEDED" in by_name.out
+    monkeypatch.setenv("CUTOVER_STATE_MACHINE_ARN", "no-such-machine")
+    missing = cutover("status", "web-2")
+    assert missing.code == 3 and "no state machine named 'no-such-machine'" in missing.err

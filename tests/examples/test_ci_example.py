@@ -66,8 +66,8 @@ def test_the_printed_policies_grant_what_each_role_does_and_nothing_wider():
     machine = "arn:aws:states:eu-west-1:111122223333:stateMachine:Cutover-Release"
     from cutover.access import Targets
 
-    ci = policy("ci", Targets(state_machine_arn=machine))
-    approver = policy("approver", Targets(state_machine_arn=machine))
+    ci = policy("ci", Targets.of_state_machine(machine))
+    approver = policy("approver", Targets.of_state_machine(machine))
     actions = lambda document: {a for s in document["Statement"] for a in s["Action"]}  # noqa: E731
     assert all("*" not in action for document in (ci, approver) for action in actions(document))
     assert "states:StartExecution" in actions(ci) and "states:StartExecution" not in actions(approver)
