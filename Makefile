@@ -23,7 +23,7 @@ test: lint
 
 # Undefined names and unused imports are bugs or leftovers; the test run refuses them.
 lint: $(STAMP)
-	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover infra tests bench app.py
+	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover tests bench app.py
 
 demo: $(STAMP)
 	$(BIN)/python -m cutover demo

@@ -4,7 +4,7 @@ import os
 
 import aws_cdk as cdk
 
-from infra import CutoverStack
+from cutover.cdk import CutoverStack
 
 # The CDK CLI says where to write through CDK_OUTDIR; run directly, the app writes to cdk.out/.
 app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))

@@ -1,7 +1,7 @@
 """Cold start of the step functions: each handler module's import time, and the code asset size.
 
 The asset is built the way CDK builds it: the lambdas/ folder minus the stack's exclude patterns
-(read from infra/release_functions.py, so the two cannot drift), then zipped. Imports run in a
+(read from cutover/cdk/release_functions.py, so the two cannot drift), then zipped. Imports run in a
 fresh interpreter per module, from that copy, without bytecode caches: on Lambda the asset has no
 .pyc files and its folder is read-only, so every cold start compiles the project's own modules.
 Third-party packages (boto3, Powertools, pydantic, PyYAML) come from the venv, as from the layers.
@@ -23,7 +23,7 @@ from cutover import ROOT
 from release.registry import STEPS
 
 LAMBDA_ROOT = os.path.join(ROOT, "lambdas")
-STACK_MODULE = os.path.join(ROOT, "infra", "release_functions.py")
+STACK_MODULE = os.path.join(ROOT, "cutover", "cdk", "release_functions.py")
 REPEATS = 3
 PROFILE_TOP = 8
 # What every handler shares, timed on its own so each module's own share shows.

@@ -17,9 +17,11 @@ from aws_cdk import Validations  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra import REPO_ROOT, CutoverStack  # noqa: E402
+from cutover import ROOT  # noqa: E402
+from cutover.cdk import CutoverStack  # noqa: E402
 
 STACK_NAME = "Cutover"
+REPO_ROOT = Path(ROOT)
 
 
 @dataclass(frozen=True)

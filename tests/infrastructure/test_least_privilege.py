@@ -10,8 +10,8 @@ import cfnlint
 import pytest
 from release.registry import STEPS
 
-from infra.permissions import SCOPE_OF_ACTION, ResourceScope
-from infra.settings import ReleaseOrchestratorProps
+from cutover.cdk.permissions import SCOPE_OF_ACTION, ResourceScope
+from cutover.cdk.settings import ReleaseOrchestratorProps
 
 # Which actions support resource-level permissions, from the Service Authorization Reference as cfn-lint ships it.
 SERVICE_AUTHORIZATION = json.loads(
@@ -176,7 +176,7 @@ def test_the_state_machine_may_invoke_only_its_functions_and_publish_only_to_its
 
 
 def test_every_registry_call_has_a_deliberate_resource_scope():
-    # A new call added to a step must be given a scope in infra/permissions.py before it can deploy
+    # A new call added to a step must be given a scope in cutover/cdk/permissions.py before it can deploy
     assert {action for step in STEPS for action in step.calls} <= SCOPE_OF_ACTION.keys()
 
 

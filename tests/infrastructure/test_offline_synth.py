@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from infra import REPO_ROOT
+from tests.infrastructure.conftest import REPO_ROOT
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing answers there
 

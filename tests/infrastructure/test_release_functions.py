@@ -11,9 +11,9 @@ import pytest
 from aws_cdk import aws_logs as logs
 from release.registry import STEPS
 
-from infra import REPO_ROOT
-from infra.notifications import Notifications
-from infra.state_machine import ReleaseStateMachine
+from tests.infrastructure.conftest import REPO_ROOT
+from cutover.cdk.notifications import Notifications
+from cutover.cdk.state_machine import ReleaseStateMachine
 
 
 def test_one_function_per_registry_step_running_that_steps_handler(synthesized):

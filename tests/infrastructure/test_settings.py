@@ -6,8 +6,8 @@ import json
 import aws_cdk as cdk
 import pytest
 
-from infra import REPO_ROOT
-from infra.settings import CONTEXT_KEYS, ReleaseOrchestratorProps
+from tests.infrastructure.conftest import REPO_ROOT
+from cutover.cdk.settings import CONTEXT_KEYS, ReleaseOrchestratorProps
 
 
 def test_context_lists_may_be_json_arrays_or_comma_separated():

@@ -6,7 +6,7 @@ import re
 
 from release.registry import STEPS
 
-from infra.state_machine import substitutions_in
+from cutover.cdk.state_machine import substitutions_in
 
 
 def _state_machine(synthesized):
@@ -129,7 +129,7 @@ def test_every_task_in_the_definition_can_run_with_the_state_machine_role(synthe
         resource = task["Resource"]
         if substitution.match(resource):
             continue
-        assert resource in INTEGRATIONS, f"{resource}: grant it to the state machine role in infra/state_machine.py"
+        assert resource in INTEGRATIONS, f"{resource}: grant it to the state machine role in cutover/cdk/state_machine.py"
         if INTEGRATIONS[resource] == "lambda:InvokeFunction":
             assert substitution.match(task["Parameters"]["FunctionName"]), task["Parameters"]["FunctionName"]
         else:

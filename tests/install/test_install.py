@@ -79,10 +79,15 @@ def ended(cutover, name: str) -> subprocess.CompletedProcess:
     return status
 
 
-def test_the_wheel_ships_the_one_definition_byte_for_byte(wheel):
+def test_the_wheel_ships_the_one_definition_byte_for_byte_and_the_construct(wheel):
     with zipfile.ZipFile(wheel) as archive:
         shipped = archive.read("cutover/statemachine/release.asl.json")
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert shipped == Path(DEFINITION).read_bytes()
+    # The construct comes with the package; its CDK dependencies with the `cdk` extra
+    assert "cutover/cdk/orchestrator.py" in names and "release/registry.py" in names
+    assert 'aws-cdk-lib<3,>=2.275; extra == "cdk"' in metadata
 
 
 def test_a_plain_install_has_no_local_engine_or_cdk_and_its_offline_commands_work(plain, outside):

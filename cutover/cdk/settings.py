@@ -10,7 +10,10 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-DEFAULT_DEFINITION = Path(__file__).resolve().parents[1] / "statemachine" / "release.asl.json"
+from cutover import DEFINITION
+
+# The one definition: statemachine/ of a checkout, or its copy inside the installed package.
+DEFAULT_DEFINITION = Path(DEFINITION)
 
 # Context keys (`cdk deploy -c cutover:clusterNames=prod,staging`, or the `context` of cdk.json).
 CONTEXT_KEYS = {
@@ -57,7 +60,7 @@ class ReleaseOrchestratorProps:
     notification_emails: tuple[str, ...] = ()
     """Addresses subscribed to release notifications (approval requests, failures)."""
     state_machine_name: str | None = None
-    """Defaults to `<stack name>-Release`."""
+    """Defaults to a name unique to the construct (`<stack name>-Release` in the Cutover stack)."""
     definition_path: Path = DEFAULT_DEFINITION
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN

@@ -1,19 +1,19 @@
 """`ReleaseOrchestrator`: everything Cutover deploys, as one construct a team can put in its own CDK app."""
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Names
 from constructs import Construct
 from release.registry import STEPS
 
-from infra.access_policies import AccessPolicies
-from infra.monitoring import Monitoring
-from infra.notifications import Notifications
-from infra.permissions import ResourceScope
-from infra.release_functions import ReleaseFunctions
-from infra.release_table import ReleaseTable
-from infra.settings import ReleaseOrchestratorProps
-from infra.state_machine import ReleaseStateMachine
-from infra.stopped_releases import StoppedReleaseUnlock
+from cutover.cdk.access_policies import AccessPolicies
+from cutover.cdk.monitoring import Monitoring
+from cutover.cdk.notifications import Notifications
+from cutover.cdk.permissions import ResourceScope
+from cutover.cdk.release_functions import ReleaseFunctions
+from cutover.cdk.release_table import ReleaseTable
+from cutover.cdk.settings import ReleaseOrchestratorProps
+from cutover.cdk.state_machine import ReleaseStateMachine
+from cutover.cdk.stopped_releases import StoppedReleaseUnlock
 
 
 class ReleaseOrchestrator(Construct):
@@ -21,7 +21,7 @@ class ReleaseOrchestrator(Construct):
 
     Usage, in any CDK app (Python), with this repository on the import path::
 
-        from infra import ReleaseOrchestrator, ReleaseOrchestratorProps
+        from cutover.cdk import ReleaseOrchestrator, ReleaseOrchestratorProps
 
         orchestrator = ReleaseOrchestrator(stack, "Releases", props=ReleaseOrchestratorProps(
             cluster_names=("prod",),
@@ -30,9 +30,11 @@ class ReleaseOrchestrator(Construct):
             target_group_name_prefix="prod-",
             notification_emails=("releases@example.com",),
         ))
-        orchestrator.state_machine  # start releases on it; orchestrator.topic carries notifications
+        orchestrator.state_machine  # start releases on it (give its ARN to the CLI: CUTOVER_STATE_MACHINE_ARN)
+        orchestrator.table          # release locks and records
+        orchestrator.topic          # approval requests and outcomes
 
-    The state machine runs `statemachine/release.asl.json` as written. The functions may change only
+    The state machine runs `statemachine/release.asl.json` (shipped in the package) as written. The functions may change only
     what the props name (clusters, listener rules, roles, name prefixes); empty props mean any such
     resource of the account and region.
     """
@@ -42,7 +44,9 @@ class ReleaseOrchestrator(Construct):
         props = props or ReleaseOrchestratorProps()
         # A plain string, not the state machine's ARN attribute: the lock function's policy names the
         # machine's executions, and the machine refers to that function, so an attribute would be a cycle.
-        self.state_machine_name = props.state_machine_name or f"{Stack.of(self).stack_name}-Release"
+        # Unique per construct (path and hash), so two orchestrators in one stack or account never collide.
+        self.state_machine_name = props.state_machine_name or Names.unique_resource_name(
+            self, max_length=80, separator="-")
 
         self.table = ReleaseTable(self, "ReleaseTable", removal_policy=props.removal_policy).table
         self.notifications = Notifications(self, "Notifications", emails=props.notification_emails)

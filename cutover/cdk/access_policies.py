@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cutover import access
-from infra.permissions import arn, nag_form
+from cutover.cdk.permissions import arn, nag_form
 
 
 def _why(resource: str) -> str:

@@ -1,13 +1,14 @@
 """`CutoverStack`: the release orchestrator configured from CDK context, and the outputs the CLI needs."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.orchestrator import ReleaseOrchestrator
-from infra.settings import ReleaseOrchestratorProps
+from cutover.cdk.orchestrator import ReleaseOrchestrator
+from cutover.cdk.settings import ReleaseOrchestratorProps
 
 
 class CutoverStack(Stack):
@@ -15,8 +16,10 @@ class CutoverStack(Stack):
                  **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="Cutover: careful releases of ECS services behind ALBs",
                          **kwargs)
-        orchestrator = ReleaseOrchestrator(self, "Orchestrator",
-                                           props=props or ReleaseOrchestratorProps.from_context(self.node))
+        props = props or ReleaseOrchestratorProps.from_context(self.node)
+        # One orchestrator per Cutover stack: its state machine keeps the readable `<stack>-Release` name.
+        props = replace(props, state_machine_name=props.state_machine_name or f"{self.stack_name}-Release")
+        orchestrator = ReleaseOrchestrator(self, "Orchestrator", props=props)
         CfnOutput(self, "StateMachineArn", value=orchestrator.state_machine.state_machine_arn,
                   description="Start releases here (cutover start, or StartExecution from CI)")
         CfnOutput(self, "NotificationTopicArn", value=orchestrator.topic.topic_arn)

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.notifications import Notifications
+from cutover.cdk.notifications import Notifications
 
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 TOPIC_SUBSTITUTION = "NotificationTopicArn"

@@ -8,7 +8,7 @@ from typing import Any
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
-from infra.settings import ReleaseOrchestratorProps
+from cutover.cdk.settings import ReleaseOrchestratorProps
 
 UNSCOPED = "unscoped"
 # ECS tags services and task definitions through one action: a step may tag only the kinds of ECS

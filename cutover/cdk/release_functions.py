@@ -1,23 +1,47 @@
 """One Lambda function per release step, each with its own role granting only that step's calls."""
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+import jsii
+import release
+from aws_cdk import Acknowledgment, AssetHashType, BundlingOptions, Duration, ILocalBundling, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from release.registry import Step
 
-from infra import LAMBDA_ROOT
-from infra.dependencies import ARCHITECTURE, RUNTIME, Dependencies
-from infra.notifications import PUBLISH_KEY_ACTIONS, Notifications
-from infra.permissions import ResourceScope
+from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
+from cutover.cdk.notifications import PUBLISH_KEY_ACTIONS, Notifications
+from cutover.cdk.permissions import ResourceScope
 
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
+# The step code: the `release` package, wherever it is imported from (lambdas/ in a checkout,
+# site-packages once installed); handlers are `release.steps.….handler` from the asset root.
+RELEASE_PACKAGE = Path(release.__file__).resolve().parent
 XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords do not support "
                "resource-level permissions.")
+
+
+@jsii.implements(ILocalBundling)
+class CopyReleasePackage:
+    """Copies the release package alone into the asset, without bytecode: no Docker, nothing else."""
+
+    def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
+        shutil.copytree(RELEASE_PACKAGE, Path(output_dir, "release"), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*(pattern.removeprefix("**/") for pattern in CODE_EXCLUDES)))
+        return True
+
+
+def step_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(RELEASE_PACKAGE), exclude=CODE_EXCLUDES, asset_hash_type=AssetHashType.SOURCE,
+        # Never used: the local copy always succeeds. CDK requires an image all the same.
+        bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyReleasePackage()))
 
 
 class ReleaseFunctions(Construct):
@@ -26,7 +50,7 @@ class ReleaseFunctions(Construct):
                  removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         dependencies = Dependencies(self, "Dependencies")
-        code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=CODE_EXCLUDES)
+        code = step_code()
         environment = {
             "RELEASE_TABLE": table_name,
             "NOTIFICATION_TOPIC_ARN": notifications.topic.topic_arn,
@@ -73,5 +97,5 @@ class ReleaseFunctions(Construct):
             Validations.of(self.functions[step.key]).acknowledge(Acknowledgment(
                 id="AwsSolutions-L1",
                 reason=f"{RUNTIME.name} is the Python the dependency layer is built for and the tests run on; "
-                       "a newer runtime means changing RUNTIME in infra/dependencies.py and the test interpreter "
+                       "a newer runtime means changing RUNTIME in cutover/cdk/dependencies.py and the test interpreter "
                        "together."))
