@@ -52,7 +52,8 @@ class DataPlane:
 
     def tick(self) -> None:
         for cluster in self.ecs.list_clusters()["clusterArns"]:
-            arns = self.ecs.list_services(cluster=cluster)["serviceArns"]
+            arns = [arn for page in self.ecs.get_paginator("list_services").paginate(cluster=cluster, PaginationConfig={"PageSize": 100})
+                    for arn in page["serviceArns"]]
             for start in range(0, len(arns), 10):
                 # Always with TAGS: moto keeps "include tags or not" in one class-wide setting, so a
                 # describe without it, racing a step's describe with it, drops the step's tags.

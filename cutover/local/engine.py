@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from cutover import DEFINITION, envvars, operations
-from cutover.local import lambdas, moto_fixes
+from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
 from release.registry import STEPS
@@ -42,11 +42,14 @@ def function_arn(key: str) -> str:
 class LocalEngine:
     """Start with `with LocalEngine() as engine:`; `engine.client("ecs")` talks to the emulated AWS."""
 
-    def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5):
+    def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5,
+                 service_drain_seconds: float = 2.0):
         self.port = port
         self.endpoint_url = f"http://127.0.0.1:{port}" if port else None
         self.tick_seconds = tick_seconds
         self.task_start_seconds = task_start_seconds
+        # A deleted ECS service drains this long before its name can be used again (AWS: minutes).
+        self.service_drain_seconds = service_drain_seconds
         self._mock = None
         self._server = None
         self._saved_env: dict[str, str | None] = {}
@@ -76,6 +79,9 @@ class LocalEngine:
         )
         lambdas.install()
         moto_fixes.install()
+        aws_rules.install()
+        aws_rules.reset()
+        aws_rules.service_drain_seconds = self.service_drain_seconds
         if self.port:
             from moto.server import ThreadedMotoServer
 

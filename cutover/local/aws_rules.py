@@ -1,0 +1,409 @@
+"""The AWS rules moto does not enforce, enforced by the local engine, all in this one module.
+
+Each rule wraps one of moto's request handlers (or backend methods) and refuses what AWS refuses,
+with AWS's error code, before moto acts. Wrapping moto itself, not the release's clients, makes a
+rule hold for every caller: the steps, the tests, the data plane, in-process and in server mode.
+These are private moto APIs, which is why moto is pinned exactly. `docs/fidelity.md` lists each
+rule with the AWS documentation it comes from.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import re
+import threading
+import unicodedata
+import time
+from typing import Any, Callable, Iterable
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+
+# How long a deleted ECS service stays DRAINING before it is INACTIVE. On AWS this lasts until
+# its tasks have stopped (minutes, with the target groups' deregistration delay); the local
+# engine keeps it short and configurable (LocalEngine(service_drain_seconds=...)).
+service_drain_seconds = 5.0
+
+DESCRIBE_SERVICES_MAX = 10
+LIST_SERVICES_DEFAULT, LIST_SERVICES_MAX = 10, 100
+DESCRIBE_TAGS_MAX = 20
+FORWARD_GROUPS_MAX, WEIGHT_MAX = 5, 999
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+# ELBv2 and ECS tags: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ - letters, separators (spaces) and numbers of
+# any script, and _ . : / = + - @
+TAG_PATTERN_TEXT = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
+TAG_SYMBOLS = set("_.:/=+-@")
+RESOURCE_LABEL = re.compile(r"^app/[^/]+/[0-9a-f]+/targetgroup/[^/]+/[0-9a-f]+$")
+
+_draining: dict[str, tuple[Any, float]] = {}  # service ARN -> (moto service, when it becomes INACTIVE)
+_service_tokens: dict[str, str] = {}  # service ARN -> the clientToken it was created with
+_lock = threading.Lock()
+
+
+class Refused(ServiceException):
+    """An AWS error response: `code` as AWS names it, and a message in AWS's words."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message)
+
+
+def _validation(field: str, value: Any, constraint: str) -> Refused:
+    """The shape of the validation errors of ELBv2 (query protocol)."""
+    return Refused("ValidationError", f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}")
+
+
+def _wrap(cls: type, name: str, make: Callable[[Callable], Callable]) -> None:
+    original = getattr(cls, name)
+    if getattr(original, "aws_rule", False):
+        return
+    wrapped = functools.wraps(original)(make(original))
+    wrapped.aws_rule = True
+    setattr(cls, name, wrapped)
+
+
+def _check_before(cls: type, name: str, check: Callable[[Any], None]) -> None:
+    """Run `check(response)` before moto handles the request; it raises what AWS would answer."""
+
+    def make(original):
+        def checked(self, *args, **kwargs):
+            check(self)
+            return original(self, *args, **kwargs)
+
+        return checked
+
+    _wrap(cls, name, make)
+
+
+# -- tags (ELBv2 and ECS) ------------------------------------------------------------------------
+def tag_character_allowed(character: str) -> bool:
+    return character in TAG_SYMBOLS or unicodedata.category(character)[0] in "LZN"
+
+
+def tag_problem(key: str, value: str | None) -> str | None:
+    """Why AWS would refuse this tag, or None."""
+    if not key or len(key) > TAG_KEY_MAX:
+        return f"tag key {key!r} must be 1 to {TAG_KEY_MAX} characters"
+    if value is not None and len(value) > TAG_VALUE_MAX:
+        return f"tag value of {key!r} must be at most {TAG_VALUE_MAX} characters"
+    for part in (key, value or ""):
+        if not all(tag_character_allowed(c) for c in part):
+            return f"{part!r} must satisfy regular expression pattern: {TAG_PATTERN_TEXT}"
+    if key.lower().startswith("aws:"):
+        return f"tag key {key!r} uses the prefix aws:, which is reserved for AWS use"
+    return None
+
+
+def _check_tags(tags: Iterable[dict[str, Any]] | None, key_name: str, value_name: str, refuse: Callable[[int, str], Refused]) -> None:
+    for index, tag in enumerate(tags or [], start=1):
+        problem = tag_problem(tag.get(key_name) or "", tag.get(value_name))
+        if problem:
+            raise refuse(index, problem)
+
+
+def _elb_tags(response: Any) -> None:
+    _check_tags(response._get_param("Tags", []), "Key", "Value",
+                lambda i, problem: Refused("ValidationError", f"1 validation error detected at 'tags.{i}.member': {problem}"))
+
+
+def _ecs_tags(response: Any) -> None:
+    _check_tags(response._get_param("tags", []), "key", "value",
+                lambda i, problem: Refused("InvalidParameterException", f"Invalid tag at tags.{i}: {problem}"))
+
+
+# -- ELBv2 ---------------------------------------------------------------------------------------
+def _describe_tags_limit(response: Any) -> None:
+    arns = response._get_param("ResourceArns", [])
+    if len(arns) > DESCRIBE_TAGS_MAX:
+        raise _validation("resourceArns", arns, f"Member must have length less than or equal to {DESCRIBE_TAGS_MAX}")
+
+
+def _forwarded_groups(actions: Iterable[Any]) -> list[str]:
+    """Target group ARNs an action list forwards to (moto keeps actions as FakeAction or dicts)."""
+    found = []
+    for action in actions:
+        data = getattr(action, "data", action)
+        if data.get("Type") != "forward":
+            continue
+        if data.get("TargetGroupArn"):
+            found.append(data["TargetGroupArn"])
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        found.extend(g["TargetGroupArn"] for g in groups if g.get("TargetGroupArn"))
+    return found
+
+
+def _check_forward(actions: list[dict[str, Any]]) -> None:
+    for a, action in enumerate(actions or [], start=1):
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if len(groups) > FORWARD_GROUPS_MAX:
+            raise _validation(f"actions.{a}.member.forwardConfig.targetGroups", [g.get("TargetGroupArn") for g in groups],
+                              f"Member must have length less than or equal to {FORWARD_GROUPS_MAX}")
+        for g, group in enumerate(groups, start=1):
+            weight = group.get("Weight")
+            if weight is not None and not 0 <= int(weight) <= WEIGHT_MAX:
+                bound = "greater than or equal to 0" if int(weight) < 0 else f"less than or equal to {WEIGHT_MAX}"
+                raise _validation(f"actions.{a}.member.forwardConfig.targetGroups.{g}.member.weight", weight, f"Member must have value {bound}")
+
+
+def _load_balancers_of(backend: Any, group_arn: str, skip: str) -> set[str]:
+    """The load balancers whose listeners or rules forward to a target group, leaving out `skip`
+    (the rule or listener being changed: its own current actions are about to be replaced)."""
+    found = set()
+    for balancer in backend.load_balancers.values():
+        for listener in balancer.listeners.values():
+            if listener.arn != skip and group_arn in _forwarded_groups(listener.default_actions):
+                found.add(balancer.arn)
+            for rule_arn, rule in listener.rules.items():
+                if rule_arn != skip and group_arn in _forwarded_groups(rule.actions):
+                    found.add(balancer.arn)
+    return found
+
+
+def _check_one_load_balancer(backend: Any, balancer_arn: str, actions: list[dict[str, Any]], skip: str) -> None:
+    """A target group serves one load balancer: forwarding to it from another one is refused."""
+    refused = [arn for arn in dict.fromkeys(_forwarded_groups(actions))
+               if _load_balancers_of(backend, arn, skip) - {balancer_arn}]
+    if refused:
+        raise Refused(
+            "TargetGroupAssociationLimit",
+            f"The following target groups cannot be associated with more than one load balancer: {', '.join(refused)}",
+        )
+
+
+def _listener(backend: Any, listener_arn: str) -> Any:
+    for balancer in backend.load_balancers.values():
+        if listener_arn in balancer.listeners:
+            return balancer.listeners[listener_arn]
+    return None
+
+
+def _rule_changes(response: Any) -> None:
+    backend = response.elbv2_backend
+    actions = response._get_params().get("Actions") or []
+    _check_forward(actions)
+    rule_arn = response._get_param("RuleArn")
+    listener_arn = response._get_param("ListenerArn") or (rule_arn or "").replace(":listener-rule/", ":listener/").rsplit("/", 1)[0]
+    listener = _listener(backend, listener_arn)
+    if listener is not None:
+        _check_one_load_balancer(backend, listener.load_balancer_arn, actions, skip=rule_arn or "")
+
+
+def _listener_changes(response: Any) -> None:
+    backend = response.elbv2_backend
+    actions = response._get_params().get("DefaultActions") or []
+    _check_forward(actions)
+    listener_arn = response._get_param("ListenerArn")
+    balancer_arn = response._get_param("LoadBalancerArn")
+    if listener_arn:
+        listener = _listener(backend, listener_arn)
+        balancer_arn = listener.load_balancer_arn if listener is not None else None
+    if balancer_arn:
+        _check_one_load_balancer(backend, balancer_arn, actions, skip=listener_arn or "")
+
+
+def _health_check_interval(response: Any) -> None:
+    """moto refuses a timeout above the interval, and an equal one only when both are given; AWS
+    refuses an HTTP(S) timeout that is not below the interval, defaults included (30 s and 5 s)."""
+    params = response._get_params()
+    if params.get("Protocol", "HTTP") not in ("HTTP", "HTTPS"):
+        return
+    interval = int(params.get("HealthCheckIntervalSeconds") or 30)
+    timeout = int(params.get("HealthCheckTimeoutSeconds") or 5)
+    if timeout >= interval:
+        raise Refused("ValidationError", f"Health check timeout '{timeout}' must be smaller than the interval '{interval}'")
+
+
+# -- ECS -----------------------------------------------------------------------------------------
+def _settle(now: float | None = None) -> None:
+    """Services whose draining time is over become INACTIVE, as their last task stops on AWS."""
+    now = time.time() if now is None else now
+    with _lock:
+        for arn, (service, until) in list(_draining.items()):
+            if now >= until:
+                service.status = "INACTIVE"
+                del _draining[arn]
+
+
+def _describe_services_limit(response: Any) -> None:
+    _settle()
+    names = response._get_param("services", [])
+    if len(names) > DESCRIBE_SERVICES_MAX:
+        raise Refused("InvalidParameterException", f"services can have at most {DESCRIBE_SERVICES_MAX} items.")
+
+
+def _service_by_name(backend: Any, cluster: str, name: str) -> Any:
+    cluster_name = (cluster or "default").rsplit("/", 1)[-1]
+    return backend.services.get(f"{cluster_name}:{name.rsplit('/', 1)[-1]}")
+
+
+def _create_service(original: Callable) -> Callable:
+    def create(self, *args, **kwargs):
+        _settle()
+        _ecs_tags(self)
+        existing = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
+        token = self._get_param("clientToken")
+        if existing is not None and existing.status == "DRAINING":
+            raise Refused("InvalidParameterException", "Unable to Start a service that is still Draining.")
+        if existing is not None and existing.status == "ACTIVE":
+            # The same clientToken is a retry of the same request: AWS answers with the service it made.
+            if not token or _service_tokens.get(existing.arn) != token:
+                raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
+            return ActionResult({"service": existing})
+        result = original(self, *args, **kwargs)
+        created = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
+        if token and created is not None:
+            _service_tokens[created.arn] = token
+        return result
+
+    return create
+
+
+def _delete_service(original: Callable) -> Callable:
+    def delete(self, *args, **kwargs):
+        _settle()
+        existing = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("service"))
+        already_gone = existing is not None and existing.status != "ACTIVE"
+        result = original(self, *args, **kwargs)
+        if existing is not None and not already_gone:
+            # moto makes a deleted service INACTIVE at once; on AWS it drains first.
+            existing.status = "DRAINING"
+            with _lock:
+                _draining[existing.arn] = (existing, time.time() + service_drain_seconds)
+        return result
+
+    return delete
+
+
+def _update_service_active(response: Any) -> None:
+    _settle()
+    existing = _service_by_name(response.ecs_backend, response._get_param("cluster", "default"), response._get_param("service"))
+    if existing is not None and existing.status != "ACTIVE":
+        raise Refused("ServiceNotActiveException", "Service was not ACTIVE.")
+
+
+def _list_services(original: Callable) -> Callable:
+    """ListServices pages: 10 by default, maxResults 1..100, nextToken; only ACTIVE services
+    (a DRAINING or INACTIVE one is no longer listed)."""
+
+    def list_services(self, *args, **kwargs):
+        _settle()
+        limit = self._get_param("maxResults")
+        if limit is not None and not 1 <= int(limit) <= LIST_SERVICES_MAX:
+            raise Refused("InvalidParameterException", f"maxResults must be between 1 and {LIST_SERVICES_MAX}.")
+        limit = int(limit or LIST_SERVICES_DEFAULT)
+        arns = self.ecs_backend.list_services(
+            self._get_param("cluster", "default"), self._get_param("schedulingStrategy"),
+            launch_type=self._get_param("launchType"),
+        )
+        status = {s.arn: s.status for s in self.ecs_backend.services.values()}
+        arns = [arn for arn in arns if status.get(arn) == "ACTIVE"]
+        token = self._get_param("nextToken")
+        start = 0
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError as error:
+                raise Refused("InvalidParameterException", "Invalid nextToken.") from error
+        page = arns[start:start + limit]
+        result: dict[str, Any] = {"serviceArns": page}
+        if start + limit < len(arns):
+            result["nextToken"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        return ActionResult(result)
+
+    return list_services
+
+
+# -- Application Auto Scaling --------------------------------------------------------------------
+def _resource_label(response: Any) -> None:
+    config = response._get_param("TargetTrackingScalingPolicyConfiguration") or {}
+    metric = config.get("PredefinedMetricSpecification") or {}
+    label = metric.get("ResourceLabel")
+    if metric.get("PredefinedMetricType") == "ALBRequestCountPerTarget":
+        if not label:
+            raise Refused("ValidationException", "ResourceLabel is required for predefined metric type ALBRequestCountPerTarget.")
+        if not RESOURCE_LABEL.match(label):
+            raise Refused(
+                "ValidationException",
+                f"ResourceLabel {label} is not valid: expected app/<load-balancer-name>/<load-balancer-id>/targetgroup/<target-group-name>/<target-group-id>",
+            )
+        _check_label_attached(response, label)
+    elif label:
+        raise Refused("ValidationException", "ResourceLabel can only be specified for predefined metric type ALBRequestCountPerTarget.")
+
+
+def _check_label_attached(response: Any, label: str) -> None:
+    """The label's target group must serve the ECS service and belong to the label's load balancer."""
+    from moto.ecs.models import ecs_backends
+    from moto.elbv2.models import elbv2_backends
+
+    account, region = response.current_account, response.region
+    parts = response._get_param("ResourceId", "").split("/")
+    if len(parts) != 3 or parts[0] != "service":
+        return
+    service = _service_by_name(ecs_backends[account][region], parts[1], parts[2])
+    balancer_part, group_part = label.split("/targetgroup/")
+    attached = [lb.get("targetGroupArn", "") for lb in (service.load_balancers if service else [])]
+    group = next((arn for arn in attached if arn.endswith(f":targetgroup/{group_part}")), None)
+    if group is None:
+        raise Refused("ValidationException", f"Target group targetgroup/{group_part} is not attached to {response._get_param('ResourceId')}.")
+    balancers = _load_balancers_of(elbv2_backends[account][region], group, skip="")
+    if not any(arn.endswith(f":loadbalancer/{balancer_part}") for arn in balancers):
+        raise Refused("ValidationException", f"Target group targetgroup/{group_part} is not associated with load balancer {balancer_part}.")
+
+
+# -- Step Functions ------------------------------------------------------------------------------
+def _data_limit_is_terminal() -> None:
+    """States.DataLimitExceeded cannot be caught or retried by States.ALL; moto lets it be."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+
+    terminal = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+
+    def make(original):
+        def eval_body(self, env):
+            error_name = env.stack[-1]
+            if error_name == terminal and terminal not in self.error_names:
+                env.stack.pop()
+                env.stack.append(False)
+                return
+            original(self, env)
+
+        return eval_body
+
+    _wrap(ErrorEqualsDecl, "_eval_body", make)
+
+
+def reset() -> None:
+    """Forget services that were draining (the engine starts a new emulated account)."""
+    with _lock:
+        _draining.clear()
+        _service_tokens.clear()
+
+
+def install() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.elbv2.responses import ELBV2Response
+
+    checks: dict[tuple[type, str], tuple[Callable[[Any], None], ...]] = {
+        (ELBV2Response, "create_target_group"): (_elb_tags, _health_check_interval),
+        (ELBV2Response, "add_tags"): (_elb_tags,),
+        (ELBV2Response, "create_load_balancer"): (_elb_tags,),
+        (ELBV2Response, "create_rule"): (_elb_tags, _rule_changes),
+        (ELBV2Response, "modify_rule"): (_rule_changes,),
+        (ELBV2Response, "create_listener"): (_elb_tags, _listener_changes),
+        (ELBV2Response, "modify_listener"): (_listener_changes,),
+        (ELBV2Response, "describe_tags"): (_describe_tags_limit,),
+        (EC2ContainerServiceResponse, "tag_resource"): (_ecs_tags,),
+        (EC2ContainerServiceResponse, "register_task_definition"): (_ecs_tags,),
+        (EC2ContainerServiceResponse, "create_cluster"): (_ecs_tags,),
+        (EC2ContainerServiceResponse, "describe_services"): (_describe_services_limit,),
+        (EC2ContainerServiceResponse, "update_service"): (_update_service_active,),
+        (ApplicationAutoScalingResponse, "put_scaling_policy"): (_resource_label,),
+    }
+    for (cls, action), rules in checks.items():
+        _check_before(cls, action, lambda response, rules=rules: [rule(response) for rule in rules])
+    _wrap(EC2ContainerServiceResponse, "create_service", _create_service)
+    _wrap(EC2ContainerServiceResponse, "delete_service", _delete_service)
+    _wrap(EC2ContainerServiceResponse, "list_services", _list_services)
+    _data_limit_is_terminal()

@@ -1,0 +1,222 @@
+"""The AWS rules moto skips are enforced by the local engine: each refusal as AWS words it.
+
+One test per line of the table in docs/fidelity.md. Every call goes through a plain boto3 client,
+as any caller's would: the rules live in the emulated AWS, not in the release's code.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cutover import operations
+from cutover.local import lambdas
+
+CLUSTER = "demo"
+
+
+def refused(call, *args, **kwargs) -> dict[str, str]:
+    with pytest.raises(ClientError) as caught:
+        call(*args, **kwargs)
+    return caught.value.response["Error"]
+
+
+def live_service(demo) -> dict:
+    return demo.client("ecs").describe_services(cluster=CLUSTER, services=["web-1"])["services"][0]
+
+
+def make_service(demo, name: str, desired: int = 0, token: str | None = None) -> dict:
+    live = live_service(demo)
+    request = {"cluster": CLUSTER, "serviceName": name, "taskDefinition": live["taskDefinition"], "desiredCount": desired,
+               "launchType": "FARGATE", "networkConfiguration": live["networkConfiguration"]}
+    if token:
+        request["clientToken"] = token
+    return demo.client("ecs").create_service(**request)["service"]
+
+
+def wait_for_status(demo, name: str, status: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if demo.client("ecs").describe_services(cluster=CLUSTER, services=[name])["services"][0]["status"] == status:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never became {status}")
+
+
+def v1_group(demo) -> str:
+    return demo.client("elbv2").describe_target_groups(Names=["demo-web-1"])["TargetGroups"][0]["TargetGroupArn"]
+
+
+def new_group(demo, name: str, **health) -> str:
+    return demo.client("elbv2").create_target_group(
+        Name=name, Protocol="HTTP", Port=8080, VpcId=demo.env.values["VPC"], TargetType="ip", **health,
+    )["TargetGroups"][0]["TargetGroupArn"]
+
+
+# -- ECS ---------------------------------------------------------------------------------------------
+def test_a_deleted_service_drains_and_its_name_is_reusable_only_once_inactive(demo):
+    ecs = demo.client("ecs")
+    make_service(demo, "web-gone")
+    ecs.delete_service(cluster=CLUSTER, service="web-gone")
+
+    assert ecs.describe_services(cluster=CLUSTER, services=["web-gone"])["services"][0]["status"] == "DRAINING"
+    error = refused(make_service, demo, "web-gone")
+    assert error["Code"] == "InvalidParameterException"
+    assert error["Message"] == "Unable to Start a service that is still Draining."
+    assert refused(ecs.update_service, cluster=CLUSTER, service="web-gone", desiredCount=1)["Code"] == "ServiceNotActiveException"
+    assert not any(arn.endswith("/web-gone") for arn in ecs.list_services(cluster=CLUSTER)["serviceArns"])
+
+    wait_for_status(demo, "web-gone", "INACTIVE")
+    assert make_service(demo, "web-gone")["status"] == "ACTIVE"
+
+
+def test_creating_a_service_twice_is_idempotent_only_with_the_same_client_token(demo):
+    first = make_service(demo, "web-twice", token="token-a")
+
+    assert make_service(demo, "web-twice", token="token-a")["serviceArn"] == first["serviceArn"]
+    error = refused(make_service, demo, "web-twice", token="token-b")
+    assert (error["Code"], error["Message"]) == ("InvalidParameterException", "Creation of service was not idempotent.")
+
+
+def test_describe_services_takes_at_most_ten(demo):
+    error = refused(demo.client("ecs").describe_services, cluster=CLUSTER, services=[f"web-{i}" for i in range(11)])
+
+    assert error["Code"] == "InvalidParameterException"
+    assert "at most 10" in error["Message"]
+
+
+def test_list_services_pages_hold_ten_by_default_and_at_most_one_hundred(demo):
+    ecs = demo.client("ecs")
+    for i in range(11):
+        make_service(demo, f"web-page-{i}")
+
+    first = ecs.list_services(cluster=CLUSTER)
+    assert len(first["serviceArns"]) == 10 and first["nextToken"]
+    every = [arn for page in ecs.get_paginator("list_services").paginate(cluster=CLUSTER) for arn in page["serviceArns"]]
+    assert len(every) == len(set(every)) == 12  # web-1 and the eleven above
+    assert refused(ecs.list_services, cluster=CLUSTER, maxResults=101)["Code"] == "InvalidParameterException"
+
+
+def test_ecs_tags_refuse_characters_aws_refuses(demo):
+    ecs = demo.client("ecs")
+    arn = live_service(demo)["serviceArn"]
+
+    error = refused(ecs.tag_resource, resourceArn=arn, tags=[{"key": "cutover:release", "value": "ci#42"}])
+    assert error["Code"] == "InvalidParameterException"
+    assert "must satisfy regular expression pattern" in error["Message"]
+    assert refused(ecs.tag_resource, resourceArn=arn, tags=[{"key": "aws:owner", "value": "me"}])["Code"] == "InvalidParameterException"
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "cutover:release", "value": "Ünïcode 1.2_3:4/5=6+7-8@9"}])
+
+
+# -- ELBv2 -------------------------------------------------------------------------------------------
+def test_describe_tags_takes_at_most_twenty_arns(demo):
+    arns = [v1_group(demo)] * 21
+
+    error = refused(demo.client("elbv2").describe_tags, ResourceArns=arns)
+    assert error["Code"] == "ValidationError"
+    assert "less than or equal to 20" in error["Message"]
+
+
+def test_a_target_group_a_rule_forwards_to_cannot_be_deleted(demo):
+    error = refused(demo.client("elbv2").delete_target_group, TargetGroupArn=v1_group(demo))
+
+    assert error["Code"] == "ResourceInUse"
+
+
+def test_a_target_group_belongs_to_one_load_balancer(demo):
+    from cutover.local.environment import create_alb
+
+    other = create_alb(demo.client, "other", demo.env.values["VPC"], [demo.env.values["SUBNET_A"], demo.env.values["SUBNET_B"]],
+                       demo.env.values["SECURITY_GROUP"], "other.local")
+    forward = [{"Type": "forward", "TargetGroupArn": v1_group(demo)}]
+
+    error = refused(demo.client("elbv2").modify_rule, RuleArn=other.public_rule_arn, Actions=forward)
+    assert error["Code"] == "TargetGroupAssociationLimit"
+    assert v1_group(demo) in error["Message"]
+    # Rules of the load balancer it already serves may forward to it.
+    demo.client("elbv2").modify_rule(RuleArn=demo.preparing_rule, Actions=forward)
+
+
+def test_forward_weights_are_0_to_999_and_at_most_five_groups(demo):
+    elbv2 = demo.client("elbv2")
+    groups = [v1_group(demo)] + [new_group(demo, f"weights-{i}") for i in range(5)]
+
+    def forward(weights):
+        return [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": arn, "Weight": w} for arn, w in zip(groups, weights)]}}]
+
+    error = refused(elbv2.modify_rule, RuleArn=demo.preparing_rule, Actions=forward([1000, 0]))
+    assert error["Code"] == "ValidationError" and "less than or equal to 999" in error["Message"]
+    error = refused(elbv2.modify_rule, RuleArn=demo.preparing_rule, Actions=forward([1] * 6))
+    assert error["Code"] == "ValidationError" and "less than or equal to 5" in error["Message"]
+    elbv2.modify_rule(RuleArn=demo.preparing_rule, Actions=forward([999, 0]))
+
+
+def test_health_check_timeout_must_be_below_the_interval(demo):
+    error = refused(new_group, demo, "hc-equal", HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=10)
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == "Health check timeout '10' must be smaller than the interval '10'"
+    # AWS's default interval (30 s) counts too when only the timeout is given.
+    assert refused(new_group, demo, "hc-default", HealthCheckTimeoutSeconds=30)["Code"] == "ValidationError"
+    new_group(demo, "hc-fine", HealthCheckIntervalSeconds=10, HealthCheckTimeoutSeconds=9)
+
+
+def test_elb_tags_refuse_characters_aws_refuses(demo):
+    elbv2 = demo.client("elbv2")
+
+    error = refused(elbv2.add_tags, ResourceArns=[v1_group(demo)], Tags=[{"Key": "cutover:release", "Value": "deploy(1)"}])
+    assert error["Code"] == "ValidationError"
+    assert "must satisfy regular expression pattern" in error["Message"]
+    error = refused(new_group, demo, "tagged", Tags=[{"Key": "cutover:release", "Value": "a!b"}])
+    assert error["Code"] == "ValidationError"
+    assert demo.target_group_names() == {"demo-web-1"}
+
+
+# -- Application Auto Scaling ------------------------------------------------------------------------
+def test_request_count_scaling_needs_the_resource_label_of_an_attached_target_group(demo):
+    aas = demo.client("application-autoscaling")
+    policy = {"PolicyName": "requests", "ServiceNamespace": "ecs", "ResourceId": "service/demo/web-1",
+              "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling"}
+
+    def spec(**metric):
+        return {"TargetValue": 100.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ALBRequestCountPerTarget", **metric}}
+
+    error = refused(aas.put_scaling_policy, **policy, TargetTrackingScalingPolicyConfiguration=spec())
+    assert error["Code"] == "ValidationException"
+    assert "ResourceLabel" in error["Message"]
+    balancer = demo.env.albs[0].arn.split(":loadbalancer/")[1]
+    stray = new_group(demo, "not-attached").split(":")[-1]
+    error = refused(aas.put_scaling_policy, **policy, TargetTrackingScalingPolicyConfiguration=spec(ResourceLabel=f"{balancer}/{stray}"))
+    assert error["Code"] == "ValidationException"
+    label = f"{balancer}/{v1_group(demo).split(':')[-1]}"
+    aas.put_scaling_policy(**policy, TargetTrackingScalingPolicyConfiguration=spec(ResourceLabel=label))
+
+
+# -- Step Functions ----------------------------------------------------------------------------------
+def test_a_state_result_over_256_kib_fails_the_execution_even_under_a_catch_all(engine, monkeypatch):
+    monkeypatch.setattr(lambdas, "run_step", lambda key, event, arn="": {"data": "x" * (256 * 1024)})
+    definition = {
+        "StartAt": "Big result",
+        "States": {
+            "Big result": {"Type": "Task", "Resource": lambdas_arn(), "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                           "End": True},
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    sfn = engine.client("stepfunctions")
+    machine = sfn.create_state_machine(name="data-limit", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/cutover-state-machine")["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="big", input="{}")["executionArn"]
+
+    description = operations.wait(sfn, arn, 60)
+    assert description["status"] == "FAILED"
+    assert description["error"] == "States.DataLimitExceeded"
+    assert "Caught" not in [e["stateEnteredEventDetails"]["name"] for e in operations.history(sfn, arn) if e["type"] == "SucceedStateEntered"]
+
+
+def lambdas_arn() -> str:
+    from cutover.local.engine import function_arn
+
+    return function_arn("CheckHealth")
