@@ -24,6 +24,11 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def load_balancer_of(rule_arn: str) -> str:
+    """`app/<name>/<id>` of the load balancer a listener rule ARN belongs to."""
+    return "/".join(rule_arn.split(":listener-rule/", 1)[1].split("/")[:3])
+
+
 class PortMapping(Model):
     container_port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "udp"] = "tcp"
@@ -100,12 +105,18 @@ class TargetTrackingPolicy(Model):
         "ALBRequestCountPerTarget",
     ]
     target: float = Field(gt=0)
+    route: str | None = Field(
+        default=None,
+        description="ALBRequestCountPerTarget only: the route whose target group counts the requests; "
+        "needed when the service has several routes",
+    )
     scale_in_cooldown_seconds: int = Field(default=300, ge=0)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0)
 
 
 class Autoscaling(Model):
-    min: int = Field(ge=0, le=5000)
+    # At least 1: a release waits for healthy targets, and a service scaled in to zero has none.
+    min: int = Field(ge=1, le=5000)
     max: int = Field(ge=1, le=5000)
     policies: list[TargetTrackingPolicy] = Field(default_factory=list, max_length=10)
 
@@ -142,6 +153,16 @@ class HealthCheck(Model):
     unhealthy_threshold: int = Field(default=3, ge=2, le=10)
     matcher: str = Field(default="200", pattern=r"^[0-9,-]{3,}$")
 
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheck:
+        # AWS refuses it at CreateTargetGroup, which runs after the lock is taken.
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must be below interval_seconds ({self.interval_seconds}); "
+                "lower the timeout or raise the interval"
+            )
+        return self
+
 
 class Route(Model):
     """One way in: a target group on one ALB, a preparing rule and a public rule of that ALB."""
@@ -160,7 +181,19 @@ class Route(Model):
     def _two_rules(self) -> Route:
         if self.preparing_rule_arn == self.public_rule_arn:
             raise ValueError("preparing_rule_arn and public_rule_arn must be different rules")
+        # The route's target group serves both rules, and a target group belongs to one load balancer.
+        if load_balancer_of(self.preparing_rule_arn) != load_balancer_of(self.public_rule_arn):
+            raise ValueError(
+                f"preparing_rule_arn is a rule of load balancer {load_balancer_of(self.preparing_rule_arn)} and "
+                f"public_rule_arn of {load_balancer_of(self.public_rule_arn)}; a target group belongs to one load "
+                "balancer, so both rules of a route must be on the same one (add a route per load balancer)"
+            )
         return self
+
+    @property
+    def load_balancer(self) -> str:
+        """`app/<name>/<id>`: the final part of the load balancer's ARN."""
+        return load_balancer_of(self.public_rule_arn)
 
 
 class TrafficStep(Model):
@@ -266,11 +299,45 @@ class DeployConfig(Model):
                 f"release.required_healthy ({required}) exceeds service_settings.desired_count "
                 f"({self.service_settings.desired_count})"
             )
+        scaling = self.service_settings.autoscaling
+        if required is not None and scaling is not None and required > scaling.min:
+            # Autoscaling may scale the new version in to min while it waits for approval; the health
+            # re-check before the switch would then never see enough healthy targets.
+            raise ValueError(
+                f"release.required_healthy ({required}) exceeds service_settings.autoscaling.min ({scaling.min}); "
+                "lower required_healthy or raise min"
+            )
+        if scaling is not None:
+            self._check_request_count_policies(scaling, names)
         return self
+
+    def _check_request_count_policies(self, scaling: Autoscaling, routes: list[str]) -> None:
+        for index, policy in enumerate(scaling.policies):
+            field = f"service_settings.autoscaling.policies.{index}.route"
+            if policy.metric != "ALBRequestCountPerTarget":
+                if policy.route is not None:
+                    raise ValueError(f"{field}: only ALBRequestCountPerTarget counts requests of a route; remove route")
+                continue
+            if policy.route is None and len(routes) > 1:
+                raise ValueError(
+                    f"{field}: ALBRequestCountPerTarget needs the route whose target group counts the requests "
+                    f"(AWS's ResourceLabel); set it to one of {routes}"
+                )
+            if policy.route is not None and policy.route not in routes:
+                raise ValueError(f"{field}: no route named {policy.route!r}; set it to one of {routes}")
+
+    def request_count_route(self, policy: TargetTrackingPolicy) -> Route:
+        """The route whose target group an ALBRequestCountPerTarget policy counts."""
+        return next((r for r in self.routes if r.name == policy.route), self.routes[0])
 
     @property
     def required_healthy(self) -> int:
-        return self.release.required_healthy or self.service_settings.desired_count
+        """Healthy targets a route needs; by default every desired task, but never above what
+        autoscaling may scale the version in to."""
+        if self.release.required_healthy:
+            return self.release.required_healthy
+        scaling = self.service_settings.autoscaling
+        return min(self.service_settings.desired_count, scaling.min) if scaling else self.service_settings.desired_count
 
 
 class StartInput(Model):

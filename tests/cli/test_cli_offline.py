@@ -52,6 +52,27 @@ def test_validate_names_each_broken_field_and_exits_2(tmp_path, valid_config):
     assert "service_settings.desired_count" in result.out
 
 
+def two_load_balancers(route: dict) -> None:
+    route["public_rule_arn"] = route["public_rule_arn"].replace("/app/web/0f0f0f0f0f0f0f0f/", "/app/api/0e0e0e0e0e0e0e0e/")
+
+
+@pytest.mark.parametrize("change, message", [
+    (two_load_balancers, "routes.0: Value error, preparing_rule_arn is a rule of load balancer app/web/0f0f0f0f0f0f0f0f"),
+    (lambda route: route.update(health_check={"interval_seconds": 10, "timeout_seconds": 10}),
+     "routes.0.health_check: Value error, timeout_seconds (10) must be below interval_seconds (10)"),
+], ids=["rules-on-two-load-balancers", "health-check-timeout"])
+def test_validate_refuses_offline_what_aws_would_refuse_after_the_lock(tmp_path, valid_config, change, message):
+    # Given a route that AWS would refuse at ModifyRule or CreateTargetGroup, after the lock
+    change(valid_config["routes"][0])
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    # When it is validated, with no AWS at hand
+    result = cutover("validate", str(path))
+    # Then it is refused with exit 2, naming the field
+    assert result.code == 2
+    assert message in result.out
+
+
 def test_validate_reports_unparsable_yaml(tmp_path):
     path = tmp_path / "deploy.yaml"
     path.write_text("service: [unclosed\n")

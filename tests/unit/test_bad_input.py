@@ -190,3 +190,53 @@ def test_parsing_leaves_the_given_input_as_it_was():
     kept = copy.deepcopy(raw)
     parse_start_input(raw)
     assert raw == kept
+
+
+OTHER_BALANCER_RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/other/fedcba9876543210/89abcdef01234567/cccc"
+
+
+def request_count_policy(**extra: Any) -> dict[str, Any]:
+    return {"name": "requests", "metric": "ALBRequestCountPerTarget", "target": 100, **extra}
+
+
+def second_route(c: dict[str, Any]) -> None:
+    c["routes"].append({**c["routes"][0], "name": "api", "preparing_rule_arn": RULE.format("dddd"),
+                        "public_rule_arn": RULE.format("eeee")})
+
+
+@pytest.mark.parametrize("change, field", [
+    # AWS refuses these only at CreateTargetGroup, ModifyRule or PutScalingPolicy: after the lock.
+    (lambda c: c["routes"][0].update(health_check={"interval_seconds": 10, "timeout_seconds": 10}),
+     "config.routes.0.health_check: Value error, timeout_seconds (10) must be below interval_seconds (10)"),
+    (lambda c: c["routes"][0].update(health_check={"timeout_seconds": 20}),
+     "config.routes.0.health_check: Value error, timeout_seconds (20) must be below interval_seconds (15)"),
+    (lambda c: c["routes"][0].update(public_rule_arn=OTHER_BALANCER_RULE),
+     "config.routes.0: Value error, preparing_rule_arn is a rule of load balancer app/demo/0123456789abcdef and "
+     "public_rule_arn of app/other/fedcba9876543210"),
+    (lambda c: c["release"].update(required_healthy=2) or c["service_settings"]["autoscaling"].update(min=1),
+     "release.required_healthy (2) exceeds service_settings.autoscaling.min (1)"),
+    (lambda c: c["service_settings"]["autoscaling"].update(min=0),
+     "config.service_settings.autoscaling.min: Input should be greater than or equal to 1"),
+    (lambda c: second_route(c) or c["service_settings"]["autoscaling"].update(policies=[request_count_policy()]),
+     "service_settings.autoscaling.policies.0.route: ALBRequestCountPerTarget needs the route whose target group counts"),
+    (lambda c: c["service_settings"]["autoscaling"].update(policies=[request_count_policy(route="nope")]),
+     "service_settings.autoscaling.policies.0.route: no route named 'nope'"),
+    (lambda c: c["service_settings"]["autoscaling"]["policies"][0].update(route="www"),
+     "service_settings.autoscaling.policies.0.route: only ALBRequestCountPerTarget counts requests of a route"),
+], ids=["timeout-equals-interval", "timeout-above-default-interval", "rules-on-two-load-balancers",
+        "required-above-autoscaling-min", "autoscaling-min-zero", "request-count-without-route", "request-count-unknown-route",
+        "route-on-cpu-policy"])
+def test_what_aws_would_refuse_after_the_lock_is_refused_by_validation(change, field):
+    assert field in refused(with_config(change))
+
+
+def test_required_healthy_defaults_to_what_autoscaling_keeps_at_least():
+    # Given desired 4 but autoscaling that may scale in to 2; When parsed; Then the health gate waits for 2
+    parsed = parse_start_input(with_config(lambda c: c["service_settings"].update(desired_count=4)
+                                           or c["release"].pop("required_healthy")))
+    assert parsed.config.required_healthy == 2
+
+
+def test_request_count_scaling_of_a_single_route_needs_no_route_name():
+    parsed = parse_start_input(with_config(lambda c: c["service_settings"]["autoscaling"].update(policies=[request_count_policy()])))
+    assert parsed.config.request_count_route(parsed.config.service_settings.autoscaling.policies[0]).name == "www"
