@@ -12,6 +12,7 @@ import yaml
 from cutover import shipped
 from release.config import DeployConfig
 from release.plan import build_plan, task_definition_request
+from release.steps.service import metric_specification
 
 DEMO_TEMPLATE = shipped("examples", "demo", "deploy.yaml")
 ENV = "demo"
@@ -116,6 +117,7 @@ def bootstrap_live_version(clients, config: dict[str, Any], version: str = "1", 
             aas.put_scaling_policy(
                 PolicyName=policy.name, ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount",
                 PolicyType="TargetTrackingScaling",
-                TargetTrackingScalingPolicyConfiguration={"TargetValue": policy.target, "PredefinedMetricSpecification": {"PredefinedMetricType": policy.metric}},
+                TargetTrackingScalingPolicyConfiguration={"TargetValue": policy.target,
+                                                          "PredefinedMetricSpecification": metric_specification(plan, policy, groups)},
             )
     return plan.ecs_service

@@ -1,6 +1,7 @@
 """Amazon ECS: services of a cluster, read in batches, and their tags."""
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator
 
 from release.aws import client
@@ -15,6 +16,25 @@ def service(cluster: str, name: str) -> dict[str, Any] | None:
         if description.get("status") in ("ACTIVE", "DRAINING"):
             return description
     return None
+
+
+def draining_message(name: str) -> str:
+    return (
+        f"ECS service {name} was deleted recently and is still DRAINING: AWS frees its name once its tasks "
+        "have stopped (usually a few minutes). Start the release again after that, or release another version"
+    )
+
+
+def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2.0) -> bool:
+    """Wait up to `seconds` for a deleted service's name to be free again; True when it is."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = client("ecs").describe_services(cluster=cluster, services=[name])["services"]
+        if not any(s.get("status") == "DRAINING" for s in found):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
 
 
 def service_arns(cluster: str) -> Iterator[str]:

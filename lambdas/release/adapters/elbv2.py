@@ -74,6 +74,10 @@ def set_forward(rule_arn: str, rule_description: dict[str, Any], weights: dict[s
     for action in rule_description.get("Actions", []):
         if action.get("Type") == "forward":
             forward["Order"] = action.get("Order", len(actions) + 1)
+            # Stickiness between the rule's target groups is someone's setting: keep it.
+            stickiness = (action.get("ForwardConfig") or {}).get("TargetGroupStickinessConfig")
+            if stickiness:
+                forward["ForwardConfig"]["TargetGroupStickinessConfig"] = stickiness
             actions.append(forward)
         else:
             actions.append({k: v for k, v in action.items() if v is not None})

@@ -12,13 +12,17 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from release import naming, ownership
-from release.adapters import elbv2, records
+from release.adapters import ecs, elbv2, records
 from release.adapters.cloudwatch import firing
 from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
 from release.errors import InvalidReleaseInput, NothingToRollBack
 from release.plan import build_plan, release_id_of, summary
 from release.step import StepEvent, lambda_step
+
+# A service name deleted shortly before is DRAINING and cannot be created again; wait this long
+# for it (well within the function's timeout) before telling the caller to come back later.
+DRAIN_WAIT_SECONDS = 30
 
 
 def parse_config_text(text: str, source: str) -> dict[str, Any]:
@@ -123,4 +127,6 @@ def handler(event: StepEvent) -> dict[str, Any]:
         taken = ownership.taken_names(plan)
         if taken:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
+        if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
+            raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
     return plan.model_dump(mode="json") | {"summary": summary(plan)}

@@ -10,6 +10,7 @@ from typing import Any
 from release import naming, ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.aws import client
+from release.config import TargetTrackingPolicy
 from release.errors import ServiceConflict
 from release.plan import TAG_PREFIX, Plan
 from release.step import StepEvent, lambda_step
@@ -54,7 +55,21 @@ def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> 
     return request
 
 
-def configured_autoscaling(plan: Plan) -> dict[str, Any] | None:
+def resource_label(load_balancer: str, target_group_arn: str) -> str:
+    """What ALBRequestCountPerTarget counts: `app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>`."""
+    return f"{load_balancer}/{target_group_arn.split(':')[-1]}"
+
+
+def metric_specification(plan: Plan, policy: TargetTrackingPolicy, groups: dict[str, str]) -> dict[str, str]:
+    specification = {"PredefinedMetricType": policy.metric}
+    if policy.metric == "ALBRequestCountPerTarget":
+        # AWS requires the label: the new version's target group of the policy's route.
+        route = plan.config.request_count_route(policy)
+        specification["ResourceLabel"] = resource_label(route.load_balancer, groups[route.name])
+    return specification
+
+
+def configured_autoscaling(plan: Plan, groups: dict[str, str]) -> dict[str, Any] | None:
     scaling = plan.config.service_settings.autoscaling
     if scaling is None:
         return None
@@ -67,7 +82,7 @@ def configured_autoscaling(plan: Plan) -> dict[str, Any] | None:
                 "type": "TargetTrackingScaling",
                 "target_tracking": {
                     "TargetValue": p.target,
-                    "PredefinedMetricSpecification": {"PredefinedMetricType": p.metric},
+                    "PredefinedMetricSpecification": metric_specification(plan, p, groups),
                     "ScaleInCooldown": p.scale_in_cooldown_seconds,
                     "ScaleOutCooldown": p.scale_out_cooldown_seconds,
                 },
@@ -121,6 +136,8 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
     existing = ecs.service(plan.cluster, plan.ecs_service)
+    if existing is not None and existing.get("status") == "DRAINING":
+        raise ServiceConflict(ecs.draining_message(plan.ecs_service))
     if plan.action == "rollback":
         if existing is None:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
@@ -145,5 +162,5 @@ def handler(event: StepEvent) -> dict[str, Any]:
         created = client("ecs").create_service(**request)["service"]
         result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
                   "desired_count": request["desiredCount"]}
-    result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan))
+    result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups))
     return result
