@@ -5,7 +5,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Annotations, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Annotations, Aws, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cutover.cdk.notifications import Notifications
+from release.registry import integration_arns
 
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 TOPIC_SUBSTITUTION = "NotificationTopicArn"
@@ -33,6 +34,7 @@ class ReleaseStateMachine(Construct):
         definition = definition_path.read_text()
         substitutions = {substitution_names[key]: fn.function_arn for key, fn in functions.items()}
         substitutions[TOPIC_SUBSTITUTION] = notifications.topic.topic_arn
+        substitutions.update(integration_arns(Aws.PARTITION))
         expected = substitutions_in(definition)
         if missing := sorted(expected - substitutions.keys()):
             # CloudFormation would leave them as literal text, and the execution would fail on them.

@@ -15,9 +15,10 @@ from cutover import DEFINITION, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
-from release.registry import STEPS
+from release.registry import STEPS, integration_arns
 
 REGION = "us-east-1"
+PARTITION = "aws"
 ACCOUNT = "123456789012"
 STATE_MACHINE_NAME = "cutover-release"
 TABLE_NAME = "cutover-releases"
@@ -36,7 +37,7 @@ def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
 
 
 def function_arn(key: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{lambdas.function_name(key)}"
+    return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{lambdas.function_name(key)}"
 
 
 class LocalEngine:
@@ -152,6 +153,7 @@ class LocalEngine:
         )["Role"]["Arn"]
         substitutions = {step.substitution: function_arn(step.key) for step in STEPS}
         substitutions["NotificationTopicArn"] = self.topic_arn
+        substitutions.update(integration_arns(PARTITION))
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name=STATE_MACHINE_NAME, definition=definition(substitutions), roleArn=role, type="STANDARD",
         )["stateMachineArn"]

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The Step Functions service integrations the definition uses, each by the substitution that stands
+# for its whole ARN: written as `arn:aws:…` the definition would run in the `aws` partition only,
+# and a whole-value substitution keeps the definition checkable by cfn-lint.
+INTEGRATIONS = {
+    "LambdaInvokeWaitForTaskTokenArn": "lambda:invoke.waitForTaskToken",
+    "SnsPublishArn": "sns:publish",
+}
+
+
+def integration_arns(partition: str) -> dict[str, str]:
+    return {name: f"arn:{partition}:states:::{integration}" for name, integration in INTEGRATIONS.items()}
+
 
 @dataclass(frozen=True)
 class Step:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+from release import registry
 from release.registry import STEPS
 
 from cutover.cdk.state_machine import substitutions_in
@@ -98,10 +99,10 @@ def test_the_cli_finds_the_state_machine_topic_and_table_in_the_stack_outputs(sy
 
 
 # Service integrations the state machine's role is granted for, and the action each needs.
+# What the state machine role needs for each service integration, by the substitution of its ARN.
 INTEGRATIONS = {
-    "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
-    "arn:aws:states:::lambda:invoke.waitForTaskToken": "lambda:InvokeFunction",
-    "arn:aws:states:::sns:publish": "sns:Publish",
+    f"${{{name}}}": {"lambda": "lambda:InvokeFunction", "sns": "sns:Publish"}[integration.split(":")[0]]
+    for name, integration in registry.INTEGRATIONS.items()
 }
 
 

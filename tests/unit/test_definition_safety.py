@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from cutover import DEFINITION
+from release.registry import BY_KEY, INTEGRATIONS
 
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
@@ -29,6 +31,12 @@ TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task
 def is_lambda(state: dict) -> bool:
     resource = state["Resource"]
     return resource.endswith("FunctionArn}") or ":lambda:" in resource
+
+
+def waits_for_a_token(state: dict) -> bool:
+    """A `.waitForTaskToken` integration (its ARN is substituted whole, in the stack's partition)."""
+    name = state["Resource"].removeprefix("${").removesuffix("}")
+    return INTEGRATIONS.get(name, "").endswith(".waitForTaskToken")
 
 
 def retried(state: dict) -> set[str]:
@@ -56,6 +64,28 @@ def test_every_lambda_task_retries_lambda_service_errors_and_throttling(name):
     assert throttled and throttled[0]["MaxAttempts"] >= 3 and throttled[0].get("JitterStrategy") == "FULL"
 
 
+def step_of(state: dict) -> str | None:
+    """The registry key of the step a task invokes (`${<key>FunctionArn}`), directly or through a waitForTaskToken."""
+    text = json.dumps({"Resource": state["Resource"], "Parameters": state.get("Parameters", {})})
+    found = re.search(r"\$\{(\w+)FunctionArn\}", text)
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in TASKS.items() if step_of(s) and "TimeoutSeconds" in s))
+def test_a_task_outlasts_its_function_so_lambdas_own_timeout_is_what_fails(name):
+    # If the state timed out first, the failure would be a States.Timeout, which is not retried,
+    # instead of the function's timeout error, which is.
+    state = TASKS[name]
+    assert state["TimeoutSeconds"] > BY_KEY[step_of(state)].timeout_seconds
+
+
+def test_no_arn_of_one_partition_is_written_into_the_definition():
+    # Service integrations are substituted whole, in the stack's partition (aws, aws-cn, aws-us-gov…).
+    integrations = {s["Resource"] for s in TASKS.values() if not s["Resource"].endswith("FunctionArn}")}
+    assert integrations == {f"${{{name}}}" for name in INTEGRATIONS}
+    assert "arn:aws" not in json.dumps(load())
+
+
 def would_retry(state: dict, error: str) -> bool:
     """As Step Functions matches: the first retrier naming the error (or States.ALL) decides."""
     for retry in state.get("Retry", []):
@@ -70,12 +100,12 @@ def test_domain_errors_are_not_retried_but_crashes_are(name):
     state = TASKS[name]
     for error in ("InvalidReleaseInput", "ReleaseInProgress", "RuleDrifted", "HealthTimeout", "AlarmFired"):
         assert not would_retry(state, error), error
-    if not state["Resource"].endswith(".waitForTaskToken"):
+    if not waits_for_a_token(state):
         assert would_retry(state, "Crash")  # an unnamed error: the function died, the step runs again
 
 
 def test_the_approval_task_has_a_heartbeat_below_its_timeout():
-    callbacks = [s for s in TASKS.values() if s["Resource"].endswith(".waitForTaskToken")]
+    callbacks = [s for s in TASKS.values() if waits_for_a_token(s)]
     assert len(callbacks) == 1
     approval = callbacks[0]
     assert approval["HeartbeatSecondsPath"] and approval["TimeoutSecondsPath"]
