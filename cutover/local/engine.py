@@ -40,12 +40,34 @@ def function_arn(key: str) -> str:
     return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{lambdas.function_name(key)}"
 
 
+class _ScaledSleep:
+    """The `time` module as moto's retrier sees it, with sleeps scaled."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _scale_retry_sleeps(scale: float) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    retrier_decl.time = time if scale == 1.0 else _ScaledSleep(scale)
+
+
 class LocalEngine:
     """Start with `with LocalEngine() as engine:`; `engine.client("ecs")` talks to the emulated AWS."""
 
     def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5,
-                 service_drain_seconds: float = 2.0):
+                 service_drain_seconds: float = 2.0, retry_backoff_scale: float = 1.0):
         self.port = port
+        # The state machine's Retry back-off really sleeps; a scale below 1 shortens each sleep
+        # (same attempts, same order) where a run must be quick, as the fault matrix's is.
+        self.retry_backoff_scale = retry_backoff_scale
         self.endpoint_url = f"http://127.0.0.1:{port}" if port else None
         self.tick_seconds = tick_seconds
         self.task_start_seconds = task_start_seconds
@@ -83,6 +105,7 @@ class LocalEngine:
         aws_rules.install()
         aws_rules.reset()
         aws_rules.service_drain_seconds = self.service_drain_seconds
+        _scale_retry_sleeps(self.retry_backoff_scale)
         if self.port:
             from moto.server import ThreadedMotoServer
 
@@ -114,6 +137,7 @@ class LocalEngine:
         if self._server:
             self._server.stop()
         aws.reset()
+        _scale_retry_sleeps(1.0)
         envvars.apply(self._saved_env)
         self._saved_env.clear()
 

@@ -1,29 +1,41 @@
 """Faults the local engine can inject, for tests of what a release does when AWS misbehaves.
 
-- `throttle(...)`: AWS answers a mutating call with a throttling error a few times before it
-  goes through, as AWS does under load. The error is produced where the HTTP response would be,
-  so the SDK's own retries (standard mode, backoff with jitter) see it; more throttles in a row
-  than the SDK makes attempts (6, see release.aws) make the step fail with `AwsThrottled`,
-  which the state machine retries.
-- `crash_after(...)`: a step's handler finishes its AWS change and then the function dies before
-  it can report (a timeout, an out-of-memory kill); Step Functions sees an error and retries.
+- `throttle(...)`: AWS answers a call with a throttling error a few times before it goes through,
+  as AWS does under load. The error is produced where the HTTP response would be, so the SDK's
+  own retries (standard mode, backoff with jitter) see it; more throttles in a row than the SDK
+  makes attempts (6, see release.aws) make the step fail with `AwsThrottled`, which the state
+  machine retries.
+- `deny(...)`: every AWS call of one step fails with the called service's own AccessDenied
+  error, as when the function's role lacks a permission.
+- `crash_before(...)` / `crash_after(...)`: a step's function dies before its AWS change, or
+  after it and before it can report (an out-of-memory kill); Step Functions sees an error and
+  retries.
+- `time_out(...)`: a step's function runs past its Lambda timeout after its change; Lambda
+  reports `Sandbox.Timedout`, the error name Step Functions gives the Task state.
+- `refuse(...)`: a step fails with a given error before it does anything, every time.
 
-Both are context managers that undo themselves. They act on the release steps' own clients
+All are context managers that undo themselves. They act on the release steps' own clients
 (`release.aws.client`) and handler hooks only, never on the test's or the data plane's clients.
+A fault is aimed at steps by registry key, or by `Target` when the step serves several states of
+the definition (CheckHealth, WatchAlarms, UnlockService) and only one of them should fail.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Union
+
+import boto3
 
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
 from cutover.local import lambdas
 from release import aws
+from release.registry import BY_KEY
 
 # The calls that change something, per client: what a throttle is about.
 MUTATING = {
@@ -33,6 +45,9 @@ MUTATING = {
     "application-autoscaling": {"RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy"},
     "dynamodb": {"PutItem", "UpdateItem", "DeleteItem"},
 }
+
+
+EVERY_CALL = "*"
 
 
 class _RawBody:
@@ -48,17 +63,126 @@ class _RawBody:
         return self._body
 
 
-def throttling_response(url: str, protocol: str) -> AWSResponse:
-    if protocol == "query":
-        body = (
-            b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-            b"<Message>Rate exceeded</Message></Error><RequestId>throttled</RequestId></ErrorResponse>"
-        )
+def _cbor_text(text: str) -> bytes:
+    data = text.encode()
+    if len(data) < 24:
+        return bytes([0x60 + len(data)]) + data
+    if len(data) < 256:
+        return bytes([0x78, len(data)]) + data
+    return bytes([0x79]) + len(data).to_bytes(2, "big") + data
+
+
+def error_response(url: str, protocol: str, code: str, message: str, status: int = 400) -> AWSResponse:
+    """The HTTP answer a service of `protocol` gives for error `code`, for botocore to parse."""
+    if protocol in ("query", "rest-xml", "ec2"):
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                f"</Error><RequestId>fault</RequestId></ErrorResponse>").encode()
         headers = {"Content-Type": "text/xml"}
+    elif protocol == "smithy-rpc-v2-cbor":
+        # CloudWatch's protocol: a CBOR map {"__type": code, "message": message}.
+        body = bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message)
+        headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
     else:
-        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}
-    return AWSResponse(url, 400, headers, _RawBody(body))
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+    return AWSResponse(url, status, headers, _RawBody(body))
+
+
+def throttling_response(url: str, protocol: str) -> AWSResponse:
+    code = "Throttling" if protocol == "query" else "ThrottlingException"
+    return error_response(url, protocol, code, "Rate exceeded")
+
+
+# What each service answers a call its caller may not make (the Service Authorization Reference's
+# prefix → the client, the error code and HTTP status the service's API reference gives).
+ACCESS_DENIED = {
+    "elbv2": ("AccessDenied", 403), "ecs": ("AccessDeniedException", 400),
+    "application-autoscaling": ("AccessDeniedException", 400), "dynamodb": ("AccessDeniedException", 400),
+    "sns": ("AuthorizationError", 403), "cloudwatch": ("AccessDenied", 403), "s3": ("AccessDenied", 403),
+    "stepfunctions": ("AccessDeniedException", 400),
+}
+CLIENT_OF_PREFIX = {
+    "elasticloadbalancing": "elbv2", "ecs": "ecs", "application-autoscaling": "application-autoscaling",
+    "dynamodb": "dynamodb", "sns": "sns", "cloudwatch": "cloudwatch", "s3": "s3", "states": "stepfunctions",
+}
+IAM_PREFIX = {client: prefix for prefix, client in CLIENT_OF_PREFIX.items()}
+
+
+def step_clients(step: str) -> set[str]:
+    """The clients a step's calls (registry) go through; iam:PassRole is checked inside other calls."""
+    return {CLIENT_OF_PREFIX[call.split(":")[0]] for call in BY_KEY[step].calls if call.split(":")[0] in CLIENT_OF_PREFIX}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One step, and when it serves several states of the definition, the one state meant."""
+
+    step: str
+    state: str | None = None
+
+    def matches(self, key: str, event: dict[str, Any]) -> bool:
+        return key == self.step and (self.state is None or state_of(event) == self.state)
+
+
+Aim = Union[str, Target]
+_sfn_lock = threading.Lock()
+_sfn: list[Any] = []
+
+
+def state_of(event: dict[str, Any]) -> str | None:
+    """The state of the definition that invoked this step, from its execution's history."""
+    from cutover import operations
+
+    arn = (event.get("release") or {}).get("execution_id")
+    if not arn:
+        return None
+    with _sfn_lock:
+        if not _sfn:
+            _sfn.append(boto3.session.Session().client("stepfunctions"))
+    return operations.current_state(operations.history(_sfn[0], arn))
+
+
+def _targets(aims: Iterable[Aim]) -> list[Target]:
+    return [aim if isinstance(aim, Target) else Target(aim) for aim in aims]
+
+
+def _running_in(targets: list[Target]) -> bool:
+    running = lambdas.current()
+    return running is not None and any(t.matches(*running) for t in targets)
+
+
+@contextlib.contextmanager
+def _answer_calls(clients: Iterable[str], answer: Callable[[str, str, Any, str], AWSResponse | None]) -> Iterator[None]:
+    """Let `answer(client, operation, request, protocol)` reply in AWS's place to the release
+    steps' calls; None lets the call through."""
+    stubber = _moto_stubber()
+    installed = []
+    for name in clients:
+        client = aws.client(name)
+        # The protocol the client speaks: the first of the service's that this botocore supports.
+        model = client.meta.service_model
+        protocol = getattr(model, "resolved_protocol", None) or model.protocol
+        events = client.meta.events
+
+        def send(request, event_name: str, _name=name, _protocol=protocol, **kwargs):
+            response = answer(_name, event_name.rsplit(".", 1)[-1], request, _protocol)
+            if response is not None:
+                return response
+            # In-process, moto answers in this same event; it must not also run an answered call,
+            # so it is called from here instead of beside this handler.
+            return stubber(event_name=event_name, request=request, **kwargs) if stubber else None
+
+        if stubber:
+            events.unregister("before-send", stubber)
+        events.register_first("before-send", send)
+        installed.append((events, send))
+    try:
+        yield
+    finally:
+        for events, send in installed:
+            events.unregister("before-send", send)
+            if stubber:
+                events.register("before-send", stubber)
 
 
 @dataclass
@@ -72,12 +196,16 @@ class Throttle:
     per_call: int = 1
     total: int | None = None
     operations: dict[str, set[str]] = field(default_factory=lambda: {k: set(v) for k, v in MUTATING.items()})
+    steps: list[Target] | None = None
     throttled: dict[str, int] = field(default_factory=dict)
     _in_a_row: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def should_throttle(self, client_name: str, operation: str) -> bool:
-        if operation not in self.operations.get(client_name, set()):
+        wanted = self.operations.get(client_name, set())
+        if EVERY_CALL not in wanted and operation not in wanted:
+            return False
+        if self.steps is not None and not _running_in(self.steps):
             return False
         key = f"{client_name}.{operation}"
         with self._lock:
@@ -103,66 +231,110 @@ def _moto_stubber():
 @contextlib.contextmanager
 def throttle(per_call: int = 1, *, total: int | None = None,
              operations: dict[str, Iterable[str]] | None = None,
+             steps: Iterable[Aim] | None = None,
              sdk_backoff_scale: float | None = None) -> Iterator[Throttle]:
     """Throttle the release steps' mutating calls while the block runs.
 
-    `sdk_backoff_scale` shrinks the SDK's back-off on throttling (1 s doubling, up to 20 s), not
-    the number of its retries, so a test can exhaust them in a moment.
+    `operations` names other calls per client (`EVERY_CALL` for all of a client's calls);
+    `steps` throttles only the calls those steps make. `sdk_backoff_scale` shrinks the SDK's
+    back-off on throttling (1 s doubling, up to 20 s), not the number of its retries, so a test
+    can exhaust them in a moment.
     """
-    plan = Throttle(per_call=per_call, total=total)
+    plan = Throttle(per_call=per_call, total=total, steps=_targets(steps) if steps is not None else None)
     backoff_config = ExponentialBackoff._DEFAULT_BACKOFF_CONFIG
     if sdk_backoff_scale is not None:
         ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = {**backoff_config, "throttling_base_scale": sdk_backoff_scale}
     if operations is not None:
         plan.operations = {k: set(v) for k, v in operations.items()}
-    stubber = _moto_stubber()
-    installed = []
-    for name in plan.operations:
-        client = aws.client(name)
-        protocol = client.meta.service_model.protocol
-        events = client.meta.events
 
-        def send(request, event_name: str, _name=name, _protocol=protocol, **kwargs):
-            if plan.should_throttle(_name, event_name.rsplit(".", 1)[-1]):
-                return throttling_response(request.url, _protocol)
-            # In-process, moto answers in this same event; it must not also run a throttled call,
-            # so it is called from here instead of beside this handler.
-            return stubber(event_name=event_name, request=request, **kwargs) if stubber else None
+    def answer(client: str, operation: str, request, protocol: str) -> AWSResponse | None:
+        return throttling_response(request.url, protocol) if plan.should_throttle(client, operation) else None
 
-        if stubber:
-            events.unregister("before-send", stubber)
-        events.register_first("before-send", send)
-        installed.append((events, send))
     try:
-        yield plan
+        with _answer_calls(plan.operations, answer):
+            yield plan
     finally:
         ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = backoff_config
-        for events, send in installed:
-            events.unregister("before-send", send)
-            if stubber:
-                events.register("before-send", stubber)
 
 
-class Crash(Exception):
-    """The function died after its work was done, before it could report the result."""
+def every_call_of(step: str) -> dict[str, set[str]]:
+    """`operations` for `throttle`: every call a step makes, reads included."""
+    return {client: {EVERY_CALL} for client in step_clients(step)}
 
 
 @contextlib.contextmanager
-def crash_after(steps: Iterable[str], times: int = 1) -> Iterator[dict[str, int]]:
-    """Make each named step (registry key, e.g. "CreateService") crash `times` times right after
-    its handler returned. Yields the count of crashes per step."""
-    remaining = {key: times for key in steps}
-    crashed: dict[str, int] = {}
+def deny(aim: Aim, clients: Iterable[str] | None = None) -> Iterator[dict[str, int]]:
+    """Every AWS call of the aimed step fails with the service's AccessDenied, as when the
+    function's role lacks the permission. `clients`: the services denied (default: those of the
+    step's calls in the registry). Yields the count of denied calls per "client.Operation"."""
+    targets = _targets([aim])
+    denied: dict[str, int] = {}
     lock = threading.Lock()
 
-    def hook(key: str, event: dict[str, Any], result: Any) -> None:
+    def answer(client: str, operation: str, request, protocol: str) -> AWSResponse | None:
+        running = lambdas.current()
+        if not _running_in(targets):
+            return None
         with lock:
-            if remaining.get(key, 0) <= 0:
-                return
-            remaining[key] -= 1
-            crashed[key] = crashed.get(key, 0) + 1
-        raise Crash(f"{key} crashed after its change")
+            denied[f"{client}.{operation}"] = denied.get(f"{client}.{operation}", 0) + 1
+        code, status = ACCESS_DENIED[client]
+        role = lambdas.function_name(running[0])
+        message = (f"User: arn:aws:sts::123456789012:assumed-role/{role}/{role} is not authorized to perform: "
+                   f"{IAM_PREFIX[client]}:{operation} because no identity-based policy allows the "
+                   f"{IAM_PREFIX[client]}:{operation} action")
+        return error_response(request.url, protocol, code, message, status)
 
+    with _answer_calls(step_clients(targets[0].step) if clients is None else clients, answer):
+        yield denied
+
+
+class Crash(Exception):
+    """The function died (before or after its work), before it could report the result."""
+
+
+class LambdaTimedOut(Exception):
+    """Lambda stopped the function at its timeout; this is how Lambda names that error."""
+
+    error_type = "Sandbox.Timedout"
+
+
+def _strike(aims: Iterable[Aim], times: int, error: Callable[[str], Exception]) -> tuple[Callable[..., None], dict[str, int]]:
+    """A hook that raises `error(step)` the first `times` runs of each aimed step."""
+    targets = _targets(aims)
+    remaining = {target: times for target in targets}
+    struck: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def hook(key: str, event: dict[str, Any], *_: Any) -> None:
+        for target in targets:
+            if remaining[target] <= 0 or not target.matches(key, event):
+                continue
+            with lock:
+                if remaining[target] <= 0:
+                    return
+                remaining[target] -= 1
+                struck[key] = struck.get(key, 0) + 1
+            raise error(key)
+
+    return hook, struck
+
+
+@contextlib.contextmanager
+def crash_before(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
+    """Make each aimed step crash `times` times as it starts, before any AWS change."""
+    hook, crashed = _strike(steps, times, lambda key: Crash(f"{key} crashed before its change"))
+    lambdas.before_hooks.append(hook)
+    try:
+        yield crashed
+    finally:
+        lambdas.before_hooks.remove(hook)
+
+
+@contextlib.contextmanager
+def crash_after(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
+    """Make each aimed step (registry key, e.g. "CreateService") crash `times` times right after
+    its handler returned. Yields the count of crashes per step."""
+    hook, crashed = _strike(steps, times, lambda key: Crash(f"{key} crashed after its change"))
     lambdas.after_hooks.append(hook)
     try:
         yield crashed
@@ -171,11 +343,29 @@ def crash_after(steps: Iterable[str], times: int = 1) -> Iterator[dict[str, int]
 
 
 @contextlib.contextmanager
-def refuse(step: str, error: Exception) -> Iterator[None]:
-    """Make the named step fail with `error` before it does anything, every time it runs."""
+def time_out(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
+    """Make each aimed step run past its Lambda timeout `times` times, after its AWS change: Lambda
+    answers the invoke with `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: …
+    Error: Task timed out after N.00 seconds"}`, and Step Functions reports `Sandbox.Timedout`."""
+
+    def timed_out(key: str) -> Exception:
+        return LambdaTimedOut(f"RequestId: {uuid.uuid4()} Error: Task timed out after {BY_KEY[key].timeout_seconds}.00 seconds")
+
+    hook, struck = _strike(steps, times, timed_out)
+    lambdas.after_hooks.append(hook)
+    try:
+        yield struck
+    finally:
+        lambdas.after_hooks.remove(hook)
+
+
+@contextlib.contextmanager
+def refuse(step: Aim, error: Exception) -> Iterator[None]:
+    """Make the aimed step fail with `error` before it does anything, every time it runs."""
+    targets = _targets([step])
 
     def hook(key: str, event: dict[str, Any]) -> None:
-        if key == step:
+        if any(target.matches(key, event) for target in targets):
             raise error
 
     lambdas.before_hooks.append(hook)

@@ -28,6 +28,7 @@ before_hooks: list[Hook] = []
 after_hooks: list[Hook] = []
 invocations: list[tuple[str, float]] = []
 _lock = threading.Lock()
+_running = threading.local()
 
 
 def function_name(key: str) -> str:
@@ -56,15 +57,25 @@ def _step_key(function: str) -> str:
     return name[len(FUNCTION_PREFIX):]
 
 
+def current() -> tuple[str, dict[str, Any]] | None:
+    """(step key, event) of the handler this thread runs now: faults aimed at one step's AWS calls
+    find it here (each invocation runs on its own interpreter thread)."""
+    return getattr(_running, "step", None)
+
+
 def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
     handler = importlib.import_module(BY_KEY[key].module).handler
-    for hook in list(before_hooks):
-        hook(key, event)
-    context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
-    result = handler(event, context)
-    for hook in list(after_hooks):
-        hook(key, event, result)
-    return result
+    outer, _running.step = current(), (key, event)
+    try:
+        for hook in list(before_hooks):
+            hook(key, event)
+        context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
+        result = handler(event, context)
+        for hook in list(after_hooks):
+            hook(key, event, result)
+        return result
+    finally:
+        _running.step = outer
 
 
 def _invoke(self, function_name_or_arn, qualifier, body, headers, response_headers):  # noqa: ANN001 (moto's signature)
@@ -77,7 +88,8 @@ def _invoke(self, function_name_or_arn, qualifier, body, headers, response_heade
     except Exception as error:  # reported to the interpreter as Lambda does, not raised
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps({
-            "errorType": type(error).__name__,
+            # Lambda's own errors (a timeout: "Sandbox.Timedout") carry a name no class can have.
+            "errorType": getattr(error, "error_type", type(error).__name__),
             "errorMessage": str(error),
             "stackTrace": traceback.format_exception(error)[-3:],
         }).encode()
