@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test lint demo bench synth setup clean
+.PHONY: test lint demo bench chaos synth setup clean
 
 setup: $(STAMP)
 
@@ -23,13 +23,18 @@ test: lint
 
 # Undefined names and unused imports are bugs or leftovers; the test run refuses them.
 lint: $(STAMP)
-	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover tests bench app.py
+	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover tests bench chaos app.py
 
 demo: $(STAMP)
 	$(BIN)/python -m cutover demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The fault matrix: every Lambda state x every fault, stops and alarms at every phase (report in
+# chaos/results/). CELLS=id,id runs only those cells (each failing cell prints its id).
+chaos: $(STAMP)
+	$(BIN)/python -m chaos $(if $(CELLS),--cells $(CELLS))
 
 synth: $(STAMP)
 	$(BIN)/python app.py

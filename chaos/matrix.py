@@ -1,0 +1,158 @@
+"""The cells of the fault matrix, generated from the definition and the step registry.
+
+Every state of `statemachine/release.asl.json` that runs a Lambda step gets one cell per fault
+kind; every phase of a release (prepared, each traffic step, the bake when the config has one)
+gets a stop by hand and an alarm. A state that a plain release never enters (the undo steps,
+their unlocks) is reached by a route: the states whose permanent failure leads there through
+their Catch, found by walking the definition from the states a plain release enters.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from cutover import DEFINITION
+from release.registry import BY_KEY
+
+# A transient fault heals on the step's retry; the release must end as if nothing had happened.
+TRANSIENT = ("throttle", "crash_before", "crash_after", "timeout")
+FAULTS = (*TRANSIENT, "access_denied")
+EVENTS = ("stop", "alarm")
+FAULT_TEXT = {
+    "throttle": "AWS throttles every call of the step once",
+    "crash_before": "the function crashes before its AWS change",
+    "crash_after": "the function crashes right after its AWS change",
+    "timeout": "the function runs past its Lambda timeout (Sandbox.Timedout)",
+    "access_denied": "every AWS call of the step is refused with AccessDenied",
+    "stop": "an operator stops the execution (StopExecution)",
+    "alarm": "a watched alarm goes into ALARM",
+}
+_FUNCTION = re.compile(r"^\$\{(\w+)FunctionArn\}$")
+
+
+def load_definition(path: str = DEFINITION) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def step_of(state: dict[str, Any]) -> str | None:
+    """The registry key of the Lambda function a Task state runs, directly or through lambda:invoke."""
+    if state.get("Type") != "Task":
+        return None
+    resource = state.get("Resource", "")
+    if resource.startswith("arn:aws:states:::lambda:invoke"):
+        resource = (state.get("Parameters") or {}).get("FunctionName", "")
+    match = _FUNCTION.match(resource)
+    if not match:
+        return None
+    if match.group(1) not in BY_KEY:
+        raise KeyError(f"state runs ${{{match.group(1)}FunctionArn}}, which is no step of the registry")
+    return match.group(1)
+
+
+def lambda_states(definition: dict[str, Any]) -> dict[str, str]:
+    """State name → step key, for every state that runs a Lambda step."""
+    return {name: key for name, state in definition["States"].items() if (key := step_of(state))}
+
+
+def _edges(state: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(states next without a failure, states a Catch leads to)."""
+    plain = [state["Next"]] if "Next" in state else []
+    plain += [choice["Next"] for choice in state.get("Choices", [])]
+    plain += [state["Default"]] if "Default" in state else []
+    return plain, [catch["Next"] for catch in state.get("Catch", [])]
+
+
+def routes(definition: dict[str, Any], entered: list[str]) -> dict[str, tuple[str, ...]]:
+    """For every state, the states that must fail for a release to enter it.
+
+    `entered` is the order in which a plain release entered its states: those need no failure.
+    Elsewhere the walk goes through Catch edges, preferring the source entered last (the most
+    work to undo); it never counts on a Choice branch the plain release did not take.
+    """
+    states = definition["States"]
+    best: dict[str, tuple[str, ...]] = {name: () for name in entered}
+    order = {name: i for i, name in enumerate(entered)}
+    queue = deque(sorted(entered, key=lambda name: -order[name]))
+    while queue:
+        name = queue.popleft()
+        plain, caught = _edges(states[name])
+        if states[name]["Type"] == "Choice" and order.get(name) is not None:
+            # A branch the plain release did not take needs a condition (a rejection, a health
+            # timeout) that no step failure makes: those states are reached by their Catch routes.
+            plain = []
+        for target, route in [(t, best[name]) for t in plain] + [(t, (*best[name], name)) for t in caught]:
+            if target not in best or len(route) < len(best[target]):
+                best[target] = route
+                queue.append(target)
+    return best
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One release of the matrix: a fault in a state (or an event at a phase), and its route."""
+
+    state: str
+    fault: str
+    step: str = ""
+    route: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", self.state.lower()).strip("-")
+        return f"{slug}--{self.fault.replace('_', '-')}"
+
+    @property
+    def transient(self) -> bool:
+        return self.fault in TRANSIENT and not self.route
+
+    def describe(self) -> str:
+        where = f"in '{self.state}' ({self.step})" if self.step else f"at {self.state}"
+        text = f"{FAULT_TEXT[self.fault]} {where}"
+        return text + (f", reached because {' then '.join(repr(s) for s in self.route)} failed" if self.route else "")
+
+
+def phases(config: dict[str, Any]) -> list[str]:
+    """The moments of a release at which a stop or an alarm is tried."""
+    release = config.get("release") or {}
+    found = ["prepared"] + [f"traffic {step['percent']}%" for step in release.get("traffic_steps", [])]
+    if release.get("bake_seconds"):
+        found.append("bake")
+    return found
+
+
+def cells(definition: dict[str, Any], entered: list[str], config: dict[str, Any]) -> list[Cell]:
+    reach = routes(definition, entered)
+    missing = sorted(set(lambda_states(definition)) - set(reach))
+    if missing:
+        raise ValueError(f"no way found into states {missing}: the matrix cannot cover them")
+    found = [Cell(state, fault, key, reach[state]) for state, key in lambda_states(definition).items() for fault in FAULTS]
+    found += [Cell(phase, event) for phase in phases(config) for event in EVENTS]
+    return found
+
+
+def diagonal(all_cells: list[Cell]) -> list[Cell]:
+    """The cells in an order that covers every state with one fault kind, then with the next, and
+    so on: a run cut short has still seen every state."""
+    states = list(dict.fromkeys(c.state for c in all_cells))
+    kinds = list(dict.fromkeys(c.fault for c in all_cells))
+    return sorted(all_cells, key=lambda c: ((kinds.index(c.fault) - states.index(c.state)) % len(kinds), states.index(c.state)))
+
+
+def sample(all_cells: list[Cell], seed: int) -> list[Cell]:
+    """Every step once (in one of its states, with one fault kind, both drawn by the seed), and a
+    stop and an alarm at drawn phases."""
+    import random
+
+    rng = random.Random(seed)
+    by_step: dict[str, list[Cell]] = {}
+    for cell in all_cells:
+        if cell.step:
+            by_step.setdefault(cell.step, []).append(cell)
+    chosen = [rng.choice(by_step[step]) for step in sorted(by_step)]
+    events = [c for c in all_cells if not c.step]
+    chosen += [rng.choice([c for c in events if c.fault == event]) for event in EVENTS]
+    return chosen

@@ -1,0 +1,188 @@
+"""The emulated account a cell runs in, and what the invariants read from it.
+
+The account holds the demo service `web` (version 1 live, autoscaled 2..6) and, beside it, a
+service `api` of another team on its own load balancer with its own lock: what a release of `web`
+must never touch. Everything here reads the account itself, never a release's own report.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from cutover.local import environment, lambdas, snapshot
+from cutover.local.engine import TABLE_NAME, LocalEngine
+from release import naming
+
+SERVICE = "web"
+OLD, NEW = "1", "2"
+ALARM = "web-5xx"
+OBSOLETE_TAG = "cutover:obsolete-since"
+BYSTANDER_LOCK = "lock#demo#api"
+GROUP = {v: naming.target_group_name("demo", SERVICE, v) for v in (OLD, NEW)}
+ECS_SERVICE = {v: naming.service_name(SERVICE, v) for v in (OLD, NEW)}
+
+
+def release_config(values: dict[str, str], *, hold_seconds: int = 1) -> dict[str, Any]:
+    """The demo config with the shortest waits that keep a release's behaviour: one-second polls and
+    alarm checks (the minimum the config accepts), an approval by the harness, a watched alarm."""
+    config = environment.demo_config(values)
+    config["release"].update(
+        approval={"mode": "manual", "timeout_seconds": 600}, poll_interval_seconds=1, alarm_check_seconds=1,
+        health_timeout_seconds=30, alarm_names=[ALARM],
+        traffic_steps=[{"percent": 50, "hold_seconds": hold_seconds}, {"percent": 100, "hold_seconds": hold_seconds - 1}],
+    )
+    return config
+
+
+@dataclass
+class World:
+    engine: LocalEngine
+    env: environment.DemoEnvironment
+    config: dict[str, Any]
+    public_rules: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, engine: LocalEngine, *, hold_seconds: int = 1) -> World:
+        env = environment.create(engine.client)
+        config = release_config(env.values, hold_seconds=hold_seconds)
+        cloudwatch = engine.client("cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName=ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum",
+            Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="quiet")
+        environment.bootstrap_live_version(engine.client, copy.deepcopy(config), version=OLD)
+        # Another team's service in the same cluster, on its own load balancer, with a release of its own under way (its lock).
+        values = env.values
+        other = environment.create_alb(engine.client, "other", values["VPC"], [values["SUBNET_A"], values["SUBNET_B"]],
+                                       values["SECURITY_GROUP"], "api.local", priority=10)
+        bystander = copy.deepcopy(config)
+        bystander["service"] = "api"
+        bystander["task_definition"]["family"] = "api"
+        bystander["routes"][0].update(preparing_rule_arn=other.preparing_rule_arn, public_rule_arn=other.public_rule_arn)
+        environment.bootstrap_live_version(engine.client, bystander, version="7")
+        engine.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
+            "pk": {"S": BYSTANDER_LOCK}, "held_by": {"S": "arn:aws:states:us-east-1:123456789012:execution:cutover-release:api-8"}})
+        return cls(engine, env, config, [values["PUBLIC_RULE_ARN"], other.public_rule_arn])
+
+    def client(self, name: str):
+        return self.engine.client(name)
+
+    # -- what a person would look at ------------------------------------------------------------
+    def forward(self, rule_arn: str) -> dict[str, int]:
+        """Target group name → weight of a rule's forward action."""
+        rule = self.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
+        for action in rule["Actions"]:
+            if action["Type"] == "forward":
+                groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+                return {g["TargetGroupArn"].split("/")[-2]: g.get("Weight", 1) for g in groups}
+        return {}
+
+    def service(self, name: str) -> dict[str, Any] | None:
+        found = self.client("ecs").describe_services(cluster="demo", services=[name], include=["TAGS"])["services"]
+        return found[0] if found and found[0]["status"] == "ACTIVE" else None
+
+    def tags(self, name: str) -> dict[str, str]:
+        return {t["key"]: t["value"] for t in (self.service(name) or {}).get("tags") or []}
+
+    def scaling(self, service: str) -> tuple[tuple[int, int] | None, list[str]]:
+        aas = self.client("application-autoscaling")
+        resource = f"service/demo/{service}"
+        targets = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"]
+        policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"]
+        bounds = (targets[0]["MinCapacity"], targets[0]["MaxCapacity"]) if targets else None
+        return bounds, sorted(p["PolicyName"] for p in policies)
+
+    def item(self, key: str) -> dict[str, Any] | None:
+        return self.client("dynamodb").get_item(TableName=TABLE_NAME, Key={"pk": {"S": key}}).get("Item")
+
+    def lock_holder(self) -> str | None:
+        item = self.item(f"lock#demo#{SERVICE}")
+        return item["held_by"]["S"] if item else None
+
+    def set_alarm(self, state: str) -> None:
+        self.client("cloudwatch").set_alarm_state(AlarmName=ALARM, StateValue=state, StateReason="chaos")
+
+    def active_task_definitions(self, family: str) -> list[str]:
+        return self.client("ecs").list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+
+    # -- the whole account, for "nothing else changed" -----------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The whole account (cutover.local.snapshot), plus the release table, which it leaves out."""
+        found = snapshot.take(self.client)
+        found["item"] = {item["pk"]["S"]: json.dumps(item, sort_keys=True)
+                         for item in self.client("dynamodb").scan(TableName=TABLE_NAME)["Items"]}
+        return found
+
+    def changed_elsewhere(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+        """What changed outside web's versions 1 and 2, web's two rules and web's records."""
+        versions = [("demo", SERVICE, OLD), ("demo", SERVICE, NEW)]
+        rules = [self.env.values["PUBLIC_RULE_ARN"], self.env.values["PREPARING_RULE_ARN"]]
+        changes = [str(c) for c in snapshot.changes_outside(before, after, versions, rules=rules)]
+        items_before, items_after = before["item"], after["item"]
+        changes += [f"release table item {key} changed" for key in sorted(set(items_before) | set(items_after))
+                    if f"#demo#{SERVICE}" not in key and items_before.get(key) != items_after.get(key)]
+        return changes
+
+
+class Sampler:
+    """Samples the public rules and their target groups' health while a release runs.
+
+    A sample is a violation only when a rule gives weight to a target group with no healthy
+    target and still does when read again after the health: a rule that moved in between is not
+    one state the users saw.
+    """
+
+    def __init__(self, world: World, interval: float = 0.25):
+        self.world = world
+        self.interval = interval
+        self.samples = 0
+        self.violations: list[str] = []
+        self._arns: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos-sampler", daemon=True)
+
+    def _healthy(self, group_name: str) -> int:
+        elbv2 = self.world.client("elbv2")
+        if group_name not in self._arns:
+            self._arns[group_name] = elbv2.describe_target_groups(Names=[group_name])["TargetGroups"][0]["TargetGroupArn"]
+        health = elbv2.describe_target_health(TargetGroupArn=self._arns[group_name])["TargetHealthDescriptions"]
+        return sum(1 for d in health if d["TargetHealth"]["State"] == "healthy")
+
+    def sample(self) -> None:
+        for rule in self.world.public_rules:
+            weights = self.world.forward(rule)
+            empty = sorted(g for g, w in weights.items() if w > 0 and self._healthy(g) == 0)
+            if empty and self.world.forward(rule) == weights:
+                self.violations.append(f"{time.strftime('%H:%M:%S')} public rule gives weight to {empty} with no healthy target: {weights}")
+        self.samples += 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a read racing a delete; the next sample sees the new world
+                self._arns.clear()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Sampler]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5)
+
+
+def deliver_status_change(engine: LocalEngine, execution_arn: str, status: str) -> Any:
+    """What EventBridge does on AWS when an execution ends: the stack's rule sends the status change
+    to the unlock function (which acts on the statuses its rule matches). The local engine has no
+    EventBridge, so the harness delivers it, exactly as the rule would."""
+    event = {"version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+             "detail": {"executionArn": execution_arn, "status": status, "stateMachineArn": engine.state_machine_arn}}
+    return lambdas.run_step("UnlockService", event)

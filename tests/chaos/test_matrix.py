@@ -1,0 +1,101 @@
+"""The fault matrix is generated from the definition: every Lambda state has its cells, a new state
+gets them without editing the matrix, and a state no route reaches is an error, not a gap."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from chaos import matrix
+
+# The order in which a plain release enters its states (what `chaos.run.baseline` measures);
+# here a fixed list, so these unit tests run no release.
+PLAIN_RELEASE = [
+    "Start the release record", "Load and validate the release", "Lock the service", "Create the target groups",
+    "Attach them to the preparing rules", "Register the task definition", "Create the ECS service and its autoscaling",
+    "Check the new version's health", "Is the new version healthy?", "Is approval needed?",
+    "Wait for an operator's approval", "Was the release approved?", "Re-check health before switching",
+    "Is the new version still healthy?", "Check alarms before switching", "Read the live routes",
+    "Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic",
+    "Retire the old version", "Clean up versions retired earlier", "Mark the old version obsolete",
+    "Record the release", "Notify that the release succeeded", "Release the lock", "The release succeeded",
+]
+CONFIG = {"release": {"traffic_steps": [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]}}
+
+
+def entered(definition):
+    return [name for name in PLAIN_RELEASE if name in definition["States"]]
+
+
+def test_every_lambda_state_of_the_definition_has_a_cell_for_every_fault():
+    definition = matrix.load_definition()
+    cells = matrix.cells(definition, entered(definition), CONFIG)
+
+    covered = {(c.state, c.fault) for c in cells}
+    lambda_states = matrix.lambda_states(definition)
+    assert {"Tear down the prepared version", "Roll traffic back to the old version",
+            "Release the lock after a failed undo", "Wait for an operator's approval"} <= set(lambda_states)
+    missing = [(state, fault) for state in lambda_states for fault in matrix.FAULTS if (state, fault) not in covered]
+    assert missing == []
+    # every step of the registry that the definition runs is in the matrix
+    assert {c.step for c in cells if c.step} == set(lambda_states.values())
+
+
+def test_undo_states_are_reached_through_a_catch_of_a_state_a_plain_release_enters():
+    definition = matrix.load_definition()
+    reach = matrix.routes(definition, entered(definition))
+
+    assert reach["Create the target groups"] == ()
+    teardown = reach["Tear down the prepared version"]
+    assert len(teardown) == 1 and teardown[0] in PLAIN_RELEASE
+    # a failed undo needs the undo itself to fail as well
+    failed_undo = reach["Release the lock after a failed undo"]
+    assert len(failed_undo) == 2 and failed_undo[1] not in PLAIN_RELEASE
+
+
+def test_a_new_state_gets_its_cells_without_editing_the_matrix():
+    # Given a definition with one more Lambda state between two existing ones
+    definition = copy.deepcopy(matrix.load_definition())
+    states = definition["States"]
+    states["Check alarms again"] = {**copy.deepcopy(states["Check alarms before switching"]), "Next": states["Read the live routes"]["Next"]}
+    states["Read the live routes"]["Next"] = "Check alarms again"
+    plain = entered(definition)
+    plain.insert(plain.index("Read the live routes") + 1, "Check alarms again")
+
+    # Then the matrix has a cell for it per fault kind
+    cells = matrix.cells(definition, plain, CONFIG)
+    assert sorted(c.fault for c in cells if c.state == "Check alarms again") == sorted(matrix.FAULTS)
+
+
+def test_a_lambda_state_that_no_route_reaches_fails_the_matrix():
+    # Given a Lambda state nothing leads to
+    definition = copy.deepcopy(matrix.load_definition())
+    definition["States"]["Orphan"] = copy.deepcopy(definition["States"]["Record the release"])
+
+    with pytest.raises(ValueError, match="Orphan"):
+        matrix.cells(definition, entered(definition), CONFIG)
+
+
+def test_a_state_running_a_function_the_registry_lacks_is_refused():
+    definition = copy.deepcopy(matrix.load_definition())
+    definition["States"]["Record the release"]["Resource"] = "${ForgottenFunctionArn}"
+
+    with pytest.raises(KeyError, match="Forgotten"):
+        matrix.lambda_states(definition)
+
+
+def test_the_sample_has_every_step_once_and_both_events_and_depends_on_the_seed():
+    definition = matrix.load_definition()
+    cells = matrix.cells(definition, entered(definition), CONFIG)
+
+    chosen = matrix.sample(cells, seed=7)
+
+    assert sorted(c.step for c in chosen if c.step) == sorted(set(matrix.lambda_states(definition).values()))
+    assert sorted(c.fault for c in chosen if not c.step) == sorted(matrix.EVENTS)
+    assert chosen == matrix.sample(cells, seed=7)
+    assert any(matrix.sample(cells, seed=s) != chosen for s in range(8, 12))
+
+
+def test_phases_follow_the_traffic_steps_and_the_bake():
+    config = {"release": {"traffic_steps": [{"percent": 10}, {"percent": 50}, {"percent": 100}], "bake_seconds": 60}}
+    assert matrix.phases(config) == ["prepared", "traffic 10%", "traffic 50%", "traffic 100%", "bake"]
