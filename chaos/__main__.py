@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         definition = matrix.load_definition()
         states = matrix.lambda_states(definition)
         cells = matrix.cells(definition, plain["entered"], plain["config"])
-        seed = None
+        seed, left_out = None, []
         if args.cells:
             wanted = set(args.cells.split(","))
             unknown = wanted - {c.id for c in cells}
@@ -50,15 +50,20 @@ def main(argv: list[str] | None = None) -> int:
             cells = matrix.diagonal(cells)
         if args.sample is not None and not args.cells:
             seed = args.sample if args.sample >= 0 else random.randrange(10_000)
-            cells = matrix.sample(cells, seed)
-            print(f"sampled subset, seed {seed} (again: python -m chaos --sample {seed})", flush=True)
+            known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain["entered"], states))}
+            left_out = sorted({c.step for c in cells if c.step} - {c.step for c in cells if c.step and c.id not in known})
+            cells = matrix.sample(cells, seed, leave_out=lambda c: c.id in known)
+            print(f"sampled subset, seed {seed} (again: python -m chaos --sample {seed}); "
+                  f"{len(known)} cells known to fail are left out (make chaos runs them)"
+                  + (f"; no cell of {left_out} can be drawn" if left_out else ""), flush=True)
         if args.list:
             print("\n".join(f"{c.id}: {c.describe()}" for c in cells))
             return 0
         print(f"{len(cells)} cells on {args.workers} worker processes", flush=True)
+        known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain["entered"], states))}
         command = "python -m chaos" + (f" --cells {args.cells}" if args.cells else f" --sample {seed}" if seed is not None else "")
         run = {"command": command, "seed": seed, "workers": args.workers, "cpus": os.cpu_count(), "load": round(load, 1),
-               "baseline": plain, "lambda_states": states, "planned": len(cells), "cells": []}
+               "baseline": plain, "lambda_states": states, "planned": len(cells), "known_failures": known, "steps_left_out": left_out, "cells": []}
         # The report is rewritten as each cell ends, so an interrupted run still says what it found.
         for result in pool.imap_unordered(run_and_say, [(c, states) for c in cells]):
             run["cells"].append(result)

@@ -20,8 +20,8 @@ from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, Sam
 
 RELEASE_TIMEOUT = 180
 # The fastest engine settings that keep a release's behaviour: tasks start and register within a
-# health poll, the data plane converges every 200 ms, retry back-off sleeps a tenth of its time (same attempts).
-ENGINE = {"tick_seconds": 0.2, "task_start_seconds": 0.1, "retry_backoff_scale": 0.1}
+# health poll, the data plane converges every 300 ms, retry back-off sleeps a tenth of its time (same attempts).
+ENGINE = {"tick_seconds": 0.3, "task_start_seconds": 0.1, "retry_backoff_scale": 0.1}
 # SDK back-off on throttling, shrunk the same way (same number of attempts).
 SDK_BACKOFF_SCALE = 0.01
 FAILED_ENDS = {"FAILED", "ABORTED", "TIMED_OUT"}

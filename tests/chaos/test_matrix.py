@@ -99,3 +99,21 @@ def test_the_sample_has_every_step_once_and_both_events_and_depends_on_the_seed(
 def test_phases_follow_the_traffic_steps_and_the_bake():
     config = {"release": {"traffic_steps": [{"percent": 10}, {"percent": 50}, {"percent": 100}], "bake_seconds": 60}}
     assert matrix.phases(config) == ["prepared", "traffic 10%", "traffic 50%", "traffic 100%", "bake"]
+
+
+def test_known_failures_name_why_and_the_sample_leaves_them_out():
+    definition = matrix.load_definition()
+    plain = entered(definition)
+    states = matrix.lambda_states(definition)
+    cells = matrix.cells(definition, plain, CONFIG)
+    known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain, states))}
+
+    assert known["prepared--stop"].startswith("a release stopped by hand")
+    assert "before it has healthy targets" in known["record-the-release--access-denied"]
+    assert "create-the-target-groups--access-denied" not in known
+    chosen = matrix.sample(cells, seed=3, leave_out=lambda c: c.id in known)
+    assert not {c.id for c in chosen} & set(known)
+    # every step is drawn, but one whose every cell is known to fail
+    drawable = {c.step for c in cells if c.step and c.id not in known}
+    assert {c.step for c in chosen if c.step} == drawable
+    assert set(states.values()) - drawable == {"RollBackTraffic"}
