@@ -42,10 +42,9 @@ def step_of(state: dict[str, Any]) -> str | None:
     """The registry key of the Lambda function a Task state runs, directly or through lambda:invoke."""
     if state.get("Type") != "Task":
         return None
-    resource = state.get("Resource", "")
-    if resource.startswith("arn:aws:states:::lambda:invoke"):
-        resource = (state.get("Parameters") or {}).get("FunctionName", "")
-    match = _FUNCTION.match(resource)
+    # A function as the resource, or named in the parameters of the lambda:invoke integration
+    # (whose ARN the definition takes by substitution, to follow the stack's partition).
+    match = _FUNCTION.match(state.get("Resource", "")) or _FUNCTION.match(str((state.get("Parameters") or {}).get("FunctionName", "")))
     if not match:
         return None
     if match.group(1) not in BY_KEY:
