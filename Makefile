@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test lint demo bench chaos synth setup clean
+.PHONY: test lint demo bench chaos synth policies setup clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ chaos: $(STAMP)
 
 synth: $(STAMP)
 	$(BIN)/python app.py
+
+# The IAM statements the local engine enforces, from the stack synthesized with its settings.
+policies: $(STAMP)
+	$(BIN)/python -m cutover.local.iam
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache

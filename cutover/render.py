@@ -135,7 +135,7 @@ def describe_result(result: Any) -> str:
                    for d in result.get("deleted", [])]
         kept = [d["ecs_service"] for d in result.get("kept", [])]
         text = "; ".join(deleted) or "nothing to delete"
-        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({result['services_scanned']} services read)"
+        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({result['services_scanned']} services in the cluster)"
     if "marked" in result:
         return "; ".join(f"{m['ecs_service']} {_changed(m)}" for m in result["marked"]) or result.get("found", "")
     if "changed" in result or "found" in result:

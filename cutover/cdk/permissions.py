@@ -11,6 +11,10 @@ from aws_cdk import aws_iam as iam
 from cutover.cdk.settings import ReleaseOrchestratorProps
 
 UNSCOPED = "unscoped"
+# CloudWatch alarm actions that AWS authorizes on `*` for Cutover's uses: DescribeAlarms returns composite
+# alarms only to a caller granted it on `*`, and Application Auto Scaling validates its callers' alarm
+# permissions without naming an alarm.
+EVERY_ALARM = "every_alarm"
 # ECS tags services and task definitions through one action: a step may tag only the kinds of ECS
 # resource its other calls work on.
 TAGGED = "tagged"
@@ -30,7 +34,10 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "dynamodb:Scan": ("table",),
     "states:DescribeExecution": ("executions",),
     "sns:Publish": ("topic",),
-    "cloudwatch:DescribeAlarms": ("alarms",),
+    "cloudwatch:DescribeAlarms": (EVERY_ALARM,),
+    "cloudwatch:PutMetricAlarm": (EVERY_ALARM,),
+    "cloudwatch:DeleteAlarms": (EVERY_ALARM,),
+    "iam:CreateServiceLinkedRole": ("autoscaling_service_linked_role",),
     "iam:PassRole": ("task_roles",),
     "ecs:DescribeClusters": ("clusters",),
     "ecs:CreateService": ("services",),
@@ -153,10 +160,18 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
         "executions": Grant(
             (arn("states", f"execution:{state_machine_name}:*"),),
             "Executions of the release state machine only; execution names are chosen by CI at run time."),
-        "alarms": Grant(
-            (arn("cloudwatch", f"alarm:{props.alarm_name_prefix}*"),),
-            "The alarms a release watches are named in each service's deploy config at run time; scoped to "
-            f"alarms named '{props.alarm_name_prefix}*' in this account and region."),
+        EVERY_ALARM: Grant(
+            ("*",),
+            "cloudwatch:DescribeAlarms returns composite alarms only when granted on `*` (CloudWatch API "
+            "reference, DescribeAlarms); Application Auto Scaling checks that its caller may describe, put and "
+            "delete alarms for an ECS service's scaling without naming an alarm, and AWS grants these on `*` in "
+            "every example (Application Auto Scaling user guide, permissions validation)."),
+        "autoscaling_service_linked_role": Grant(
+            (arn("iam", "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+                        "AWSServiceRoleForApplicationAutoScaling_ECSService", region=False),),
+            "The first RegisterScalableTarget of an ECS service in an account creates Application Auto Scaling's "
+            "service-linked role for ECS; only that role, only for that service.",
+            {"StringEquals": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}}),
         "config_objects": Grant(
             tuple(f"arn:{Aws.PARTITION}:s3:::{bucket}/*" for bucket in props.config_bucket_names)
             or (f"arn:{Aws.PARTITION}:s3:::*/*",),

@@ -25,7 +25,6 @@ CONTEXT_KEYS = {
     "target_group_name_prefix": "cutover:targetGroupNamePrefix",
     "service_name_prefix": "cutover:serviceNamePrefix",
     "config_bucket_names": "cutover:configBucketNames",
-    "alarm_name_prefix": "cutover:alarmNamePrefix",
     "notification_emails": "cutover:notificationEmails",
     "state_machine_name": "cutover:stateMachineName",
 }
@@ -55,8 +54,6 @@ class ReleaseOrchestratorProps:
     """ECS services the functions create and delete have names starting with this."""
     config_bucket_names: tuple[str, ...] = ()
     """S3 buckets deploy configs are read from (`--config-uri s3://…`)."""
-    alarm_name_prefix: str = ""
-    """CloudWatch alarms checked while traffic shifts have names starting with this."""
     notification_emails: tuple[str, ...] = ()
     """Addresses subscribed to release notifications (approval requests, failures)."""
     state_machine_name: str | None = None

@@ -16,6 +16,7 @@ from release.steps.service import metric_specification
 
 DEMO_TEMPLATE = shipped("examples", "demo", "deploy.yaml")
 ENV = "demo"
+EXECUTION_ROLE = "demo-web-execution"
 
 
 @dataclass
@@ -65,7 +66,7 @@ def create(clients) -> DemoEnvironment:
     alb = create_alb(clients, "demo", vpc, subnets, security_group, "demo.local")
     cluster = clients("ecs").create_cluster(clusterName="demo")["cluster"]["clusterArn"]
     role = clients("iam").create_role(
-        RoleName="demo-web-execution",
+        RoleName=EXECUTION_ROLE,
         AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}',
     )["Role"]["Arn"]
     values = {

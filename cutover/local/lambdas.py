@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from cutover.local import iam
+from release import aws
 from release.registry import BY_KEY
 
 FUNCTION_PREFIX = "cutover-"
@@ -70,7 +72,8 @@ def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
         for hook in list(before_hooks):
             hook(key, event)
         context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
-        result = handler(event, context)
+        with iam.running(key):
+            result = handler(event, context)
         for hook in list(after_hooks):
             hook(key, event, result)
         return result
@@ -98,3 +101,5 @@ def _invoke(self, function_name_or_arn, qualifier, body, headers, response_heade
 
 def install() -> None:
     LambdaSimpleBackend.invoke = _invoke
+    # Handlers run with their function's permissions only, as on AWS.
+    aws.on_new_client(iam.enforce_on)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Callable
 
 import boto3
 from botocore.config import Config
@@ -11,6 +12,7 @@ from botocore.config import Config
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str | None], object] = {}
+_client_hooks: list[Callable[[object], None]] = []
 
 
 def client(name: str):
@@ -18,8 +20,19 @@ def client(name: str):
     key = (name, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"))
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(name, config=_CONFIG)
+            created = boto3.session.Session().client(name, config=_CONFIG)
+            for hook in _client_hooks:
+                hook(created)
+            _clients[key] = created
         return _clients[key]
+
+
+def on_new_client(hook: Callable[[object], None]) -> None:
+    """Call `hook` on every client made from now on (the local engine enforces IAM this way)."""
+    with _lock:
+        if hook not in _client_hooks:
+            _client_hooks.append(hook)
+        _clients.clear()
 
 
 def reset() -> None:

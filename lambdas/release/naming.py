@@ -18,6 +18,7 @@ ECS_SERVICE_MAX = 255
 HASH_LENGTH = 8
 _TARGET_GROUP_PART = re.compile(r"[A-Za-z0-9]+")
 _ECS_SERVICE_PART = re.compile(r"[A-Za-z0-9_]+")
+_ECS_SERVICE_CHARACTERS = "A-Za-z0-9_-"
 
 
 def _hyphenate(text: str, allowed: str) -> str:
@@ -48,7 +49,12 @@ def target_group_name(env: str, service: str, version: str, route: str | None = 
 
 def service_name(service: str, version: str) -> str:
     """ECS service: letters, digits, hyphens, underscores, at most 255."""
-    return _name([service, version], ECS_SERVICE_MAX, _ECS_SERVICE_PART, "A-Za-z0-9_-")
+    return _name([service, version], ECS_SERVICE_MAX, _ECS_SERVICE_PART, _ECS_SERVICE_CHARACTERS)
+
+
+def service_name_prefix(service: str) -> str:
+    """What the ECS service names of every version of `service` start with, readable or hashed."""
+    return _hyphenate(service, _ECS_SERVICE_CHARACTERS) + "-"
 
 
 def lock_key(cluster: str, service: str) -> str:

@@ -19,8 +19,9 @@ def unknown_rule(config):
 
 
 def unknown_cluster(config):
+    # Outside the clusters the stack grants, as an unknown cluster is in a scoped deployment
     config["cluster"] = "arn:aws:ecs:us-east-1:123456789012:cluster/nowhere"
-    return "cluster: ECS cluster 'arn:aws:ecs:us-east-1:123456789012:cluster/nowhere' does not exist"
+    return "cluster: ECS cluster 'arn:aws:ecs:us-east-1:123456789012:cluster/nowhere' is not one this Cutover deployment may release to"
 
 
 def unknown_key(config):

@@ -7,12 +7,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cutover.local import engine, iam, lambdas
 from cutover.local.lambdas import LocalContext
 from release import aws
 from release.errors import ReleaseInProgress
 from release.steps import lock, unlock
 
-TABLE = "cutover-releases-test"
+TABLE = engine.TABLE_NAME
 KEY = "lock#demo#web"
 
 
@@ -23,6 +24,7 @@ def world(monkeypatch):
                         "AWS_DEFAULT_REGION": "us-east-1", "RELEASE_TABLE": TABLE}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    lambdas.install()  # the steps' calls are checked against their functions' roles
     with mock_aws():
         aws.reset()
         boto3.client("dynamodb").create_table(
@@ -43,6 +45,16 @@ def world(monkeypatch):
         aws.reset()
 
 
+def locking(*args):
+    with iam.running("LockService"):
+        return lock.take(*args)
+
+
+def unlocking(function, *args):
+    with iam.running("UnlockService"):
+        return function(*args)
+
+
 def holder() -> str | None:
     item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": KEY}}).get("Item")
     return item["held_by"]["S"] if item else None
@@ -53,8 +65,8 @@ def test_the_first_release_takes_the_lock_and_a_retry_of_it_keeps_it(world):
     owner = execution("release-2")
 
     # When the lock is taken, then taken again by the same execution (a retried step)
-    first = lock.take(KEY, owner, {"version": "2"})
-    again = lock.take(KEY, owner, {"version": "2"})
+    first = locking(KEY, owner, {"version": "2"})
+    again = locking(KEY, owner, {"version": "2"})
 
     # Then it is held by that execution, and the retry changed nothing about that
     assert first["changed"] == "taken" and again["changed"] == "taken"
@@ -64,11 +76,11 @@ def test_the_first_release_takes_the_lock_and_a_retry_of_it_keeps_it(world):
 def test_a_second_release_is_refused_while_the_holder_runs(world):
     sfn, execution = world
     owner, other = execution("release-2"), execution("release-3")
-    lock.take(KEY, owner, {"version": "2"})
+    locking(KEY, owner, {"version": "2"})
 
     # When another execution asks for the same service's lock
     with pytest.raises(ReleaseInProgress) as error:
-        lock.take(KEY, other, {"version": "3"})
+        locking(KEY, other, {"version": "3"})
 
     # Then it is refused, naming the running holder, and the lock is unchanged
     assert owner in str(error.value)
@@ -87,7 +99,7 @@ def test_a_lock_whose_holder_has_ended_is_taken_over(world, end):
     newcomer = execution("release-3")
 
     # When a new release asks for the lock
-    result = lock.take(KEY, newcomer, {"version": "3"})
+    result = locking(KEY, newcomer, {"version": "3"})
 
     # Then it takes it over and says from whom
     assert result["changed"] == "taken over from a stale lock"
@@ -98,21 +110,21 @@ def test_a_lock_whose_holder_has_ended_is_taken_over(world, end):
 def test_unlock_releases_only_its_own_lock(world):
     sfn, execution = world
     owner, other = execution("release-2"), execution("release-3")
-    lock.take(KEY, owner, {"version": "2"})
+    locking(KEY, owner, {"version": "2"})
 
     # When another execution unlocks, nothing happens; when the holder unlocks, the lock is gone
-    assert unlock.release(KEY, other)["changed"] is None
+    assert unlocking(unlock.release, KEY, other)["changed"] is None
     assert holder() == owner
-    assert unlock.release(KEY, owner)["changed"] == "released"
+    assert unlocking(unlock.release, KEY, owner)["changed"] == "released"
     assert holder() is None
     # and unlocking again (a retried step) is harmless
-    assert unlock.release(KEY, owner) == {"lock": KEY, "changed": None, "found": "not locked"}
+    assert unlocking(unlock.release, KEY, owner) == {"lock": KEY, "changed": None, "found": "not locked"}
 
 
 def test_unlock_without_a_plan_says_no_lock_was_taken(world):
     # Given an execution that failed before it had a plan (bad input): the step gets no plan
     context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
-    result = unlock.handler({"release": {"execution_id": "x"}}, context)
+    result = unlocking(unlock.handler, {"release": {"execution_id": "x"}}, context)
     assert result == {"changed": None, "found": "the release never took a lock"}
 
 
@@ -125,13 +137,13 @@ def status_change(execution_arn: str, status: str) -> dict:
 def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event(world):
     sfn, execution = world
     owner, other = execution("release-2"), execution("release-3")
-    lock.take(KEY, owner, {"version": "2"})
+    locking(KEY, owner, {"version": "2"})
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "lock#demo#api"}, "held_by": {"S": other}})
     sfn.stop_execution(executionArn=owner)
     context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
     # When EventBridge delivers the execution's ABORTED status to the unlock function
-    result = unlock.handler(status_change(owner, "ABORTED"), context)
+    result = unlocking(unlock.handler, status_change(owner, "ABORTED"), context)
 
     # Then its lock is released, and another release's lock is left alone
     assert result == {"execution": owner, "released": [KEY]}
@@ -142,10 +154,10 @@ def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event
 def test_a_release_that_ended_in_its_flow_is_left_to_its_own_unlock_states(world):
     sfn, execution = world
     owner = execution("release-2")
-    lock.take(KEY, owner, {"version": "2"})
+    locking(KEY, owner, {"version": "2"})
     context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
-    result = unlock.handler(status_change(owner, "FAILED"), context)
+    result = unlocking(unlock.handler, status_change(owner, "FAILED"), context)
 
     assert result["changed"] is None
     assert holder() == owner

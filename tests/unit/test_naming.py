@@ -90,6 +90,13 @@ def test_service_names_keep_underscores_and_fit_255():
     assert long != naming.service_name("s" * 200, "v" * 99)
 
 
+@pytest.mark.parametrize("service", ["web", "my.svc", "web-", "a_b", "x" * 200])
+@pytest.mark.parametrize("version", ["2", "2.1.0", "v" * 300])
+def test_every_version_of_a_service_starts_with_its_prefix(service, version):
+    # Cleanup reads only the services starting with the prefix: it must hold readable or hashed
+    assert naming.service_name(service, version).startswith(naming.service_name_prefix(service))
+
+
 def test_client_token_fits_ecs_limit_and_is_stable():
     token = naming.client_token("demo", "web-2", "release-2")
     assert len(token) <= 36 and token.isascii()

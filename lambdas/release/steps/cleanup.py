@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from release import ownership
+from release import naming, ownership
 from release.adapters import ecs, elbv2
 from release.aws import client
 from release.plan import TAG_PREFIX, Plan
@@ -20,8 +20,12 @@ from release.steps.obsolete import BY, SINCE
 
 
 def obsolete_versions(plan: Plan) -> tuple[list[dict[str, Any]], int]:
-    """This env+service's obsolete versions, oldest first; and how many services were read."""
-    services = list(ecs.describe_many(plan.cluster, list(ecs.service_arns(plan.cluster))))
+    """This env+service's obsolete versions, oldest first; and how many services the cluster has."""
+    arns = list(ecs.service_arns(plan.cluster))
+    # Only this service's versions are described: other teams' services are neither needed nor
+    # granted when the stack narrows services to a name prefix.
+    prefix = naming.service_name_prefix(plan.service)
+    services = list(ecs.describe_many(plan.cluster, [a for a in arns if a.rsplit("/", 1)[-1].startswith(prefix)]))
     by_group = {arn: s for s in services if s.get("status") == "ACTIVE" for arn in ecs.target_group_arns(s)}
     tags = elbv2.tags_of(by_group)
     versions: dict[str, dict[str, Any]] = {}
@@ -32,11 +36,11 @@ def obsolete_versions(plan: Plan) -> tuple[list[dict[str, Any]], int]:
         entry = versions.setdefault(service["serviceName"], {
             "service_tags": ecs.tags_of(service),
             "ecs_service": service["serviceName"], "version": t.get(f"{TAG_PREFIX}version"),
-            "since": t[SINCE], "by": t.get(BY), "desired_count": service["desiredCount"], "target_groups": [],
+            "since": t[SINCE], "by": t.get(BY), "target_groups": [],
         })
         if t.get(f"{TAG_PREFIX}version") == entry["version"]:
             entry["target_groups"].append(arn)
-    return sorted(versions.values(), key=lambda v: v["since"]), len(services)
+    return sorted(versions.values(), key=lambda v: v["since"]), len(arns)
 
 
 def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +56,7 @@ def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
         if in_use:
             # Behind a listener rule means something still routes there: never delete that.
             return {**_brief(version), "changed": None, "skipped": f"{', '.join(in_use)} still behind a listener rule"}
-        if version["desired_count"]:
-            ecs_client.update_service(cluster=plan.cluster, service=version["ecs_service"], desiredCount=0)
+        # force: ECS deletes a service that still has tasks (stopping them) without a scale-down first.
         ecs_client.delete_service(cluster=plan.cluster, service=version["ecs_service"], force=True)
         for group in groups:
             elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])

@@ -76,7 +76,16 @@ def load_config(start: StartInput) -> DeployConfig:
 
 def check_references(config: DeployConfig) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
-    clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
+    try:
+        clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AccessDeniedException":
+            raise
+        # The stack grants the clusters named in its cluster_names setting only.
+        raise InvalidReleaseInput(
+            f"cluster: ECS cluster {config.cluster!r} is not one this Cutover deployment may release to; "
+            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
+        ) from error
     if not any(c.get("status") == "ACTIVE" for c in clusters):
         raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
     for index, route in enumerate(config.routes):

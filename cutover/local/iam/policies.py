@@ -1,0 +1,118 @@
+"""Each release function's IAM statements, as the CDK stack synthesizes them for the local engine.
+
+`policies.json` beside this file is the stack synthesized with LOCAL_SETTINGS (the local engine's
+account, region, table, topic, state machine name, and the demo environment's cluster, name
+prefixes, task family and role, so that resource scoping is exercised), with every CloudFormation
+reference resolved to what the local engine deploys. It is committed, so `cutover demo` and the
+sandbox need no synth at start; tests/infrastructure fails when it is stale. Regenerate with
+`python -m cutover.local.iam` (or `make policies`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+POLICY_FILE = Path(__file__).with_name("policies.json")
+REGENERATE = "python -m cutover.local.iam"
+STACK_NAME = "CutoverLocal"
+
+
+def local_settings() -> dict[str, Any]:
+    """The ReleaseOrchestratorProps fields the local stack is synthesized with."""
+    from cutover.local import engine, environment
+
+    return {
+        "cluster_names": ("demo",),
+        "target_group_name_prefix": f"{environment.ENV}-",
+        "service_name_prefix": "web-",
+        "task_definition_families": ("web",),
+        "task_role_arns": (f"arn:aws:iam::{engine.ACCOUNT}:role/{environment.EXECUTION_ROLE}",),
+        "state_machine_name": engine.STATE_MACHINE_NAME,
+    }
+
+
+def synthesize_template() -> dict[str, Any]:
+    """The CloudFormation template of the stack with the local settings (no asset bundling)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+    import aws_cdk as cdk
+
+    from cutover.cdk import CutoverStack
+    from cutover.cdk.settings import ReleaseOrchestratorProps
+
+    with tempfile.TemporaryDirectory() as outdir:
+        # Bundling the dependency layer only builds an asset; the roles do not depend on it.
+        app = cdk.App(outdir=outdir, context={"aws:cdk:bundling-stacks": []})
+        CutoverStack(app, STACK_NAME, props=ReleaseOrchestratorProps(**local_settings()))
+        app.synth()
+        return json.loads((Path(outdir) / f"{STACK_NAME}.template.json").read_text())
+
+
+def from_template(template: dict[str, Any]) -> dict[str, Any]:
+    """{account, region, partition, functions: {step key: {role, statements}}}, references resolved."""
+    from cutover.local import engine
+    from release.registry import STEPS
+
+    resources = template["Resources"]
+    where = {"AWS::Partition": "aws", "AWS::Region": engine.REGION, "AWS::AccountId": engine.ACCOUNT,
+             "AWS::URLSuffix": "amazonaws.com"}
+
+    def arn_of(logical_id: str) -> str:
+        kind = resources[logical_id]["Type"]
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{engine.REGION}:{engine.ACCOUNT}:table/{engine.TABLE_NAME}"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{engine.REGION}:{engine.ACCOUNT}:{engine.TOPIC_NAME}"
+        # Keys and log groups: the local engine has none; their calls are not the handlers' own.
+        service = kind.split("::")[1].lower()
+        return f"arn:aws:{service}:{engine.REGION}:{engine.ACCOUNT}:local/{logical_id}"
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return where.get(value["Ref"]) or arn_of(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return arn_of(value["Fn::GetAtt"][0])
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(resolve(p) for p in parts)
+        return {k: resolve(v) for k, v in value.items()}
+
+    def statements_of(role: str) -> list[dict[str, Any]]:
+        found = [s for p in resources[role]["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+        for policy in resources.values():
+            if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"].get("Roles", []):
+                found += policy["Properties"]["PolicyDocument"]["Statement"]
+        return resolve(found)
+
+    functions = {}
+    for step in STEPS:
+        (function,) = [r for r in resources.values()
+                       if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == step.handler]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        functions[step.key] = {"role": role, "statements": statements_of(role)}
+    return {"partition": "aws", "region": engine.REGION, "account": engine.ACCOUNT,
+            "regenerate": REGENERATE, "functions": functions}
+
+
+def render(policies: dict[str, Any]) -> str:
+    return json.dumps(policies, indent=1, sort_keys=True) + "\n"
+
+
+@lru_cache(maxsize=1)
+def load() -> dict[str, Any]:
+    return json.loads(POLICY_FILE.read_text())
+
+
+def main() -> int:
+    POLICY_FILE.write_text(render(from_template(synthesize_template())))
+    print(f"wrote {POLICY_FILE}", file=sys.stderr)
+    return 0
+
