@@ -3,14 +3,61 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from cutover import operations
-from cutover.local import environment
+from cutover.local import environment, iam
 from cutover.local.engine import LocalEngine
+from release.registry import STEPS
+
+_USAGE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process of the run (xdist workers, sandboxes they start) records the permissions its
+    steps used in one directory; the controlling process reads it at the end."""
+    if hasattr(config, "workerinput"):
+        return  # a worker inherits the controller's directory through the environment
+    directory = tempfile.mkdtemp(prefix="cutover-iam-usage-")
+    os.environ[iam.USAGE_DIR] = directory
+    config.stash[_USAGE] = directory
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """Only a run of every test can tell that a grant is never used."""
+    option = config.option
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not option.keyword
+            and not option.markexpr and not option.deselect and not option.lf and not option.maxfail)
+
+
+def unused_grants(used: set[tuple[str, str]]) -> list[str]:
+    return [f"{step.key}: {action} is granted but no test path makes that call; remove it from the calls of "
+            f"Step({step.key!r}) in lambdas/release/registry.py, or test the path that needs it"
+            for step in STEPS for action in step.calls if (step.key, action) not in used]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    directory = session.config.stash.get(_USAGE, None)
+    if directory is None:
+        return
+    try:
+        unused = unused_grants(iam.usage_in(directory)) if _whole_suite(session.config) else []
+        if unused:
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            reporter.write_sep("=", "least privilege: grants no test uses", red=True)
+            if exitstatus != 0:
+                reporter.write_line("(some tests failed: a path they did not finish may use some of these)")
+            for line in unused:
+                reporter.write_line(line)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass
