@@ -2,18 +2,38 @@
 from __future__ import annotations
 
 import copy
+import socket
 
 import pytest
 
 from cutover import operations
+from cutover.local import environment
+from cutover.local.engine import LocalEngine
 from cutover.local.iam import policies
+from tests.conftest import Demo
 from tests.e2e.safety_fixtures import assert_v1_serves_as_before, config_with, finish, lock_item, start
 from tests.e2e.test_safety_alarms import ALARM, HOLD_STATE, create_alarm, set_alarm
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_call_the_role_lacks_fails_the_release_as_on_aws(demo, monkeypatch):
+@pytest.fixture
+def server_demo():
+    """The demo environment in the local engine's server mode, as `cutover sandbox up` runs it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with LocalEngine(port=port, task_start_seconds=0.2) as engine:
+        env = environment.create(engine.client)
+        config = environment.demo_config(env.values)
+        config["release"]["traffic_steps"] = [{"percent": 100, "hold_seconds": 0}]
+        environment.bootstrap_live_version(engine.client, copy.deepcopy(config))
+        yield Demo(engine=engine, env=env, config=config)
+
+
+@pytest.mark.parametrize("mode", ["in-process", "server"])
+def test_a_call_the_role_lacks_fails_the_release_as_on_aws(request, monkeypatch, mode):
+    demo = request.getfixturevalue("demo" if mode == "in-process" else "server_demo")
     # Given a stack whose RecordRelease role grants UpdateItem but not GetItem (as it once did)
     doctored = copy.deepcopy(policies.load())
     for statement in doctored["functions"]["RecordRelease"]["statements"]:
