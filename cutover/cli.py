@@ -91,14 +91,17 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
     status = description["status"]
     events = operations.history(ctx.connection.sfn, arn)
     failure = operations.execution_failure(events)
+    warnings = operations.unfinished_work(description)
     if ctx.json:
         ctx.emit({"executionArn": arn, "name": description["name"], "attached": attached, "status": status,
-                  "failure": failure})
+                  "failure": failure, "warnings": warnings})
     else:
         took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
-        ctx.say(f"{description['name']}: {status}" + (f" after {render.duration(took)}" if took is not None else ""))
+        ctx.say(f"{description['name']}: {status}" + (" with warnings" if warnings else "")
+                + (f" after {render.duration(took)}" if took is not None else ""))
         if failure:
             ctx.say(render.error_text(failure))
+        _say_warnings(ctx, warnings)
     if status == "RUNNING":
         return STILL_RUNNING
     return OK if status == "SUCCEEDED" else FAILED
@@ -118,6 +121,15 @@ def _started(ctx: Context, arn: str, name: str, attached: bool) -> int:
         ctx.say(f"  {arn}")
         ctx.say(f"  follow it:  cutover status {name}   |   cutover history {name}")
     return OK
+
+
+def _say_warnings(ctx: Context, warnings: list[dict[str, str]], prefix: str = "  warning   ") -> None:
+    from release.unfinished import line
+
+    for warning in warnings:
+        ctx.say(f"{prefix}{line(warning)}")
+    if warnings:
+        ctx.say("  Public traffic is on the new version; the next release of this service finishes this work.")
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -278,13 +290,13 @@ def cmd_status(ctx: Context) -> int:
         "started": description.get("startDate"), "stopped": description.get("stopDate"),
         "current_state": operations.current_state(events) if status == "RUNNING" else None,
         "progress": status_line(events, status) if status == "RUNNING" else None,
-        "waiting_for_approval": waiting, "failure": failure,
+        "waiting_for_approval": waiting, "failure": failure, "warnings": operations.unfinished_work(description),
     }
     if ctx.json:
         ctx.emit(report)
     else:
         what = f"{release['action']} {release['service'] or '?'} {release['version'] or ''}".rstrip()
-        ctx.say(f"{description['name']}: {status}")
+        ctx.say(f"{description['name']}: {status}" + (" with warnings" if report["warnings"] else ""))
         ctx.say(f"  release   {what} to env {release['env']}" + (f" (image {release['image']})" if release["image"] else ""))
         ctx.say(f"  started   {render.clock(description.get('startDate'))} UTC"
                 + (f", took {render.duration(took)}" if took is not None else ""))
@@ -296,6 +308,7 @@ def cmd_status(ctx: Context) -> int:
         if failure:
             ctx.say(f"  error     {failure['error']}")
             ctx.say(f"  cause     {failure['cause']}")
+        _say_warnings(ctx, report["warnings"])
         ctx.say(f"  history   cutover history {description['name']}")
     return FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else OK
 
@@ -307,8 +320,10 @@ def cmd_history(ctx: Context) -> int:
     events = operations.history(sfn, arn)
     entries = operations.timeline(events)
     failure = operations.execution_failure(events)
+    warnings = operations.unfinished_work(description)
     if ctx.json:
-        ctx.emit({"executionArn": arn, "status": description["status"], "states": entries, "failure": failure})
+        ctx.emit({"executionArn": arn, "status": description["status"], "states": entries, "failure": failure,
+                  "warnings": warnings})
         return OK
     started = description.get("startDate")
     ctx.say(f"{description['name']}: {description['status']}  (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started else description["name"])
@@ -322,6 +337,9 @@ def cmd_history(ctx: Context) -> int:
     ctx.say(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
     if failure:
         ctx.say(f"\n{failure['status']}: {render.error_text(failure)}")
+    if warnings:
+        ctx.say(f"\n{description['status']} with warnings:")
+        _say_warnings(ctx, warnings, prefix="  - ")
     return OK
 
 

@@ -221,6 +221,14 @@ def readable_cause(cause: str | None) -> str | None:
     return str(report["errorMessage"]) if isinstance(report, dict) and "errorMessage" in report else cause
 
 
+def unfinished_work(description: dict[str, Any]) -> list[dict[str, str]]:
+    """What a succeeded release left for the next one (its warnings), from the execution's output."""
+    from release import unfinished
+
+    output = _loads(description.get("output")) if description.get("status") == "SUCCEEDED" else None
+    return unfinished.describe(output.get("warnings")) if isinstance(output, dict) else []
+
+
 def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The last result of each state, by state name: what a live view shows."""
     return dict(step_results(events))

@@ -88,11 +88,15 @@ def describe_result(result: Any) -> str:
         why = result.get("comment") or result.get("reason")
         return f"{verb} by {result.get('by', '?')}" + (f": {why}" if why else "")
     if "MessageId" in result:
-        return "notification sent"
+        left = result.get("warnings")
+        return "notification sent" + (f", with {left} warning(s)" if left else "")
     if "summary" in result and "ecs_service" in result:
         summary = result["summary"]
         groups = ", ".join(r["target_group"] for r in summary.get("routes", []))
         return f"plan: {summary.get('action')} {summary.get('service')} {summary.get('version')}; service {result['ecs_service']}; target groups {groups}"
+    if "old_services" in result and "Cause" in result:
+        restored = "; ".join(f"{o['ecs_service']} {_changed(o)}" for o in result["old_services"])
+        return f"after {result.get('Error')}: " + (restored or "no old version to bring back")
     if "undone" in result and "Cause" in result:
         cause = str(result["Cause"])
         return f"{result.get('Error')}: {cause}"
@@ -109,7 +113,8 @@ def describe_result(result: Any) -> str:
             text += f"; autoscaling {scaling['autoscaling'].get('min')}..{scaling['autoscaling'].get('max')} {_changed(scaling)}"
         return text
     if "counts" in result:
-        return ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in result["counts"])
+        text = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in result["counts"])
+        return text + (" - timed out" if result.get("timed_out") else "")
     if "watched" in result:
         alarms = f"{len(result['watched'])} alarm(s) OK" if result["watched"] else "no alarms to watch"
         if result.get("missing"):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from cutover import operations
 from cutover.local import environment, iam
 from cutover.local.engine import LocalEngine
+from cutover.local.invariants import EmptyTargetSampler
 from release.registry import STEPS
 
 _USAGE = pytest.StashKey[str]()
@@ -65,6 +67,7 @@ class Demo:
     engine: LocalEngine
     env: environment.DemoEnvironment
     config: dict[str, Any]
+    sampler: EmptyTargetSampler | None = None
 
     @property
     def sfn(self):
@@ -130,12 +133,37 @@ def engine():
         yield running
 
 
+def wait_until_serving(demo: Demo, timeout: float = 60) -> None:
+    """Until version 1's tasks have registered healthy, as a live version's have."""
+    elbv2 = demo.client("elbv2")
+    group = elbv2.describe_target_groups(Names=["demo-web-1"])["TargetGroups"][0]["TargetGroupArn"]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        health = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        if sum(1 for d in health if d["TargetHealth"]["State"] == "healthy") >= 2:
+            return
+        time.sleep(0.1)
+    raise AssertionError("version 1 of the demo never became healthy")
+
+
 @pytest.fixture
-def demo(engine) -> Demo:
-    """The demo environment with version 1 live behind the public rule, autoscaled 2..6."""
+def demo(engine):
+    """The demo environment with version 1 live behind the public rule, autoscaled 2..6.
+
+    Throughout the test the public rule is sampled: no test may ever leave it giving weight to a
+    target group with no healthy targets, whatever path the release took.
+    """
     env = environment.create(engine.client)
     config = environment.demo_config(env.values)
     # Short holds keep the suite quick; the waits are inputs of the definition, as in production.
     config["release"]["traffic_steps"] = [{"percent": 50, "hold_seconds": 2}, {"percent": 100, "hold_seconds": 0}]
     environment.bootstrap_live_version(engine.client, copy.deepcopy(config))
-    return Demo(engine=engine, env=env, config=config)
+    demo = Demo(engine=engine, env=env, config=config)
+    wait_until_serving(demo)
+    demo.sampler = EmptyTargetSampler(engine.client("elbv2"), [demo.public_rule]).start()
+    yield demo
+    # Executions still running would change the rules after the last sample.
+    engine.wait_for_running_executions()
+    violations = demo.sampler.stop()
+    assert demo.sampler.samples > 0
+    assert not violations, "users were sent to an empty version:\n" + "\n".join(map(str, violations))

@@ -1,4 +1,5 @@
-"""Frees the lock of a release that ended outside its flow (stopped by hand, timed out)."""
+"""Frees the lock of a release that ended outside its flow (stopped by hand, timed out, or failed
+where no Catch sees it: States.Runtime, States.DataLimitExceeded)."""
 from __future__ import annotations
 
 from aws_cdk import aws_events as events
@@ -12,15 +13,15 @@ class StoppedReleaseUnlock(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, state_machine: sfn.IStateMachine,
                  unlock_function: lambda_.IFunction) -> None:
         super().__init__(scope, construct_id)
-        # StopExecution and the execution timeout skip every state, the unlock states included;
-        # without this the next release would wait to find the lock stale.
+        # StopExecution, the execution timeout and errors no Catch sees skip every state, the unlock
+        # states included; without this the next release would wait to find the lock stale.
         self.rule = events.Rule(
             self, "Rule",
-            description="Release the service lock of a Cutover release that was stopped or timed out",
+            description="Release the service lock of a Cutover release that was stopped, timed out or failed",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
-                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": ["ABORTED", "TIMED_OUT"]},
+                detail={"stateMachineArn": [state_machine.state_machine_arn], "status": ["ABORTED", "TIMED_OUT", "FAILED"]},
             ),
             targets=[targets.LambdaFunction(unlock_function, retry_attempts=8)],
         )

@@ -1,10 +1,12 @@
 """Compensation through the real definition: a failed release leaves production as it found it."""
 from __future__ import annotations
 
+import time
+
 from cutover import operations
-from cutover.local import faults
+from cutover.local import faults, lambdas
 from tests.e2e.safety_fixtures import (
-    assert_torn_down, assert_v1_serves_as_before, config_with, finish, lock_item, start, world,
+    assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags, world,
 )
 
 
@@ -50,6 +52,26 @@ def test_rejected_approval_tears_the_new_version_down(demo):
     assert lock_item(demo) is None
 
 
+def test_an_answer_without_name_or_reason_is_a_rejection_not_a_runtime_error(demo):
+    # Given v2 waiting for approval
+    arn = demo.start("2")
+    assert operations.wait_for_state(demo.sfn, arn, operations.APPROVAL_STATE, 60)
+
+    # When the answer comes from the console as bare as it may: a decision, nobody named, no reason
+    token, deadline = None, time.time() + 30
+    while token is None and time.time() < deadline:
+        token = operations.pending_task_token(demo.sfn, arn) or time.sleep(0.2)
+    demo.sfn.send_task_success(taskToken=token, output='{"decision": "reject"}')
+    result = finish(demo, arn)
+
+    # Then the release was rejected through its own flow: torn down, unlocked, the cause says so
+    assert result["status"] == "FAILED"
+    assert result["error"] == "ApprovalRejected", result.get("cause")
+    assert result["cause"].startswith("Rejected by someone who did not give a name: no reason given | Undone:")
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+
+
 def test_approval_nobody_answers_times_out_and_tears_down(demo):
     # Given an approval window of a few seconds that nobody answers
     config = config_with(demo, approval={"mode": "manual", "timeout_seconds": 3, "heartbeat_seconds": 2})
@@ -71,23 +93,98 @@ class TagPolicyViolation(Exception):
     """Stands for any AWS refusal that retrying does not cure."""
 
 
-def test_failure_after_the_old_version_was_retired_brings_it_back(demo):
+def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_with_a_warning(demo):
     # Given a step after the switch that always fails: marking v1 obsolete, once v1 is retired
     with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")):
         # When v2 is released
         result = finish(demo, start(demo, "2", config_with(demo)))
 
-    # Then the release failed with that error and says it rolled back,
+    # Then the release succeeded: v2 keeps all public traffic, v1 stays retired (no rollback to an
+    # empty version), and the output lists the unfinished work
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.service("web-2")["desiredCount"] == 2
+    assert "cutover:obsolete-since" not in tags(demo, "web-1")
+    assert [(w["step"], w["error"], w["message"]) for w in operations.unfinished_work(result)] == [
+        ("Mark the old version obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
+    # the steps after it still ran: the record says v2 serves, the lock is free
+    record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+    assert record["current"]["M"]["version"]["S"] == "2"
+    assert lock_item(demo) is None
+
+    # When the next release runs with nothing failing
+    assert finish(demo, start(demo, "3", config_with(demo)))["status"] == "SUCCEEDED"
+
+    # Then it finished the work: v1, retired by the release before, is marked obsolete too
+    assert "cutover:obsolete-since" in tags(demo, "web-1")
+    assert "cutover:obsolete-since" in tags(demo, "web-2")
+
+
+def test_every_failure_after_the_switch_is_a_warning(demo):
+    # Given cleanup, marking, the record and the notification all fail
+    with faults.refuse("CleanUp", TagPolicyViolation("cleanup denied")), \
+            faults.refuse("MarkObsolete", TagPolicyViolation("tagging denied")), \
+            faults.refuse("RecordRelease", TagPolicyViolation("table denied")), \
+            faults.refuse("NotifySucceeded", TagPolicyViolation("topic denied")):
+        # When v2 is released
+        result = finish(demo, start(demo, "2", config_with(demo)))
+
+    # Then it still succeeded, with v2 serving alone, and says each piece of work that is left
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert [w["step"] for w in operations.unfinished_work(result)] == [
+        "Clean up versions retired earlier", "Mark the old version obsolete", "Record the release",
+        "Notify that the release succeeded"]
+    assert lock_item(demo) is None
+
+
+def test_a_failed_retirement_rolls_back_only_once_the_old_version_is_healthy_again(demo):
+    # Given the retirement of v1 dies every time right after scaling v1 to zero
+    with faults.crash_after(["RetireOldVersion"], times=10) as crashed:
+        # When v2 is released
+        arn = start(demo, "2", config_with(demo))
+        result = finish(demo, arn)
+
+    # Then v1 got its count and autoscaling back, the rules waited for it to be healthy (the demo
+    # fixture samples the public rule throughout), and v1 serves again
+    assert crashed["RetireOldVersion"] >= 2
     assert result["status"] == "FAILED"
-    assert result["error"] == "TagPolicyViolation", result.get("cause")
-    assert "tagging web-1 is denied" in result["cause"]
-    assert "Rolled back: public rules back on the old version" in result["cause"]
-    # v1 serves again with its count and its autoscaling (min, max and policy) restored,
+    assert result["error"] == "Crash", result.get("cause")
+    assert "Rolled back: public rules back on the old version (1 of 1); old service restored and healthy" in result["cause"]
+    states = entered(demo, arn)
+    assert states.index("Check the old version's health") < states.index("Roll traffic back to the old version")
     assert_v1_serves_as_before(demo)
-    assert "cutover:obsolete-since" not in {t["key"] for t in demo.service("web-1")["tags"]}
-    # v2 is retired like a failed preparation, and the lock is released
     assert_torn_down(demo, "web-2")
     assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
+    assert lock_item(demo) is None
+
+
+def test_an_old_version_that_never_gets_healthy_keeps_the_rules_where_they_are(demo):
+    # Given v1, once retired, can no longer start (its image is gone), and retiring dies after its change
+    config = config_with(demo, health_timeout_seconds=3, poll_interval_seconds=1)
+
+    def image_gone(key, event, result):
+        if key == "RetireOldVersion":
+            demo.engine.data_plane.failing.add("web-1")
+
+    lambdas.after_hooks.append(image_gone)
+    try:
+        with faults.crash_after(["RetireOldVersion"], times=10):
+            # When v2 is released
+            arn = start(demo, "2", config)
+            result = finish(demo, arn)
+    finally:
+        lambdas.after_hooks.remove(image_gone)
+
+    # Then the release failed saying the old version did not get healthy, and public traffic
+    # stayed on v2, which keeps running; nobody was sent to the empty v1
+    assert result["status"] == "FAILED"
+    assert result["error"] == "UndoFailed", result.get("cause")
+    assert "Not rolled back: the old version was not healthy after" in result["cause"]
+    assert "demo-web-1 0/2 healthy" in result["cause"]
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-2")["desiredCount"] == 2
+    assert "Roll traffic back to the old version" not in entered(demo, arn)
     assert lock_item(demo) is None
 
 
@@ -131,8 +228,8 @@ def test_the_undo_itself_is_retried_after_a_crash_and_converges(demo):
 
 
 def test_the_traffic_rollback_is_retried_after_a_crash_and_converges(demo):
-    # Given a step after v1 was retired always fails, and the traffic rollback dies once after its work
-    with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")), \
+    # Given the retirement of v1 always fails, and each rollback step dies once after its work
+    with faults.refuse("RetireOldVersion", TagPolicyViolation("scaling web-1 is denied by a policy")), \
             faults.crash_after(["RollBackTraffic"]) as crashed:
         # When v2 is released
         result = finish(demo, start(demo, "2", config_with(demo)))

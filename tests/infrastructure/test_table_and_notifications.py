@@ -33,13 +33,13 @@ def test_with_no_context_nobody_is_subscribed_until_told(synthesized):
     assert synthesized.of_type("AWS::SNS::Subscription") == {}
 
 
-def test_a_release_stopped_by_hand_or_timed_out_gets_its_lock_freed(synthesized):
-    # The unlock function hears of executions of this state machine that end outside the flow
+def test_a_release_stopped_by_hand_timed_out_or_failed_gets_its_lock_freed(synthesized):
+    # The unlock function hears of executions of this state machine that may end outside the flow
     (rule,) = synthesized.of_type("AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
-    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "TIMED_OUT"]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
     (machine_name,) = synthesized.of_type("AWS::StepFunctions::StateMachine")
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_name}]
     (target,) = rule["Properties"]["Targets"]

@@ -151,13 +151,29 @@ def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event
     assert boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "lock#demo#api"}})["Item"]["held_by"]["S"] == other
 
 
-def test_a_release_that_ended_in_its_flow_is_left_to_its_own_unlock_states(world):
+def test_a_release_that_failed_where_no_catch_sees_it_has_its_lock_freed(world):
+    # Given a release that holds the lock and failed with States.Runtime, skipping its unlock states
     sfn, execution = world
     owner = execution("release-2")
     locking(KEY, owner, {"version": "2"})
     context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
+    # When EventBridge delivers its FAILED status
     result = unlocking(unlock.handler, status_change(owner, "FAILED"), context)
+
+    # Then the lock is free; the same event again (or after the flow's own unlock) changes nothing
+    assert result == {"execution": owner, "released": [KEY]}
+    assert holder() is None
+    assert unlocking(unlock.handler, status_change(owner, "FAILED"), context) == {"execution": owner, "released": []}
+
+
+def test_a_running_release_keeps_its_lock_whatever_event_arrives(world):
+    sfn, execution = world
+    owner = execution("release-2")
+    locking(KEY, owner, {"version": "2"})
+    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
+
+    result = unlocking(unlock.handler, status_change(owner, "RUNNING"), context)
 
     assert result["changed"] is None
     assert holder() == owner

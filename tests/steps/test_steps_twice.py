@@ -1,6 +1,8 @@
 """Each step against moto, run twice: the second run finds what the first made and changes nothing."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import yaml
 
@@ -31,12 +33,16 @@ def stepper(demo) -> Stepper:
     return Stepper(demo)
 
 
-def prepared(stepper: Stepper) -> Stepper:
+def prepared(stepper: Stepper, *, until_healthy: bool = True) -> Stepper:
     stepper.run("LockService", "lock")
     stepper.run("CreateTargetGroups", "target_groups")
     stepper.run("AttachPreparingRules", "preparing")
     stepper.run("RegisterTaskDefinition", "task_definition")
     stepper.run("CreateService", "service")
+    # As the state machine does before any traffic moves: until the new version is healthy
+    deadline = time.time() + 60
+    while until_healthy and not stepper.run("CheckHealth", "health")["healthy"] and time.time() < deadline:
+        time.sleep(0.2)
     return stepper
 
 
@@ -98,7 +104,7 @@ def test_create_service_twice_creates_one_service_and_one_scalable_target(steppe
 
 
 def test_health_counts_targets_against_the_required_count(stepper, demo):
-    prepared(stepper)
+    prepared(stepper, until_healthy=False)
     result = stepper.run("CheckHealth", "health", phase="health")
     assert result["counts"][0]["required"] == 2
     assert result["checks"] == 1

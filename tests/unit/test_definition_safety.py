@@ -14,7 +14,7 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException",
 }
 TEARDOWN = "Tear down the prepared version"
-ROLLBACK = "Roll traffic back to the old version"
+ROLLBACK = "Bring the old version back to its capacity"
 LOCK = "Lock the service"
 UNLOCKS = {"Release the lock", "Release the lock after a failure", "Release the lock after a failed undo"}
 
@@ -120,9 +120,37 @@ def test_prepare_steps_compensate_with_teardown_and_switch_steps_with_traffic_ro
                  "Wait for an operator's approval", "Re-check health before switching",
                  "Check alarms before switching", "Read the live routes"):
         assert catches(name) == {TEARDOWN}, name
-    for name in ("Shift traffic to the new version", "Watch alarms while traffic holds", "Retire the old version",
-                 "Clean up versions retired earlier", "Mark the old version obsolete", "Record the release"):
+    for name in ("Shift traffic to the new version", "Watch alarms while traffic holds", "Retire the old version"):
         assert catches(name) == {ROLLBACK}, name
+
+
+def test_failures_after_the_switch_are_warnings_that_move_no_traffic():
+    # Public traffic is on the new version only and the old one retired: each later step's failure
+    # is kept under $.warnings and the release goes on to its success, never to a rollback
+    for name in ("Clean up versions retired earlier", "Mark the old version obsolete", "Record the release",
+                 "Notify that the release succeeded"):
+        (catch,) = STATES[name]["Catch"]
+        assert catch["ResultPath"].startswith("$.warnings."), name
+        assert catch["Next"] == STATES[name]["Next"], name
+    assert STATES["Start the release record"]["Parameters"]["warnings"] == {}
+
+
+def test_a_rollback_moves_the_rules_only_after_the_old_version_is_healthy():
+    # restore -> check -> (wait and check again | move the rules | give up, rules untouched)
+    restore = STATES[ROLLBACK]
+    assert restore["Parameters"]["phase"] == "restore"
+    check = STATES[restore["Next"]]
+    assert check["Parameters"]["phase"] == "old_health"
+    choice = STATES[check["Next"]]
+    by_field = {c["Variable"]: c["Next"] for c in choice["Choices"]}
+    move = STATES[by_field["$.results.old_health.healthy"]]
+    assert move["Parameters"]["phase"] == "traffic"
+    assert STATES[choice["Default"]]["Type"] == "Wait" and STATES[choice["Default"]]["Next"] == restore["Next"]
+    give_up = STATES[by_field["$.results.old_health.timed_out"]]
+    assert give_up["Type"] == "Pass" and give_up["ResultPath"] == "$.compensation_failure"
+    # no other state moves public rules back
+    movers = [n for n, s in TASKS.items() if s.get("Parameters", {}).get("phase") == "traffic"]
+    assert movers == [by_field["$.results.old_health.healthy"]]
 
 
 def test_compensation_steps_receive_the_failure_they_undo():

@@ -44,7 +44,17 @@ def test_reserved_error_names_are_not_passed_to_the_fail_state(failure, error):
     assert cause
 
 
-def test_a_rejection_cause_is_kept_as_written():
-    failure = {"Error": "ApprovalRejected", "Cause": "Rejected by alice: broken"}
-    results = {"health": {"healthy": True}, "approval": {"decision": "reject"}}
-    assert what_happened(failure, plan(), results) == ("ApprovalRejected", "Rejected by alice: broken")
+@pytest.mark.parametrize("answer, cause", [
+    ({"decision": "reject", "by": "alice", "reason": "broken"}, "Rejected by alice: broken"),
+    # as the console may send it: no name, no reason
+    ({"decision": "reject"}, "Rejected by someone who did not give a name: no reason given"),
+    ({"decision": "reject", "by": "bob", "comment": "logo"}, "Rejected by bob: logo"),
+    ({"decision": "maybe"}, 'the approval answer {"decision": "maybe"} is neither an approval nor a rejection'),
+    ("yes", 'the approval answer "yes" is neither an approval nor a rejection'),
+], ids=["complete", "bare", "comment", "unknown-decision", "not-an-object"])
+def test_a_rejection_says_who_and_why_from_the_answer_as_sent(answer, cause):
+    failure = {"Error": "ApprovalRejected", "Cause": "the release was not approved"}
+    results = {"health": {"healthy": True}, "approval": answer}
+    error, text = what_happened(failure, plan(), results)
+    assert error == "ApprovalRejected"
+    assert text.startswith(cause)

@@ -2,6 +2,10 @@
 
 The state machine loops (Wait, then check again) until `healthy`; past the timeout this step
 raises HealthTimeout. Each check carries the first check's time forward from the previous result.
+
+Phase `old_health` checks the old version's target groups during a rollback instead: the public
+rules move back only once it is healthy. Past the timeout it reports `timed_out` rather than
+failing, so that the state machine leaves the rules where they are and says why.
 """
 from __future__ import annotations
 
@@ -43,6 +47,35 @@ def check(event: StepEvent, phase: str) -> dict[str, Any]:
     return result
 
 
+def check_old(event: StepEvent) -> dict[str, Any]:
+    """Each old target group against the required count, capped by its service's restored count."""
+    plan = event.plan
+    previous = event.result("old_health")
+    started = previous.get("started_at") or time.time()
+    required = plan.config.required_healthy
+    owners = {arn: service for service in (event.raw.get("rollback") or {}).get("old_services", [])
+              for arn in service.get("target_groups", []) if "desired_count" in service}
+    counts = []
+    for route in event.result("live").get("routes", []):
+        for arn in route["old"]:
+            owner = owners.get(arn)
+            # A group of a service the release did not make: any healthy target will do.
+            needed = min(required, owner["desired_count"]) if owner else 1
+            healthy, registered = elbv2.healthy_count(arn)
+            counts.append({"target_group": arn.split(":targetgroup/", 1)[-1].split("/")[0], "healthy": healthy,
+                           "registered": registered, "required": max(1, needed)})
+    ready = all(c["healthy"] >= c["required"] for c in counts)
+    elapsed = time.time() - started
+    timeout = plan.config.release.health_timeout_seconds
+    detail = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in counts) or "no old target groups"
+    result = {"healthy": ready, "timed_out": not ready and elapsed >= timeout, "counts": counts, "started_at": started,
+              "checks": previous.get("checks", 0) + 1, "elapsed_seconds": int(elapsed)}
+    if result["timed_out"]:
+        result["summary"] = f"the old version was not healthy after {int(elapsed)} s (timeout {timeout} s): {detail}"
+    return result
+
+
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
-    return check(event, event.raw.get("phase", "health"))
+    phase = event.raw.get("phase", "health")
+    return check_old(event) if phase == "old_health" else check(event, phase)

@@ -1,11 +1,16 @@
-"""Mark versions obsolete (service and target groups tagged) so that a later release deletes them."""
+"""Mark versions obsolete (service and target groups tagged) so that a later release deletes them.
+
+Besides the version retired now, the version the release record names as the previous one is
+marked too when it sits retired at zero and unmarked: an earlier release whose own marking failed
+(a warning, not a failure) is finished this way.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
 from release import ownership
-from release.adapters import ecs, elbv2
+from release.adapters import ecs, elbv2, records
 from release.plan import TAG_PREFIX, Plan
 from release.step import StepEvent, lambda_step
 
@@ -33,11 +38,24 @@ def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, An
     return {"ecs_service": ecs_service, "changed": "marked obsolete", "tags": marks}
 
 
+def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
+    """The record's previous version, when an earlier release retired it but could not mark it."""
+    previous = ((records.get(plan.record_key) or {}).get("previous") or {}).get("ecs_service")
+    if not previous or previous == plan.ecs_service or previous in retired_now:
+        return []
+    service = ecs.service(plan.cluster, previous)
+    if service is None or service["desiredCount"] > 0 or SINCE in ecs.tags_of(service):
+        return []
+    return [previous]
+
+
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
     retired = [r for r in event.result("retire").get("retired", [])]
     olds = {o["ecs_service"]: o for o in event.result("live").get("old_services", [])}
-    if not retired:
+    earlier = left_unmarked(plan, {r["ecs_service"] for r in retired})
+    if not retired and not earlier:
         return {"marked": [], "found": "nothing was retired"}
-    return {"marked": [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]}
+    marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]
+    return {"marked": marked + [mark(plan, name, []) for name in earlier]}

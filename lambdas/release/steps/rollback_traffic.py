@@ -1,8 +1,10 @@
 """Put traffic back on the old version after a failure or an alarm while traffic moved.
 
-Every public rule goes back to what the release read before it changed anything, unless someone
-else changed the rule meanwhile (then it is left alone and said so). The old service gets its
-count and autoscaling back; the new version is torn down like a failed preparation.
+Two phases, with the state machine's health wait between them, so that no rule ever forwards to
+a version that cannot serve: `restore` gives the old service its count and autoscaling back;
+`traffic`, once the old version is healthy, puts every public rule back on what the release read
+before it changed anything, unless someone else changed the rule meanwhile (then it is left
+alone and said so), and tears the new version down like a failed preparation.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each old service back at its remembered count and autoscaling; says its count and target groups."""
     remembered = (records.get(plan.record_key) or {}).get("retired") or {}
     done = []
     for old in (results.get("live") or {}).get("old_services", []):
@@ -41,37 +44,49 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
         service = ecs.service(plan.cluster, name)
         saved = remembered.get(name) or {}
         if service is None:
-            done.append({"ecs_service": name, "changed": None, "found": "service no longer exists"})
+            done.append({"ecs_service": name, "changed": None, "found": "service no longer exists",
+                         "desired_count": 0, "target_groups": old["target_groups"]})
             continue
         if not ownership.of_service(plan, ecs.tags_of(service)):
             done.append(ownership.left_alone("ecs_service", name, ecs.tags_of(service)))
             continue
-        changes = []
-        if service["desiredCount"] == 0 and saved.get("desired_count"):
-            ecs.set_desired(plan.cluster, name, int(saved["desired_count"]))
-            changes.append(f"desired count 0 -> {saved['desired_count']}")
+        changes, desired = [], service["desiredCount"]
+        if desired == 0 and saved.get("desired_count"):
+            desired = int(saved["desired_count"])
+            ecs.set_desired(plan.cluster, name, desired)
+            changes.append(f"desired count 0 -> {desired}")
         if saved.get("autoscaling") and autoscaling.snapshot(plan.cluster, name) is None:
             autoscaling.restore(plan.cluster, name, saved["autoscaling"])
             changes.append("autoscaling restored")
-        done.append({"ecs_service": name, "changed": "; ".join(changes) or None})
+        done.append({"ecs_service": name, "changed": "; ".join(changes) or None,
+                     "desired_count": desired, "target_groups": old["target_groups"]})
     return done
 
 
-@lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def restore(event: StepEvent) -> dict[str, Any]:
+    error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
+    record_count("Rollbacks")
+    return {"Error": error, "Cause": cause, "old_services": restore_old(event.plan, event.results)}
+
+
+def move_traffic_back(event: StepEvent) -> dict[str, Any]:
     plan, results = event.plan, event.results
     error, cause = what_happened(event.raw.get("failure") or {}, plan, results)
-    record_count("Rollbacks")
     rules = restore_rules(results)
-    old = restore_old(plan, results)
     new = tear_down(plan, results)
     left = [r["route"] for r in rules if r.get("found", "").startswith("changed by someone")]
     summary = f"public rules back on the old version ({len(rules) - len(left)} of {len(rules)})"
     if left:
         summary += f"; left alone, changed by someone else: {', '.join(left)}"
-    summary += f"; old service restored; new version: {describe(new)}"
+    summary += f"; old service restored and healthy; new version: {describe(new)}"
     return {
         "Error": error,
         "Cause": f"{cause} | Rolled back: {summary}.",
-        "undone": {"rules": rules, "old_services": old, "new_version": new},
+        "undone": {"rules": rules, "old_services": (event.raw.get("rollback") or {}).get("old_services", []),
+                   "new_version": new},
     }
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    return restore(event) if event.raw.get("phase") == "restore" else move_traffic_back(event)

@@ -130,6 +130,8 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
         reported = None
     if isinstance(reported, dict) and reported.get("errorMessage"):
         cause = str(reported["errorMessage"])
+    if error == "ApprovalRejected":
+        return error, rejection(results.get("approval"))
     approval = plan.config.release.approval
     # Healthy, no decision recorded and no re-check yet: the wait that timed out was the approval.
     waited_for_approval = (
@@ -146,6 +148,15 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     if error.startswith("States."):
         return "ReleaseFailed", f"{error}{': ' + cause if cause else ''}"
     return error, cause or error
+
+
+def rejection(answer: Any) -> str:
+    """Who rejected and why, from the answer as sent: the console may send one without either."""
+    if not isinstance(answer, dict) or answer.get("decision") not in ("approve", "reject"):
+        return f"the approval answer {json.dumps(answer)[:200]} is neither an approval nor a rejection; it counts as a rejection"
+    by = answer.get("by") or "someone who did not give a name"
+    reason = answer.get("reason") or answer.get("comment") or "no reason given"
+    return f"Rejected by {by}: {reason}"
 
 
 def describe(report: dict[str, Any]) -> str:

@@ -1,8 +1,10 @@
 """Release the service's lock, whatever way the release ends; someone else's lock is left alone.
 
 Two callers: the state machine's own unlock states (on success and after every undo), and an
-EventBridge rule for executions that end outside the flow (stopped by hand, timed out), which
-no state of the definition can see.
+EventBridge rule for every end but success: an execution stopped by hand or timed out, and one
+that failed where no Catch sees it (`States.Runtime`, `States.DataLimitExceeded`) skip every
+state, the unlock states included. For a release that failed through its own flow the lock is
+already free and the event changes nothing.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from release.adapters import records
 from release.step import StepEvent, lambda_step
 
-ENDED_OUTSIDE_THE_FLOW = {"ABORTED", "TIMED_OUT"}
+ENDS_THAT_MAY_SKIP_THE_UNLOCK = {"ABORTED", "TIMED_OUT", "FAILED"}
 
 
 def release(key: str, owner: str) -> dict[str, Any]:
@@ -31,8 +33,8 @@ def release_held_by(execution_arn: str) -> dict[str, Any]:
 
 def from_status_change(detail: dict[str, Any]) -> dict[str, Any]:
     status = detail.get("status")
-    if status not in ENDED_OUTSIDE_THE_FLOW:
-        return {"changed": None, "found": f"execution {status}: its own unlock states released the lock"}
+    if status not in ENDS_THAT_MAY_SKIP_THE_UNLOCK:
+        return {"changed": None, "found": f"execution {status}: it has not ended, or ended through its own unlock"}
     return release_held_by(detail["executionArn"])
 
 

@@ -1,0 +1,33 @@
+"""Tell people the release succeeded: the new version serves all traffic. Work after the switch
+that did not finish is listed, so that nobody mistakes a warning for a clean release."""
+from __future__ import annotations
+
+from typing import Any
+
+from release import unfinished
+from release.aws import client, notification_topic
+from release.step import StepEvent, lambda_step
+
+
+def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
+    plan = event.plan
+    left = unfinished.describe(event.raw.get("warnings"))
+    subject = "Cutover: release succeeded" + (" with warnings" if left else "")
+    lines = [f"{plan.service} {plan.version} ({plan.env}) now serves all traffic. Execution: {event.execution_id}"]
+    if left:
+        lines += ["", "Not finished (traffic is not affected; the next release of this service finishes it):"]
+        lines += [f"- {unfinished.line(w)}" for w in left]
+    return subject, "\n".join(lines), left
+
+
+@lambda_step
+def handler(event: StepEvent) -> dict[str, Any]:
+    subject, text, left = message(event)
+    topic = notification_topic()
+    if not topic:
+        return {"changed": None, "found": "no notification topic configured", "warnings": len(left)}
+    sent = client("sns").publish(
+        TopicArn=topic, Subject=subject, Message=text,
+        MessageAttributes={"event": {"DataType": "String", "StringValue": "succeeded"}},
+    )
+    return {"MessageId": sent["MessageId"], "warnings": len(left)}

@@ -1,0 +1,47 @@
+"""Work after the switch that did not finish: the release succeeded, the next release finishes it.
+
+Once public traffic is on the new version only and the old one is retired, a failed cleanup,
+obsolete mark, record or notification moves no traffic. The state machine keeps each such failure
+under `warnings` (step key -> the Catch's Error and Cause); this module says them in words for the
+notification, `cutover status` and `cutover history`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Key under `warnings` -> the state that failed, and what is left to do.
+LEFT_TO_DO = {
+    "cleanup": ("Clean up versions retired earlier", "versions marked obsolete earlier were not all deleted"),
+    "obsolete": ("Mark the old version obsolete", "the version retired now is not marked obsolete yet"),
+    "record": ("Record the release", "the release record does not say yet which version serves"),
+    "notify": ("Notify that the release succeeded", "the success notification was not sent"),
+}
+
+
+def message_of(cause: Any) -> str:
+    """A Lambda error's cause is its JSON report: people need its message, not the stack."""
+    try:
+        report = json.loads(cause) if isinstance(cause, str) else cause
+    except ValueError:
+        return str(cause)
+    if isinstance(report, dict) and "errorMessage" in report:
+        return str(report["errorMessage"])
+    return "" if cause is None else str(cause)
+
+
+def describe(warnings: dict[str, Any] | None) -> list[dict[str, str]]:
+    """One entry per unfinished piece of work, in the order the steps run."""
+    found = []
+    for key, (state, left) in LEFT_TO_DO.items():
+        failure = (warnings or {}).get(key)
+        if not isinstance(failure, dict):
+            continue
+        found.append({"step": state, "left_to_do": left, "error": str(failure.get("Error") or "error"),
+                      "message": message_of(failure.get("Cause"))})
+    return found
+
+
+def line(warning: dict[str, str]) -> str:
+    message = f": {warning['message']}" if warning["message"] else ""
+    return f"{warning['step']} failed ({warning['error']}{message}); {warning['left_to_do']}"
