@@ -153,6 +153,8 @@ def text(report: dict[str, Any]) -> str:
     lines.append(f"  ECS service      {s['ecs_service']:<32} desired {s['desired_count']}{scaling_text} ({state})")
     lines += ["", "Would change"]
     steps = " -> ".join(f"{t['percent']}%" + (f" for {t['hold_seconds']} s" if t["hold_seconds"] else "") for t in s["traffic_steps"])
+    if s.get("bake_seconds"):
+        steps += f", then a bake of {s['bake_seconds']} s with the old version warm"
     for route in report["routes"]:
         lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
         lines.append(f"  public rule      {route['route']:<12} now {_live(route['public_now'])} -> {route['target_group']}: {steps}")

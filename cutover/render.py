@@ -128,6 +128,7 @@ def describe_result(result: Any) -> str:
     if "percent" in result and "rules" in result:
         parts = [f"{r['route']}: {weights(r['weights'])}" + ("" if r.get("changed") else " (already)") for r in result["rules"]]
         hold = f", hold {result['hold_seconds']} s" if result.get("hold_seconds") else ""
+        hold += f", bake {result['bake_seconds']} s with the old version warm" if result.get("bake_seconds") else ""
         return f"{result['percent']}% to new{hold} - " + "; ".join(parts)
     if "rules" in result:
         return "; ".join(f"{r.get('route')}: {_changed(r)}" for r in result["rules"])

@@ -243,6 +243,10 @@ class ReleaseSettings(Model):
     )
     alarm_names: list[str] = Field(default_factory=list, max_length=100)
     alarm_check_seconds: int = Field(default=10, ge=1, le=3600)
+    bake_seconds: int = Field(
+        default=0, ge=0, le=86400,
+        description="After 100 %, how long the old version keeps its tasks and autoscaling while alarms are watched",
+    )
     allow_alarms_before_switch: bool = False
     retired_versions_to_keep: int = Field(default=1, ge=1, le=20)
     on_prepare_failure: Literal["scale_to_zero", "delete"] = "scale_to_zero"

@@ -181,5 +181,6 @@ def summary(plan: Plan) -> dict[str, Any]:
         "required_healthy": plan.config.required_healthy,
         "approval": plan.config.release.approval.mode,
         "traffic_steps": [s.model_dump() for s in plan.config.release.traffic_steps],
+        "bake_seconds": plan.config.release.bake_seconds,
         "alarms": list(plan.config.release.alarm_names),
     }

@@ -1,9 +1,11 @@
 """Alarm watch through the real definition: an alarm stops or rolls back a release."""
 from __future__ import annotations
 
+import time
+
 from cutover import operations
 from tests.e2e.safety_fixtures import (
-    assert_torn_down, assert_v1_serves_as_before, config_with, finish, lock_item, start, tags,
+    assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags,
 )
 
 ALARM = "web-5xx"
@@ -84,3 +86,54 @@ def test_alarm_already_firing_is_let_through_when_configured(demo):
     # Then the alarm that was already firing neither stops nor rolls back the release
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+
+
+def test_alarm_during_the_bake_switches_back_at_once_to_the_warm_old_version(demo):
+    # Given a watched alarm and a bake after 100 %
+    create_alarm(demo)
+    config = config_with(demo, alarm_names=[ALARM], alarm_check_seconds=1, bake_seconds=60)
+    arn = start(demo, "2", config)
+    deadline = time.time() + 60
+    while demo.forward(demo.public_rule) != {"demo-web-2": 1} and time.time() < deadline:
+        time.sleep(0.2)
+    assert operations.wait_for_state(demo.sfn, arn, HOLD_STATE, 60)
+    # v1 is still warm during the bake: its tasks and autoscaling are kept
+    assert demo.service("web-1")["desiredCount"] == 2 and demo.scalable_target("web-1") is not None
+
+    # When the alarm goes into ALARM during the bake
+    set_alarm(demo, "ALARM")
+    result = finish(demo, arn)
+
+    # Then traffic went back to v1 (healthy all along, so at once) and v2 was torn down
+    assert result["status"] == "FAILED"
+    assert result["error"] == "AlarmFired", result.get("cause")
+    assert "at 100% to the new version during the bake" in result["cause"]
+    assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
+    states = entered(demo, arn)
+    assert "Retire the old version" not in states
+    assert states.count("Check the old version's health") == 1
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+
+
+def test_after_a_quiet_bake_the_old_version_is_retired(demo):
+    # Given a watched alarm that stays OK and a short bake
+    create_alarm(demo)
+    config = config_with(demo, alarm_names=[ALARM], alarm_check_seconds=1, bake_seconds=3)
+
+    # When v2 is released
+    arn = start(demo, "2", config)
+    result = finish(demo, arn)
+
+    # Then the old version was retired only after the bake, and v2 serves alone
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    last_shift = [r for s, r in operations.step_results(operations.history(demo.sfn, arn))
+                  if s == "Shift traffic to the new version"][-1]
+    assert (last_shift["percent"], last_shift["bake_seconds"]) == (100, 3)
+    states = entered(demo, arn)
+    after_last_shift = states[len(states) - states[::-1].index("Shift traffic to the new version"):]
+    assert after_last_shift.count(HOLD_STATE) >= 2
+    assert after_last_shift.index("Retire the old version") > after_last_shift.index(HOLD_STATE)
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None

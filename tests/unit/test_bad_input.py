@@ -67,7 +67,10 @@ def test_missing_fields_are_named(raw, field):
     (lambda c: c["release"].update(traffic_steps="50,100"), "config.release.traffic_steps: Input should be a valid list"),
     (lambda c: c["routes"][0].update(port="eighty"), "config.routes.0.port: Input should be a valid integer"),
     (lambda c: c["release"]["approval"].update(mode="sometimes"), "config.release.approval.mode: Input should be 'manual' or 'auto'"),
-], ids=["count", "routes", "steps", "port", "approval-mode"])
+    (lambda c: c["release"].update(bake_seconds=-30), "config.release.bake_seconds: Input should be greater than or equal to 0"),
+    (lambda c: c["release"].update(bake_seconds=90000), "config.release.bake_seconds: Input should be less than or equal to 86400"),
+    (lambda c: c["release"].update(bake_seconds="10m"), "config.release.bake_seconds: Input should be a valid integer"),
+], ids=["count", "routes", "steps", "port", "approval-mode", "bake-negative", "bake-too-long", "bake-text"])
 def test_wrong_types_in_the_config_are_named(change, field):
     assert field in refused(with_config(change))
 

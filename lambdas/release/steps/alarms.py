@@ -34,7 +34,8 @@ def handler(event: StepEvent) -> dict[str, Any]:
         in_alarm = [n for n in in_alarm if n not in event.result("alarms_before").get("in_alarm", [])]
     if in_alarm:
         step = event.result("traffic")
-        raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version")
+        during = " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
+        raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version{during}")
     remaining = max(0.0, event.result("traffic").get("hold_until", 0) - time.time())
     wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
     return {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}

@@ -1,8 +1,10 @@
 """Shift traffic one step: set each public rule's weights to (new %, old shares of the rest).
 
-At 100 % the old target groups leave the forward action. Once the release has written a rule, the
-only state it accepts there is the one it wrote (before that, the one it read): anything else was
-changed by someone else, and the step fails closed (RuleDrifted), leaving every rule as it is.
+At 100 % the old target groups leave the forward action; the last step's hold is followed by the
+bake (`release.bake_seconds`): the old version stays warm while alarms are watched, so that an
+alarm switches back at once. Once the release has written a rule, the only state it accepts there
+is the one it wrote (before that, the one it read): anything else was changed by someone else, and
+the step fails closed (RuleDrifted), leaving every rule as it is.
 """
 from __future__ import annotations
 
@@ -67,12 +69,15 @@ def handler(event: StepEvent) -> dict[str, Any]:
             elbv2.set_forward(route["rule"], description, target)
             changes.append({"route": route["route"], "before": current, "weights": target, "changed": "weights set"})
         written[route["route"]] = target
+    last = index == len(steps) - 1
+    bake = plan.config.release.bake_seconds if last else 0
     return {
         "index": index,
         "percent": step.percent,
         "hold_seconds": step.hold_seconds,
-        "hold_until": time.time() + step.hold_seconds,
-        "last": index == len(steps) - 1,
+        "bake_seconds": bake,
+        "hold_until": time.time() + step.hold_seconds + bake,
+        "last": last,
         "rules": changes,
         "written": written,
     }
