@@ -435,11 +435,17 @@ def cmd_demo(ctx: Context) -> int:
 def cmd_sandbox_up(ctx: Context) -> int:
     from cutover import sandbox
 
+    from cutover.local import faults
+
+    try:
+        faults.parse_rehearsal(ctx.args.fail or [])
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     if not sandbox.port_free(ctx.args.port):
         raise UsageError(f"--port: {ctx.args.port} on 127.0.0.1 is in use; choose another")
     if not ctx.json:
-        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out)
-    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit)
+        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out, fail=ctx.args.fail)
+    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit, fail=ctx.args.fail)
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -545,6 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Start the sandbox: an AWS endpoint with the release state machine and a demo environment.")
     up.add_argument("--port", type=int, default=4566)
     up.add_argument("--dir", default=".sandbox", help="where to write deploy.yaml and env (default: .sandbox)")
+    up.add_argument("--fail", action="append", metavar="STEP:MODE",
+                    help="make a step fail every time, to rehearse what a release does when it breaks; STEP is a "
+                         "step key (e.g. RecordRelease), MODE is error, throttle or crash; repeat for more")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

@@ -12,7 +12,7 @@ from typing import TextIO
 
 import yaml
 
-from cutover.local import environment
+from cutover.local import environment, faults
 from cutover.local.engine import REGION, LocalEngine
 
 DEFAULT_PORT = 4566
@@ -30,9 +30,14 @@ def port_free(port: int) -> bool:
 
 
 def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None = None,
-       stop: threading.Event | None = None, on_ready: Callable[[dict[str, str]], None] | None = None) -> int:
-    """Serve until stopped; `on_ready` gets the endpoint, state machine and files once they exist."""
+       stop: threading.Event | None = None, on_ready: Callable[[dict[str, str]], None] | None = None,
+       fail: list[str] | None = None) -> int:
+    """Serve until stopped; `on_ready` gets the endpoint, state machine and files once they exist.
+
+    `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals.
+    """
     out = out or sys.stdout
+    failures = faults.parse_rehearsal(fail or [])
     if not port_free(port):
         out.write(f"port {port} on 127.0.0.1 is in use; choose another with --port\n")
         return 2
@@ -43,7 +48,7 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
             signal.signal(signum, lambda *_: stop.set())
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with LocalEngine(port=port) as engine:
+    with LocalEngine(port=port) as engine, faults.rehearsal(fail or []):
         env = environment.create(engine.client)
         text = environment.config_text(env.values)
         environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
@@ -64,7 +69,8 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
             f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
             f"  state machine  {engine.state_machine_arn}\n"
             f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
-            f"\nIn another shell:\n"
+            + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
+            + f"\nIn another shell:\n"
             f"  source {env_path}\n"
             f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
             f"  cutover start --env demo --version 2 --image web:2 --config {config_path} --name web-2 --wait\n"

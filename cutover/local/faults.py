@@ -373,3 +373,49 @@ def refuse(step: Aim, error: Exception) -> Iterator[None]:
         yield
     finally:
         lambdas.before_hooks.remove(hook)
+
+
+class StepFailed(Exception):
+    """A rehearsed failure: the step fails every time with an error nobody planned for."""
+
+
+REHEARSAL_MODES = {
+    "error": "fails every time with an unexpected error, before it does anything",
+    "throttle": "every AWS call it makes is throttled, every time",
+    "crash": "dies right after its AWS change, every time",
+}
+
+
+def parse_rehearsal(specs: Iterable[str]) -> list[tuple[str, str]]:
+    """["RecordRelease:error", …] -> [(step, mode)]; a bad spec raises ValueError naming the choices."""
+    parsed = []
+    for spec in specs:
+        step, sep, mode = spec.partition(":")
+        if not sep or step not in BY_KEY:
+            raise ValueError(f"--fail {spec!r}: write STEP:MODE with STEP one of {', '.join(BY_KEY)}")
+        if mode not in REHEARSAL_MODES:
+            raise ValueError(f"--fail {spec!r}: MODE is one of {', '.join(REHEARSAL_MODES)}")
+        parsed.append((step, mode))
+    return parsed
+
+
+@contextlib.contextmanager
+def rehearsal(specs: Iterable[str]) -> Iterator[list[tuple[str, str]]]:
+    """Make each named step fail every time in its mode, while the block runs."""
+    failures = parse_rehearsal(specs)
+    with contextlib.ExitStack() as stack:
+        for step, mode in failures:
+            if mode == "error":
+                stack.enter_context(refuse(step, StepFailed(f"{step} fails every time (rehearsal: --fail {step}:error)")))
+            elif mode == "crash":
+                stack.enter_context(crash_after([step], times=10**9))
+        throttled = [step for step, mode in failures if mode == "throttle"]
+        if throttled:
+            operations: dict[str, set[str]] = {}
+            for step in throttled:
+                for name, calls in every_call_of(step).items():
+                    operations.setdefault(name, set()).update(calls)
+            # The SDK's back-off is shortened: what is rehearsed is the release's answer to a step
+            # that cannot get through, not the minutes of waiting before it.
+            stack.enter_context(throttle(per_call=10**9, operations=operations, steps=throttled, sdk_backoff_scale=0.05))
+        yield failures

@@ -1,9 +1,20 @@
 """Run the command line in-process as a user would, capturing what they would read."""
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from cutover import ROOT
 from cutover.cli import main
 
 
@@ -18,3 +29,48 @@ def cutover(*argv: str) -> Result:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def sandbox_process(directory: Path, *options: str) -> Iterator[dict[str, Any]]:
+    """`cutover sandbox up` in its own process on a free port, stopped (and checked) on exit."""
+    port = free_port()
+    # Its output goes to a file: a pipe nobody reads after the banner would fill up and block it.
+    log_path = directory / "sandbox.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cutover", "sandbox", "up", "--port", str(port), "--dir", str(directory), *options],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and process.poll() is None:
+        if "Ctrl-C stops the sandbox" in log_path.read_text():
+            break
+        time.sleep(0.2)
+    banner = log_path.read_text()
+    assert process.poll() is None, banner
+    yield {"port": port, "dir": directory, "banner": banner, "process": process}
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(150) == 0, log_path.read_text()[-3000:]
+    finally:
+        log.close()
+
+
+def sandbox_env(sandbox: dict[str, Any]) -> dict[str, str]:
+    """Only what the sandbox's env file says: no credentials or region of the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CUTOVER_")}
+    env.update(dict(line.removeprefix("export ").strip().split("=", 1)
+                    for line in (sandbox["dir"] / "env").read_text().splitlines()))
+    return env
+
+
+def cutover_process(sandbox: dict[str, Any], *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cutover", *argv], cwd=ROOT, env=sandbox_env(sandbox),
+                          capture_output=True, text=True, timeout=timeout, check=False)

@@ -2,57 +2,25 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from cutover import ROOT
+from tests.cli.helpers import cutover_process, sandbox_env, sandbox_process
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("sandbox")
-    port = _free_port()
-    # Its output goes to a file: a pipe nobody reads after the banner would fill up and block it.
-    log_path = directory / "sandbox.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cutover", "sandbox", "up", "--port", str(port), "--dir", str(directory)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline and process.poll() is None:
-        if "Ctrl-C stops the sandbox" in log_path.read_text():
-            break
-        time.sleep(0.2)
-    banner = log_path.read_text()
-    assert process.poll() is None, banner
-    yield {"port": port, "dir": directory, "banner": banner, "process": process}
-    process.send_signal(signal.SIGTERM)
-    try:
-        assert process.wait(150) == 0, log_path.read_text()[-3000:]
-    finally:
-        log.close()
+    with sandbox_process(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
 
 
 def _cli(sandbox, *argv: str) -> subprocess.CompletedProcess:
-    # Only what the sandbox's env file says: no credentials or region of the test's own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CUTOVER_")}
-    env.update(dict(line.removeprefix("export ").strip().split("=", 1)
-                    for line in (sandbox["dir"] / "env").read_text().splitlines()))
-    return subprocess.run([sys.executable, "-m", "cutover", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return cutover_process(sandbox, *argv)
 
 
 def test_sandbox_prints_its_endpoint_and_writes_the_demo_config(sandbox):
@@ -84,9 +52,7 @@ def test_endpoint_option_works_without_the_environment_variable(sandbox):
 
 def test_a_release_through_the_sandbox_with_an_approval_from_another_shell(sandbox):
     # Given start --wait running in one shell
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CUTOVER_")}
-    env.update(dict(line.removeprefix("export ").strip().split("=", 1)
-                    for line in (sandbox["dir"] / "env").read_text().splitlines()))
+    env = sandbox_env(sandbox)
     starter = subprocess.Popen(
         [sys.executable, "-m", "cutover", "start", "--env", "demo", "--version", "2", "--image", "web:2",
          "--config", str(sandbox["dir"] / "deploy.yaml"), "--name", "web-2", "--wait"],

@@ -126,3 +126,21 @@ def test_the_same_execution_name_started_twice_is_one_release(demo):
         sfn.start_execution(stateMachineArn=machine, name="ci-run-42", input=start_input)
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
     assert_exactly_one_v2(demo)
+
+
+def test_a_rehearsed_throttle_hits_only_the_named_step_and_the_release_says_so(demo):
+    # Given a rehearsal in which every AWS call of the release record is throttled, every time
+    with faults.rehearsal(["RecordRelease:throttle"]) as failures:
+        # When v2 is released
+        arn = start(demo, "2", config_with(demo))
+        result = finish(demo, arn, timeout=240)
+
+    # Then only that step's calls were refused: it failed with AwsThrottled after the state
+    # machine's retries, which (after the switch) is a warning, and v2 serves
+    assert failures == [("RecordRelease", "throttle")]
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert set(failed_lambda_errors(demo, arn)) == {"AwsThrottled"}
+    assert failed_lambda_errors(demo, arn).count("AwsThrottled") == 6  # the first try and 5 retries
+    assert [(w["step"], w["error"]) for w in operations.unfinished_work(result)] == [("Record the release", "AwsThrottled")]
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert lock_item(demo) is None
