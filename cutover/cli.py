@@ -107,7 +107,10 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
     return OK if status == "SUCCEEDED" else FAILED
 
 
-def _started(ctx: Context, arn: str, name: str, attached: bool) -> int:
+def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:
+    name = arn.rsplit(":", 1)[-1]
+    if name != asked and not ctx.json:
+        ctx.say(f"{asked} ended without success with this same input: this is a new attempt, {name}")
     if ctx.args.wait:
         if not ctx.json:
             verb = "Attached to" if attached else "Started"

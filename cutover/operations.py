@@ -289,28 +289,63 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{prefix}:execution:{machine}:{name}"
 
 
+ENDED_BADLY = {"FAILED", "TIMED_OUT", "ABORTED"}
+MAX_ATTEMPTS = 99
+
+
+def attempt_name(name: str, attempt: int) -> str:
+    """The execution name of attempt `attempt` (2, 3, …) of the release first started as `name`.
+
+    `{name}-attempt-{N}`; when that would pass 80 characters, `name` is cut and ends in a short
+    hash of itself, so the same name always gives the same attempt names.
+    """
+    if attempt <= 1:
+        return name
+    suffix = f"-attempt-{attempt}"
+    if len(name) + len(suffix) <= EXECUTION_NAME_MAX:
+        return name + suffix
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: EXECUTION_NAME_MAX - len(suffix) - len(digest) - 1].rstrip('-')}-{digest}{suffix}"
+
+
 def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> tuple[str, bool]:
     """Start the execution, or return the one of that name when it has the same input.
 
     The name is the idempotency key: a retried CI job attaches to its release instead of failing
-    or starting a second one. (attached is True when the execution existed already.)
+    or starting a second one (attached is True when the execution existed already). When that
+    release ended FAILED, TIMED_OUT or ABORTED, the retried job starts a new attempt under the
+    next attempt name instead of re-attaching to the failure; a running or succeeded one is
+    followed.
     """
     check_execution_name(name)
-    arn = execution_arn(state_machine_arn, name)
-    for _ in range(2):
-        try:
-            existing = sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            try:
-                return start(sfn, state_machine_arn, start_input, name), False
-            except sfn.exceptions.ExecutionAlreadyExists:
-                continue  # started by someone else a moment ago: compare with that one
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        candidate = attempt_name(name, attempt)
+        arn = execution_arn(state_machine_arn, candidate)
+        existing = _existing_or_start(sfn, state_machine_arn, start_input, candidate, arn)
+        if existing is None:
+            return arn, False
         if _loads(existing.get("input")) != json.loads(json.dumps(start_input)):
             raise OperationError(
-                f"an execution named {name!r} exists with a different input; give another --name "
-                f"(or look at it: cutover status {name})"
+                f"an execution named {candidate!r} exists with a different input; give another --name "
+                f"(or look at it: cutover status {candidate})"
             )
-        return arn, True
+        if existing["status"] not in ENDED_BADLY:
+            return arn, True
+    raise OperationError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
+
+
+def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str,
+                       arn: str) -> dict[str, Any] | None:
+    """DescribeExecution of `name`, or None after starting it because it did not exist."""
+    for _ in range(2):
+        try:
+            return sfn.describe_execution(executionArn=arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            try:
+                start(sfn, state_machine_arn, start_input, name)
+                return None
+            except sfn.exceptions.ExecutionAlreadyExists:
+                continue  # started by someone else a moment ago: compare with that one
     raise OperationError(f"could not start or find the execution {name!r}")
 
 

@@ -123,6 +123,18 @@ def test_execution_name_fits_step_functions_limits():
     assert all(c.isalnum() or c in "-_" for c in name)
 
 
+def test_attempt_names_are_derived_deterministically_within_80_characters():
+    # Given a first attempt's name, short and at the limit
+    for name in ("web-prod-1-4-2-9001", "s" * 80):
+        attempts = [operations.attempt_name(name, n) for n in range(1, 12)]
+        # Then attempt 1 is the name itself, the others are distinct, the same every time, and fit
+        assert attempts[0] == name
+        assert len(set(attempts)) == len(attempts)
+        assert attempts == [operations.attempt_name(name, n) for n in range(1, 12)]
+        assert all(len(a) <= 80 and all(c.isalnum() or c in "-_" for c in a) for a in attempts)
+    assert operations.attempt_name("web-prod-1-4-2-9001", 2) == "web-prod-1-4-2-9001-attempt-2"
+
+
 def test_start_refuses_an_invalid_config_before_touching_aws(tmp_path, valid_config):
     del valid_config["routes"]
     path = tmp_path / "deploy.yaml"

@@ -229,3 +229,31 @@ def test_the_state_machine_is_found_by_its_name_as_well_as_its_arn(released_v2, 
     monkeypatch.setenv("CUTOVER_STATE_MACHINE_ARN", "no-such-machine")
     missing = cutover("status", "web-2")
     assert missing.code == 3 and "no state machine named 'no-such-machine'" in missing.err
+
+
+def test_a_retried_ci_job_whose_release_failed_starts_a_new_attempt(engine, live, rejected_v3):
+    # Given the CI job's release of version 3 ended FAILED (rejected)
+    import os
+
+    name = rejected_v3[0]
+    sfn = engine.client("stepfunctions")
+    assert sfn.describe_execution(executionArn=operations.execution_arn(engine.state_machine_arn, name))["status"] == "FAILED"
+
+    # When the same job is retried twice, with the same input
+    os.environ["GITHUB_RUN_ID"] = "4242"
+    try:
+        retried = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"])
+        again = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"])
+    finally:
+        del os.environ["GITHUB_RUN_ID"]
+
+    # Then the first retry started a new attempt under the derived name, and the second follows it
+    attempt = f"{name}-attempt-2"
+    assert retried.code == 0, retried.err
+    assert f"{name} ended without success with this same input: this is a new attempt, {attempt}" in retried.out
+    assert f"Started {attempt}" in retried.out
+    assert again.code == 0 and f"Attached to {attempt}" in again.out
+    arn = operations.execution_arn(engine.state_machine_arn, attempt)
+    if operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 60):
+        operations.reject(sfn, arn, reason="only retrying", by="ci", wait_seconds=30)
+    assert operations.wait(sfn, arn, 120)["status"] == "FAILED"
