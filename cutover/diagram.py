@@ -30,6 +30,8 @@ def _condition(rule: dict[str, Any]) -> str:
     if "Not" in rule:
         return f"not {_condition(rule['Not'])}"
     field = rule.get("Variable", "?").rsplit(".", 1)[-1]
+    if "IsPresent" in rule:
+        return f"{field} {'given' if rule['IsPresent'] else 'missing'}"
     for key, symbol in COMPARATORS.items():
         if key in rule:
             value = rule[key]

@@ -16,6 +16,8 @@ from cutover import operations, render
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
 HEALTH_STATES = {"Check the new version's health", "Wait before checking health again", "Is the new version healthy?",
                  "Re-check health before switching", "Wait before re-checking health", "Is the new version still healthy?"}
+OLD_HEALTH_STATES = {"Check the old version's health", "Is the old version healthy?",
+                     "Wait before checking the old version again"}
 HOLD_STATES = {"Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic"}
 NON_TTY_REPEAT_SECONDS = 15
 
@@ -33,7 +35,8 @@ def traffic_text(result: dict[str, Any] | None, now: float) -> str | None:
     if not result or "percent" not in result:
         return None
     left = max(0, round(result.get("hold_until", now) - now))
-    return f"{result['percent']}% new, {left} s left" if left else f"{result['percent']}% new"
+    baking = ", baking with the old version warm" if result.get("bake_seconds") else ""
+    return f"{result['percent']}% new{baking}, {left} s left" if left else f"{result['percent']}% new"
 
 
 def status_line(events: list[dict[str, Any]], status: str, now: float | None = None) -> str:
@@ -47,6 +50,8 @@ def status_line(events: list[dict[str, Any]], status: str, now: float | None = N
     if state in HEALTH_STATES:
         health_state = "Re-check health before switching" if "Re-check" in state or "still" in state else "Check the new version's health"
         detail = health_text(results.get(health_state))
+    elif state in OLD_HEALTH_STATES:
+        detail = health_text(results.get("Check the old version's health"))
     elif state in HOLD_STATES:
         detail = traffic_text(results.get("Shift traffic to the new version"), now)
     elif state == operations.APPROVAL_STATE:
@@ -61,6 +66,8 @@ def phase(status: str) -> str:
         return "health"
     if state in HOLD_STATES:
         return "traffic"
+    if state in OLD_HEALTH_STATES:
+        return "rollback health"
     return state
 
 

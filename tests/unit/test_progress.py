@@ -1,0 +1,31 @@
+"""The live status line of `start --wait` and `status` during a rollback's health wait and a bake."""
+from __future__ import annotations
+
+import json
+
+from cutover.progress import phase, status_line
+
+
+def events(*steps: tuple[str, dict | None]) -> list[dict]:
+    """A history in which each (state, result) was entered and, when it has a result, returned it."""
+    found = []
+    for state, result in steps:
+        found.append({"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": state}})
+        if result is not None:
+            found.append({"type": "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails": {"output": json.dumps(result)}})
+            found.append({"type": "TaskStateExited", "stateExitedEventDetails": {"name": state}})
+    return found
+
+
+def test_a_rollback_waiting_for_the_old_version_says_how_healthy_it_is():
+    history = events(("Check the old version's health", {"counts": [{"target_group": "demo-web-1", "healthy": 1, "required": 2}]}),
+                     ("Wait before checking the old version again", None))
+    line = status_line(history, "RUNNING")
+    assert line == "Wait before checking the old version again - 1/2 healthy"
+    assert phase(line) == "rollback health"
+
+
+def test_the_bake_says_the_old_version_is_still_warm():
+    history = events(("Shift traffic to the new version", {"percent": 100, "bake_seconds": 60, "hold_until": 1060.0}),
+                     ("Hold traffic", None))
+    assert status_line(history, "RUNNING", now=1000.0) == "Hold traffic - 100% new, baking with the old version warm, 60 s left"
