@@ -14,8 +14,8 @@ def test_a_bad_fail_option_is_refused_before_the_sandbox_starts():
     for spec, said in (("RecordRelease", "write STEP:MODE"), ("Nothing:error", "STEP one of LoadRelease"),
                        ("RecordRelease:explode", "MODE is one of error, throttle, crash")):
         result = cutover("sandbox", "up", "--port", "1", "--fail", spec)
-        assert result.code == 2, result.out
-        assert said in result.out
+        assert result.code == 2, result.out + result.err
+        assert said in result.err
 
 
 @pytest.fixture(scope="module")
