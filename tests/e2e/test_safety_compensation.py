@@ -1,6 +1,7 @@
 """Compensation through the real definition: a failed release leaves production as it found it."""
 from __future__ import annotations
 
+import json
 import time
 
 from cutover import operations
@@ -93,8 +94,23 @@ class TagPolicyViolation(Exception):
     """Stands for any AWS refusal that retrying does not cure."""
 
 
+def subscribe_queue(demo) -> str:
+    """An SQS queue subscribed to the notification topic, as a chat integration would be."""
+    sqs = demo.client("sqs")
+    url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    demo.client("sns").subscribe(TopicArn=demo.engine.topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def notifications(demo, url: str) -> list[dict]:
+    messages = demo.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
 def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_with_a_warning(demo):
     # Given a step after the switch that always fails: marking v1 obsolete, once v1 is retired
+    queue = subscribe_queue(demo)
     with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")):
         # When v2 is released
         result = finish(demo, start(demo, "2", config_with(demo)))
@@ -107,6 +123,13 @@ def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_wi
     assert "cutover:obsolete-since" not in tags(demo, "web-1")
     assert [(w["step"], w["error"], w["message"]) for w in operations.unfinished_work(result)] == [
         ("Mark the old version obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
+    # and so does the notification people get
+    (sent,) = notifications(demo, queue)
+    assert sent["Subject"] == "Cutover: release succeeded with warnings"
+    assert sent["MessageAttributes"]["event"]["Value"] == "succeeded"
+    assert "web 2 (demo) now serves all traffic" in sent["Message"]
+    assert "- Mark the old version obsolete failed (TagPolicyViolation: tagging web-1 is denied by a tag policy); " \
+           "the version retired now is not marked obsolete yet" in sent["Message"]
     # the steps after it still ran: the record says v2 serves, the lock is free
     record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
     assert record["current"]["M"]["version"]["S"] == "2"
