@@ -83,6 +83,10 @@ def routes(definition: dict[str, Any], entered: list[str]) -> dict[str, tuple[st
             # A branch the plain release did not take needs a condition (a rejection, a health
             # timeout) that no step failure makes: those states are reached by their Catch routes.
             plain = []
+        elif states[name]["Type"] == "Choice":
+            # Off the plain path (an undo's health loop), steps that do not fail take the first
+            # branch or wait and look again; the others need a condition no step failure makes.
+            plain = [states[name]["Choices"][0]["Next"]] + ([states[name]["Default"]] if "Default" in states[name] else [])
         for target, route in [(t, best[name]) for t in plain] + [(t, (*best[name], name)) for t in caught]:
             if target not in best or len(route) < len(best[target]):
                 best[target] = route
@@ -138,11 +142,6 @@ def known_failure(cell: Cell, entered: list[str], states: dict[str, str]) -> str
     the sample of the test suite leaves it out), or None."""
     if cell.fault == "stop":
         return "a release stopped by hand is not undone: its prepared version keeps running"
-    retired = [i for i, name in enumerate(entered) if states.get(name) == "RetireOldVersion"]
-    failing = list(cell.route) + ([cell.state] if cell.fault == "access_denied" else [])
-    if retired and any(name in entered and entered.index(name) > retired[0] for name in failing):
-        return ("a failure after the old version was retired rolls public traffic back onto it before "
-                "it has healthy targets")
     return None
 
 
