@@ -15,8 +15,9 @@ from cutover import operations
 from cutover.cli import main as cutover_main
 from cutover.local import faults
 from cutover.local.engine import LocalEngine
+from cutover.local.invariants import EmptyTargetSampler
 from chaos.matrix import Cell
-from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, Sampler, World, deliver_status_change
+from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, World, deliver_status_change
 
 RELEASE_TIMEOUT = 180
 # The fastest engine settings that keep a release's behaviour: tasks start and register within a
@@ -155,7 +156,7 @@ def end_state(world: World) -> tuple[str, list[str]]:
     return "mixed", [f"public traffic goes to {sorted(forward)}: neither version serves alone"]
 
 
-def check(world: World, name: str, before: dict[str, Any], sampler: Sampler, *, expect_success: bool) -> tuple[dict[str, Any], list[str]]:
+def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetSampler, *, expect_success: bool) -> tuple[dict[str, Any], list[str]]:
     """The invariants after one release, read from the account and from what `cutover status` says."""
     broken: list[str] = []
     report = status_report(world, name)
@@ -211,7 +212,7 @@ def run_cell(cell: Cell, states: dict[str, str]) -> dict[str, Any]:
             world = World.build(engine, hold_seconds=1 if cell.step else 3)
             before = world.snapshot()
             lap("set-up")
-            with Sampler(world).running() as sampler:
+            with EmptyTargetSampler(world.client("elbv2"), world.public_rules, interval_seconds=0.25) as sampler:
                 name = f"chaos-{cell.id}"[:72]
                 with route(cell, states), fault(cell, world):
                     arn = start(world, name)

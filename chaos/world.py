@@ -6,13 +6,10 @@ must never touch. Everything here reads the account itself, never a release's ow
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from cutover.local import environment, lambdas, snapshot
 from cutover.local.engine import TABLE_NAME, LocalEngine
@@ -128,55 +125,6 @@ class World:
         changes += [f"release table item {key} changed" for key in sorted(set(items_before) | set(items_after))
                     if f"#demo#{SERVICE}" not in key and items_before.get(key) != items_after.get(key)]
         return changes
-
-
-class Sampler:
-    """Samples the public rules and their target groups' health while a release runs.
-
-    A sample is a violation only when a rule gives weight to a target group with no healthy
-    target and still does when read again after the health: a rule that moved in between is not
-    one state the users saw.
-    """
-
-    def __init__(self, world: World, interval: float = 0.25):
-        self.world = world
-        self.interval = interval
-        self.samples = 0
-        self.violations: list[str] = []
-        self._arns: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="chaos-sampler", daemon=True)
-
-    def _healthy(self, group_name: str) -> int:
-        elbv2 = self.world.client("elbv2")
-        if group_name not in self._arns:
-            self._arns[group_name] = elbv2.describe_target_groups(Names=[group_name])["TargetGroups"][0]["TargetGroupArn"]
-        health = elbv2.describe_target_health(TargetGroupArn=self._arns[group_name])["TargetHealthDescriptions"]
-        return sum(1 for d in health if d["TargetHealth"]["State"] == "healthy")
-
-    def sample(self) -> None:
-        for rule in self.world.public_rules:
-            weights = self.world.forward(rule)
-            empty = sorted(g for g, w in weights.items() if w > 0 and self._healthy(g) == 0)
-            if empty and self.world.forward(rule) == weights:
-                self.violations.append(f"{time.strftime('%H:%M:%S')} public rule gives weight to {empty} with no healthy target: {weights}")
-        self.samples += 1
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sample()
-            except Exception:  # noqa: BLE001 - a read racing a delete; the next sample sees the new world
-                self._arns.clear()
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Sampler]:
-        self._thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=5)
 
 
 def deliver_status_change(engine: LocalEngine, execution_arn: str, status: str) -> Any:

@@ -54,6 +54,12 @@ class EmptyTargetSampler:
         self._thread.start()
         return self
 
+    def __enter__(self) -> EmptyTargetSampler:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> list[Violation]:
         self._stop.set()
         if self._thread:
