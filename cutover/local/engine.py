@@ -15,6 +15,7 @@ from cutover import DEFINITION, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
+from release.observability import logger as step_logger
 from release.registry import STEPS, integration_arns
 
 REGION = "us-east-1"
@@ -100,6 +101,9 @@ class LocalEngine:
             POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true",
             POWERTOOLS_LOG_LEVEL=os.environ.get("CUTOVER_LOG_LEVEL", "WARNING"),
         )
+        # The steps' logger reads its level when first imported, which the command line may have
+        # done already (plan, validate): set it here too, or every step logs at INFO into the demo.
+        step_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         lambdas.install()
         moto_fixes.install()
         aws_rules.install()
