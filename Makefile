@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test lint demo bench chaos synth policies setup clean
+.PHONY: test lint demo bench chaos synth policies retries setup clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ synth: $(STAMP)
 # The IAM statements the local engine enforces, from the stack synthesized with its settings.
 policies: $(STAMP)
 	$(BIN)/python -m cutover.local.iam
+
+# Every Lambda Task's Retry blocks, from the one retry policy (lambdas/release/retries.py, errors.py).
+retries: $(STAMP)
+	$(BIN)/python -m release.retries statemachine/release.asl.json
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache

@@ -1,8 +1,13 @@
-"""Named domain errors. Their class names are what the state machine's Retry and Catch match."""
+"""Named domain errors: the one list. Their class names are what the state machine's Retry and Catch
+match, and each says whether the state machine runs the step again (`release.retries` derives every
+Lambda Task's Retry blocks from this file)."""
 
 
 class ReleaseError(Exception):
     """Base class: a release cannot go on, and the message says why and what to do."""
+
+    # Retrying would not change the answer to a domain error, only delay the compensation.
+    retried = False
 
 
 class InvalidReleaseInput(ReleaseError):
@@ -25,10 +30,6 @@ class RuleDrifted(ReleaseError):
     """A listener rule no longer matches what the release read; it is left as it is."""
 
 
-class NotHealthyYet(ReleaseError):
-    """Retryable: the new version has fewer healthy targets than required."""
-
-
 class HealthTimeout(ReleaseError):
     """The new version did not reach the required healthy count in time."""
 
@@ -39,3 +40,14 @@ class AlarmFired(ReleaseError):
 
 class NothingToRollBack(ReleaseError):
     """There is no retired version to bring back."""
+
+
+class AwsThrottled(ReleaseError):
+    """An AWS API kept throttling after the SDK's own retries; the state machine retries the step."""
+
+    retried = True
+
+
+def domain_errors() -> list[type[ReleaseError]]:
+    """Every named error, in the order of this file."""
+    return ReleaseError.__subclasses__()

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from release.errors import ReleaseError
+from release.errors import AwsThrottled
 from aws_lambda_powertools.metrics import MetricUnit
 
 from release.observability import logger, metrics, traced
@@ -17,10 +17,6 @@ THROTTLING_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
     "RequestLimitExceeded", "ProvisionedThroughputExceededException", "RequestThrottled",
 }
-
-
-class AwsThrottled(ReleaseError):
-    """An AWS API kept throttling after the SDK's own retries; the state machine retries the step."""
 
 
 @dataclass

@@ -7,6 +7,8 @@ import re
 import pytest
 
 from cutover import DEFINITION
+from release import retries
+from release.errors import domain_errors
 from release.registry import BY_KEY, INTEGRATIONS
 
 LAMBDA_SERVICE_ERRORS = {
@@ -64,6 +66,12 @@ def test_every_lambda_task_retries_lambda_service_errors_and_throttling(name):
     assert throttled and throttled[0]["MaxAttempts"] >= 3 and throttled[0].get("JitterStrategy") == "FULL"
 
 
+@pytest.mark.parametrize("name", sorted(n for n, s in TASKS.items() if is_lambda(s)))
+def test_every_lambda_task_retries_as_the_one_policy_says(name):
+    # The policy is stated once (release.retries, from release.errors); `make retries` writes it here
+    assert TASKS[name]["Retry"] == retries.expected(TASKS[name]), "the definition is stale: run `make retries`"
+
+
 def step_of(state: dict) -> str | None:
     """The registry key of the step a task invokes (`${<key>FunctionArn}`), directly or through a waitForTaskToken."""
     text = json.dumps({"Resource": state["Resource"], "Parameters": state.get("Parameters", {})})
@@ -98,8 +106,8 @@ def would_retry(state: dict, error: str) -> bool:
 def test_domain_errors_are_not_retried_but_crashes_are(name):
     # Retrying would not change the answer to a domain error, only delay the compensation
     state = TASKS[name]
-    for error in ("InvalidReleaseInput", "ReleaseInProgress", "RuleDrifted", "HealthTimeout", "AlarmFired"):
-        assert not would_retry(state, error), error
+    for error in domain_errors():
+        assert would_retry(state, error.__name__) == error.retried, error.__name__
     if not waits_for_a_token(state):
         assert would_retry(state, "Crash")  # an unnamed error: the function died, the step runs again
 
