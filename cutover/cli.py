@@ -19,7 +19,7 @@ from cutover.connection import Connection, NotFound, Unusable, connect
 OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 EXIT_CODES = {
     OK: "done; for start --wait, rollback --wait and status: the release succeeded or is still running",
-    FAILED: "the release failed, was rejected, timed out or was aborted",
+    FAILED: "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)",
     USAGE: "bad usage or input: unknown option, invalid deploy config (the message names the field)",
     NOT_FOUND: "not found or not possible now: no such execution or state machine, not waiting for approval",
     AWS_ERROR: "AWS refused or could not be reached: credentials, permissions, endpoint",
