@@ -2,12 +2,13 @@
 
 The cluster is made directly in moto (no release runs): the released service `web` in the
 steady state a release leaves behind — v1 marked obsolete by the release of v2, v2 just retired,
-v3 new — among other services, a tenth of them marked obsolete by their own releases. Cleanup
-reads every service and every target group's tags, and must delete exactly v1.
+v3 new — among other services, a tenth of them marked obsolete by their own releases. Each
+service and its target group carry the tags a release gives them (the obsolete marks on both, as
+MarkObsolete leaves them). Cleanup must delete exactly v1, and find it with a number of calls that
+does not grow with the cluster.
 """
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,10 +21,12 @@ from release import naming
 from release.plan import TAG_PREFIX
 from release.steps.obsolete import BY, SINCE
 
-SIZES = (10, 100, 1000)
+SIZES = (10, 100, 1000, 3000)
 SERVICE = "web"
 RELEASED = "3"
-LIST_PAGE = 100  # ECS ListServices returns at most 100 per page on AWS
+# The calls that find what to delete; the others delete it. Target: at most 5 at 1,000 services.
+DISCOVERY = ("resourcegroupstaggingapi:GetResources", "ecs:DescribeServices")
+DISCOVERY_TARGET = 5
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:bench-cleanup"
 
 
@@ -64,6 +67,7 @@ def populate(engine: LocalEngine, config: dict[str, Any], size: int) -> None:
         ecs.create_service(
             cluster=config["cluster"], serviceName=ecs_service, taskDefinition=task_definition, desiredCount=spec["desired"],
             loadBalancers=[{"targetGroupArn": group, "containerName": route["container"], "containerPort": route["port"]}],
+            tags=[{"key": k, "value": v} for k, v in tags.items() if k != f"{TAG_PREFIX}route"],
         )
 
 
@@ -85,8 +89,8 @@ def run_size(size: int) -> dict[str, Any]:
             result = run_step("CleanUp", {"plan": plan, "results": {}, "release": release})
             cleanup_s = time.perf_counter() - began
         deleted = [d["version"] for d in result["deleted"] if d["changed"] == "deleted"]
-        if result["services_scanned"] != size or deleted != ["1"]:
-            raise RuntimeError(f"cleanup at {size} services scanned {result['services_scanned']} and deleted {deleted}")
+        if result["obsolete_found"] != 1 or deleted != ["1"]:
+            raise RuntimeError(f"cleanup at {size} services found {result['obsolete_found']} obsolete and deleted {deleted}")
         calls = counter.calls_by_operation()
         return {
             "services": size,
@@ -94,8 +98,9 @@ def run_size(size: int) -> dict[str, Any]:
             "cleanup_s": round(cleanup_s, 3),
             "api_calls": sum(calls.values()),
             "api_calls_by_operation": calls,
-            # moto returns every service in one ListServices page; AWS pages 100 at a time.
-            "list_services_pages_on_aws": math.ceil(size / LIST_PAGE),
+            # moto pages GetResources and DescribeServices as AWS does: the count is AWS's.
+            "discovery_calls": sum(calls.get(op, 0) for op in DISCOVERY),
+            "discovery_target": DISCOVERY_TARGET,
             "deleted": deleted,
         }
 

@@ -16,7 +16,7 @@ from release import aws
 from release.registry import STEPS
 
 # IAM service prefixes in the registry → boto3 client names.
-CLIENT_NAMES = {"elasticloadbalancing": "elbv2", "states": "stepfunctions"}
+CLIENT_NAMES = {"elasticloadbalancing": "elbv2", "states": "stepfunctions", "tag": "resourcegroupstaggingapi"}
 NOT_API_CALLS = {"iam"}  # iam:PassRole is a permission checked by ECS, not a call a handler makes
 
 

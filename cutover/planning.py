@@ -94,7 +94,7 @@ def inspect(plan: Plan) -> dict[str, Any]:
             "desired_count": description["desiredCount"] if description else None,
             "autoscaling": autoscaling.snapshot(plan.cluster, name) if description else None,
         })
-    obsolete = obsolete_versions(plan)[0] if cluster_exists else []
+    obsolete = obsolete_versions(plan) if cluster_exists else []
     earlier = [v for v in obsolete if v["ecs_service"] != plan.ecs_service]
     # The version this release retires becomes the newest retired one and counts toward the keep.
     keep = plan.config.release.retired_versions_to_keep - (1 if retire else 0)

@@ -136,12 +136,12 @@ def describe_result(result: Any) -> str:
         if not result["retired"]:
             return result.get("found", "nothing to retire")
         return "; ".join(f"{r['ecs_service']}: {_changed(r)}" for r in result["retired"])
-    if "services_scanned" in result:
+    if "obsolete_found" in result:
         deleted = [f"{d['ecs_service']} {_changed(d)}" + (f" with {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
                    for d in result.get("deleted", [])]
         kept = [d["ecs_service"] for d in result.get("kept", [])]
         text = "; ".join(deleted) or "nothing to delete"
-        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({result['services_scanned']} services in the cluster)"
+        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({result['obsolete_found']} obsolete found by their tags)"
     if "marked" in result:
         return "; ".join(f"{m['ecs_service']} {_changed(m)}" for m in result["marked"]) or result.get("found", "")
     if "changed" in result or "found" in result:

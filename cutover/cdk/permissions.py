@@ -64,6 +64,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "application-autoscaling:PutScalingPolicy": ("scalable_targets",),
     "application-autoscaling:DescribeScalableTargets": (UNSCOPED,),
     "application-autoscaling:DescribeScalingPolicies": (UNSCOPED,),
+    "tag:GetResources": (UNSCOPED,),
 }
 
 _TOKEN_NAMES = {Aws.PARTITION: "<AWS::Partition>", Aws.REGION: "<AWS::Region>", Aws.ACCOUNT_ID: "<AWS::AccountId>"}
@@ -153,8 +154,9 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
     return {
         UNSCOPED: Grant(
             ("*",),
-            "Describe and List calls of ECS, Elastic Load Balancing and Application Auto Scaling do not "
-            "support resource-level permissions, so they can only be granted on `*`."),
+            "Describe and List calls of ECS, Elastic Load Balancing and Application Auto Scaling, and the Resource "
+            "Groups Tagging API's GetResources, do not support resource-level permissions, so they can only be "
+            "granted on `*`."),
         "table": Grant((table_arn,), "The release table only."),
         "topic": Grant((topic_arn,), "The notification topic only."),
         "executions": Grant(

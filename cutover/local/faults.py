@@ -99,11 +99,12 @@ ACCESS_DENIED = {
     "elbv2": ("AccessDenied", 403), "ecs": ("AccessDeniedException", 400),
     "application-autoscaling": ("AccessDeniedException", 400), "dynamodb": ("AccessDeniedException", 400),
     "sns": ("AuthorizationError", 403), "cloudwatch": ("AccessDenied", 403), "s3": ("AccessDenied", 403),
-    "stepfunctions": ("AccessDeniedException", 400),
+    "stepfunctions": ("AccessDeniedException", 400), "resourcegroupstaggingapi": ("AccessDeniedException", 400),
 }
 CLIENT_OF_PREFIX = {
     "elasticloadbalancing": "elbv2", "ecs": "ecs", "application-autoscaling": "application-autoscaling",
     "dynamodb": "dynamodb", "sns": "sns", "cloudwatch": "cloudwatch", "s3": "s3", "states": "stepfunctions",
+    "tag": "resourcegroupstaggingapi",
 }
 IAM_PREFIX = {client: prefix for prefix, client in CLIENT_OF_PREFIX.items()}
 

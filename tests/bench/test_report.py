@@ -18,8 +18,10 @@ RELEASE = {
              "approval_wait_s": 0.5, "overhead_s": 2.7, "handlers_s": 0.025},
     "uncounted_clients": [],
 }
-CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 3, "list_services_pages_on_aws": 10,
-           "api_calls_by_operation": {"ecs:ListServices": 1, "ecs:DescribeServices": 2}, "deleted": ["1"]}
+CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 5, "discovery_calls": 2, "discovery_target": 5,
+           "api_calls_by_operation": {"resourcegroupstaggingapi:GetResources": 1, "ecs:DescribeServices": 1,
+                                      "elbv2:DescribeTargetGroups": 1, "ecs:DeleteService": 1, "elbv2:DeleteTargetGroup": 1},
+           "deleted": ["1"]}
 COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400}, "repeats": 3,
         "imports": {"boto3": {"median_ms": 300.0, "min_ms": 290.0, "max_ms": 310.0},
                     "release.steps.load": {"median_ms": 700.0, "min_ms": 690.0, "max_ms": 720.0}},
@@ -53,11 +55,12 @@ def test_every_table_of_the_report_is_well_formed():
     assert "2 CPUs (Test CPU), Python 3.11.0, moto 5.2.5" in markdown
 
 
-def test_cleanup_table_counts_the_list_pages_aws_would_return():
+def test_cleanup_table_shows_the_calls_that_find_what_to_delete_beside_their_target():
     markdown = report.cleanup_table([CLEANUP])
-    row = markdown.splitlines()[2]
-    # 3 calls here, of which 1 ListServices; AWS pages 1,000 services in 10 calls: 12
-    assert row.startswith("| 1,000 | 3.60 | 3 |") and "| 12 |" in row
+    header, _, row = markdown.splitlines()[:3]
+    # 5 calls, of which 2 find the version to delete (the target is at most 5)
+    assert "finding what to delete (target ≤ 5)" in header
+    assert row.startswith("| 1,000 | 3.60 | 5 |") and row.endswith("| 2 | 16.4 |")
 
 
 def test_a_report_of_one_part_leaves_the_others_out():

@@ -167,6 +167,45 @@ def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
     assert demo.target_group_names() == {"demo-web-2", "demo-web-3"}
 
 
+def obsolete_version_elsewhere(demo, *, env: str, cluster: str, version: str) -> str:
+    """A version of `web` marked obsolete as a release of `env` in `cluster` would leave it."""
+    ecs, route = demo.client("ecs"), demo.config["routes"][0]
+    tags = {"cutover:env": env, "cutover:service": "web", "cutover:version": version, "cutover:release": f"r-{version}",
+            "cutover:obsolete-since": "2026-01-01T00:00:00.000000Z", "cutover:obsoleted-by": f"{env}/x"}
+    group = demo.client("elbv2").create_target_group(
+        Name=f"{env}-web-{version}", Protocol="HTTP", Port=route["port"], VpcId=route["vpc_id"], TargetType="ip",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["TargetGroups"][0]["TargetGroupArn"]
+    definition = ecs.register_task_definition(family="other", containerDefinitions=[
+        {"name": route["container"], "image": "web:old", "memory": 256}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=cluster, serviceName=f"web-{version}", taskDefinition=definition, desiredCount=0,
+                       loadBalancers=[{"targetGroupArn": group, "containerName": route["container"], "containerPort": route["port"]}],
+                       tags=[{"key": k, "value": v} for k, v in tags.items()])
+    return group
+
+
+def test_cleanup_finds_by_tags_only_this_env_and_cluster(demo):
+    # Given v1 marked obsolete by the v2 release, and obsolete versions of web that are not this
+    # release's to delete: one of another env in the same cluster, one of this env in another cluster
+    two = prepared(Stepper(demo, "2"))
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
+                      ("UnlockService", "unlock")):
+        two.run(key, name)
+    demo.client("ecs").create_cluster(clusterName="other")
+    obsolete_version_elsewhere(demo, env="staging", cluster=demo.config["cluster"], version="5")
+    obsolete_version_elsewhere(demo, env="demo", cluster="other", version="6")
+
+    # When the v3 release cleans up
+    three = prepared(Stepper(demo, "3"))
+    result = three.run("CleanUp", "cleanup")
+
+    # Then only v1 was found and deleted; the others are untouched
+    assert result["obsolete_found"] == 1 and [d["version"] for d in result["deleted"]] == ["1"]
+    assert demo.service("web-5") is not None and "staging-web-5" in demo.target_group_names()
+    assert demo.client("ecs").describe_services(cluster="other", services=["web-6"])["services"][0]["status"] == "ACTIVE"
+    assert "demo-web-6" in demo.target_group_names()
+
+
 def test_load_reads_a_yaml_config_from_s3(demo):
     # Given the deploy config uploaded by CI as YAML
     demo.client("s3").create_bucket(Bucket="ci-artifacts")

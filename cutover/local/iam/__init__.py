@@ -39,6 +39,7 @@ _DENIED = {
     "sts": ("AccessDenied", 403),
     "s3": ("AccessDenied", 403),
     "sns": ("AuthorizationError", 403),
+    "resourcegroupstaggingapi": ("AccessDeniedException", 400),
 }
 
 _running: ContextVar[str | None] = ContextVar("cutover_running_step", default=None)

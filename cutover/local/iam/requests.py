@@ -39,8 +39,9 @@ class Account:
 
 def iam_action(service_model: Any, operation_name: str) -> str:
     """The IAM action of an SDK operation: `<service prefix>:<operation name>`."""
-    # The signing name is the IAM prefix for every service the steps use, except CloudWatch.
-    prefix = {"monitoring": "cloudwatch"}.get(service_model.signing_name, service_model.signing_name)
+    # The signing name is the IAM prefix for every service the steps use, except CloudWatch and the
+    # Resource Groups Tagging API (Service Authorization Reference: prefixes `cloudwatch`, `tag`).
+    prefix = {"monitoring": "cloudwatch", "tagging": "tag"}.get(service_model.signing_name, service_model.signing_name)
     return f"{prefix}:{operation_name}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
+from release import naming
 from release.aws import client
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
@@ -37,9 +38,13 @@ def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2
         time.sleep(poll)
 
 
-def service_arns(cluster: str) -> Iterator[str]:
-    for page in client("ecs").get_paginator("list_services").paginate(cluster=cluster, PaginationConfig={"PageSize": 100}):
-        yield from page["serviceArns"]
+def is_service_of(arn: str, cluster: str) -> bool:
+    """An ECS service ARN in `cluster` (the old ARN format, service/NAME, names no cluster: it may be)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[2] != "ecs":
+        return False
+    resource = parts[5].split("/")
+    return resource[0] == "service" and (len(resource) == 2 or resource[1] == naming.cluster_name(cluster))
 
 
 def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:

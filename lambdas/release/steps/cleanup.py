@@ -1,8 +1,10 @@
 """Clean up: delete the services and target groups that earlier releases marked obsolete.
 
-Versions are found by listing the cluster's services (pages of 100), describing them (10 at a
-time) and reading their target groups' tags (20 at a time). The newest obsolete versions are
-kept as configured. One version that cannot be deleted is reported and skipped, never fatal:
+Versions are found by their tags, not by scanning the cluster: one Resource Groups Tagging API
+query returns this env and service's ECS services and target groups that carry the obsolete mark,
+so finding them costs the same in a cluster of ten services or of thousands. Each service found is
+then described (10 at a time) to confirm, from ECS itself, that it is still there and still marked.
+The newest obsolete versions are kept as configured. One version that cannot be deleted is reported and skipped, never fatal:
 the release itself has already succeeded by now.
 """
 from __future__ import annotations
@@ -11,36 +13,34 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from release import naming, ownership
-from release.adapters import ecs, elbv2
+from release import ownership
+from release.adapters import ecs, tagging
 from release.aws import client
 from release.plan import TAG_PREFIX, Plan
 from release.step import StepEvent, lambda_step
 from release.steps.obsolete import BY, SINCE
 
 
-def obsolete_versions(plan: Plan) -> tuple[list[dict[str, Any]], int]:
-    """This env+service's obsolete versions, oldest first; and how many services the cluster has."""
-    arns = list(ecs.service_arns(plan.cluster))
-    # Only this service's versions are described: other teams' services are neither needed nor
-    # granted when the stack narrows services to a name prefix.
-    prefix = naming.service_name_prefix(plan.service)
-    services = list(ecs.describe_many(plan.cluster, [a for a in arns if a.rsplit("/", 1)[-1].startswith(prefix)]))
-    by_group = {arn: s for s in services if s.get("status") == "ACTIVE" for arn in ecs.target_group_arns(s)}
-    tags = elbv2.tags_of(by_group)
-    versions: dict[str, dict[str, Any]] = {}
-    for arn, service in by_group.items():
-        t = tags.get(arn, {})
-        if not ownership.of_service(plan, t) or SINCE not in t:
+def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
+    """This env+service's obsolete versions in the plan's cluster, oldest first."""
+    found = dict(tagging.resources({SINCE: None, ownership.SERVICE: [plan.service], ownership.ENV: [plan.env]},
+                                   ["ecs:service", "elasticloadbalancing:targetgroup"]))
+    services = [arn for arn in found if ecs.is_service_of(arn, plan.cluster)]
+    versions = []
+    for service in ecs.describe_many(plan.cluster, services):
+        tags = ecs.tags_of(service)
+        # The tagging API is eventually consistent: ECS's own answer decides.
+        if service.get("status") != "ACTIVE" or not ownership.of_service(plan, tags) or SINCE not in tags:
             continue
-        entry = versions.setdefault(service["serviceName"], {
-            "service_tags": ecs.tags_of(service),
-            "ecs_service": service["serviceName"], "version": t.get(f"{TAG_PREFIX}version"),
-            "since": t[SINCE], "by": t.get(BY), "target_groups": [],
+        version = tags.get(ownership.VERSION)
+        versions.append({
+            "service_tags": tags, "ecs_service": service["serviceName"], "version": version,
+            "since": tags[SINCE], "by": tags.get(BY),
+            # Its target groups that carry the mark of the same version (marked before the service).
+            "target_groups": [arn for arn in ecs.target_group_arns(service)
+                              if found.get(arn, {}).get(ownership.VERSION) == version],
         })
-        if t.get(f"{TAG_PREFIX}version") == entry["version"]:
-            entry["target_groups"].append(arn)
-    return sorted(versions.values(), key=lambda v: v["since"]), len(arns)
+    return sorted(versions, key=lambda v: v["since"])
 
 
 def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
-    candidates, scanned = obsolete_versions(plan)
+    candidates = obsolete_versions(plan)
     ours = f"{plan.env}/{plan.version}"
     # Only what an *earlier* release marked; the version being released is never a candidate.
     earlier = [v for v in candidates if v["by"] != ours and v["ecs_service"] != plan.ecs_service]
@@ -81,7 +81,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
     doomed = earlier[: max(0, len(earlier) - keep)]
     kept = earlier[len(doomed):]
     return {
-        "services_scanned": scanned,
+        "obsolete_found": len(candidates),
         "deleted": [delete(plan, v) for v in doomed],
         "kept": [_brief(v) for v in kept],
     }
