@@ -138,6 +138,8 @@ def describe_result(result: Any) -> str:
         return "; ".join(f"{r['ecs_service']}: {_changed(r)}" for r in result["retired"])
     if "obsolete_found" in result:
         deleted = [f"{d['ecs_service']} {_changed(d)}" + (f" with {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
+                   + (f", revision {d['task_definition']['revision'].rsplit('/', 1)[-1]} {_changed(d['task_definition'])}"
+                      if d.get("task_definition") else "")
                    for d in result.get("deleted", [])]
         kept = [d["ecs_service"] for d in result.get("kept", [])]
         text = "; ".join(deleted) or "nothing to delete"

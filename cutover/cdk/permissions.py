@@ -45,6 +45,8 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "ecs:UpdateService": ("services",),
     "ecs:DeleteService": ("services",),
     "ecs:RegisterTaskDefinition": ("task_definitions",),
+    "ecs:DeleteTaskDefinitions": ("task_definitions",),
+    "ecs:DeregisterTaskDefinition": (UNSCOPED,),
     "ecs:TagResource": (TAGGED,),
     "ecs:UntagResource": (TAGGED,),
     "ecs:ListServices": (UNSCOPED,),
@@ -154,9 +156,9 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
     return {
         UNSCOPED: Grant(
             ("*",),
-            "Describe and List calls of ECS, Elastic Load Balancing and Application Auto Scaling, and the Resource "
-            "Groups Tagging API's GetResources, do not support resource-level permissions, so they can only be "
-            "granted on `*`."),
+            "Describe and List calls of ECS, Elastic Load Balancing and Application Auto Scaling, the Resource "
+            "Groups Tagging API's GetResources and ECS DeregisterTaskDefinition do not support resource-level "
+            "permissions, so they can only be granted on `*`."),
         "table": Grant((table_arn,), "The release table only."),
         "topic": Grant((topic_arn,), "The notification topic only."),
         "executions": Grant(

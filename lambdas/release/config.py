@@ -249,6 +249,12 @@ class ReleaseSettings(Model):
     )
     allow_alarms_before_switch: bool = False
     retired_versions_to_keep: int = Field(default=1, ge=1, le=20)
+    deleted_revisions: Literal["deregister", "delete", "keep"] = Field(
+        default="deregister",
+        description="What cleanup does with the task definition revision of a version it deletes: deregister it "
+                    "(INACTIVE), deregister and delete it, or keep it. A revision a remaining version still runs, or "
+                    "one Cutover did not register, is always kept",
+    )
     on_prepare_failure: Literal["scale_to_zero", "delete"] = "scale_to_zero"
 
     @field_validator("traffic_steps")

@@ -90,6 +90,7 @@ STEPS: tuple[Step, ...] = (
           "dynamodb:GetItem", "dynamodb:UpdateItem", "elasticloadbalancing:DescribeRules", *AUTOSCALING_CHECKS)),
     Step("CleanUp", "release.steps.cleanup", "Delete versions an earlier release marked obsolete",
          ("tag:GetResources", "ecs:DescribeServices", "ecs:DeleteService", "elasticloadbalancing:DescribeTargetGroups",
+          "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions",
           "elasticloadbalancing:DeleteTargetGroup"), timeout_seconds=300),
     Step("MarkObsolete", "release.steps.obsolete", "Tag the retired version obsolete for the next release",
          ("elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags", "ecs:TagResource", "ecs:DescribeServices",

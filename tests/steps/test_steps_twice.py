@@ -144,6 +144,25 @@ def test_switch_steps_twice_converge(stepper, demo):
     assert stepper.run("UnlockService", "unlock")["changed"] is None
 
 
+def switched_twice(demo) -> Stepper:
+    """v2 released over v1 through the steps, then v3 switched and v2 retired: the v3 release, before cleanup."""
+    two = prepared(Stepper(demo, "2"))
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
+                      ("UnlockService", "unlock")):
+        two.run(key, name)
+    three = prepared(Stepper(demo, "3"))
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire")):
+        three.run(key, name)
+    return three
+
+
+def revision_status(demo, service: str) -> str:
+    ecs = demo.client("ecs")
+    return ecs.describe_task_definition(taskDefinition=demo.service(service)["taskDefinition"])["taskDefinition"]["status"]
+
+
 def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
     # Given v2 then v3 prepared and switched by hand through the steps
     two = prepared(Stepper(demo, "2"))
@@ -165,6 +184,54 @@ def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
     assert second["deleted"] == []
     assert demo.service("web-1") is None and demo.service("web-2") is not None
     assert demo.target_group_names() == {"demo-web-2", "demo-web-3"}
+
+
+def test_cleanup_deregisters_the_revision_of_a_deleted_version_cutover_registered(demo):
+    # Given the v3 release about to clean up v1; v1's revision was registered by Cutover's v1 release
+    three = switched_twice(demo)
+    ecs = demo.client("ecs")
+    v1_revision = demo.service("web-1")["taskDefinition"]
+    ecs.tag_resource(resourceArn=v1_revision, tags=[{"key": "cutover:digest", "value": "made-by-cutover"}])
+
+    # When cleanup runs twice
+    first, second = three.run("CleanUp", "cleanup"), three.run("CleanUp", "cleanup")
+
+    # Then v1's revision is INACTIVE (deregistered once); the kept and the live versions' revisions stay ACTIVE
+    assert first["deleted"][0]["task_definition"] == {"revision": v1_revision, "changed": "deregistered"}
+    assert second["deleted"] == []
+    assert ecs.describe_task_definition(taskDefinition=v1_revision)["taskDefinition"]["status"] == "INACTIVE"
+    assert revision_status(demo, "web-2") == revision_status(demo, "web-3") == "ACTIVE"
+
+
+def test_cleanup_keeps_a_revision_cutover_did_not_register(demo):
+    # Given v1, which the demo environment made as a team would before Cutover: its revision has no digest
+    three = switched_twice(demo)
+    v1_revision = demo.service("web-1")["taskDefinition"]
+
+    # When cleanup deletes v1
+    result = three.run("CleanUp", "cleanup")
+
+    # Then its revision is left as it was, and the report says why
+    assert result["deleted"][0]["task_definition"]["found"] == "not registered by Cutover; kept"
+    assert demo.client("ecs").describe_task_definition(taskDefinition=v1_revision)["taskDefinition"]["status"] == "ACTIVE"
+
+
+def test_cleanup_can_delete_revisions_instead(demo):
+    # Given a config that deletes revisions, and v1's revision registered by Cutover
+    demo.config["release"]["deleted_revisions"] = "delete"
+    three = switched_twice(demo)
+    ecs = demo.client("ecs")
+    v1_revision = demo.service("web-1")["taskDefinition"]
+    ecs.tag_resource(resourceArn=v1_revision, tags=[{"key": "cutover:digest", "value": "made-by-cutover"}])
+
+    # When cleanup deletes v1
+    result = three.run("CleanUp", "cleanup")
+
+    # Then the revision is gone (deregistered, then deleted), and v3's is untouched
+    assert result["deleted"][0]["task_definition"] == {"revision": v1_revision, "changed": "deleted"}
+    assert v1_revision not in ecs.list_task_definitions(familyPrefix=v1_revision.rsplit("/", 1)[1].split(":")[0],
+                                                        status="INACTIVE")["taskDefinitionArns"]
+    assert revision_status(demo, "web-3") == "ACTIVE"
 
 
 def obsolete_version_elsewhere(demo, *, env: str, cluster: str, version: str) -> str:

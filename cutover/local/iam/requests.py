@@ -109,6 +109,10 @@ RESOURCES: dict[str, Resources] = {
     "ecs:UpdateService": lambda a, p, w: [_ecs_service(a, w, p.get("cluster"), p["service"])],
     "ecs:DeleteService": lambda a, p, w: [_ecs_service(a, w, p.get("cluster"), p["service"])],
     "ecs:RegisterTaskDefinition": lambda a, p, w: [_ecs_task_definition(a, w, p["family"])],
+    "ecs:DeleteTaskDefinitions": lambda a, p, w: [
+        d if d.startswith("arn:") else fill(a, ":task-definition/", w, TaskDefinitionFamilyName=d.split(":")[0],
+                                            TaskDefinitionRevisionNumber=d.split(":")[-1])
+        for d in p["taskDefinitions"]],
     "ecs:TagResource": lambda a, p, w: [p["resourceArn"]],
     "ecs:UntagResource": lambda a, p, w: [p["resourceArn"]],
     "elasticloadbalancing:CreateTargetGroup": lambda a, p, w: [_target_group(a, w, p["Name"])],

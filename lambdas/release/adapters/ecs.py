@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
+from botocore.exceptions import ClientError
+
 from release import naming
 from release.aws import client
 
@@ -51,6 +53,28 @@ def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:
     for start in range(0, len(arns), DESCRIBE_BATCH):
         batch = arns[start : start + DESCRIBE_BATCH]
         yield from client("ecs").describe_services(cluster=cluster, services=batch, include=["TAGS"])["services"]
+
+
+def task_definition(revision: str) -> dict[str, Any] | None:
+    """A revision's status and tags; None once it is deleted."""
+    try:
+        found = client("ecs").describe_task_definition(taskDefinition=revision, include=["TAGS"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("ClientException", "InvalidParameterException"):
+            return None
+        raise
+    status = found["taskDefinition"].get("status")
+    return None if status == "DELETE_IN_PROGRESS" else {"status": status, "tags": tags_of(found)}
+
+
+def deregister_task_definition(revision: str) -> None:
+    client("ecs").deregister_task_definition(taskDefinition=revision)
+
+
+def delete_task_definitions(revisions: list[str]) -> dict[str, str]:
+    """Delete INACTIVE revisions (at most 10, AWS's limit); the ones ECS refused, with its reason."""
+    failures = client("ecs").delete_task_definitions(taskDefinitions=revisions).get("failures", [])
+    return {failure.get("arn", ""): failure.get("reason", "refused") for failure in failures}
 
 
 def tags_of(description: dict[str, Any]) -> dict[str, str]:

@@ -4,7 +4,9 @@ Versions are found by their tags, not by scanning the cluster: one Resource Grou
 query returns this env and service's ECS services and target groups that carry the obsolete mark,
 so finding them costs the same in a cluster of ten services or of thousands. Each service found is
 then described (10 at a time) to confirm, from ECS itself, that it is still there and still marked.
-The newest obsolete versions are kept as configured. One version that cannot be deleted is reported and skipped, never fatal:
+The newest obsolete versions are kept as configured. The task definition revision of each version
+deleted is deregistered (or deleted, or kept: `release.deleted_revisions`) once no remaining
+version of the service runs it, if Cutover registered it. One version that cannot be deleted is reported and skipped, never fatal:
 the release itself has already succeeded by now.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from release.adapters import ecs, tagging
 from release.aws import client
 from release.plan import TAG_PREFIX, Plan
 from release.step import StepEvent, lambda_step
+from release.steps.task_definition import DIGEST_TAG
 from release.steps.obsolete import BY, SINCE
 
 
@@ -35,7 +38,7 @@ def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
         version = tags.get(ownership.VERSION)
         versions.append({
             "service_tags": tags, "ecs_service": service["serviceName"], "version": version,
-            "since": tags[SINCE], "by": tags.get(BY),
+            "since": tags[SINCE], "by": tags.get(BY), "task_definition": service.get("taskDefinition"),
             # Its target groups that carry the mark of the same version (marked before the service).
             "target_groups": [arn for arn in ecs.target_group_arns(service)
                               if found.get(arn, {}).get(ownership.VERSION) == version],
@@ -43,7 +46,7 @@ def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
     return sorted(versions, key=lambda v: v["since"])
 
 
-def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
+def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, Any]:
     elb, ecs_client = client("elbv2"), client("ecs")
     service_tags = version.get("service_tags") or {}
     if not ownership.of_service(plan, service_tags) or service_tags.get(f"{TAG_PREFIX}version") != version["version"]:
@@ -52,17 +55,56 @@ def delete(plan: Plan, version: dict[str, Any]) -> dict[str, Any]:
     try:
         # An empty list would mean "every target group" to DescribeTargetGroups.
         groups = elb.describe_target_groups(TargetGroupArns=version["target_groups"])["TargetGroups"] if version["target_groups"] else []
-        in_use = [g["TargetGroupName"] for g in groups if g.get("LoadBalancerArns")]
-        if in_use:
+        in_use_groups = [g["TargetGroupName"] for g in groups if g.get("LoadBalancerArns")]
+        if in_use_groups:
             # Behind a listener rule means something still routes there: never delete that.
-            return {**_brief(version), "changed": None, "skipped": f"{', '.join(in_use)} still behind a listener rule"}
+            return {**_brief(version), "changed": None, "skipped": f"{', '.join(in_use_groups)} still behind a listener rule"}
+        # The revision first: a re-run after a crash still finds the version, and with it its revision.
+        revision = retire_revision(plan, version.get("task_definition"), in_use)
         # force: ECS deletes a service that still has tasks (stopping them) without a scale-down first.
         ecs_client.delete_service(cluster=plan.cluster, service=version["ecs_service"], force=True)
         for group in groups:
             elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
     except ClientError as error:
         return {**_brief(version), "changed": None, "skipped": f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"}
-    return {**_brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups]}
+    return {**_brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups],
+            **({"task_definition": revision} if revision else {})}
+
+
+def revisions_in_use(plan: Plan, leaving: set[str]) -> set[str]:
+    """The revisions that the versions of this env's service staying after cleanup run (found by tags)."""
+    found = tagging.resources({ownership.SERVICE: [plan.service], ownership.ENV: [plan.env]}, ["ecs:service"])
+    services = [arn for arn, _ in found if ecs.is_service_of(arn, plan.cluster)]
+    return {s["taskDefinition"] for s in ecs.describe_many(plan.cluster, services)
+            if s.get("status") in ("ACTIVE", "DRAINING") and s["serviceName"] not in leaving and s.get("taskDefinition")}
+
+
+def retire_revision(plan: Plan, revision: str | None, in_use: set[str]) -> dict[str, Any] | None:
+    """Deregister (or delete) the revision of a version about to be deleted, when nothing else runs it."""
+    if not revision:
+        return None
+    mode = plan.config.release.deleted_revisions
+    if mode == "keep":
+        return {"revision": revision, "changed": None, "found": "kept (deleted_revisions: keep)"}
+    if revision in in_use:
+        return {"revision": revision, "changed": None, "found": "still run by a version that stays; kept"}
+    description = ecs.task_definition(revision)
+    if description is None:
+        return {"revision": revision, "changed": None, "found": "already deleted"}
+    if DIGEST_TAG not in description["tags"]:
+        # Registered by someone else (an adopted service's, say): theirs to retire.
+        return {"revision": revision, "changed": None, "found": "not registered by Cutover; kept"}
+    changed = None
+    if description["status"] == "ACTIVE":
+        ecs.deregister_task_definition(revision)
+        changed = "deregistered"
+    if mode == "delete":
+        # ECS deletes only INACTIVE revisions; the services and tasks that use one keep running.
+        refused = ecs.delete_task_definitions([revision])
+        if refused:
+            return {"revision": revision, "changed": changed, "skipped": f"not deleted: {refused[revision]}"}
+        changed = "deleted"
+    return {"revision": revision, "changed": changed, **({} if changed else {"found": "already deregistered"})}
 
 
 def _brief(version: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +122,9 @@ def handler(event: StepEvent) -> dict[str, Any]:
     keep = plan.config.release.retired_versions_to_keep - 1
     doomed = earlier[: max(0, len(earlier) - keep)]
     kept = earlier[len(doomed):]
+    in_use = revisions_in_use(plan, {v["ecs_service"] for v in doomed}) if doomed else set()
     return {
         "obsolete_found": len(candidates),
-        "deleted": [delete(plan, v) for v in doomed],
+        "deleted": [delete(plan, v, in_use) for v in doomed],
         "kept": [_brief(v) for v in kept],
     }
