@@ -56,7 +56,7 @@ def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
               if targets.config_objects_arns else []),
             # `cutover plan` reads what the release would change; these reads take no resource ARN.
             _statement("PlanReadsTheWorld", [
-                "ecs:DescribeClusters", "ecs:DescribeServices", "tag:GetResources",
+                "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "tag:GetResources",
                 "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTags",
                 "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",

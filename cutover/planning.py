@@ -11,10 +11,11 @@ from typing import Any
 from release import aws, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
-from release.plan import TAG_PREFIX, Plan, build_plan, summary
+from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
 from release.steps.cleanup import obsolete_versions
+from release.steps.service import create_request
 
-from cutover import envvars
+from cutover import diff, envvars
 from cutover.connection import Connection
 
 
@@ -94,6 +95,7 @@ def inspect(plan: Plan) -> dict[str, Any]:
             "desired_count": description["desiredCount"] if description else None,
             "autoscaling": autoscaling.snapshot(plan.cluster, name) if description else None,
         })
+    live = retire[0] if retire else None
     obsolete = obsolete_versions(plan) if cluster_exists else []
     earlier = [v for v in obsolete if v["ecs_service"] != plan.ecs_service]
     # The version this release retires becomes the newest retired one and counts toward the keep.
@@ -107,6 +109,25 @@ def inspect(plan: Plan) -> dict[str, Any]:
         "routes": routes,
         "retire": retire,
         "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
+        "diff": difference(plan, live) if live else None,
+    }
+
+
+def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:
+    """The new version's task definition and service settings against the live version's, field by field."""
+    service = ecs.service(plan.cluster, live["ecs_service"])
+    revision = ecs.task_definition(service["taskDefinition"]) if service else None
+    if revision is None:
+        return None
+    settings = plan.config.service_settings
+    new_service = create_request(plan, "", {r.route.name: "" for r in plan.routes})
+    new_scaling = {"min": settings.autoscaling.min, "max": settings.autoscaling.max} if settings.autoscaling else None
+    return {
+        "against": {"ecs_service": live["ecs_service"], "version": live["version"],
+                    "task_definition": service["taskDefinition"].rsplit("/", 1)[-1]},
+        "task_definition": diff.changes(diff.task_definition_fields(revision),
+                                        diff.task_definition_fields(task_definition_request(plan, plan.image))),
+        "service": diff.changes(diff.service_fields(service, live["autoscaling"]), diff.service_fields(new_service, new_scaling)),
     }
 
 
@@ -128,6 +149,29 @@ def _state(exists: bool, taken_by: str | None) -> str:
     if taken_by:
         return "TAKEN by another owner, not reused"
     return "this version's, exists already, reused" if exists else "new"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+def _diff_text(found: dict[str, Any] | None) -> list[str]:
+    if not found:
+        return []
+    against = found["against"]
+    lines = [f"Differences from the live version {against['ecs_service']} (v{against['version']}, {against['task_definition']})"]
+    for kind, label in (("task_definition", "task definition"), ("service", "service")):
+        for change in found[kind]:
+            lines.append(f"  {label:<16} {change['field']:<34} {_value(change['before'])} -> {_value(change['after'])}")
+    if not found["task_definition"] and not found["service"]:
+        lines.append("  none besides the version itself")
+    return lines + [""]
 
 
 def text(report: dict[str, Any]) -> str:
@@ -158,7 +202,7 @@ def text(report: dict[str, Any]) -> str:
     for route in report["routes"]:
         lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
         lines.append(f"  public rule      {route['route']:<12} now {_live(route['public_now'])} -> {route['target_group']}: {steps}")
-    lines += ["", "Would retire"]
+    lines += ["", *_diff_text(report.get("diff")), "Would retire"]
     for old in report["retire"] or []:
         scaling = old["autoscaling"]
         scaling_text = f"scalable target {scaling['min']}..{scaling['max']} deregistered (kept for a rollback), " if scaling else ""

@@ -103,6 +103,24 @@ def test_plan_with_a_live_version_shows_what_is_replaced_and_retired(engine, liv
     assert names == ["demo-web-1"]
 
 
+def test_plan_shows_what_changes_against_the_live_version_field_by_field(engine, live):
+    # Given version 1 serving the public rule
+    # When version 2 is planned with a new image and a deploy-time variable
+    args = ("plan", "--env", "demo", "--version", "2", "--image", "web:2", "--config", live["config_path"],
+            "--env-var", "FEATURE_X=on")
+    text, report = cutover(*args), json.loads(cutover(*args, "--output", "json").out)
+    # Then the differences name the container fields that change, old and new, and nothing AWS filled in itself
+    assert text.code == 0, text.err
+    changes = {c["field"]: (c["before"], c["after"]) for c in report["diff"]["task_definition"]}
+    assert changes["containers[web].image"][1] == "web:2" and changes["containers[web].image"][0] != "web:2"
+    assert changes["containers[web].environment"][1]["FEATURE_X"] == "on"
+    assert "FEATURE_X" not in changes["containers[web].environment"][0]
+    assert not any(field.endswith(".cpu") or field.endswith(".essential") for field in changes)
+    assert report["diff"]["against"]["ecs_service"] == "web-1"
+    assert "Differences from the live version web-1 (v1" in text.out
+    assert "containers[web].image" in text.out and "-> web:2" in text.out
+
+
 def test_start_wait_follows_the_release_and_approve_lets_it_through(engine, live, released_v2):
     result, approval = released_v2
     # Then the operator's approval went through, and start --wait saw the release succeed

@@ -56,15 +56,16 @@ def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:
 
 
 def task_definition(revision: str) -> dict[str, Any] | None:
-    """A revision's status and tags; None once it is deleted."""
+    """A revision as DescribeTaskDefinition gives it, with its tags as a dict; None once it is deleted."""
     try:
         found = client("ecs").describe_task_definition(taskDefinition=revision, include=["TAGS"])
     except ClientError as error:
         if error.response["Error"]["Code"] in ("ClientException", "InvalidParameterException"):
             return None
         raise
-    status = found["taskDefinition"].get("status")
-    return None if status == "DELETE_IN_PROGRESS" else {"status": status, "tags": tags_of(found)}
+    if found["taskDefinition"].get("status") == "DELETE_IN_PROGRESS":
+        return None
+    return {**found["taskDefinition"], "tags": tags_of(found)}
 
 
 def deregister_task_definition(revision: str) -> None:
