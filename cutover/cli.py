@@ -51,6 +51,10 @@ class Context:
                                        state_machine_arn=a.state_machine_arn, stack_name=a.stack_name)
         return self._connection
 
+    def client(self, name: str) -> Any:
+        """An AWS client of the connection, made only when a command needs one."""
+        return self.connection.client(name)
+
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.out.flush()
@@ -145,7 +149,7 @@ def cmd_start(ctx: Context) -> int:
     start_input: dict[str, Any] = {"env": a.env, "version": a.version, "image": a.image, "environment": _env_vars(a.env_var)}
     service = None
     if a.config:
-        checked = configfile.check(a.config)
+        checked = configfile.check(a.config, env=a.env, client=ctx.client)
         if not checked.valid:
             raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
         start_input["config"] = checked.data
@@ -349,26 +353,62 @@ def cmd_history(ctx: Context) -> int:
 def cmd_validate(ctx: Context) -> int:
     from cutover import configfile
 
-    checked = configfile.check(ctx.args.file)
+    a = ctx.args
+    envs = [a.env] if a.env else configfile.environment_names(a.file) or [None]
+    results = [configfile.check(a.file, env=env) for env in envs]
+    valid = all(c.valid for c in results)
     if ctx.json:
-        ctx.emit({"file": ctx.args.file, "valid": checked.valid, "problems": checked.problems})
-    elif checked.valid:
+        ctx.emit({"file": a.file, "valid": valid,
+                  "problems": [f"{_for(env)}{p}" for env, c in zip(envs, results) for p in c.problems],
+                  "resolved_at_plan": [f"{_for(env)}{d}" for env, c in zip(envs, results) for d in c.deferred]})
+        return OK if valid else USAGE
+    for env, checked in zip(envs, results):
+        if not checked.valid:
+            ctx.say(f"{a.file}{_for_env(env)}: not valid")
+            for problem in checked.problems:
+                ctx.say(f"  {problem}")
+            continue
         c = checked.config
-        steps = " -> ".join(f"{s.percent}%" for s in c.release.traffic_steps)
-        ctx.say(f"{ctx.args.file}: valid. Service {c.service}, {len(c.routes)} route(s) "
-                f"({', '.join(r.name for r in c.routes)}), traffic {steps}, approval {c.release.approval.mode}.")
+        summary = ""
+        if c is not None:
+            steps = " -> ".join(f"{s.percent}%" for s in c.release.traffic_steps)
+            summary = (f" Service {c.service}, {len(c.routes)} route(s) ({', '.join(r.name for r in c.routes)}), "
+                       f"traffic {steps}, approval {c.release.approval.mode}.")
+        ctx.say(f"{a.file}{_for_env(env)}: valid.{summary}")
+        for deferred in checked.deferred:
+            ctx.say(f"  not checked offline: {deferred} (resolved by plan and start)")
+    return OK if valid else USAGE
+
+
+def _for(env: str | None) -> str:
+    return f"env {env}: " if env else ""
+
+
+def _for_env(env: str | None) -> str:
+    return f" (env {env})" if env else ""
+
+
+def cmd_render(ctx: Context) -> int:
+    from cutover import configfile
+
+    a = ctx.args
+    checked = configfile.check(a.config, env=a.env, client=ctx.client)
+    if not checked.valid:
+        raise UsageError(f"{a.config} is not a valid deploy config for env {a.env}:\n  " + "\n  ".join(checked.problems))
+    if ctx.json:
+        ctx.emit(checked.data)
     else:
-        ctx.say(f"{ctx.args.file}: not valid")
-        for problem in checked.problems:
-            ctx.say(f"  {problem}")
-    return OK if checked.valid else USAGE
+        import yaml
+
+        ctx.out.write(yaml.safe_dump(checked.data, sort_keys=False))
+    return OK
 
 
 def cmd_plan(ctx: Context) -> int:
     from cutover import configfile, planning
 
     a = ctx.args
-    checked = configfile.check(a.config)
+    checked = configfile.check(a.config, env=a.env, client=ctx.client)
     if not checked.valid:
         raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
     _check_start_input({"env": a.env, "version": a.version, "image": a.image, "config": checked.data,
@@ -529,6 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("validate", cmd_validate, "Check a deploy config file offline (exit 2 when it is not valid).")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--env", help="check the file as a release to this env reads it (default: every env it names)")
+
+    p = command("render", cmd_render, "Print the deploy config as a release to ENV reads it: merged, references resolved.")
+    p.add_argument("--env", required=True)
+    p.add_argument("--config", required=True, metavar="FILE")
 
     p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing.")
     p.add_argument("--env", required=True)

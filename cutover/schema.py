@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+from release import environments
 from release.config import DeployConfig
 
 from cutover import ROOT
@@ -14,6 +15,14 @@ SCHEMA_ID = "https://github.com/cutover/cutover/blob/main/docs/config.schema.jso
 
 def config_schema() -> dict:
     schema = DeployConfig.model_json_schema()
+    # The file may also carry per-env settings, merged over the rest for each env (release.environments);
+    # the merged result is what the model validates.
+    schema["properties"][environments.KEY] = {
+        "type": "object", "title": "Environments",
+        "description": "Per env: settings deep-merged over the rest of the file for a release to that env "
+                       "(mappings merge key by key; lists and values replace)",
+        "additionalProperties": {"type": "object"},
+    }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 

@@ -52,6 +52,28 @@ def test_validate_names_each_broken_field_and_exits_2(tmp_path, valid_config):
     assert "service_settings.desired_count" in result.out
 
 
+def test_validate_checks_every_environment_of_the_file(tmp_path, valid_config, monkeypatch):
+    # Given one file for two environments: production is given a desired count AWS would refuse,
+    # and staging takes its VPC from SSM, which needs AWS to resolve
+    valid_config["environments"] = {
+        "staging": {"routes": [{**valid_config["routes"][0], "vpc_id": "${ssm:/staging/vpc}"}]},
+        "production": {"service_settings": {"desired_count": "${env:PROD_COUNT}"}},
+    }
+    monkeypatch.setenv("PROD_COUNT", "0")
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    # When it is validated offline
+    result = cutover("validate", str(path))
+    # Then production is refused on its own field, with ${env:} resolved, and staging passes but for
+    # the field only AWS can resolve, which is named
+    assert result.code == 2
+    assert "(env production): not valid" in result.out and "service_settings.desired_count" in result.out
+    assert "(env staging): valid." in result.out
+    assert "not checked offline: routes.0.vpc_id: ${ssm:/staging/vpc}" in result.out
+    # And one env can be checked alone
+    assert cutover("validate", str(path), "--env", "staging").code == 0
+
+
 def two_load_balancers(route: dict) -> None:
     route["public_rule_arn"] = route["public_rule_arn"].replace("/app/web/0f0f0f0f0f0f0f0f/", "/app/api/0e0e0e0e0e0e0e0e/")
 

@@ -121,6 +121,53 @@ def test_plan_shows_what_changes_against_the_live_version_field_by_field(engine,
     assert "containers[web].image" in text.out and "-> web:2" in text.out
 
 
+def one_file_for_two_envs(engine, live, tmp_path) -> str:
+    """The demo config for envs demo and production; production's VPC from a CloudFormation output and
+    its cluster from an SSM parameter, as a platform team's shared stacks publish them."""
+    config = dict(live["config"])
+    vpc, cluster = config["routes"][0]["vpc_id"], config["cluster"]
+    engine.client("ssm").put_parameter(Name="/platform/cluster", Value=cluster, Type="String")
+    engine.client("cloudformation").create_stack(StackName="network", TemplateBody=json.dumps({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"VpcId": {"Value": vpc}}}))
+    config["environments"] = {
+        "demo": {},
+        "production": {"cluster": "${ssm:/platform/cluster}", "service_settings": {"desired_count": 3},
+                       "routes": [{**config["routes"][0], "vpc_id": "${cfn:network.VpcId}"}]},
+    }
+    path = tmp_path / "deploy.yaml"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_render_prints_the_config_of_one_env_merged_and_resolved(engine, live, tmp_path):
+    path = one_file_for_two_envs(engine, live, tmp_path)
+    # When production's config is rendered
+    result = cutover("render", "--env", "production", "--config", path, "--output", "json")
+    # Then it is the base with production's settings over it, and its references resolved
+    assert result.code == 0, result.err
+    rendered = json.loads(result.out)
+    assert rendered["service_settings"]["desired_count"] == 3
+    assert rendered["cluster"] == live["config"]["cluster"]
+    assert rendered["routes"][0]["vpc_id"] == live["config"]["routes"][0]["vpc_id"]
+    assert "environments" not in rendered
+    # And the same file plans a release to production with those values
+    plan = json.loads(cutover("plan", "--env", "production", "--version", "2", "--image", "web:2",
+                              "--config", path, "--output", "json").out)
+    assert plan["plan"]["desired_count"] == 3 and plan["routes"][0]["target_group"] == "production-web-2"
+
+
+def test_a_reference_that_cannot_be_resolved_is_named_and_nothing_starts(engine, live, tmp_path):
+    config = dict(live["config"], cluster="${ssm:/platform/missing}")
+    path = tmp_path / "deploy.yaml"
+    path.write_text(json.dumps(config))
+    result = cutover("start", "--env", "demo", "--version", "9", "--image", "web:9", "--config", str(path))
+    assert result.code == 2
+    assert "cluster: ${ssm:/platform/missing} cannot be read: ParameterNotFound" in result.err
+    executions = engine.client("stepfunctions").list_executions(stateMachineArn=engine.state_machine_arn)["executions"]
+    assert not any(e["name"].startswith("web-demo-9") for e in executions)
+
+
 def test_start_wait_follows_the_release_and_approve_lets_it_through(engine, live, released_v2):
     result, approval = released_v2
     # Then the operator's approval went through, and start --wait saw the release succeed

@@ -288,6 +288,28 @@ def test_load_reads_a_yaml_config_from_s3(demo):
     assert plan["summary"]["routes"][0]["target_group"] == "demo-web-7"
 
 
+def test_load_reads_the_env_of_a_file_for_every_env_from_s3(demo):
+    # Given one config file for two envs uploaded by CI, production with a bigger service
+    config = {**demo.config, "environments": {"demo": {}, "production": {"service_settings": {"desired_count": 4}}}}
+    demo.client("s3").create_bucket(Bucket="ci-artifacts")
+    demo.client("s3").put_object(Bucket="ci-artifacts", Key="web/deploy.yaml", Body=yaml.safe_dump(config).encode())
+    start = {"version": "7", "image": "web:7", "config_uri": "s3://ci-artifacts/web/deploy.yaml"}
+    release = {"execution_id": EXECUTION, "name": "step-test"}
+
+    # When each env's release loads it
+    demo_plan = run_step("LoadRelease", {"input": {**start, "env": "demo"}, "release": release})
+    production_plan = run_step("LoadRelease", {"input": {**start, "env": "production"}, "release": release})
+
+    # Then each gets the base with its own settings over it
+    assert demo_plan["summary"]["desired_count"] == 2 and production_plan["summary"]["desired_count"] == 4
+
+    # And a reference nobody resolved is refused, named, before anything changes
+    config["routes"][0] = {**config["routes"][0], "vpc_id": "${ssm:/network/vpc}"}
+    demo.client("s3").put_object(Bucket="ci-artifacts", Key="web/deploy.yaml", Body=yaml.safe_dump(config).encode())
+    with pytest.raises(InvalidReleaseInput, match=r"routes\.0\.vpc_id: \$\{ssm:/network/vpc\}: not resolved"):
+        run_step("LoadRelease", {"input": {**start, "env": "demo"}, "release": release})
+
+
 def test_load_names_a_missing_s3_object(demo):
     demo.client("s3").create_bucket(Bucket="ci-artifacts")
     with pytest.raises(InvalidReleaseInput, match=r"config_uri: cannot read s3://ci-artifacts/nope.yaml"):

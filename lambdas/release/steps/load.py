@@ -11,7 +11,7 @@ import yaml
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from release import naming, ownership
+from release import environments, naming, ownership
 from release.adapters import ecs, elbv2, records
 from release.adapters.cloudwatch import firing
 from release.aws import client
@@ -58,6 +58,10 @@ def parse_start_input(raw: Any) -> StartInput:
     inline = raw.get("config")
     if isinstance(inline, dict) and len(json.dumps(inline).encode()) > MAX_CONFIG_BYTES:
         parse_config_text(json.dumps(inline), "the inline config")
+    if isinstance(inline, dict) and environments.KEY in inline and isinstance(raw.get("env"), str):
+        raw = {**raw, "config": environments.for_env(inline, raw["env"])}
+    if isinstance(raw.get("config"), dict):
+        environments.refuse_unresolved(raw["config"])
     try:
         return StartInput.model_validate(raw)
     except ValidationError as error:
@@ -67,7 +71,8 @@ def parse_start_input(raw: Any) -> StartInput:
 def load_config(start: StartInput) -> DeployConfig:
     if start.config is not None:
         return start.config
-    data = parse_config_text(_read_s3(start.config_uri), start.config_uri)
+    data = environments.for_env(parse_config_text(_read_s3(start.config_uri), start.config_uri), start.env)
+    environments.refuse_unresolved(data)
     try:
         return DeployConfig.model_validate(data)
     except ValidationError as error:
