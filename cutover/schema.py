@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import os
 
-from release import environments
-from release.config import DeployConfig
+from release import aws_fields, environments
+from release.config import Container, DeployConfig, ServiceSettings, TaskDefinition
 
 from cutover import ROOT
 
@@ -23,6 +23,12 @@ def config_schema() -> dict:
                        "(mappings merge key by key; lists and values replace)",
         "additionalProperties": {"type": "object"},
     }
+    # The ECS request fields a model passes through, from botocore's model of the request, as the config
+    # writes them (release.aws_fields).
+    for model in (Container, TaskDefinition, ServiceSettings):
+        definition = schema["$defs"][model.__name__]
+        definition["properties"].update(aws_fields.extra_properties(model.aws_shape, set(definition["properties"])))
+        definition["additionalProperties"] = False
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 

@@ -1,12 +1,17 @@
 """The deploy config (one service) and the start input of a release, as typed, validated models.
 
-Unknown keys are rejected everywhere so that a typo fails the release before anything changes.
+Unknown keys are rejected everywhere so that a typo fails the release before anything changes. The
+task definition, its containers and the service settings also take any other field the ECS request
+accepts (`PassesThrough`), checked against botocore's model of that request.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from release import aws_fields
 
 MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
 
@@ -22,6 +27,23 @@ ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class PassesThrough(Model):
+    """A model whose other keys are fields of an ECS request (`aws_fields`), passed through as given."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    aws_shape: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _aws_fields(self) -> Any:
+        if self.model_extra:
+            aws_fields.check_extra(self.aws_shape, self.model_extra)
+        return self
+
+    def request_fields(self) -> dict[str, Any]:
+        """The passed-through fields as request members (the model's own are mapped by the steps)."""
+        return aws_fields.request_fields(self.aws_shape, self.model_extra or {})
 
 
 def load_balancer_of(rule_arn: str) -> str:
@@ -44,7 +66,9 @@ class LogConfiguration(Model):
     options: dict[str, str] = Field(default_factory=dict)
 
 
-class Container(Model):
+class Container(PassesThrough):
+    aws_shape: ClassVar[str] = aws_fields.CONTAINER
+
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     image: str | None = Field(
         default=None, pattern=IMAGE_PATTERN,
@@ -62,8 +86,10 @@ class Container(Model):
     log_configuration: LogConfiguration | None = None
 
 
-class TaskDefinition(Model):
+class TaskDefinition(PassesThrough):
     """The part of the task definition that lives in the service's repository."""
+
+    aws_shape: ClassVar[str] = aws_fields.TASK_DEFINITION
 
     family: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     cpu: str = Field(pattern=r"^\d+$", description="CPU units, e.g. '256'")
@@ -127,7 +153,9 @@ class Autoscaling(Model):
         return self
 
 
-class ServiceSettings(Model):
+class ServiceSettings(PassesThrough):
+    aws_shape: ClassVar[str] = aws_fields.SERVICE
+
     desired_count: int = Field(ge=1, le=5000)
     launch_type: Literal["FARGATE", "EC2", "EXTERNAL"] | None = None
     capacity_provider_strategy: list[CapacityProvider] = Field(default_factory=list, max_length=6)
@@ -383,6 +411,10 @@ def format_validation_error(error) -> str:
     for problem in error.errors():
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
         message = problem["msg"]
+        # A pass-through field's check names the field below the model's own level (aws_fields).
+        nested = re.match(r"^Value error, ([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$", message, re.S)
+        if nested and problem["type"] == "value_error":
+            path, message = (f"{path}.{nested.group(1)}" if path != "(top level)" else nested.group(1)), nested.group(2)
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling against the config reference"
         elif problem["type"] == "missing":

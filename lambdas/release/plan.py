@@ -126,6 +126,7 @@ def _container_definition(container: Container, image: str | None, environment: 
         "entryPoint": container.entry_point,
     }
     definition.update({k: v for k, v in optional.items() if v is not None})
+    definition.update(container.request_fields())
     if container.secrets:
         definition["secrets"] = [{"name": s.name, "valueFrom": s.value_from} for s in container.secrets]
     if container.log_configuration:
@@ -152,6 +153,7 @@ def task_definition_request(plan: Plan, image: str) -> dict[str, Any]:
         request["executionRoleArn"] = td.execution_role_arn
     if td.task_role_arn:
         request["taskRoleArn"] = td.task_role_arn
+    request.update(td.request_fields())
     return request
 
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from cutover.local.lambdas import run_step
+from release import aws
 from release.errors import InvalidReleaseInput
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
@@ -89,6 +90,30 @@ def test_register_task_definition_twice_adds_one_revision(stepper, demo):
     assert first["changed"] == "registered" and second["changed"] is None
     assert second["task_definition"] == first["task_definition"]
     assert len(after) == len(before) + 1
+
+
+def test_fields_ecs_accepts_reach_the_task_definition_and_the_service(demo):
+    # Given a config that uses ECS fields Cutover does not read itself: ARM64, a container health
+    # check, ECS Exec and the deployment circuit breaker
+    demo.config["task_definition"]["runtime_platform"] = {"cpu_architecture": "ARM64", "operating_system_family": "LINUX"}
+    demo.config["task_definition"]["containers"][0]["health_check"] = {"command": ["CMD-SHELL", "true"], "interval": 10}
+    demo.config["service_settings"]["enable_execute_command"] = True
+    demo.config["service_settings"]["deployment_configuration"] = {"deployment_circuit_breaker": {"enable": True, "rollback": False}}
+
+    # When the version is prepared (what CreateService is sent is kept: moto stores neither of those two fields)
+    sent = []
+    aws.client("ecs").meta.events.register("provide-client-params.ecs.CreateService", lambda params, **_: sent.append(params))
+    stepper = prepared(Stepper(demo, "2"), until_healthy=False)
+
+    # Then ECS is given them, in its own names
+    ecs = demo.client("ecs")
+    service = demo.service("web-2")
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert definition["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    assert definition["containerDefinitions"][0]["healthCheck"]["command"] == ["CMD-SHELL", "true"]
+    assert sent[0]["enableExecuteCommand"] is True
+    assert sent[0]["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": False}
+    assert stepper.results["task_definition"]["changed"] == "registered"
 
 
 def test_create_service_twice_creates_one_service_and_one_scalable_target(stepper, demo):

@@ -4,31 +4,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
-from cutover.local.environment import config_text
 from release import naming
 from release.config import DeployConfig, StartInput, format_validation_error
 from release.plan import build_plan, release_id_of, summary, task_definition_request
-
-RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123abcd/4567ef01/{}"
-VALUES = {
-    "CLUSTER": "demo", "VPC": "vpc-0abc", "SUBNET_A": "subnet-a", "SUBNET_B": "subnet-b", "SECURITY_GROUP": "sg-1",
-    "PREPARING_RULE_ARN": RULE.format("aaaa"), "PUBLIC_RULE_ARN": RULE.format("bbbb"),
-    "EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/demo-web-execution",
-}
-
-
-@pytest.fixture
-def raw() -> dict:
-    return yaml.safe_load(config_text(VALUES))
-
-
-def errors(raw: dict) -> str:
-    with pytest.raises(ValidationError) as caught:
-        DeployConfig.model_validate(raw)
-    return format_validation_error(caught.value)
+from tests.unit.configs import RULE, errors
 
 
 def test_the_shipped_demo_config_is_valid_and_uses_safe_defaults(raw):

@@ -52,6 +52,7 @@ def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> 
                 "assignPublicIp": "ENABLED" if settings.network.assign_public_ip else "DISABLED",
             }
         }
+    request.update(settings.request_fields())
     return request
 
 
