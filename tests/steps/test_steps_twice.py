@@ -190,15 +190,7 @@ def revision_status(demo, service: str) -> str:
 
 def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):
     # Given v2 then v3 prepared and switched by hand through the steps
-    two = prepared(Stepper(demo, "2"))
-    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
-                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
-                      ("UnlockService", "unlock")):
-        two.run(key, name)
-    three = prepared(Stepper(demo, "3"))
-    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
-                      ("RetireOldVersion", "retire")):
-        three.run(key, name)
+    three = switched_twice(demo)
 
     # When cleanup runs twice
     first = three.run("CleanUp", "cleanup")
@@ -276,19 +268,15 @@ def obsolete_version_elsewhere(demo, *, env: str, cluster: str, version: str) ->
 
 
 def test_cleanup_finds_by_tags_only_this_env_and_cluster(demo):
-    # Given v1 marked obsolete by the v2 release, and obsolete versions of web that are not this
-    # release's to delete: one of another env in the same cluster, one of this env in another cluster
-    two = prepared(Stepper(demo, "2"))
-    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
-                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
-                      ("UnlockService", "unlock")):
-        two.run(key, name)
+    # Given the v3 release about to clean up v1 (marked obsolete by the v2 release), and obsolete
+    # versions of web that are not its to delete: one of another env in the same cluster, one of this
+    # env in another cluster
+    three = switched_twice(demo)
     demo.client("ecs").create_cluster(clusterName="other")
     obsolete_version_elsewhere(demo, env="staging", cluster=demo.config["cluster"], version="5")
     obsolete_version_elsewhere(demo, env="demo", cluster="other", version="6")
 
     # When the v3 release cleans up
-    three = prepared(Stepper(demo, "3"))
     result = three.run("CleanUp", "cleanup")
 
     # Then only v1 was found and deleted; the others are untouched
