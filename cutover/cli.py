@@ -431,6 +431,30 @@ def cmd_plan(ctx: Context) -> int:
     return OK
 
 
+def cmd_adopt(ctx: Context) -> int:
+    from cutover import adoption, configfile, planning
+
+    a = ctx.args
+    checked = configfile.check(a.config, env=a.env, client=ctx.client)
+    if not checked.valid:
+        raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
+    identity = None if a.dry_run else _caller_identity(ctx)
+    try:
+        with planning.release_clients(ctx.connection, ctx.connection.release_table()):
+            found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity)
+            applied = not a.dry_run and not found.done
+            if applied:
+                adoption.apply(found)
+    except adoption.AdoptionRefused as error:
+        raise UsageError(str(error)) from error
+    report = found.report(dry_run=a.dry_run, applied=applied)
+    if ctx.json:
+        ctx.emit(report)
+    else:
+        ctx.say(adoption.text(report))
+    return OK
+
+
 def cmd_diagram(ctx: Context) -> int:
     from cutover import DEFINITION, diagram
 
@@ -581,6 +605,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", required=True)
     p.add_argument("--config", required=True, metavar="FILE")
     p.add_argument("--env-var", action="append", metavar="NAME=VALUE")
+
+    p = command("adopt", cmd_adopt,
+                "Let Cutover retire a service it did not create: check it, tag it and record it as the version that "
+                "serves, so the next release retires it and rollback can bring it back.")
+    p.add_argument("--config", required=True, metavar="FILE", help="the deploy config the next releases will use")
+    p.add_argument("--env", required=True)
+    p.add_argument("--ecs-service", required=True, metavar="NAME", help="the ECS service that serves the public rules today")
+    p.add_argument("--version", required=True, metavar="LABEL", help="the version label it gets, e.g. pre-cutover")
+    p.add_argument("--dry-run", action="store_true", help="check and show what would be tagged and recorded; change nothing")
 
     p = command("diagram", cmd_diagram, "Print the release flow as a Mermaid flowchart, from the state machine definition.")
     p.add_argument("--definition", metavar="FILE", help="an ASL file (default: statemachine/release.asl.json)")

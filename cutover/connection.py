@@ -13,7 +13,9 @@ from cutover import operations
 
 STACK_NAME = "Cutover"
 STACK_OUTPUT = "StateMachineArn"
+TABLE_OUTPUT = "ReleaseTableName"
 STATE_MACHINE_NAME = "cutover-release"  # what the local engine deploys
+TABLE_NAME = "cutover-releases"  # the local engine's release table
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -50,13 +52,9 @@ class Connection:
             if found is None:
                 raise NotFound(f"no state machine named {given!r} in this account and region")
             return found
-        try:
-            stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
-            for output in stacks[0].get("Outputs", []) if stacks else []:
-                if output["OutputKey"] == STACK_OUTPUT:
-                    return output["OutputValue"]
-        except ClientError:
-            pass  # no such stack here: the sandbox deploys the state machine without CloudFormation
+        from_stack = self._stack_output(STACK_OUTPUT)
+        if from_stack:
+            return from_stack
         found = self._by_name(STATE_MACHINE_NAME)
         if found is None:
             raise NotFound(
@@ -64,6 +62,26 @@ class Connection:
                 f"state machine named {STATE_MACHINE_NAME!r}; give --state-machine-arn or set "
                 "CUTOVER_STATE_MACHINE_ARN (an ARN or a name)")
         return found
+
+    def _stack_output(self, key: str) -> str | None:
+        try:
+            stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
+        except ClientError:
+            return None  # no such stack here: the sandbox deploys without CloudFormation
+        return next((o["OutputValue"] for s in stacks[:1] for o in s.get("Outputs", []) if o["OutputKey"] == key), None)
+
+    def release_table(self) -> str:
+        """CUTOVER_RELEASE_TABLE, then the stack's ReleaseTableName output, then the local engine's table."""
+        name = os.environ.get("CUTOVER_RELEASE_TABLE") or self._stack_output(TABLE_OUTPUT)
+        if name:
+            return name
+        try:
+            self.client("dynamodb").describe_table(TableName=TABLE_NAME)
+        except ClientError as error:
+            raise NotFound(
+                f"no release table found: no stack {self.stack_name!r} with output {TABLE_OUTPUT}, and no table "
+                f"named {TABLE_NAME!r}; set CUTOVER_RELEASE_TABLE (or --stack-name)") from error
+        return TABLE_NAME
 
     def _by_name(self, name: str) -> str | None:
         for page in self.sfn.get_paginator("list_state_machines").paginate():

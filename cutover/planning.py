@@ -20,8 +20,9 @@ from cutover.connection import Connection
 
 
 @contextlib.contextmanager
-def release_clients(connection: Connection) -> Iterator[None]:
-    """Point the steps' adapters (which build clients from the environment) at this connection."""
+def release_clients(connection: Connection, table: str | None = None) -> Iterator[None]:
+    """Point the steps' adapters (which build clients from the environment) at this connection,
+    and at the release table when one is given."""
     credentials = connection.session.get_credentials()
     frozen = credentials.get_frozen_credentials() if credentials else None
     values = {
@@ -30,6 +31,7 @@ def release_clients(connection: Connection) -> Iterator[None]:
         "AWS_ACCESS_KEY_ID": frozen.access_key if frozen else None,
         "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
         "AWS_SESSION_TOKEN": frozen.token if frozen else None,
+        **({"RELEASE_TABLE": table} if table else {}),
     }
     saved = envvars.apply(values)
     aws.reset()

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from cutover import DEFINITION, envvars, operations
+from cutover import DEFINITION, connection, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
@@ -22,7 +22,7 @@ REGION = "us-east-1"
 PARTITION = "aws"
 ACCOUNT = "123456789012"
 STATE_MACHINE_NAME = "cutover-release"
-TABLE_NAME = "cutover-releases"
+TABLE_NAME = connection.TABLE_NAME  # where the command line finds the table without a stack
 TOPIC_NAME = "cutover-notifications"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 

@@ -72,20 +72,24 @@ def build_plan(
     environment: dict[str, str],
     config: DeployConfig,
     release_id: str,
+    names: dict[str, Any] | None = None,
 ) -> Plan:
+    """`names` ({"ecs_service", "target_groups": {route: name}}) are the names a version actually has,
+    from the release record, when they are not Cutover's own: an adopted version's."""
     many = len(config.routes) > 1
+    given = (names or {}).get("target_groups") or {}
     routes = [
         RoutePlan(
             route=route,
-            target_group_name=naming.target_group_name(
+            target_group_name=given.get(route.name) or naming.target_group_name(
                 env, config.service, version, route.name if many else None
             ),
         )
         for route in config.routes
     ]
-    names = [r.target_group_name for r in routes]
-    if len(set(names)) != len(names):
-        raise ValueError(f"routes give the same target group name twice: {names}")
+    group_names = [r.target_group_name for r in routes]
+    if len(set(group_names)) != len(group_names):
+        raise ValueError(f"routes give the same target group name twice: {group_names}")
     approval = config.release.approval
     return Plan(
         action=action,
@@ -96,7 +100,7 @@ def build_plan(
         environment=environment,
         config=config,
         cluster=naming.cluster_name(config.cluster),
-        ecs_service=naming.service_name(config.service, version),
+        ecs_service=(names or {}).get("ecs_service") or naming.service_name(config.service, version),
         lock_key=naming.lock_key(config.cluster, config.service),
         record_key=naming.record_key(env, config.service),
         routes=routes,

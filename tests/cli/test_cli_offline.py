@@ -9,7 +9,7 @@ import yaml
 from cutover import DEFINITION, operations, schema
 from tests.cli.helpers import cutover
 
-COMMANDS = ["start", "approve", "reject", "status", "history", "rollback", "validate", "plan", "diagram", "schema", "demo"]
+COMMANDS = ["start", "approve", "reject", "status", "history", "rollback", "validate", "plan", "adopt", "diagram", "schema", "demo"]
 
 
 @pytest.fixture

@@ -11,6 +11,11 @@ from release.errors import InvalidReleaseInput
 TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs
 
 
+def name_of(target_group_arn: str) -> str:
+    """A target group's name, from its ARN (…:targetgroup/NAME/ID)."""
+    return target_group_arn.split(":targetgroup/", 1)[-1].split("/")[0]
+
+
 def target_group_by_name(name: str) -> dict[str, Any] | None:
     try:
         groups = client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]

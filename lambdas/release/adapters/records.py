@@ -46,32 +46,34 @@ def put(key: str, attributes: dict[str, Any], condition: str | None = None, valu
         request["ConditionExpression"] = condition
         if values:
             request["ExpressionAttributeValues"] = {k: _serialize(v) for k, v in values.items()}
-    try:
-        client("dynamodb").put_item(**request)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _unless_condition_fails("put_item", request)
 
 
-def update(key: str, attributes: dict[str, Any]) -> None:
-    """Set some attributes of an item, creating it if needed."""
+def update(key: str, attributes: dict[str, Any], unless_set: str | None = None) -> bool:
+    """Set some attributes of an item, creating it if needed; with `unless_set`, only while the item
+    has no attribute of that name (False when it has one)."""
     names = {f"#a{i}": name for i, name in enumerate(attributes)}
     values = {f":v{i}": _serialize(_to_dynamo(value)) for i, value in enumerate(attributes.values())}
     expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
-    client("dynamodb").update_item(
-        TableName=release_table(), Key={"pk": {"S": key}}, UpdateExpression=expression,
-        ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-    )
+    request: dict[str, Any] = {"TableName": release_table(), "Key": {"pk": {"S": key}}, "UpdateExpression": expression,
+                               "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+    if unless_set:
+        request["ConditionExpression"] = "attribute_not_exists(#unless)"
+        names["#unless"] = unless_set
+    return _unless_condition_fails("update_item", request)
 
 
 def delete(key: str, condition: str, values: dict[str, Any]) -> bool:
+    return _unless_condition_fails("delete_item", {
+        "TableName": release_table(), "Key": {"pk": {"S": key}}, "ConditionExpression": condition,
+        "ExpressionAttributeValues": {k: _serialize(v) for k, v in values.items()},
+    })
+
+
+def _unless_condition_fails(operation: str, request: dict[str, Any]) -> bool:
+    """Make the call; False when its condition does not hold (nothing was written)."""
     try:
-        client("dynamodb").delete_item(
-            TableName=release_table(), Key={"pk": {"S": key}}, ConditionExpression=condition,
-            ExpressionAttributeValues={k: _serialize(v) for k, v in values.items()},
-        )
+        getattr(client("dynamodb"), operation)(**request)
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False

@@ -62,7 +62,7 @@ def check_old(event: StepEvent) -> dict[str, Any]:
             # A group of a service the release did not make: any healthy target will do.
             needed = min(required, owner["desired_count"]) if owner else 1
             healthy, registered = elbv2.healthy_count(arn)
-            counts.append({"target_group": arn.split(":targetgroup/", 1)[-1].split("/")[0], "healthy": healthy,
+            counts.append({"target_group": elbv2.name_of(arn), "healthy": healthy,
                            "registered": registered, "required": max(1, needed)})
     ready = all(c["healthy"] >= c["required"] for c in counts)
     elapsed = time.time() - started

@@ -109,22 +109,26 @@ def check_references(config: DeployConfig) -> None:
             )
 
 
-def rollback_target(start: StartInput) -> tuple[DeployConfig, str]:
-    """The config and version to bring back: the release record's previous version."""
+def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any]]:
+    """The config, version and resource names to bring back: the release record's previous version.
+
+    The names are the ones the version has (an adopted version's are not Cutover's own)."""
     record = records.get(naming.record_key(start.env, start.service))
     previous = (record or {}).get("previous")
     if not previous:
         raise NothingToRollBack(
             f"service {start.service!r} in env {start.env!r} has no retired version to roll back to"
         )
-    return DeployConfig.model_validate(previous["config"]), previous["version"]
+    names = {"ecs_service": previous.get("ecs_service"), "target_groups": previous.get("target_groups")}
+    return DeployConfig.model_validate(previous["config"]), previous["version"], names
 
 
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     start = parse_start_input(event.raw.get("input"))
+    names = None
     if start.action == "rollback":
-        config, version = rollback_target(start)
+        config, version, names = rollback_target(start)
         image = None
     else:
         config, version, image = load_config(start), start.version, start.image
@@ -132,6 +136,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         plan = build_plan(
             action=start.action, env=start.env, version=version, image=image,
             environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
+            names=names,
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error

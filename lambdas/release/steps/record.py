@@ -4,8 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from release.adapters import records
+from release.adapters import elbv2, records
 from release.step import StepEvent, lambda_step, record_seconds
+
+
+def retired_groups(event: StepEvent, ecs_service: str) -> dict[str, str]:
+    """Route -> name of the retired service's target group, as the public rules forwarded to it."""
+    live = event.result("live")
+    ours = {arn for o in live.get("old_services", []) if o["ecs_service"] == ecs_service for arn in o["target_groups"]}
+    return {r["route"]: elbv2.name_of(arn) for r in live.get("routes", []) for arn in r.get("old", []) if arn in ours}
 
 
 @lambda_step
@@ -18,6 +25,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         "cluster": plan.cluster,
         "current": {
             "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
+            "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
             "config": plan.config.model_dump(mode="json"),
             "at": datetime.now(timezone.utc).isoformat(),
         },
@@ -27,17 +35,19 @@ def handler(event: StepEvent) -> dict[str, Any]:
         remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
         earlier = record.get("previous") or {}
         if current.get("version") == old["version"]:
-            config = current.get("config")
+            known = current
         elif earlier.get("version") == old["version"]:
-            config = earlier.get("config")  # this step ran before and already moved it along
+            known = earlier  # this step ran before and already moved it along
         else:
-            config = plan.config.model_dump(mode="json")  # not released by Cutover: today's is closest
+            known = {"config": plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
         attributes["previous"] = {
             "version": old["version"],
             "ecs_service": old["ecs_service"],
             "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
             "autoscaling": remembered.get("autoscaling"),
-            "config": config,
+            # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
+            "target_groups": retired_groups(event, old["ecs_service"]) or known.get("target_groups"),
+            "config": known.get("config"),
         }
         # What earlier releases retired is no longer needed (a rollback brings back `previous`);
         # keeping only this release's entries stops the item growing with every release.
