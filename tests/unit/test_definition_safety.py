@@ -8,7 +8,7 @@ import pytest
 
 from cutover import DEFINITION
 from release import retries
-from release.errors import domain_errors
+from release.errors import ReleaseError, domain_errors
 from release.registry import BY_KEY, INTEGRATIONS
 
 LAMBDA_SERVICE_ERRORS = {
@@ -70,6 +70,18 @@ def test_every_lambda_task_retries_lambda_service_errors_and_throttling(name):
 def test_every_lambda_task_retries_as_the_one_policy_says(name):
     # The policy is stated once (release.retries, from release.errors); `make retries` writes it here
     assert TASKS[name]["Retry"] == retries.expected(TASKS[name]), "the definition is stale: run `make retries`"
+
+
+def test_an_error_class_made_outside_the_release_package_does_not_change_the_policy():
+    # Given a test's own error (as the e2e tests raise through faults), alive in the same process
+    class MadeByATest(ReleaseError):
+        """Not one of the named errors."""
+
+    # Then the named errors, and the Retry blocks derived from them, are those of release.errors
+    assert MadeByATest not in domain_errors()
+    for state in TASKS.values():
+        if is_lambda(state):
+            assert state["Retry"] == retries.expected(state)
 
 
 def step_of(state: dict) -> str | None:
