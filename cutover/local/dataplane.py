@@ -20,14 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 class DataPlane:
-    def __init__(self, session, endpoint_url: str | None = None, *, tick_seconds: float = 0.2, task_start_seconds: float = 0.5):
-        self.ecs = session.client("ecs", endpoint_url=endpoint_url)
-        self.elbv2 = session.client("elbv2", endpoint_url=endpoint_url)
+    def __init__(self, session, endpoint_url: str | None = None, *, tick_seconds: float = 0.2, task_start_seconds: float = 0.5,
+                 make_client=None):
+        make_client = make_client or (lambda name: session.client(name, endpoint_url=endpoint_url))
+        self.ecs = make_client("ecs")
+        self.elbv2 = make_client("elbv2")
         self.tick_seconds = tick_seconds
         self.task_start_seconds = task_start_seconds
         self.failing: set[str] = set()
         self._last_start: dict[str, float] = {}
         self._stop = threading.Event()
+        self._active = threading.Event()
+        self._active.set()
+        # Held for the whole of a tick, so pause() can wait for the tick under way.
+        self._ticking = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def start(self) -> DataPlane:
@@ -40,15 +46,33 @@ class DataPlane:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def pause(self) -> None:
+        """No tick from now on until resume(), the one under way included; forget every service,
+        as a new account's data plane knows none."""
+        self._active.clear()
+        with self._ticking:
+            self.failing.clear()
+            self._last_start.clear()
+
+    def resume(self) -> None:
+        self._active.set()
+
     def _run(self) -> None:
         while not self._stop.wait(self.tick_seconds):
-            try:
-                self.tick()
-            except ClientError:
-                pass  # a resource deleted between two calls; the next tick sees the new world
-            except Exception as error:  # noqa: BLE001 - the simulation must outlive one bad tick
-                # moto's backends are not thread-safe: a read racing a write can raise; try again.
-                logger.debug("data plane tick failed: %r", error)
+            if not self._active.wait(self.tick_seconds):
+                continue
+            with self._ticking:
+                if self._active.is_set():
+                    self._tick_once()
+
+    def _tick_once(self) -> None:
+        try:
+            self.tick()
+        except ClientError:
+            pass  # a resource deleted between two calls; the next tick sees the new world
+        except Exception as error:  # noqa: BLE001 - the simulation must outlive one bad tick
+            # moto's backends are not thread-safe: a read racing a write can raise; try again.
+            logger.debug("data plane tick failed: %r", error)
 
     def tick(self) -> None:
         for cluster in self.ecs.list_clusters()["clusterArns"]:

@@ -79,6 +79,8 @@ class LocalEngine:
         self._saved_env: dict[str, str | None] = {}
         self.session: boto3.session.Session | None = None
         self.data_plane: DataPlane | None = None
+        self._clients: dict[str, Any] = {}
+        self.running = False
         self.state_machine_arn = ""
         self.topic_arn = ""
 
@@ -94,6 +96,10 @@ class LocalEngine:
             self._saved_env.setdefault(key, value)
 
     def start(self) -> LocalEngine:
+        """Start with a new, empty account. An engine that was stopped with `stop(reuse=True)` starts
+        again this way, keeping what is costly to make: its SDK session and clients, its data plane."""
+        if self.running:
+            raise RuntimeError("the local engine is running already: stop it first")
         # Fake credentials keep any real AWS profile out of reach of the local engine.
         self._setenv(
             AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
@@ -105,6 +111,7 @@ class LocalEngine:
         # done already (plan, validate): set it here too, or every step logs at INFO into the demo.
         step_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         lambdas.install()
+        lambdas.reset()
         moto_fixes.install()
         aws_rules.install()
         aws_rules.reset()
@@ -123,27 +130,48 @@ class LocalEngine:
         else:
             from moto import mock_aws
 
-            self._mock = mock_aws(config=MOTO_CONFIG)
+            # Starting moto's mock empties every emulated service: a new account.
+            self._mock = self._mock or mock_aws(config=MOTO_CONFIG)
             self._mock.start()
-        aws.reset()
-        self.session = boto3.session.Session(region_name=REGION)
+        self.running = True
+        if self.session is None:
+            # One session for every client of the engine: each new session loads the SDK's models again.
+            self.session = boto3.session.Session(region_name=REGION)
+        # The steps' clients are made anew (from the same session): no fault or hook of a previous
+        # run can stay attached to them.
+        aws.reset(self.session)
         self._deploy()
-        self.data_plane = DataPlane(self.session, self.endpoint_url, tick_seconds=self.tick_seconds,
-                                    task_start_seconds=self.task_start_seconds).start()
+        if self.data_plane is None:
+            self.data_plane = DataPlane(self.session, self.endpoint_url, tick_seconds=self.tick_seconds,
+                                        task_start_seconds=self.task_start_seconds, make_client=self.client).start()
+        self.data_plane.resume()
         return self
 
-    def stop(self) -> None:
-        self.wait_for_running_executions()
-        if self.data_plane:
-            self.data_plane.stop()
-        if self._mock:
-            self._mock.stop()
-        if self._server:
-            self._server.stop()
-        aws.reset()
-        _scale_retry_sleeps(1.0)
-        envvars.apply(self._saved_env)
-        self._saved_env.clear()
+    def stop(self, *, reuse: bool = False) -> None:
+        """Let running executions end and empty the account. `reuse`: keep the session, the clients
+        and the data plane (paused) for the next `start()`, which is then much quicker."""
+        if self.running:
+            self.wait_for_running_executions()
+            if self.data_plane:
+                # Paused before the mock stops: a tick after it would go to the real AWS endpoints.
+                self.data_plane.pause()
+            if self._mock:
+                self._mock.stop()
+            if self._server:
+                self._server.stop()
+                self._server = None
+            self.running = False
+            lambdas.reset()
+            aws.reset()
+            _scale_retry_sleeps(1.0)
+            envvars.apply(self._saved_env)
+            self._saved_env.clear()
+            self.state_machine_arn = ""
+        if not reuse or self.port:
+            if self.data_plane:
+                self.data_plane.stop()
+            self.data_plane, self.session, self._mock = None, None, None
+            self._clients.clear()
 
     def wait_for_running_executions(self, timeout: float = 120) -> None:
         """Running executions are threads that would outlive the mock: let them end first."""
@@ -164,7 +192,10 @@ class LocalEngine:
 
     # -- AWS ------------------------------------------------------------------------------------
     def client(self, name: str):
-        return self.session.client(name, endpoint_url=self.endpoint_url)
+        """The engine's own client of a service (not a step's: no IAM check, no fault), made once."""
+        if name not in self._clients:
+            self._clients[name] = aws.client_from(self.session, name, endpoint_url=self.endpoint_url)
+        return self._clients[name]
 
     def _deploy(self) -> None:
         """What the CDK stack creates, made the same way in the emulated account."""

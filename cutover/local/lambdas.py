@@ -99,6 +99,14 @@ def _invoke(self, function_name_or_arn, qualifier, body, headers, response_heade
     return json.dumps(result).encode()
 
 
+def reset() -> None:
+    """Forget hooks and invocations: a new account starts with no fault aimed at its steps."""
+    with _lock:
+        before_hooks.clear()
+        after_hooks.clear()
+        invocations.clear()
+
+
 def install() -> None:
     LambdaSimpleBackend.invoke = _invoke
     # Handlers run with their function's permissions only, as on AWS.

@@ -1,4 +1,5 @@
-"""boto3 clients shared by the steps, created once per process (Lambda reuses warm processes)."""
+"""boto3 clients shared by the steps, created once per process (Lambda reuses warm processes) from one
+boto3 session: each new session loads the SDK's service models again."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str | None], object] = {}
 _client_hooks: list[Callable[[object], None]] = []
+_session: list[boto3.session.Session] = []
 
 
 def client(name: str):
@@ -20,11 +22,19 @@ def client(name: str):
     key = (name, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"))
     with _lock:
         if key not in _clients:
-            created = boto3.session.Session().client(name, config=_CONFIG)
+            if not _session:
+                _session.append(boto3.session.Session())
+            created = _session[0].client(name, config=_CONFIG)
             for hook in _client_hooks:
                 hook(created)
             _clients[key] = created
         return _clients[key]
+
+
+def client_from(session: boto3.session.Session, name: str, **kwargs):
+    """A client of `session` made under the steps' lock: one session can serve the steps and others."""
+    with _lock:
+        return session.client(name, **kwargs)
 
 
 def on_new_client(hook: Callable[[object], None]) -> None:
@@ -35,10 +45,12 @@ def on_new_client(hook: Callable[[object], None]) -> None:
         _clients.clear()
 
 
-def reset() -> None:
-    """Forget cached clients (the local engine calls this when it switches endpoints)."""
+def reset(session: boto3.session.Session | None = None) -> None:
+    """Forget cached clients (the local engine calls this when it switches endpoints); the next ones
+    are made from `session` (default: a new one, which reads the credentials of the environment)."""
     with _lock:
         _clients.clear()
+        _session[:] = [session] if session else []
 
 
 def release_table() -> str:

@@ -13,16 +13,19 @@ import pytest
 
 from cutover import operations
 from cutover.local import environment
-from cutover.local.engine import LocalEngine
 from tests.cli.helpers import cutover
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def engine():
-    with LocalEngine(task_start_seconds=0.2) as running:
-        yield running
+def engine(worker_engine):
+    """One account for the module's tests, which follow one another's releases."""
+    worker_engine.start()
+    try:
+        yield worker_engine
+    finally:
+        worker_engine.stop(reuse=True)
 
 
 @pytest.fixture(scope="module")
