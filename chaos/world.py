@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,22 @@ class World:
         environment.bootstrap_live_version(engine.client, bystander, version="7")
         engine.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
             "pk": {"S": BYSTANDER_LOCK}, "held_by": {"S": "arn:aws:states:us-east-1:123456789012:execution:cutover-release:api-8"}})
-        return cls(engine, env, config, [values["PUBLIC_RULE_ARN"], other.public_rule_arn])
+        world = cls(engine, env, config, [values["PUBLIC_RULE_ARN"], other.public_rule_arn])
+        world.wait_until_serving([GROUP[OLD], naming.target_group_name("demo", "api", "7")])
+        return world
+
+    def wait_until_serving(self, groups: list[str], timeout: float = 60) -> None:
+        """Until every live version's tasks have registered healthy, as they have in a live account:
+        the invariants are sampled from the start of the cell."""
+        elbv2 = self.client("elbv2")
+        arns = [g["TargetGroupArn"] for g in elbv2.describe_target_groups(Names=groups)["TargetGroups"]]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(sum(d["TargetHealth"]["State"] == "healthy" for d in
+                       elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]) >= 2 for arn in arns):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the live versions {groups} never became healthy")
 
     def client(self, name: str):
         return self.engine.client(name)
