@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             cells = matrix.diagonal(cells)
         if args.sample is not None and not args.cells:
             seed = args.sample if args.sample >= 0 else random.randrange(10_000)
-            known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain["entered"], states))}
+            drawn, known = matrix.seeded_sample(cells, seed, plain["entered"], states, definition)
             left_out = sorted({c.step for c in cells if c.step} - {c.step for c in cells if c.step and c.id not in known})
-            cells = matrix.sample(cells, seed, leave_out=lambda c: c.id in known)
+            cells = drawn
             print(f"sampled subset, seed {seed} (again: python -m chaos --sample {seed}); "
                   f"{len(known)} cells known to fail are left out (make chaos runs them)"
                   + (f"; no cell of {left_out} can be drawn" if left_out else ""), flush=True)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(f"{c.id}: {c.describe()}" for c in cells))
             return 0
         print(f"{len(cells)} cells on {args.workers} worker processes", flush=True)
-        known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain["entered"], states))}
+        known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain["entered"], states, definition))}
         command = "python -m chaos" + (f" --cells {args.cells}" if args.cells else f" --sample {seed}" if seed is not None else "")
         run = {"command": command, "seed": seed, "workers": args.workers, "cpus": os.cpu_count(), "load": round(load, 1),
                "baseline": plain, "lambda_states": states, "planned": len(cells), "known_failures": known, "steps_left_out": left_out, "cells": []}

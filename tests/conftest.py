@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import random
 import shutil
 import tempfile
 import time
@@ -19,13 +20,16 @@ from cutover.local.invariants import EmptyTargetSampler
 from release.registry import STEPS
 
 _USAGE = pytest.StashKey[str]()
+CHAOS_SEED = "CHAOS_SEED"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Every process of the run (xdist workers, sandboxes they start) records the permissions its
-    steps used in one directory; the controlling process reads it at the end."""
+    steps used in one directory; the controlling process reads it at the end. The seed of the fault
+    matrix's sample (tests/chaos/test_sample.py) is drawn here, once for the run."""
     if hasattr(config, "workerinput"):
-        return  # a worker inherits the controller's directory through the environment
+        return  # a worker inherits the controller's directory and seed through the environment
+    os.environ.setdefault(CHAOS_SEED, str(random.randrange(10_000)))
     directory = tempfile.mkdtemp(prefix="cutover-iam-usage-")
     os.environ[iam.USAGE_DIR] = directory
     config.stash[_USAGE] = directory
@@ -42,6 +46,15 @@ def unused_grants(used: set[tuple[str, str]]) -> list[str]:
     return [f"{step.key}: {action} is granted but no test path makes that call; remove it from the calls of "
             f"Step({step.key!r}) in lambdas/release/registry.py, or test the path that needs it"
             for step in STEPS for action in step.calls if (step.key, action) not in used]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The seed of the fault matrix's sample, when it ran: the output says how to draw it again."""
+    ran = any(report.nodeid.startswith("tests/chaos/test_sample.py") for reports in terminalreporter.stats.values()
+              for report in reports if hasattr(report, "nodeid"))
+    if ran:
+        seed = os.environ[CHAOS_SEED]
+        terminalreporter.write_line(f"fault matrix sample: seed {seed} (the same sample again: CHAOS_SEED={seed} make test)")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

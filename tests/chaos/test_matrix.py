@@ -109,6 +109,13 @@ def test_known_failures_name_why_and_the_sample_leaves_them_out():
     known = {c.id: why for c in cells if (why := matrix.known_failure(c, plain, states))}
 
     assert known["prepared--stop"].startswith("a release stopped by hand")
+    # the approval's function is not retried on a crash (a retry would notify twice): read from its Retry
+    assert "does not retry Crash" in known["wait-for-an-operator-s-approval--crash-before"]
+    assert "does not retry Sandbox.Timedout" in known["wait-for-an-operator-s-approval--timeout"]
+    assert "wait-for-an-operator-s-approval--throttle" not in known
+    assert "lock-the-service--crash-before" not in known
+    # a cell reached only through an undo that fails every time cannot end consistent
+    assert known["release-the-lock-after-a-failed-undo--access-denied"].startswith("reached through an undo")
     # a failure after the switch moves no traffic now: it is not a known failure any more
     assert "record-the-release--access-denied" not in known
     assert "create-the-target-groups--access-denied" not in known
