@@ -156,6 +156,11 @@ def known_failure(cell: Cell, entered: list[str], states: dict[str, str],
                 "neither consistent end, and cutover status lists nothing left to do")
     error = TRANSIENT_ERRORS.get(cell.fault)
     state = (definition or load_definition())["States"].get(cell.state, {})
+    switched = [i for i, name in enumerate(entered) if states.get(name) == "ShiftTraffic"]
+    if (cell.fault == "access_denied" and not cell.route and not state.get("Catch") and switched
+            and cell.state in entered and entered.index(cell.state) > switched[0]):
+        return ("the state has no Catch: failing for good after the new version took the traffic, it ends the "
+                "release FAILED while the new version serves alone, and cutover status says FAILED")
     if error and cell.transient and state.get("Type") == "Task" and not _retried(state, error):
         return (f"the state does not retry {error} (it retries only {sorted({e for r in state.get('Retry', []) for e in r['ErrorEquals']})}): "
                 "one crash of its function fails the release, which is undone; started again, it succeeds")
