@@ -151,9 +151,12 @@ def known_failure(cell: Cell, entered: list[str], states: dict[str, str],
     the sample of the test suite leaves it out), or None."""
     if cell.fault == "stop":
         return "a release stopped by hand is not undone: its prepared version keeps running"
-    if len(cell.route) > 1:
-        return (f"reached through an undo that fails every time ({cell.route[-1]!r}): the release ends half undone, "
-                "neither consistent end, and cutover status lists nothing left to do")
+    # An undo that fails for good: the one on the cell's route, or the cell's own undo step denied.
+    failed_undo = cell.route[-1] if len(cell.route) > 1 else (
+        cell.state if cell.route and cell.fault == "access_denied" and states.get(cell.state) != "UnlockService" else None)
+    if failed_undo:
+        return (f"an undo that fails for good ({failed_undo!r}): the release ends half undone, neither consistent "
+                "end, and cutover status lists nothing left to do")
     error = TRANSIENT_ERRORS.get(cell.fault)
     state = (definition or load_definition())["States"].get(cell.state, {})
     if cell.fault == "access_denied" and states.get(cell.state) == "RecordRelease":

@@ -117,8 +117,11 @@ def test_known_failures_name_why_and_the_sample_leaves_them_out():
     # a state without Catch failing for good once the new version serves ends the release FAILED
     assert known["release-the-lock--access-denied"].startswith("the state has no Catch")
     assert "release-the-lock-after-a-failure--access-denied" not in known
-    # a cell reached only through an undo that fails every time cannot end consistent
-    assert known["release-the-lock-after-a-failed-undo--access-denied"].startswith("reached through an undo")
+    # a cell reached only through an undo that fails every time, or an undo step denied for good, cannot end consistent
+    assert known["release-the-lock-after-a-failed-undo--access-denied"].startswith("an undo that fails for good")
+    assert known["roll-traffic-back-to-the-old-version--access-denied"].startswith("an undo that fails for good")
+    assert "roll-traffic-back-to-the-old-version--crash-before" not in known
+    assert "release-the-lock-after-a-failure--access-denied" not in known
     # a failure after the switch moves no traffic now: it is not a known failure any more
     assert "mark-the-old-version-obsolete--access-denied" not in known
     # but a record that is never written is (a re-run does not write it either)
