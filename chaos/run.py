@@ -31,17 +31,12 @@ FAILED_ENDS = {"FAILED", "ABORTED", "TIMED_OUT"}
 _engine: list[LocalEngine] = []
 
 
-@contextlib.contextmanager
-def new_account() -> Iterator[LocalEngine]:
+def new_account() -> contextlib.AbstractContextManager[LocalEngine]:
     """This worker's local engine with a new, empty account: one engine per worker, started again
     for each cell (making a new one would cost seconds: the SDK's models, the data plane)."""
     if not _engine:
         _engine.append(LocalEngine(**ENGINE))
-    engine = _engine[0].start()
-    try:
-        yield engine
-    finally:
-        engine.stop(reuse=True)
+    return _engine[0].new_account()
 
 
 def fault(cell: Cell, world: World) -> contextlib.AbstractContextManager:

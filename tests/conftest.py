@@ -152,11 +152,8 @@ def worker_engine():
 @pytest.fixture
 def engine(worker_engine):
     """The local engine with a new, empty account: nothing of an earlier test is left in it."""
-    worker_engine.start()
-    try:
-        yield worker_engine
-    finally:
-        worker_engine.stop(reuse=True)
+    with worker_engine.new_account() as running:
+        yield running
 
 
 def wait_until_serving(demo: Demo, timeout: float = 60) -> None:

@@ -3,11 +3,12 @@ machine deployed from statemachine/, the real handlers, and the simulated ECS da
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 
@@ -172,6 +173,15 @@ class LocalEngine:
                 self.data_plane.stop()
             self.data_plane, self.session, self._mock = None, None, None
             self._clients.clear()
+
+    @contextlib.contextmanager
+    def new_account(self) -> Iterator[LocalEngine]:
+        """Started for the block with a new, empty account, then stopped for reuse."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop(reuse=True)
 
     def wait_for_running_executions(self, timeout: float = 120) -> None:
         """Running executions are threads that would outlive the mock: let them end first."""

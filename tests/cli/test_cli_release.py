@@ -21,11 +21,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def engine(worker_engine):
     """One account for the module's tests, which follow one another's releases."""
-    worker_engine.start()
-    try:
-        yield worker_engine
-    finally:
-        worker_engine.stop(reuse=True)
+    with worker_engine.new_account() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
