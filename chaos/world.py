@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cutover.local import environment, lambdas, snapshot
+from cutover.local import environment, snapshot
 from cutover.local.engine import TABLE_NAME, LocalEngine
 from release import naming
 
@@ -145,8 +145,10 @@ class World:
 
 def deliver_status_change(engine: LocalEngine, execution_arn: str, status: str) -> Any:
     """What EventBridge does on AWS when an execution ends: the stack's rule sends the status change
-    to the unlock function (which acts on the statuses its rule matches). The local engine has no
-    EventBridge, so the harness delivers it, exactly as the rule would."""
-    event = {"version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-             "detail": {"executionArn": execution_arn, "status": status, "stateMachineArn": engine.state_machine_arn}}
-    return lambdas.run_step("UnlockService", event)
+    to the undo of stopped releases (which acts on the statuses its rule matches). The local engine
+    delivers a stop's by itself (moto raises no event for the other ends): wait for that one, deliver
+    the others here, exactly as the rule would."""
+    if status == "ABORTED":
+        engine.wait_for_status_changes()
+        return None
+    return engine.deliver_status_change(execution_arn)

@@ -282,6 +282,7 @@ def _release_of(description: dict[str, Any]) -> dict[str, Any]:
 
 def cmd_status(ctx: Context) -> int:
     from cutover.progress import status_line
+    from release import stopping
 
     sfn = ctx.connection.sfn
     arn = ctx.connection.execution_arn(ctx.args.execution)
@@ -298,6 +299,7 @@ def cmd_status(ctx: Context) -> int:
         "current_state": operations.current_state(events) if status == "RUNNING" else None,
         "progress": status_line(events, status) if status == "RUNNING" else None,
         "waiting_for_approval": waiting, "failure": failure, "warnings": operations.unfinished_work(description),
+        "undo": stopping.what_undo_did(status, events),
     }
     if ctx.json:
         ctx.emit(report)
@@ -315,12 +317,16 @@ def cmd_status(ctx: Context) -> int:
         if failure:
             ctx.say(f"  error     {failure['error']}")
             ctx.say(f"  cause     {failure['cause']}")
+        if report["undo"]:
+            ctx.say(f"  undo      {report['undo']}")
         _say_warnings(ctx, report["warnings"])
         ctx.say(f"  history   cutover history {description['name']}")
     return FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else OK
 
 
 def cmd_history(ctx: Context) -> int:
+    from release import stopping
+
     sfn = ctx.connection.sfn
     arn = ctx.connection.execution_arn(ctx.args.execution)
     description = sfn.describe_execution(executionArn=arn)
@@ -328,9 +334,10 @@ def cmd_history(ctx: Context) -> int:
     entries = operations.timeline(events)
     failure = operations.execution_failure(events)
     warnings = operations.unfinished_work(description)
+    undo = stopping.what_undo_did(description["status"], events)
     if ctx.json:
         ctx.emit({"executionArn": arn, "status": description["status"], "states": entries, "failure": failure,
-                  "warnings": warnings})
+                  "warnings": warnings, "undo": undo})
         return OK
     started = description.get("startDate")
     ctx.say(f"{description['name']}: {description['status']}  (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started else description["name"])
@@ -344,6 +351,8 @@ def cmd_history(ctx: Context) -> int:
     ctx.say(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
     if failure:
         ctx.say(f"\n{failure['status']}: {render.error_text(failure)}")
+    if undo:
+        ctx.say(f"Undo of the {description['status'].lower()} release: {undo}")
     if warnings:
         ctx.say(f"\n{description['status']} with warnings:")
         _say_warnings(ctx, warnings, prefix="  - ")

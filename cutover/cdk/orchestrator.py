@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aws_cdk import Names
 from constructs import Construct
-from release.registry import STEPS
+from release.registry import STEPS, STOPPED_RELEASE_HANDLER
 
 from cutover.cdk.access_policies import AccessPolicies
 from cutover.cdk.monitoring import Monitoring
@@ -75,4 +75,4 @@ class ReleaseOrchestrator(Construct):
         # Attach to the role CI assumes and to the approvers' roles (`cutover iam-policy` prints the same).
         self.ci_policy, self.approver_policy = access["ci"], access["approver"]
         StoppedReleaseUnlock(self, "StoppedReleaseUnlock", state_machine=self.state_machine,
-                             unlock_function=self.functions["UnlockService"])
+                             undo_function=self.functions[STOPPED_RELEASE_HANDLER])

@@ -33,6 +33,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "dynamodb:DeleteItem": ("table",),
     "dynamodb:Scan": ("table",),
     "states:DescribeExecution": ("executions",),
+    "states:GetExecutionHistory": ("executions",),
     "sns:Publish": ("topic",),
     "cloudwatch:DescribeAlarms": (EVERY_ALARM,),
     "cloudwatch:PutMetricAlarm": (EVERY_ALARM,),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
+import threading
 import time
 from typing import Any, Iterator
 
@@ -17,7 +19,9 @@ from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
 from release.observability import logger as step_logger
-from release.registry import STEPS, integration_arns
+from release.registry import STEPS, STOPPED_RELEASE_HANDLER, integration_arns
+
+logger = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 PARTITION = "aws"
@@ -84,6 +88,7 @@ class LocalEngine:
         self.running = False
         self.state_machine_arn = ""
         self.topic_arn = ""
+        self._deliveries: list[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalEngine:
@@ -118,6 +123,7 @@ class LocalEngine:
         aws_rules.reset()
         aws_rules.service_drain_seconds = self.service_drain_seconds
         _scale_retry_sleeps(self.retry_backoff_scale)
+        moto_fixes.stop_listeners.append(self._execution_stopped)
         if self.port:
             from moto.server import ThreadedMotoServer
 
@@ -153,6 +159,10 @@ class LocalEngine:
         and the data plane (paused) for the next `start()`, which is then much quicker."""
         if self.running:
             self.wait_for_running_executions()
+            if self._execution_stopped in moto_fixes.stop_listeners:
+                moto_fixes.stop_listeners.remove(self._execution_stopped)
+            # A stop's status-change event is delivered on a thread of its own: let it end first.
+            self.wait_for_status_changes()
             if self.data_plane:
                 # Paused before the mock stops: a tick after it would go to the real AWS endpoints.
                 self.data_plane.pause()
@@ -194,11 +204,51 @@ class LocalEngine:
             if not running:
                 return
             for execution in running:
-                # StopExecution does not end a task-token wait here: fail the token instead.
+                # Failing the token lets the flow undo the release in its own states before the engine goes.
                 token = operations.pending_task_token(sfn, execution["executionArn"])
                 if token:
                     sfn.send_task_failure(taskToken=token, error="EngineStopped", cause="the local engine stopped")
             time.sleep(0.2)
+
+    # -- EventBridge ----------------------------------------------------------------------------
+    def _execution_stopped(self, execution_arn: str) -> None:
+        """The stack's EventBridge rule (cutover/cdk/stopped_releases.py), emulated here: moto sends no
+        Step Functions status-change events, so the engine delivers the one a stop causes to the
+        rule's target once the execution has ended, asynchronously, as EventBridge would."""
+        if not execution_arn.startswith(self.state_machine_arn.replace(":stateMachine:", ":execution:") + ":"):
+            return
+        thread = threading.Thread(target=self._deliver_in_background, args=(execution_arn,), daemon=True,
+                                  name="eventbridge-status-change")
+        self._deliveries.append(thread)
+        thread.start()
+
+    def _deliver_in_background(self, execution_arn: str) -> None:
+        try:
+            self.deliver_status_change(execution_arn)
+        except Exception:  # noqa: BLE001 - EventBridge would retry; here the failure is logged for the test to see
+            logger.exception("the undo of stopped releases failed for %s", execution_arn)
+
+    def deliver_status_change(self, execution_arn: str, timeout: float = 60) -> Any:
+        """Deliver the execution's end (ABORTED, TIMED_OUT, FAILED…) to the rule's target, as EventBridge
+        does, once the execution has ended; returns what the target returned."""
+        sfn = self.client("stepfunctions")
+        deadline = time.time() + timeout
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        while status == "RUNNING" and time.time() < deadline:
+            time.sleep(0.1)
+            status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        event = {
+            "version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+            "region": REGION, "account": ACCOUNT,
+            "detail": {"executionArn": execution_arn, "stateMachineArn": self.state_machine_arn, "status": status},
+        }
+        return lambdas.run_step(STOPPED_RELEASE_HANDLER, event, function_arn(STOPPED_RELEASE_HANDLER))
+
+    def wait_for_status_changes(self, timeout: float = 180) -> None:
+        """Until every status change the engine delivers by itself has been handled (the undo of a stop)."""
+        deadline = time.time() + timeout
+        for delivery in list(self._deliveries):
+            delivery.join(timeout=max(0.0, deadline - time.time()))
 
     # -- AWS ------------------------------------------------------------------------------------
     def client(self, name: str):

@@ -6,6 +6,11 @@ Each fix replaces one private moto method, which is why moto is pinned exactly.
 from __future__ import annotations
 
 import threading
+from typing import Callable
+
+# Called with the execution ARN whenever an execution is stopped (StopExecution): the local engine
+# delivers the status-change event AWS would send to EventBridge.
+stop_listeners: list[Callable[[str], None]] = []
 
 _dynamodb_write = threading.Lock()
 
@@ -72,7 +77,72 @@ def validate_each_definition_once() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(remembered)
 
 
+def end_task_token_waits_on_stop() -> None:
+    """StopExecution ends a `.waitForTaskToken` wait on AWS, and an answer to that token is then
+    refused with TaskTimedOut. moto leaves the wait running (the execution never ends) and would
+    still take the answer: the stop marks every token of the execution as timed out, then wakes
+    the wait, which sees a stopped program and ends ABORTED."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser.api import InvalidToken
+
+    class TaskTimedOut(AWSError):
+        # moto's own TaskTimedOut sets no error type, so its answer would carry an empty code.
+        TYPE = "TaskTimedOut"
+        STATUS = 400
+
+    original_stop = Execution.stop
+    if getattr(original_stop, "cutover_fix", False):
+        return
+
+    def stop(self, stop_date, error, cause):
+        worker = self.exec_worker
+        endpoints = list(worker.env.callback_pool_manager._pool.values()) if worker else []
+        for endpoint in endpoints:
+            endpoint.report(CallbackConsumerTimeout())
+        original_stop(self, stop_date, error, cause)
+        for endpoint in endpoints:
+            endpoint.interrupt_all()
+        for listener in list(stop_listeners):
+            listener(self.exec_arn)
+
+    stop.cutover_fix = True
+    Execution.stop = stop
+
+    # The woken wait fails its state; a stopped execution stays ABORTED whatever its states raise.
+    original_set_error = Environment.set_error
+
+    def set_error(self, error):
+        if not isinstance(self._program_state, ProgramStopped):
+            original_set_error(self, error)
+
+    Environment.set_error = set_error
+
+    def refuse_closed(name: str):
+        original = getattr(StepFunctionsParserBackend, name)
+
+        def answer(self, task_token, *args, **kwargs):
+            try:
+                return original(self, task_token, *args, **kwargs)
+            except InvalidToken:
+                # moto looks only at running executions; a token of one that has ended is timed out.
+                if any(e.exec_worker and e.exec_worker.env.callback_pool_manager.get(task_token)
+                       for e in self._get_executions()):
+                    raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'") from None
+                raise
+
+        setattr(StepFunctionsParserBackend, name, answer)
+
+    for name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
+        refuse_closed(name)
+
+
 def install() -> None:
     make_dynamodb_writes_atomic()
     keep_early_task_token_answers()
     validate_each_definition_once()
+    end_task_token_waits_on_stop()

@@ -19,6 +19,16 @@ def _tags(pairs: Iterable[dict[str, str]] | None, key: str = "key", value: str =
     return {t[key]: t[value] for t in pairs or []}
 
 
+def _action(action: dict[str, Any]) -> dict[str, Any]:
+    """A forward action as {target group: weight}: its short and its weighted form mean the same."""
+    if action.get("Type") != "forward":
+        return {k: v for k, v in action.items() if k != "Order"}
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": action.get("TargetGroupArn")}]
+    stickiness = (action.get("ForwardConfig") or {}).get("TargetGroupStickinessConfig") or {}
+    return {"Type": "forward", "weights": {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups},
+            "stickiness": stickiness if stickiness.get("Enabled") else None}
+
+
 def take(client: Callable[[str], Any]) -> dict[str, dict[str, Any]]:
     """Every ECS service, target group, listener rule, scalable target and task definition, by kind and key.
 
@@ -49,7 +59,8 @@ def take(client: Callable[[str], Any]) -> dict[str, dict[str, Any]]:
     for lb in elb.describe_load_balancers()["LoadBalancers"]:
         for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
             for rule in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
-                snap["rule"][rule["RuleArn"]] = {"actions": rule["Actions"], "conditions": rule.get("Conditions", [])}
+                snap["rule"][rule["RuleArn"]] = {"actions": [_action(a) for a in rule["Actions"]],
+                                                 "conditions": rule.get("Conditions", [])}
     targets = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     for t in targets:
         policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=t["ResourceId"])["ScalingPolicies"]

@@ -59,7 +59,7 @@ STEPS: tuple[Step, ...] = (
     Step("LockService", "release.steps.lock", "Take the service's release lock",
          ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution")),
     Step("UnlockService", "release.steps.unlock", "Release the service's release lock",
-         ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan")),
+         ("dynamodb:DeleteItem", "dynamodb:GetItem")),
     Step("CreateTargetGroups", "release.steps.target_groups", "Create the new version's target groups",
          ("elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags")),
@@ -115,6 +115,19 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          timeout_seconds=120),
+    Step("UndoStoppedRelease", "release.steps.stopped",
+         "Undo a release stopped by hand, timed out or failed outside its flow, as a failure at that point; free its lock",
+         ("states:GetExecutionHistory", "sns:Publish", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Scan",
+          "elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:DescribeTargetHealth",
+          "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
+          "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
+          "ecs:TagResource", "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+          "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+          "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
+         # It waits for the old version's health itself (no state of the definition runs after a stop).
+         timeout_seconds=900),
 )
 
 BY_KEY = {step.key: step for step in STEPS}
+# What the EventBridge rule for executions that end outside the flow (stopped, timed out, uncaught failure) calls.
+STOPPED_RELEASE_HANDLER = "UndoStoppedRelease"

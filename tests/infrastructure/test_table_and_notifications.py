@@ -33,8 +33,8 @@ def test_with_no_context_nobody_is_subscribed_until_told(synthesized):
     assert synthesized.of_type("AWS::SNS::Subscription") == {}
 
 
-def test_a_release_stopped_by_hand_timed_out_or_failed_gets_its_lock_freed(synthesized):
-    # The unlock function hears of executions of this state machine that may end outside the flow
+def test_a_release_stopped_by_hand_timed_out_or_failed_outside_its_flow_is_undone_and_unlocked(synthesized):
+    # The undo of stopped releases hears of executions of this state machine that may end outside the flow
     (rule,) = synthesized.of_type("AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.states"]
@@ -43,6 +43,6 @@ def test_a_release_stopped_by_hand_timed_out_or_failed_gets_its_lock_freed(synth
     (machine_name,) = synthesized.of_type("AWS::StepFunctions::StateMachine")
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_name}]
     (target,) = rule["Properties"]["Targets"]
-    unlock = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
-              if fn["Properties"]["Handler"] == "release.steps.unlock.handler"]
-    assert target["Arn"] == {"Fn::GetAtt": [unlock[0], "Arn"]}
+    undo = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
+            if fn["Properties"]["Handler"] == "release.steps.stopped.handler"]
+    assert target["Arn"] == {"Fn::GetAtt": [undo[0], "Arn"]}

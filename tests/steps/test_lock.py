@@ -11,7 +11,7 @@ from cutover.local import engine, iam, lambdas
 from cutover.local.lambdas import LocalContext
 from release import aws
 from release.errors import ReleaseInProgress
-from release.steps import lock, unlock
+from release.steps import lock, stopped, unlock
 
 TABLE = engine.TABLE_NAME
 KEY = "lock#demo#web"
@@ -134,19 +134,25 @@ def status_change(execution_arn: str, status: str) -> dict:
             "detail": {"executionArn": execution_arn, "status": status}}
 
 
+def undoing(event: dict) -> dict:
+    """The undo of stopped releases, as the EventBridge rule invokes it, with its function's role."""
+    context = LocalContext(function_name="cutover-UndoStoppedRelease", invoked_function_arn="")
+    with iam.running("UndoStoppedRelease"):
+        return stopped.handler(event, context)
+
+
 def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event(world):
     sfn, execution = world
     owner, other = execution("release-2"), execution("release-3")
     locking(KEY, owner, {"version": "2"})
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "lock#demo#api"}, "held_by": {"S": other}})
     sfn.stop_execution(executionArn=owner)
-    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
-    # When EventBridge delivers the execution's ABORTED status to the unlock function
-    result = unlocking(unlock.handler, status_change(owner, "ABORTED"), context)
+    # When EventBridge delivers the execution's ABORTED status to the undo of stopped releases
+    result = undoing(status_change(owner, "ABORTED"))
 
     # Then its lock is released, and another release's lock is left alone
-    assert result == {"execution": owner, "released": [KEY]}
+    assert result["released"] == [KEY]
     assert holder() is None
     assert boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "lock#demo#api"}})["Item"]["held_by"]["S"] == other
 
@@ -156,24 +162,22 @@ def test_a_release_that_failed_where_no_catch_sees_it_has_its_lock_freed(world):
     sfn, execution = world
     owner = execution("release-2")
     locking(KEY, owner, {"version": "2"})
-    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
     # When EventBridge delivers its FAILED status
-    result = unlocking(unlock.handler, status_change(owner, "FAILED"), context)
+    result = undoing(status_change(owner, "FAILED"))
 
     # Then the lock is free; the same event again (or after the flow's own unlock) changes nothing
-    assert result == {"execution": owner, "released": [KEY]}
+    assert result["released"] == [KEY]
     assert holder() is None
-    assert unlocking(unlock.handler, status_change(owner, "FAILED"), context) == {"execution": owner, "released": []}
+    assert undoing(status_change(owner, "FAILED"))["released"] == []
 
 
 def test_a_running_release_keeps_its_lock_whatever_event_arrives(world):
     sfn, execution = world
     owner = execution("release-2")
     locking(KEY, owner, {"version": "2"})
-    context = LocalContext(function_name="cutover-UnlockService", invoked_function_arn="")
 
-    result = unlocking(unlock.handler, status_change(owner, "RUNNING"), context)
+    result = undoing(status_change(owner, "RUNNING"))
 
     assert result["changed"] is None
     assert holder() == owner

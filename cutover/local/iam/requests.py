@@ -101,6 +101,7 @@ RESOURCES: dict[str, Resources] = {
     **{f"dynamodb:{op}": (lambda a, p, w: [fill(a, ":table/", w, TableName=p["TableName"])])
        for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan", "Query")},
     "states:DescribeExecution": lambda a, p, w: [p["executionArn"]],
+    "states:GetExecutionHistory": lambda a, p, w: [p["executionArn"]],
     "sns:Publish": lambda a, p, w: [p.get("TopicArn") or p["TargetArn"]],
     "ecs:DescribeClusters": lambda a, p, w: [
         c if c.startswith("arn:") else fill(a, ":cluster/", w, ClusterName=c) for c in p.get("clusters") or ["default"]],

@@ -14,6 +14,7 @@ from typing import Any
 
 from release.adapters import elbv2
 from release.errors import HealthTimeout
+from release.plan import Plan
 from release.step import StepEvent, lambda_step, record_seconds
 
 
@@ -47,16 +48,15 @@ def check(event: StepEvent, phase: str) -> dict[str, Any]:
     return result
 
 
-def check_old(event: StepEvent) -> dict[str, Any]:
+def old_version_health(plan: Plan, results: dict[str, Any], old_services: list[dict[str, Any]],
+                       previous: dict[str, Any]) -> dict[str, Any]:
     """Each old target group against the required count, capped by its service's restored count."""
-    plan = event.plan
-    previous = event.result("old_health")
     started = previous.get("started_at") or time.time()
     required = plan.config.required_healthy
-    owners = {arn: service for service in (event.raw.get("rollback") or {}).get("old_services", [])
+    owners = {arn: service for service in old_services
               for arn in service.get("target_groups", []) if "desired_count" in service}
     counts = []
-    for route in event.result("live").get("routes", []):
+    for route in (results.get("live") or {}).get("routes", []):
         for arn in route["old"]:
             owner = owners.get(arn)
             # A group of a service the release did not make: any healthy target will do.
@@ -73,6 +73,11 @@ def check_old(event: StepEvent) -> dict[str, Any]:
     if result["timed_out"]:
         result["summary"] = f"the old version was not healthy after {int(elapsed)} s (timeout {timeout} s): {detail}"
     return result
+
+
+def check_old(event: StepEvent) -> dict[str, Any]:
+    old_services = (event.raw.get("rollback") or {}).get("old_services", [])
+    return old_version_health(event.plan, event.results, old_services, event.result("old_health"))
 
 
 @lambda_step

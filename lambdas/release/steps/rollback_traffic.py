@@ -69,9 +69,9 @@ def restore(event: StepEvent) -> dict[str, Any]:
     return {"Error": error, "Cause": cause, "old_services": restore_old(event.plan, event.results)}
 
 
-def move_traffic_back(event: StepEvent) -> dict[str, Any]:
-    plan, results = event.plan, event.results
-    error, cause = what_happened(event.raw.get("failure") or {}, plan, results)
+def put_traffic_back(plan: Plan, results: dict[str, Any], old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """Once the old version is healthy: (what was done in words, the report) of putting every public
+    rule back and tearing the new version down."""
     rules = restore_rules(results)
     new = tear_down(plan, results)
     left = [r["route"] for r in rules if r.get("found", "").startswith("changed by someone")]
@@ -79,12 +79,13 @@ def move_traffic_back(event: StepEvent) -> dict[str, Any]:
     if left:
         summary += f"; left alone, changed by someone else: {', '.join(left)}"
     summary += f"; old service restored and healthy; new version: {describe(new)}"
-    return {
-        "Error": error,
-        "Cause": f"{cause} | Rolled back: {summary}.",
-        "undone": {"rules": rules, "old_services": (event.raw.get("rollback") or {}).get("old_services", []),
-                   "new_version": new},
-    }
+    return summary, {"rules": rules, "old_services": old_services, "new_version": new}
+
+
+def move_traffic_back(event: StepEvent) -> dict[str, Any]:
+    error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
+    summary, undone = put_traffic_back(event.plan, event.results, (event.raw.get("rollback") or {}).get("old_services", []))
+    return {"Error": error, "Cause": f"{cause} | Rolled back: {summary}.", "undone": undone}
 
 
 @lambda_step

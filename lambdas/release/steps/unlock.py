@@ -1,10 +1,8 @@
 """Release the service's lock, whatever way the release ends; someone else's lock is left alone.
 
-Two callers: the state machine's own unlock states (on success and after every undo), and an
-EventBridge rule for every end but success: an execution stopped by hand or timed out, and one
-that failed where no Catch sees it (`States.Runtime`, `States.DataLimitExceeded`) skip every
-state, the unlock states included. For a release that failed through its own flow the lock is
-already free and the event changes nothing.
+The state machine's own unlock states call it (on success and after every undo). For executions
+that end outside the flow (stopped by hand, timed out, or failed where no Catch sees it) the undo
+of stopped releases (`release.steps.stopped`) frees the lock with `release_held_by`.
 """
 from __future__ import annotations
 
@@ -12,8 +10,6 @@ from typing import Any
 
 from release.adapters import records
 from release.step import StepEvent, lambda_step
-
-ENDS_THAT_MAY_SKIP_THE_UNLOCK = {"ABORTED", "TIMED_OUT", "FAILED"}
 
 
 def release(key: str, owner: str) -> dict[str, Any]:
@@ -31,17 +27,8 @@ def release_held_by(execution_arn: str) -> dict[str, Any]:
     return {"execution": execution_arn, "released": [r["lock"] for r in released if r["changed"]]}
 
 
-def from_status_change(detail: dict[str, Any]) -> dict[str, Any]:
-    status = detail.get("status")
-    if status not in ENDS_THAT_MAY_SKIP_THE_UNLOCK:
-        return {"changed": None, "found": f"execution {status}: it has not ended, or ended through its own unlock"}
-    return release_held_by(detail["executionArn"])
-
-
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
-    if event.raw.get("detail-type") == "Step Functions Execution Status Change":
-        return from_status_change(event.raw.get("detail") or {})
     plan = event.raw.get("plan")
     if not plan:
         return {"changed": None, "found": "the release never took a lock"}
