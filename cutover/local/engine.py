@@ -249,6 +249,7 @@ class LocalEngine:
         deadline = time.time() + timeout
         for delivery in list(self._deliveries):
             delivery.join(timeout=max(0.0, deadline - time.time()))
+        self._deliveries = [d for d in self._deliveries if d.is_alive()]
 
     # -- AWS ------------------------------------------------------------------------------------
     def client(self, name: str):
