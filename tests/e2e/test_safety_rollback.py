@@ -1,7 +1,11 @@
 """Rollback after a finished release, through the same definition's steps."""
 from __future__ import annotations
 
+import json
+
 from cutover import operations
+from cutover.local import faults
+from tests.cli.helpers import cutover
 from tests.e2e.safety_fixtures import (
     assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags, world,
 )
@@ -35,6 +39,41 @@ def test_rollback_after_a_release_brings_the_retired_version_back(demo):
     assert operations.APPROVAL_STATE not in states
     # and no second target group or service was made for v1
     assert sorted(demo.target_group_names()) == ["demo-web-1", "demo-web-2"]
+    assert lock_item(demo) is None
+
+
+def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(demo):
+    # Given a release of v2 whose record step is refused (AccessDenied) after v1 was retired:
+    # it succeeds with a warning, and the record does not say yet what a rollback brings back
+    with faults.deny("RecordRelease"):
+        first = finish(demo, start(demo, "2", config_with(demo), name="release-2"))
+    assert first["status"] == "SUCCEEDED", first.get("cause")
+    assert [w["step"] for w in operations.unfinished_work(first)] == ["Record the release"]
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+
+    # When the operator starts the same release again
+    again = finish(demo, start(demo, "2", config_with(demo), name="release-2-again"))
+
+    # Then it converges: nothing left to retire, no warning, and the record names v1, at the count
+    # and with the autoscaling the first attempt retired it from, as what a rollback brings back
+    assert again["status"] == "SUCCEEDED", again.get("cause")
+    assert operations.unfinished_work(again) == []
+    output = json.loads(again["output"])
+    assert output["results"]["retire"]["retired"] == []
+    assert output["results"]["record"] == {"changed": "nothing -> 2", "previous": "1"}
+    record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+    previous = record["previous"]["M"]
+    assert (previous["version"]["S"], previous["desired_count"]["N"]) == ("1", "2")
+    assert (previous["autoscaling"]["M"]["min"]["N"], previous["autoscaling"]["M"]["max"]["N"]) == ("2", "6")
+
+    # When `cutover rollback` is run
+    rollback = cutover("rollback", "--env", "demo", "--service", "web", "--name", "rollback-web", "--wait",
+                       "--state-machine-arn", demo.engine.state_machine_arn)
+
+    # Then v1 serves alone again, at its count, with its autoscaling and policy
+    assert rollback.code == 0, rollback.out + rollback.err
+    assert_v1_serves_as_before(demo)
+    assert demo.service("web-2")["desiredCount"] == 0 and demo.scalable_target("web-2") is None
     assert lock_item(demo) is None
 
 

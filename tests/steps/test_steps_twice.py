@@ -5,6 +5,7 @@ import time
 
 import pytest
 import yaml
+from boto3.dynamodb.types import TypeDeserializer
 
 from cutover.local.lambdas import run_step
 from release import aws
@@ -16,9 +17,9 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:ste
 class Stepper:
     """Feeds steps the event the state machine would: the plan, earlier results, the release."""
 
-    def __init__(self, demo, version: str = "2"):
+    def __init__(self, demo, version: str = "2", execution: str = EXECUTION):
         self.demo = demo
-        self.release = {"execution_id": EXECUTION, "name": "step-test"}
+        self.release = {"execution_id": execution, "name": execution.rsplit(":", 1)[-1]}
         self.results: dict = {}
         start = {"env": "demo", "version": version, "image": f"web:{version}", "config": demo.config}
         self.plan = run_step("LoadRelease", {"input": start, "release": self.release})
@@ -186,6 +187,62 @@ def switched_twice(demo) -> Stepper:
 def revision_status(demo, service: str) -> str:
     ecs = demo.client("ecs")
     return ecs.describe_task_definition(taskDefinition=demo.service(service)["taskDefinition"])["taskDefinition"]["status"]
+
+
+SWITCH = (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"), ("RetireOldVersion", "retire"))
+
+
+def record_item(demo) -> dict:
+    item = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+    return {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+
+
+def test_a_rerun_whose_first_attempt_retired_the_old_version_records_it_as_previous(demo):
+    # Given a first attempt of the v2 release that retired v1 and ended before recording the release
+    first = prepared(Stepper(demo, "2"))
+    for key, name in SWITCH + (("MarkObsolete", "obsolete"), ("UnlockService", "unlock")):
+        first.run(key, name)
+
+    # When the same release is started again: it finds v2 serving alone and nothing left to retire
+    again = prepared(Stepper(demo, "2", execution=f"{EXECUTION}-again"))
+    for key, name in SWITCH:
+        again.run(key, name)
+    assert again.results["retire"]["retired"] == []
+    recorded = again.run("RecordRelease", "record")
+    recorded_again = again.run("RecordRelease", "record")
+
+    # Then the record says v2 serves and v1, as the first attempt retired it, is what a rollback
+    # brings back; the second run finds it done and writes nothing
+    assert recorded == {"changed": "nothing -> 2", "previous": "1"}
+    item = record_item(demo)
+    assert item["current"]["version"] == "2"
+    previous = item["previous"]
+    assert (previous["version"], previous["ecs_service"], previous["desired_count"]) == ("1", "web-1", 2)
+    assert (previous["autoscaling"]["min"], previous["autoscaling"]["max"]) == (2, 6)
+    assert [p["name"] for p in previous["autoscaling"]["policies"]] == ["cpu"]
+    assert recorded_again == {"changed": None, "found": "record already says 2 serves", "previous": "1"}
+    assert record_item(demo) == item
+
+
+def test_a_release_that_retired_nothing_ignores_what_an_earlier_release_retired(demo):
+    # Given a record holding what an earlier release retired (its own record step never ran)
+    earlier = prepared(Stepper(demo, "2"))
+    for key, name in SWITCH + (("UnlockService", "unlock"),):
+        earlier.run(key, name)
+
+    # When another release of v2 (another image: another release) retires nothing and records
+    other = Stepper(demo, "2", execution=f"{EXECUTION}-other")
+    other.plan = run_step("LoadRelease", {"input": {"env": "demo", "version": "2", "image": "web:2-patched", "config": demo.config},
+                                          "release": other.release})
+    prepared(other)
+    for key, name in SWITCH:
+        other.run(key, name)
+    assert other.results["retire"]["retired"] == []
+    recorded = other.run("RecordRelease", "record")
+
+    # Then it does not take the earlier release's entry for its own: it names no previous version
+    assert recorded["previous"] is None
+    assert "previous" not in record_item(demo)
 
 
 def test_cleanup_twice_deletes_once_and_spares_the_versions_it_must_keep(demo):

@@ -15,40 +15,48 @@ def retired_groups(event: StepEvent, ecs_service: str) -> dict[str, str]:
     return {r["route"]: elbv2.name_of(arn) for r in live.get("routes", []) for arn in r.get("old", []) if arn in ours}
 
 
+def retired_by_this_release(event: StepEvent, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """What this release retired. A re-run of a release whose first attempt retired the old
+    version (and then failed) finds nothing left to retire: the entries that attempt wrote into
+    the record, marked with this release, say what it was. Entries of other releases are stale."""
+    retired = event.result("retire").get("retired", [])
+    if retired:
+        return retired
+    entries = record.get("retired") or {}
+    return [{"ecs_service": name, "version": entry.get("version")}
+            for name, entry in sorted(entries.items()) if entry.get("release") == event.plan.release_id]
+
+
+def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """The version a rollback brings back: the retired one, with its count, autoscaling and config."""
+    remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
+    current, earlier = record.get("current") or {}, record.get("previous") or {}
+    if current.get("version") == old["version"]:
+        known = current
+    elif earlier.get("version") == old["version"]:
+        known = earlier  # this step ran before and already moved it along
+    else:
+        known = {"config": event.plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
+    return {
+        "version": old["version"],
+        "ecs_service": old["ecs_service"],
+        "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
+        "autoscaling": remembered.get("autoscaling"),
+        # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
+        "target_groups": retired_groups(event, old["ecs_service"]) or known.get("target_groups"),
+        "config": known.get("config"),
+    }
+
+
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
     record = records.get(plan.record_key) or {}
     current = record.get("current") or {}
-    retired = event.result("retire").get("retired", [])
-    attributes: dict[str, Any] = {
-        "cluster": plan.cluster,
-        "current": {
-            "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
-            "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
-            "config": plan.config.model_dump(mode="json"),
-            "at": datetime.now(timezone.utc).isoformat(),
-        },
-    }
+    retired = retired_by_this_release(event, record)
+    attributes: dict[str, Any] = {"cluster": plan.cluster}
     if retired:
-        old = retired[0]
-        remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
-        earlier = record.get("previous") or {}
-        if current.get("version") == old["version"]:
-            known = current
-        elif earlier.get("version") == old["version"]:
-            known = earlier  # this step ran before and already moved it along
-        else:
-            known = {"config": plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
-        attributes["previous"] = {
-            "version": old["version"],
-            "ecs_service": old["ecs_service"],
-            "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
-            "autoscaling": remembered.get("autoscaling"),
-            # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
-            "target_groups": retired_groups(event, old["ecs_service"]) or known.get("target_groups"),
-            "config": known.get("config"),
-        }
+        attributes["previous"] = previous_of(event, record, retired[0])
         # What earlier releases retired is no longer needed (a rollback brings back `previous`);
         # keeping only this release's entries stops the item growing with every release.
         kept = {r["ecs_service"] for r in retired}
@@ -56,7 +64,15 @@ def handler(event: StepEvent) -> dict[str, Any]:
     taken_at = event.result("lock").get("taken_at")
     if taken_at:
         record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())
-    if current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service and not retired:
-        return {"changed": None, "found": f"record already says {plan.version} serves"}
+    serves = current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service
+    if serves and all(record.get(name) == value for name, value in attributes.items()):
+        return {"changed": None, "found": f"record already says {plan.version} serves",
+                "previous": (record.get("previous") or {}).get("version")}
+    attributes["current"] = {
+        "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
+        "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
+        "config": plan.config.model_dump(mode="json"),
+        "at": datetime.now(timezone.utc).isoformat(),
+    }
     records.update(plan.record_key, attributes)
     return {"changed": f"{current.get('version') or 'nothing'} -> {plan.version}", "previous": attributes.get("previous", {}).get("version")}

@@ -28,6 +28,9 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     changes = []
     if snapshot is not None or service["desiredCount"] > 0:
         remembered = {
+            # Which release retired it: a re-run of the same release that finds nothing left to
+            # retire records this entry as its `previous`; entries of earlier releases are stale.
+            "release": plan.release_id,
             "version": old["version"],
             "desired_count": service["desiredCount"] or remembered.get("desired_count", 0),
             "autoscaling": snapshot or remembered.get("autoscaling"),
