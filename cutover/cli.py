@@ -298,8 +298,8 @@ def cmd_status(ctx: Context) -> int:
         "started": description.get("startDate"), "stopped": description.get("stopDate"),
         "current_state": operations.current_state(events) if status == "RUNNING" else None,
         "progress": status_line(events, status) if status == "RUNNING" else None,
-        "waiting_for_approval": waiting, "failure": failure, "warnings": operations.unfinished_work(description),
-        "undo": stopping.what_undo_did(status, events),
+        "waiting_for_approval": waiting, "approval": operations.approval_answer(events), "failure": failure,
+        "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(status, events),
     }
     if ctx.json:
         ctx.emit(report)
@@ -311,6 +311,8 @@ def cmd_status(ctx: Context) -> int:
                 + (f", took {render.duration(took)}" if took is not None else ""))
         if status == "RUNNING":
             ctx.say(f"  now       {report['progress']}")
+        if report["approval"]:
+            ctx.say(f"  approval  {render.describe_result(report['approval'])}")
         if waiting:
             ctx.say(f"  approve   cutover approve {description['name']}")
             ctx.say(f"  reject    cutover reject {description['name']} --reason '...'")

@@ -32,6 +32,8 @@ def _condition(rule: dict[str, Any]) -> str:
     field = rule.get("Variable", "?").rsplit(".", 1)[-1]
     if "IsPresent" in rule:
         return f"{field} {'given' if rule['IsPresent'] else 'missing'}"
+    if "IsString" in rule:
+        return f"{field} {'is' if rule['IsString'] else 'is not'} text"
     for key, symbol in COMPARATORS.items():
         if key in rule:
             value = rule[key]

@@ -234,6 +234,14 @@ def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(step_results(events))
 
 
+def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer the approval's task token came back with, as the execution history holds it:
+    `{"decision", "by", "name", "identity", "comment" | "reason"}` (an answer sent from the console
+    may hold less), or None when nobody answered."""
+    answer = latest_results(events).get(APPROVAL_STATE)
+    return answer if isinstance(answer, dict) and "decision" in answer else None
+
+
 # -- names and starting ------------------------------------------------------------------------
 
 EXECUTION_NAME_MAX = 80

@@ -44,6 +44,20 @@ def failed_lambda_errors(demo, arn: str) -> list[str]:
             if e["type"] == "LambdaFunctionFailed"]
 
 
+def subscribe_queue(demo) -> str:
+    """An SQS queue subscribed to the notification topic, as a chat integration would be."""
+    sqs = demo.client("sqs")
+    url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    demo.client("sns").subscribe(TopicArn=demo.engine.topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def notifications(demo, url: str) -> list[dict]:
+    messages = demo.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
 def world(demo) -> dict[str, Any]:
     """Everything a release could create or change, in a form two snapshots can be compared in."""
     elbv2, ecs = demo.client("elbv2"), demo.client("ecs")

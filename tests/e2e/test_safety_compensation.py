@@ -1,13 +1,13 @@
 """Compensation through the real definition: a failed release leaves production as it found it."""
 from __future__ import annotations
 
-import json
 import time
 
 from cutover import operations
 from cutover.local import faults, lambdas
 from tests.e2e.safety_fixtures import (
-    assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags, world,
+    assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
+    subscribe_queue, tags, world,
 )
 
 
@@ -92,20 +92,6 @@ def test_approval_nobody_answers_times_out_and_tears_down(demo):
 
 class TagPolicyViolation(Exception):
     """Stands for any AWS refusal that retrying does not cure."""
-
-
-def subscribe_queue(demo) -> str:
-    """An SQS queue subscribed to the notification topic, as a chat integration would be."""
-    sqs = demo.client("sqs")
-    url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    demo.client("sns").subscribe(TopicArn=demo.engine.topic_arn, Protocol="sqs", Endpoint=arn)
-    return url
-
-
-def notifications(demo, url: str) -> list[dict]:
-    messages = demo.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(m["Body"]) for m in messages]
 
 
 def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_with_a_warning(demo):

@@ -14,6 +14,10 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     left = unfinished.describe(event.raw.get("warnings"))
     subject = "Cutover: release succeeded" + (" with warnings" if left else "")
     lines = [f"{plan.service} {plan.version} ({plan.env}) now serves all traffic. Execution: {event.execution_id}"]
+    approved_by = (event.raw.get("notice") or {}).get("approved_by")
+    if approved_by:
+        # Noted by the definition from the answer to the approval's task token (name and AWS identity).
+        lines.append(f"Approved by: {approved_by}.")
     if left:
         lines += ["", "Not finished (traffic is not affected; the next release of this service finishes it):"]
         lines += [f"- {unfinished.line(w)}" for w in left]
