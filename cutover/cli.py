@@ -220,11 +220,12 @@ def _check_name(name: str | None) -> None:
 def cmd_rollback(ctx: Context) -> int:
     a = ctx.args
     _check_name(a.name)
-    _check_start_input(operations.rollback_input(a.env, a.service))
-    name = a.name or operations.execution_name(f"{a.service}-{a.env}", "rollback", operations.ci_run_id())
+    start_input = operations.rollback_input(a.env, a.service, a.to)
+    _check_start_input(start_input)
+    what = f"rollback-to-{a.to}" if a.to else "rollback"
+    name = a.name or operations.execution_name(f"{a.service}-{a.env}", what, operations.ci_run_id())
     try:
-        arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(),
-                                                   operations.rollback_input(a.env, a.service), name)
+        arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(), start_input, name)
     except operations.OperationError as error:
         raise UsageError(str(error)) from error
     return _started(ctx, arn, name, attached)
@@ -596,9 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("execution", metavar="EXECUTION")
     p.add_argument("--all", action="store_true", help="include the choice states")
 
-    p = command("rollback", cmd_rollback, "Bring back the version the last release retired, the same careful way.")
+    p = command("rollback", cmd_rollback, "Bring back the version the last release retired (or any version still kept), the same careful way.")
     p.add_argument("--env", required=True)
     p.add_argument("--service", required=True, help="the deploy config's service name")
+    p.add_argument("--to", metavar="VERSION", help="a version cleanup still keeps (release.retired_versions_to_keep); "
+                                                   "default: the one the last release retired")
     p.add_argument("--name", help="execution name (default: SERVICE-ENV-rollback-<CI run id or time>)")
     _wait_options(p)
 

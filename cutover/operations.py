@@ -357,5 +357,6 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
     raise OperationError(f"could not start or find the execution {name!r}")
 
 
-def rollback_input(env: str, service: str) -> dict[str, Any]:
-    return {"action": "rollback", "env": env, "service": service}
+def rollback_input(env: str, service: str, version: str | None = None) -> dict[str, Any]:
+    """A rollback to `version` (one the release record keeps), or to the version the last release retired."""
+    return {"action": "rollback", "env": env, "service": service, **({"version": version} if version else {})}

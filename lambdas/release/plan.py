@@ -39,6 +39,8 @@ class Plan(BaseModel):
     record_key: str
     routes: list[RoutePlan]
     approval_heartbeat_seconds: int
+    # A rollback's: the desired count and autoscaling the version had when it was retired.
+    restore: dict[str, Any] | None = None
 
     @property
     def service(self) -> str:
@@ -73,6 +75,7 @@ def build_plan(
     config: DeployConfig,
     release_id: str,
     names: dict[str, Any] | None = None,
+    restore: dict[str, Any] | None = None,
 ) -> Plan:
     """`names` ({"ecs_service", "target_groups": {route: name}}) are the names a version actually has,
     from the release record, when they are not Cutover's own: an adopted version's."""
@@ -105,6 +108,7 @@ def build_plan(
         record_key=naming.record_key(env, config.service),
         routes=routes,
         approval_heartbeat_seconds=approval.heartbeat_seconds or approval.timeout_seconds - 60,
+        restore=restore,
     )
 
 

@@ -70,7 +70,7 @@ STEPS: tuple[Step, ...] = (
           "ecs:DescribeServices", "ecs:TagResource", "iam:PassRole")),
     Step("CreateService", "release.steps.service", "Create the new version's ECS service and its autoscaling",
          ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
-          "elasticloadbalancing:RemoveTags", "dynamodb:GetItem",
+          "elasticloadbalancing:RemoveTags",
           "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:PutScalingPolicy", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE)),

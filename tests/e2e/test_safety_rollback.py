@@ -77,6 +77,34 @@ def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(de
     assert lock_item(demo) is None
 
 
+def test_rollback_to_any_kept_version_brings_that_one_back(demo):
+    # Given v2 then v3 released over v1, with two retired versions kept: v1 and v2 at zero
+    config = config_with(demo, retired_versions_to_keep=2)
+    for version in ("2", "3"):
+        assert finish(demo, start(demo, version, config))["status"] == "SUCCEEDED"
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.service("web-2")["desiredCount"] == 0
+
+    # When a version that is not the last one retired is asked for by name
+    wrong = cutover("rollback", "--env", "demo", "--service", "web", "--to", "7", "--name", "rollback-to-7", "--wait",
+                    "--state-machine-arn", demo.engine.state_machine_arn)
+    # Then a version that is not kept is refused, naming the ones that are
+    assert wrong.code == 1 and "keeps no version '7'; it keeps 1, 2" in wrong.out + wrong.err
+
+    # When v1 is asked for
+    rollback = cutover("rollback", "--env", "demo", "--service", "web", "--to", "1", "--name", "rollback-to-1", "--wait",
+                       "--state-machine-arn", demo.engine.state_machine_arn)
+
+    # Then v1 serves alone again, at its count, with its autoscaling and policy; v3 is retired, v2 still kept
+    assert rollback.code == 0, rollback.out + rollback.err
+    assert_v1_serves_as_before(demo)
+    assert demo.service("web-3")["desiredCount"] == 0 and demo.scalable_target("web-3") is None
+    assert demo.service("web-2") is not None
+    assert lock_item(demo) is None
+    # And the record keeps v3 and v2 for the next rollback, not v1, which serves
+    record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+    assert sorted(record["kept"]["M"]) == ["2", "3"] and record["current"]["M"]["version"]["S"] == "1"
+
+
 def test_rollback_with_nothing_retired_fails_before_any_change(demo):
     # Given v1 live and no release ever finished
     before = world(demo)

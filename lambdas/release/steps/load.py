@@ -109,26 +109,35 @@ def check_references(config: DeployConfig) -> None:
             )
 
 
-def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any]]:
-    """The config, version and resource names to bring back: the release record's previous version.
-
-    The names are the ones the version has (an adopted version's are not Cutover's own)."""
-    record = records.get(naming.record_key(start.env, start.service))
-    previous = (record or {}).get("previous")
-    if not previous:
+def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any], dict[str, Any]]:
+    """The config, version, resource names and capacity to bring back: the version given (`--to`), one
+    the release record keeps, or else the one the last release retired. The names are the ones the
+    version has (an adopted version's are not Cutover's own)."""
+    record = records.get(naming.record_key(start.env, start.service)) or {}
+    previous, kept = record.get("previous"), record.get("kept") or {}
+    if start.version is None or (previous or {}).get("version") == start.version:
+        target = previous
+    else:
+        target = kept.get(start.version)
+    if not target:
+        wanted = f"version {start.version!r}" if start.version else "a retired version"
+        choices = sorted(set(kept) | ({previous["version"]} if previous else set()))
         raise NothingToRollBack(
             f"service {start.service!r} in env {start.env!r} has no retired version to roll back to"
+            if not choices else
+            f"version: service {start.service!r} in env {start.env!r} keeps no {wanted}; it keeps {', '.join(choices)}"
         )
-    names = {"ecs_service": previous.get("ecs_service"), "target_groups": previous.get("target_groups")}
-    return DeployConfig.model_validate(previous["config"]), previous["version"], names
+    names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
+    restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
+    return DeployConfig.model_validate(target["config"]), target["version"], names, restore
 
 
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     start = parse_start_input(event.raw.get("input"))
-    names = None
+    names = restore = None
     if start.action == "rollback":
-        config, version, names = rollback_target(start)
+        config, version, names, restore = rollback_target(start)
         image = None
     else:
         config, version, image = load_config(start), start.version, start.image
@@ -136,7 +145,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         plan = build_plan(
             action=start.action, env=start.env, version=version, image=image,
             environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
-            names=names,
+            names=names, restore=restore,
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release.adapters import elbv2, records
+from release.plan import Plan
 from release.step import StepEvent, lambda_step, record_seconds
 
 
@@ -48,6 +49,17 @@ def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -
     }
 
 
+def kept_versions(plan: Plan, record: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Every retired version cleanup keeps, by version, with what `cutover rollback --to` restores:
+    the newest `retired_versions_to_keep` of them, as cleanup keeps them; never the one serving."""
+    kept = dict(record.get("kept") or {})
+    if previous and previous["version"] not in kept:
+        kept[previous["version"]] = {**previous, "retired_at": datetime.now(timezone.utc).isoformat()}
+    kept.pop(plan.version, None)
+    newest = sorted(kept.items(), key=lambda item: item[1].get("retired_at", ""), reverse=True)
+    return dict(newest[: plan.config.release.retired_versions_to_keep])
+
+
 @lambda_step
 def handler(event: StepEvent) -> dict[str, Any]:
     plan = event.plan
@@ -64,6 +76,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
     taken_at = event.result("lock").get("taken_at")
     if taken_at:
         record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())
+    attributes["kept"] = kept_versions(plan, record, attributes.get("previous"))
     serves = current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service
     if serves and all(record.get(name) == value for name, value in attributes.items()):
         return {"changed": None, "found": f"record already says {plan.version} serves",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from release import naming, ownership
-from release.adapters import autoscaling, ecs, elbv2, records
+from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
 from release.config import TargetTrackingPolicy
 from release.errors import ServiceConflict
@@ -108,13 +108,12 @@ def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None) -> dict[str, A
 
 def revive(plan: Plan, existing: dict[str, Any]) -> dict[str, Any]:
     """Rollback: bring the retired version back to the capacity and autoscaling it had."""
-    record = records.get(plan.record_key) or {}
-    previous = record.get("previous") or {}
-    desired = int(previous.get("desired_count") or plan.config.service_settings.desired_count)
+    restore = plan.restore or {}
+    desired = int(restore.get("desired_count") or plan.config.service_settings.desired_count)
     return {
         "service": plan.ecs_service, "arn": existing["serviceArn"], "desired_count": desired,
         "changed": wake(plan, existing, desired),
-        "autoscaling": ensure_autoscaling(plan, previous.get("autoscaling")),
+        "autoscaling": ensure_autoscaling(plan, restore.get("autoscaling")),
     }
 
 
