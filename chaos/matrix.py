@@ -157,9 +157,6 @@ def known_failure(cell: Cell, entered: list[str], states: dict[str, str],
                 "end, and cutover status lists nothing left to do")
     error = TRANSIENT_ERRORS.get(cell.fault)
     state = (definition or load_definition())["States"].get(cell.state, {})
-    if cell.fault == "access_denied" and states.get(cell.state) == "RecordRelease":
-        return ("the release succeeds with a warning, but its record never says that the new version serves and "
-                "the old one can be rolled back to: starting the same release again does not write it either")
     switched = [i for i, name in enumerate(entered) if states.get(name) == "ShiftTraffic"]
     if (cell.fault == "access_denied" and not cell.route and not state.get("Catch") and switched
             and cell.state in entered and entered.index(cell.state) > switched[0]):

@@ -123,10 +123,10 @@ def test_known_failures_name_why_and_the_sample_leaves_them_out():
     assert known["roll-traffic-back-to-the-old-version--access-denied"].startswith("an undo that fails for good")
     assert "roll-traffic-back-to-the-old-version--crash-before" not in known
     assert "release-the-lock-after-a-failure--access-denied" not in known
-    # a failure after the switch moves no traffic now: it is not a known failure any more
+    # a failure after the switch moves no traffic now, and the same release started again writes the
+    # record a refused record step left unwritten: neither is a known failure any more
     assert "mark-the-old-version-obsolete--access-denied" not in known
-    # but a record that is never written is (a re-run does not write it either)
-    assert known["record-the-release--access-denied"].startswith("the release succeeds with a warning")
+    assert "record-the-release--access-denied" not in known
     assert "create-the-target-groups--access-denied" not in known
     chosen = matrix.sample(cells, seed=3, leave_out=lambda c: c.id in known)
     assert not {c.id for c in chosen} & set(known)
