@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cutover.local import environment, snapshot
+from cutover.local import environment, invariants, snapshot
 from cutover.local.engine import TABLE_NAME, LocalEngine
 from release import naming
 
@@ -89,12 +89,7 @@ class World:
     # -- what a person would look at ------------------------------------------------------------
     def forward(self, rule_arn: str) -> dict[str, int]:
         """Target group name → weight of a rule's forward action."""
-        rule = self.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
-        for action in rule["Actions"]:
-            if action["Type"] == "forward":
-                groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
-                return {g["TargetGroupArn"].split("/")[-2]: g.get("Weight", 1) for g in groups}
-        return {}
+        return invariants.forward_by_name(self.client("elbv2"), rule_arn)
 
     def service(self, name: str) -> dict[str, Any] | None:
         found = self.client("ecs").describe_services(cluster="demo", services=[name], include=["TAGS"])["services"]

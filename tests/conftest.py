@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cutover import operations
-from cutover.local import environment, iam
+from cutover.local import environment, iam, invariants
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler
 from release.registry import STEPS
@@ -109,12 +109,7 @@ class Demo:
 
     def forward(self, rule_arn: str) -> dict[str, int]:
         """Target group name → weight of a rule's forward action."""
-        rule = self.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
-        for action in rule["Actions"]:
-            if action["Type"] == "forward":
-                groups = action.get("ForwardConfig", {}).get("TargetGroups") or [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
-                return {g["TargetGroupArn"].split("/")[-2]: g.get("Weight", 1) for g in groups}
-        return {}
+        return invariants.forward_by_name(self.client("elbv2"), rule_arn)
 
     @property
     def public_rule(self) -> str:

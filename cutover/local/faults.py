@@ -33,7 +33,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
-from cutover.local import lambdas
+from cutover.local import iam, lambdas
 from release import aws
 from release.registry import BY_KEY
 
@@ -93,14 +93,7 @@ def throttling_response(url: str, protocol: str) -> AWSResponse:
     return error_response(url, protocol, code, "Rate exceeded")
 
 
-# What each service answers a call its caller may not make (the Service Authorization Reference's
-# prefix → the client, the error code and HTTP status the service's API reference gives).
-ACCESS_DENIED = {
-    "elbv2": ("AccessDenied", 403), "ecs": ("AccessDeniedException", 400),
-    "application-autoscaling": ("AccessDeniedException", 400), "dynamodb": ("AccessDeniedException", 400),
-    "sns": ("AuthorizationError", 403), "cloudwatch": ("AccessDenied", 403), "s3": ("AccessDenied", 403),
-    "stepfunctions": ("AccessDeniedException", 400), "resourcegroupstaggingapi": ("AccessDeniedException", 400),
-}
+# The Service Authorization Reference's prefix -> the client of that service.
 CLIENT_OF_PREFIX = {
     "elasticloadbalancing": "elbv2", "ecs": "ecs", "application-autoscaling": "application-autoscaling",
     "dynamodb": "dynamodb", "sns": "sns", "cloudwatch": "cloudwatch", "s3": "s3", "states": "stepfunctions",
@@ -278,7 +271,7 @@ def deny(aim: Aim, clients: Iterable[str] | None = None) -> Iterator[dict[str, i
             return None
         with lock:
             denied[f"{client}.{operation}"] = denied.get(f"{client}.{operation}", 0) + 1
-        code, status = ACCESS_DENIED[client]
+        code, status = iam.ACCESS_DENIED[client]
         role = lambdas.function_name(running[0])
         message = (f"User: arn:aws:sts::123456789012:assumed-role/{role}/{role} is not authorized to perform: "
                    f"{IAM_PREFIX[client]}:{operation} because no identity-based policy allows the "
@@ -321,14 +314,21 @@ def _strike(aims: Iterable[Aim], times: int, error: Callable[[str], Exception]) 
 
 
 @contextlib.contextmanager
+def _hooked(hooks: list, hook: Callable) -> Iterator[None]:
+    """`hook` in the local Lambda dispatch's `hooks` for the block."""
+    hooks.append(hook)
+    try:
+        yield
+    finally:
+        hooks.remove(hook)
+
+
+@contextlib.contextmanager
 def crash_before(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
     """Make each aimed step crash `times` times as it starts, before any AWS change."""
     hook, crashed = _strike(steps, times, lambda key: Crash(f"{key} crashed before its change"))
-    lambdas.before_hooks.append(hook)
-    try:
+    with _hooked(lambdas.before_hooks, hook):
         yield crashed
-    finally:
-        lambdas.before_hooks.remove(hook)
 
 
 @contextlib.contextmanager
@@ -336,11 +336,8 @@ def crash_after(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]
     """Make each aimed step (registry key, e.g. "CreateService") crash `times` times right after
     its handler returned. Yields the count of crashes per step."""
     hook, crashed = _strike(steps, times, lambda key: Crash(f"{key} crashed after its change"))
-    lambdas.after_hooks.append(hook)
-    try:
+    with _hooked(lambdas.after_hooks, hook):
         yield crashed
-    finally:
-        lambdas.after_hooks.remove(hook)
 
 
 @contextlib.contextmanager
@@ -353,11 +350,8 @@ def time_out(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
         return LambdaTimedOut(f"RequestId: {uuid.uuid4()} Error: Task timed out after {BY_KEY[key].timeout_seconds}.00 seconds")
 
     hook, struck = _strike(steps, times, timed_out)
-    lambdas.after_hooks.append(hook)
-    try:
+    with _hooked(lambdas.after_hooks, hook):
         yield struck
-    finally:
-        lambdas.after_hooks.remove(hook)
 
 
 @contextlib.contextmanager
@@ -369,11 +363,8 @@ def refuse(step: Aim, error: Exception) -> Iterator[None]:
         if any(target.matches(key, event) for target in targets):
             raise error
 
-    lambdas.before_hooks.append(hook)
-    try:
+    with _hooked(lambdas.before_hooks, hook):
         yield
-    finally:
-        lambdas.before_hooks.remove(hook)
 
 
 class StepFailed(Exception):

@@ -37,6 +37,22 @@ def _name(target_group_arn: str) -> str:
     return target_group_arn.split(":targetgroup/", 1)[-1].split("/")[0]
 
 
+def forward_weights(elbv2, rule_arn: str) -> dict[str, int]:
+    """Target group ARN -> weight of the rule's forward action (a plain forward weighs 1)."""
+    rule = elbv2.describe_rules(RuleArns=[rule_arn])["Rules"][0]
+    for action in rule["Actions"]:
+        if action["Type"] == "forward":
+            groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
+                {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
+            return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+    return {}
+
+
+def forward_by_name(elbv2, rule_arn: str) -> dict[str, int]:
+    """Target group name -> weight of the rule's forward action, as a person reads it."""
+    return {_name(arn): weight for arn, weight in forward_weights(elbv2, rule_arn).items()}
+
+
 class EmptyTargetSampler:
     """Start sampling with `start()`; `stop()` ends it and returns the violations seen."""
 
@@ -75,14 +91,7 @@ class EmptyTargetSampler:
             self._stop.wait(self.interval_seconds)
 
     def weights(self, rule_arn: str) -> dict[str, int]:
-        """Target group ARN -> weight of the rule's forward action (a plain forward weighs 1)."""
-        rule = self.elbv2.describe_rules(RuleArns=[rule_arn])["Rules"][0]
-        for action in rule["Actions"]:
-            if action["Type"] == "forward":
-                groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
-                    {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
-                return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
-        return {}
+        return forward_weights(self.elbv2, rule_arn)
 
     def healthy(self, target_group_arn: str) -> int:
         described = self.elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]

@@ -28,7 +28,7 @@ USAGE_DIR = "CUTOVER_IAM_USAGE_DIR"
 
 # The refusal each service returns (its API reference, "Common errors"): query-protocol services
 # answer AccessDenied, JSON ones AccessDeniedException, SNS AuthorizationError.
-_DENIED = {
+ACCESS_DENIED = {
     "ecs": ("AccessDeniedException", 400),
     "dynamodb": ("AccessDeniedException", 400),
     "application-autoscaling": ("AccessDeniedException", 400),
@@ -74,9 +74,9 @@ def authorize(step_key: str, service: str, action: str, params: dict[str, Any]) 
 
 
 def _refusal(step_key: str, role: str, service: str, operation: str, request: Request, decision: str) -> ClientError:
-    if service not in _DENIED:
-        raise LookupError(f"no access-denied error is known for {service}: add it to {__name__}._DENIED")
-    code, status = _DENIED[service]
+    if service not in ACCESS_DENIED:
+        raise LookupError(f"no access-denied error is known for {service}: add it to {__name__}.ACCESS_DENIED")
+    code, status = ACCESS_DENIED[service]
     because = ("with an explicit deny in an identity-based policy" if decision == "ExplicitDeny"
                else f"because no identity-based policy allows the {request.action} action")
     account = _account().account
