@@ -149,12 +149,6 @@ def known_failure(cell: Cell, entered: list[str], states: dict[str, str],
                   definition: dict[str, Any] | None = None) -> str | None:
     """Why a cell is known to break an invariant today (it still runs in `make chaos` and fails it;
     the sample of the test suite leaves it out), or None."""
-    # An undo that fails for good: the one on the cell's route, or the cell's own undo step denied.
-    failed_undo = cell.route[-1] if len(cell.route) > 1 else (
-        cell.state if cell.route and cell.fault == "access_denied" and states.get(cell.state) != "UnlockService" else None)
-    if failed_undo:
-        return (f"an undo that fails for good ({failed_undo!r}): the release ends half undone, neither consistent "
-                "end, and cutover status lists nothing left to do")
     error = TRANSIENT_ERRORS.get(cell.fault)
     state = (definition or load_definition())["States"].get(cell.state, {})
     switched = [i for i, name in enumerate(entered) if states.get(name) == "ShiftTraffic"]

@@ -17,7 +17,7 @@ from cutover.local import faults
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler
 from chaos.matrix import Cell
-from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, World, deliver_status_change
+from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, World, status_changes_handled
 
 RELEASE_TIMEOUT = 180
 # The fastest engine settings that keep a release's behaviour: tasks start and register within a
@@ -168,7 +168,8 @@ def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetS
     broken: list[str] = []
     report = status_report(world, name)
     status = report["status"]
-    where, problems = end_state(world, {w["step"] for w in report.get("warnings") or []})
+    unfinished = {w["step"] for w in report.get("warnings") or []}
+    where, problems = end_state(world, unfinished)
     broken += [f"end state: {p}" for p in problems]
     if where == "new" and status != "SUCCEEDED":
         broken.append(f"the new version serves alone but cutover status says {status}")
@@ -178,8 +179,10 @@ def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetS
         broken.append(f"{ECS_SERVICE[OLD]} is retired but not marked obsolete, and cutover status lists nothing left to do")
     if expect_success and status != "SUCCEEDED":
         broken.append(f"expected the release to succeed, it ended {status}: {report.get('failure')}")
-    if world.lock_holder():
-        broken.append(f"the lock is still held by {world.lock_holder()}")
+    holder = world.lock_holder()
+    # A lock the success path could not free is stale: the next release takes it over (the re-run checks it).
+    if holder and not (status == "SUCCEEDED" and "Release the lock" in unfinished):
+        broken.append(f"the lock is still held by {holder}")
     broken += [f"changed outside the release: {c}" for c in world.changed_elsewhere(before, world.snapshot())]
     broken += [f"empty version given traffic: {v}" for v in sampler.violations]
     sampler.violations.clear()
@@ -223,16 +226,16 @@ def run_cell(cell: Cell, states: dict[str, str]) -> dict[str, Any]:
                 name = f"chaos-{cell.id}"[:72]
                 with route(cell, states), fault(cell, world):
                     arn = start(world, name)
-                    description = drive(cell, world, arn)
+                    drive(cell, world, arn)
                 world.set_alarm("OK")
-                deliver_status_change(engine, arn, description["status"])
+                status_changes_handled(engine)
                 lap("release")
                 first, problems = check(world, name, before, sampler, expect_success=cell.transient)
                 result["first"] = first
                 broken += problems
                 lap("checks")
-                again = drive(None, world, start(world, f"{name}-again"))
-                deliver_status_change(engine, again["executionArn"], again["status"])
+                drive(None, world, start(world, f"{name}-again"))
+                status_changes_handled(engine)
                 lap("again")
                 second, problems = check(world, f"{name}-again", before, sampler, expect_success=True)
                 result["again"] = second

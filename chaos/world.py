@@ -138,12 +138,8 @@ class World:
         return changes
 
 
-def deliver_status_change(engine: LocalEngine, execution_arn: str, status: str) -> Any:
-    """What EventBridge does on AWS when an execution ends: the stack's rule sends the status change
-    to the undo of stopped releases (which acts on the statuses its rule matches). The local engine
-    delivers a stop's by itself (moto raises no event for the other ends): wait for that one, deliver
-    the others here, exactly as the rule would."""
-    if status == "ABORTED":
-        engine.wait_for_status_changes()
-        return None
-    return engine.deliver_status_change(execution_arn)
+def status_changes_handled(engine: LocalEngine) -> None:
+    """What EventBridge does on AWS when an execution ends badly: the stack's rule sends the status
+    change to the undo of releases that ended badly. The local engine delivers it by itself, on a
+    thread, as the execution ends: wait until it has been handled."""
+    engine.wait_for_status_changes()

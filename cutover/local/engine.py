@@ -123,7 +123,7 @@ class LocalEngine:
         aws_rules.reset()
         aws_rules.service_drain_seconds = self.service_drain_seconds
         _scale_retry_sleeps(self.retry_backoff_scale)
-        moto_fixes.stop_listeners.append(self._execution_stopped)
+        moto_fixes.end_listeners.append(self._execution_ended_badly)
         if self.port:
             from moto.server import ThreadedMotoServer
 
@@ -159,9 +159,9 @@ class LocalEngine:
         and the data plane (paused) for the next `start()`, which is then much quicker."""
         if self.running:
             self.wait_for_running_executions()
-            if self._execution_stopped in moto_fixes.stop_listeners:
-                moto_fixes.stop_listeners.remove(self._execution_stopped)
-            # A stop's status-change event is delivered on a thread of its own: let it end first.
+            if self._execution_ended_badly in moto_fixes.end_listeners:
+                moto_fixes.end_listeners.remove(self._execution_ended_badly)
+            # A bad end's status-change event is delivered on a thread of its own: let it end first.
             self.wait_for_status_changes()
             if self.data_plane:
                 # Paused before the mock stops: a tick after it would go to the real AWS endpoints.
@@ -211,10 +211,11 @@ class LocalEngine:
             time.sleep(0.2)
 
     # -- EventBridge ----------------------------------------------------------------------------
-    def _execution_stopped(self, execution_arn: str) -> None:
+    def _execution_ended_badly(self, execution_arn: str) -> None:
         """The stack's EventBridge rule (cutover/cdk/stopped_releases.py), emulated here: moto sends no
-        Step Functions status-change events, so the engine delivers the one a stop causes to the
-        rule's target once the execution has ended, asynchronously, as EventBridge would."""
+        Step Functions status-change events, so the engine delivers the one a stop, a failure or a
+        timeout causes to the rule's target once the execution has ended, asynchronously, as
+        EventBridge would."""
         if not execution_arn.startswith(self.state_machine_arn.replace(":stateMachine:", ":execution:") + ":"):
             return
         thread = threading.Thread(target=self._deliver_in_background, args=(execution_arn,), daemon=True,
@@ -245,7 +246,8 @@ class LocalEngine:
         return lambdas.run_step(STOPPED_RELEASE_HANDLER, event, function_arn(STOPPED_RELEASE_HANDLER))
 
     def wait_for_status_changes(self, timeout: float = 180) -> None:
-        """Until every status change the engine delivers by itself has been handled (the undo of a stop)."""
+        """Until every status change delivered so far has been handled (the undo of a stop, the
+        second attempt at an undo that failed)."""
         deadline = time.time() + timeout
         for delivery in list(self._deliveries):
             delivery.join(timeout=max(0.0, deadline - time.time()))

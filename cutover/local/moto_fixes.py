@@ -6,11 +6,11 @@ Each fix replaces one private moto method, which is why moto is pinned exactly.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
-# Called with the execution ARN whenever an execution is stopped (StopExecution): the local engine
-# delivers the status-change event AWS would send to EventBridge.
-stop_listeners: list[Callable[[str], None]] = []
+# Called with the execution ARN whenever an execution ends badly (stopped by StopExecution, failed,
+# timed out): the local engine delivers the status-change event AWS would send to EventBridge.
+end_listeners: list[Callable[[str], None]] = []
 
 _dynamodb_write = threading.Lock()
 
@@ -77,6 +77,31 @@ def validate_each_definition_once() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(remembered)
 
 
+def parse_each_definition_once() -> None:
+    """Each execution parses its definition again (about a third of a second of CPU for the
+    release's, most of a short release's own cost). The syntax tree of a definition text is the
+    same every time: it is kept, and only the evaluation components, which hold an execution's
+    state, are built anew for each execution."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = AmazonStateLanguageParser.__dict__["parse"].__func__
+    if getattr(original, "cutover_fix", False):
+        return
+    trees: dict[str, Any] = {}
+
+    def parse(definition: str):
+        tree = trees.get(definition)
+        if tree is None:
+            program, tree = original(definition)  # an invalid definition raises here, every time
+            trees[definition] = tree
+            return program, tree
+        return Preprocessor().visit(tree), tree
+
+    parse.cutover_fix = True
+    AmazonStateLanguageParser.parse = staticmethod(parse)
+
+
 def end_task_token_waits_on_stop() -> None:
     """StopExecution ends a `.waitForTaskToken` wait on AWS, and an answer to that token is then
     refused with TaskTimedOut. moto leaves the wait running (the execution never ends) and would
@@ -107,7 +132,7 @@ def end_task_token_waits_on_stop() -> None:
         original_stop(self, stop_date, error, cause)
         for endpoint in endpoints:
             endpoint.interrupt_all()
-        for listener in list(stop_listeners):
+        for listener in list(end_listeners):
             listener(self.exec_arn)
 
     stop.cutover_fix = True
@@ -141,8 +166,31 @@ def end_task_token_waits_on_stop() -> None:
         refuse_closed(name)
 
 
+def announce_bad_ends() -> None:
+    """AWS sends a status-change event for every execution that ends; moto sends none. A stop is
+    announced by `end_task_token_waits_on_stop`; a failure or a timeout here, as the execution's
+    worker ends, before its status is set: a listener sees RUNNING at first and waits for the end."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramTimedOut
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+    if getattr(original, "cutover_fix", False):
+        return
+
+    def terminated(self):
+        if isinstance(self.execution.exec_worker.env.program_state(), (ProgramError, ProgramTimedOut)):
+            for listener in list(end_listeners):
+                listener(self.execution.exec_arn)
+        original(self)
+
+    terminated.cutover_fix = True
+    BaseExecutionWorkerCommunication.terminated = terminated
+
+
 def install() -> None:
     make_dynamodb_writes_atomic()
     keep_early_task_token_answers()
     validate_each_definition_once()
+    parse_each_definition_once()
     end_task_token_waits_on_stop()
+    announce_bad_ends()

@@ -25,19 +25,16 @@ LAMBDA_SERVICE = {
 STATE_TIMEOUTS = ["States.Timeout", "States.HeartbeatTimeout"]
 
 
-def lambda_task(waits_for_a_token: bool = False) -> list[dict[str, Any]]:
-    """The Retry blocks of a Task that invokes a release step."""
+def lambda_task() -> list[dict[str, Any]]:
+    """The Retry blocks of a Task that invokes a release step, the approval request included: a
+    retried approval request asks again with a new task token (the first one is refused from then
+    on), so the release still never goes on without an answer; a rejection is an answer, not an error."""
     errors = domain_errors()
-    blocks = [
+    return [
         dict(LAMBDA_SERVICE),
         # The SDK has already retried each call; the step runs again later, spread out.
         {"ErrorEquals": [e.__name__ for e in errors if e.retried],
          "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2, "MaxDelaySeconds": 30, "JitterStrategy": "FULL"},
-    ]
-    if waits_for_a_token:
-        # Running the approval request again would ask the operator twice: only the invoke is retried.
-        return blocks
-    return blocks + [
         {"ErrorEquals": [e.__name__ for e in errors if not e.retried] + STATE_TIMEOUTS, "MaxAttempts": 0},
         # Anything else is the function dying (a crash, its own timeout): steps are re-runnable.
         {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2, "JitterStrategy": "FULL"},
@@ -51,7 +48,7 @@ def expected(state: dict[str, Any]) -> list[dict[str, Any]] | None:
         return lambda_task()
     name = resource.removeprefix("${").removesuffix("}")
     if INTEGRATIONS.get(name, "").startswith("lambda:invoke"):
-        return lambda_task(waits_for_a_token=INTEGRATIONS[name].endswith(".waitForTaskToken"))
+        return lambda_task()
     return None  # the SNS notifications keep a retrier of their own
 
 

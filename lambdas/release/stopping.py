@@ -3,7 +3,9 @@
 A stop by hand, the execution timeout, or an error no Catch sees (`States.Runtime`) ends an
 execution without running its undo states. The undo (`release.steps.stopped`) gives it the undo
 a failure at that point would have had; `cutover status` and `cutover history` say the same
-decision from the execution history, so the two never disagree.
+decision from the execution history, so the two never disagree. A release whose own undo failed
+(its last state `UNDO_FAILED`) is handed over the same way, still holding its lock: the second
+attempt runs under another role, once the failing state has stopped running.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 from release import unfinished
 
 ENDED_OUTSIDE_THE_FLOW = {"ABORTED": "stopped by hand", "TIMED_OUT": "timed out", "FAILED": "failed outside its flow"}
+# The Fail state of a release whose own undo did not finish: it ends with its lock held, for the second attempt.
+UNDO_FAILED = "The release failed and could not be fully undone"
 
 NOTHING, TEAR_DOWN, ROLL_BACK, KEEP = "nothing", "tear down", "roll back", "keep"
 
@@ -31,14 +35,24 @@ def last_state_data(events: list[dict[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def ended_in_its_own_states(events: list[dict[str, Any]]) -> bool:
-    """A release that reached one of its Fail states has been undone by the flow itself."""
-    return any(event["type"] == "FailStateEntered" for event in events)
+def fail_states(events: list[dict[str, Any]]) -> list[str]:
+    return [event["stateEnteredEventDetails"]["name"] for event in events if event["type"] == "FailStateEntered"]
+
+
+def undo_failed(events: list[dict[str, Any]]) -> bool:
+    return UNDO_FAILED in fail_states(events)
 
 
 def undo_needed(status: str, events: list[dict[str, Any]]) -> bool:
-    """Whether an execution that ended with `status` is left to the undo of stopped releases."""
-    return status in ENDED_OUTSIDE_THE_FLOW and not (status == "FAILED" and ended_in_its_own_states(events))
+    """Whether an execution that ended with `status` is left to the undo of stopped releases: any
+    that ended outside its flow, and one that reached a Fail state only if its own undo failed."""
+    if status not in ENDED_OUTSIDE_THE_FLOW:
+        return False
+    return not (status == "FAILED" and fail_states(events)) or undo_failed(events)
+
+
+def how_it_ended(status: str, events: list[dict[str, Any]]) -> str:
+    return "left half undone by its own undo" if undo_failed(events) else ENDED_OUTSIDE_THE_FLOW[status]
 
 
 def decide(results: dict[str, Any]) -> str:
@@ -54,7 +68,7 @@ def decide(results: dict[str, Any]) -> str:
 
 def left_for_next_release(results: dict[str, Any]) -> list[str]:
     """After the switch, the work the stop skipped: the next release of the service finishes it."""
-    return [left for key, (_, left) in unfinished.LEFT_TO_DO.items() if key not in results and key != "notify"]
+    return [unfinished.LEFT_TO_DO[key][1] for key in unfinished.AFTER_A_STOP if key not in results]
 
 
 def intent(results: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Work after the switch that did not finish: the release succeeded, the next release finishes it.
 
 Once public traffic is on the new version only and the old one is retired, a failed cleanup,
-obsolete mark, record or notification moves no traffic. The state machine keeps each such failure
+obsolete mark, record, notification or unlock moves no traffic. The state machine keeps each such failure
 under `warnings` (step key -> the Catch's Error and Cause); this module says them in words for the
 notification, `cutover status` and `cutover history`.
 """
@@ -16,7 +16,11 @@ LEFT_TO_DO = {
     "obsolete": ("Mark the old version obsolete", "the version retired now is not marked obsolete yet"),
     "record": ("Record the release", "the release record does not say yet which version serves"),
     "notify": ("Notify that the release succeeded", "the success notification was not sent"),
+    "unlock": ("Release the lock", "the service's lock is still held by this ended release; the next release takes it over"),
 }
+# What a release stopped after the switch has not done and the next release does; the undo of
+# stopped releases itself frees the lock and says what it did instead of notifying success.
+AFTER_A_STOP = ("cleanup", "obsolete", "record")
 
 
 def message_of(cause: Any) -> str:

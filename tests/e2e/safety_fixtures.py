@@ -24,7 +24,10 @@ def start(demo, version: str, config: dict[str, Any], name: str | None = None) -
 
 
 def finish(demo, arn: str, timeout: float = 120) -> dict[str, Any]:
-    return operations.wait(demo.sfn, arn, timeout)
+    """The execution's end, once what EventBridge sends on a bad end has been handled too."""
+    ended = operations.wait(demo.sfn, arn, timeout)
+    demo.engine.wait_for_status_changes()
+    return ended
 
 
 def lock_item(demo) -> dict[str, Any] | None:

@@ -249,3 +249,42 @@ def test_the_traffic_rollback_is_retried_after_a_crash_and_converges(demo):
     assert_v1_serves_as_before(demo)
     assert_torn_down(demo, "web-2")
     assert lock_item(demo) is None
+
+
+def test_an_undo_that_fails_in_the_flow_gets_a_second_attempt_that_finishes_it(demo):
+    # Given retiring v1 always fails, and the flow's own traffic rollback is refused every time
+    queue = subscribe_queue(demo)
+    rollback = faults.Target("RollBackTraffic", "Roll traffic back to the old version")
+    with faults.refuse("RetireOldVersion", TagPolicyViolation("scaling web-1 is denied by a policy")), \
+            faults.refuse(rollback, TagPolicyViolation("modifying the public rule is denied")):
+        # When v2 is released
+        arn = start(demo, "2", config_with(demo))
+        result = operations.wait(demo.sfn, arn, 120)
+        # Then the flow could not undo it, and ended still holding the lock for the second attempt
+        assert result["error"] == "UndoFailed", result.get("cause")
+        assert "modifying the public rule is denied" in result["cause"]
+        demo.engine.wait_for_status_changes()
+
+    # and the undo of releases that ended badly finished it from outside the flow: v1 serves with its
+    # count and autoscaling, v2 is torn down, the lock is free, and people are told so
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+    told = [m["Message"] for m in notifications(demo, queue)]
+    assert any("was left half undone by its own undo. Undone:" in m for m in told), told
+    # and the same release started again succeeds
+    assert finish(demo, start(demo, "2", config_with(demo), name="release-2-again"))["status"] == "SUCCEEDED"
+
+
+def test_a_crashed_approval_request_asks_again_and_the_release_goes_on(demo):
+    # Given the function that asks for the approval dies once, before asking
+    with faults.crash_before(["RequestApproval"]) as crashed:
+        # When v2 is released with a manual approval, and the operator answers what is asked now
+        arn = start(demo, "2", config_with(demo, approval={"mode": "manual", "timeout_seconds": 600}))
+        operations.approve(demo.sfn, arn, by="operator", wait_seconds=90)
+        result = finish(demo, arn)
+
+    # Then the request was made again, the answer went to it, and the release succeeded
+    assert crashed == {"RequestApproval": 1}
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}

@@ -181,3 +181,41 @@ def test_a_running_release_keeps_its_lock_whatever_event_arrives(world):
 
     assert result["changed"] is None
     assert holder() == owner
+
+
+def claiming(*args):
+    with iam.running("UndoStoppedRelease"):
+        return lock.claim_for_undo(*args)
+
+
+def test_a_lock_its_ended_holders_undo_is_using_is_not_taken_over(world):
+    sfn, execution = world
+    stopped_release = execution("release-2")
+    locking(KEY, stopped_release, {"version": "2"})
+    sfn.stop_execution(executionArn=stopped_release)
+    # Given the undo of the stopped release has marked the lock and is undoing it
+    assert claiming(KEY, stopped_release)
+
+    # When a new release asks for the lock meanwhile
+    with pytest.raises(ReleaseInProgress) as error:
+        locking(KEY, execution("release-3"), {"version": "3"})
+
+    # Then it is refused, saying the service is being undone and how to know when it is done
+    assert "is being undone after" in str(error.value) and "cutover status release-2" in str(error.value)
+    assert holder() == stopped_release
+
+
+def test_an_undo_whose_lock_another_release_took_over_does_not_run(world):
+    sfn, execution = world
+    stopped_release, newcomer = execution("release-2"), execution("release-3")
+    locking(KEY, stopped_release, {"version": "2"})
+    sfn.stop_execution(executionArn=stopped_release)
+    # Given a new release took the stale lock over before the stop's undo started
+    assert locking(KEY, newcomer, {"version": "3"})["stale_owner"] == stopped_release
+
+    # Then the undo may not claim it (and so changes nothing); the new release keeps its lock
+    assert claiming(KEY, stopped_release) is False
+    assert holder() == newcomer
+    # A lock already free (the undo delivered again after it finished) lets the undo run: it changes nothing
+    unlocking(unlock.release, KEY, newcomer)
+    assert claiming(KEY, stopped_release) is True and holder() is None

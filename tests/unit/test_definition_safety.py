@@ -8,6 +8,7 @@ import pytest
 
 from cutover import DEFINITION
 from release import retries
+from release import stopping
 from release.errors import ReleaseError, domain_errors
 from release.registry import BY_KEY, INTEGRATIONS
 
@@ -18,7 +19,7 @@ LAMBDA_SERVICE_ERRORS = {
 TEARDOWN = "Tear down the prepared version"
 ROLLBACK = "Bring the old version back to its capacity"
 LOCK = "Lock the service"
-UNLOCKS = {"Release the lock", "Release the lock after a failure", "Release the lock after a failed undo"}
+UNLOCKS = {"Release the lock", "Release the lock after a failure"}
 
 
 def load() -> dict:
@@ -190,5 +191,6 @@ def test_every_end_after_the_lock_goes_through_an_unlock():
         if STATES[name]["Type"] in ("Fail", "Succeed") or STATES[name].get("End"):
             ends.append(name)
         stack.extend(successors(STATES[name]))
-    # The lock step's own failure ends without an unlock: it holds no lock then
-    assert ends == ["Another release holds the lock"]
+    # The lock step's own failure ends without an unlock: it holds no lock then. A release whose undo
+    # failed ends holding it, for the undo of releases that ended badly: its second attempt frees it
+    assert sorted(ends) == ["Another release holds the lock", stopping.UNDO_FAILED]

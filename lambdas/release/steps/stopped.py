@@ -7,7 +7,8 @@ got from the execution history and gives it the same undo as a failure at that p
 (`release.stopping.decide`): before traffic moved, the prepared version is torn down; while
 traffic moved, the old version gets its capacity back, and only once it is healthy do the public
 rules go back (never over someone else's change) and the new version is torn down; once the old
-version is retired, nothing is moved. The notification says what was undone.
+version is retired, nothing is moved. The notification says what was undone. A release whose own
+undo failed comes here too, still holding its lock: this is the undo's second attempt.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from release.aws import client, notification_topic
 from release.plan import Plan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 from release.step import StepEvent, lambda_step, record_count
-from release.steps import unlock
+from release.steps import lock, unlock
 from release.steps.health import old_version_health
 from release.steps.rollback_traffic import put_traffic_back, restore_old
 from release.steps.teardown import describe, tear_down
@@ -67,12 +68,11 @@ def undo(plan: Plan, results: dict[str, Any]) -> tuple[str, dict[str, Any], bool
     return f"{describe(report)}; public traffic was not moved", report, True
 
 
-def notify(data: dict[str, Any], status: str, execution: str, words: str, undone: bool) -> None:
+def notify(data: dict[str, Any], how: str, status: str, execution: str, words: str, undone: bool) -> None:
     topic = notification_topic()
     if not topic:
         return
     plan = data.get("plan") or {}
-    how = stopping.ENDED_OUTSIDE_THE_FLOW[status]
     message = (f"{(plan.get('config') or {}).get('service', 'a release')} {plan.get('version', '')} ({plan.get('env', '')}) "
                f"was {how}. {'Undone' if undone else 'Could not be fully undone'}: {words}. Execution: {execution}")
     subject = f"Cutover: release {how}" + ("" if undone else ", undo incomplete")
@@ -92,10 +92,14 @@ def handler(event: StepEvent) -> dict[str, Any]:
         return {"status": status, "changed": None, "found": "undone by its own states", **unlock.release_held_by(execution)}
     data = stopping.last_state_data(events)
     results = data.get("results") or {}
-    if data.get("plan") and stopping.decide(results) != stopping.NOTHING:
+    decision = stopping.decide(results) if data.get("plan") else stopping.NOTHING
+    if decision in (stopping.TEAR_DOWN, stopping.ROLL_BACK) and not lock.claim_for_undo(data["plan"]["lock_key"], execution):
+        words, report, undone = ("nothing undone: another release has taken the service's lock over, and the "
+                                 "service is its own now"), {}, False
+    elif decision != stopping.NOTHING:
         words, report, undone = undo(Plan.model_validate(data["plan"]), results)
     else:
         words, report, undone = stopping.intent(results), {}, True
     unlocked = unlock.release_held_by(execution)
-    notify(data, status, execution, words, undone)
+    notify(data, stopping.how_it_ended(status, events), status, execution, words, undone)
     return {"status": status, "undone": words, "fully_undone": undone, "report": report, **unlocked}
