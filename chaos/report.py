@@ -8,6 +8,8 @@ from typing import Any
 from chaos.matrix import FAULTS, EVENTS
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+# The whole matrix must fit a laptop's lunch break: 15 minutes on 2 CPUs.
+BUDGET_SECONDS = 15 * 60
 
 
 def _mark(result: dict[str, Any] | None) -> str:
@@ -28,7 +30,9 @@ def markdown(run: dict[str, Any]) -> str:
         f"{len(results)} of {run['planned']} cells run, {len(failing)} failing; {run.get('wall_seconds', 0):.0f} s wall clock with "
         f"{run['workers']} worker processes ({run['cpus']} CPUs, load average {run['load']} when it started"
         f"{'; the machine was shared, so this is pessimistic' if run['load'] > run['cpus'] else ''}). "
-        f"The cells used {cpu:.0f} CPU seconds in all ({cpu / max(1, run['cpus']):.0f} s spread over the CPUs).",
+        f"The cells used {cpu:.0f} CPU seconds in all ({cpu / max(1, run['cpus']):.0f} s spread over the CPUs). "
+        f"Budget: {BUDGET_SECONDS // 60} minutes on 2 CPUs for the whole matrix"
+        + (f": {'within' if run.get('wall_seconds', 0) <= BUDGET_SECONDS else 'over'} it." if run["command"] == "python -m chaos" and run["planned"] == len(results) else "."),
         f"Command: `{run['command']}`" + (f" (seed {run['seed']})" if run.get("seed") is not None else ""), "",
         "Each cell is one release of `web` 2 over a live `web` 1 through the local engine and the real definition, "
         "with the fault; then the invariants are read from the account; then the same release is started again "
