@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bench import cold_start, counting, release_costs, report
+from bench import counting, release_costs, report
 from cutover import operations
 
 MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
@@ -22,10 +22,15 @@ CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 5, 
            "api_calls_by_operation": {"resourcegroupstaggingapi:GetResources": 1, "ecs:DescribeServices": 1,
                                       "elbv2:DescribeTargetGroups": 1, "ecs:DeleteService": 1, "elbv2:DeleteTargetGroup": 1},
            "deleted": ["1"]}
-COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400}, "repeats": 3,
-        "imports": {"boto3": {"median_ms": 300.0, "min_ms": 290.0, "max_ms": 310.0},
-                    "release.steps.load": {"median_ms": 700.0, "min_ms": 690.0, "max_ms": 720.0}},
-        "handlers": {"LoadRelease": "release.steps.load"},
+COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": True}, "repeats": 3,
+        "baseline": "boto3_only", "target_ratio": 1.5,
+        "imports": {"boto3_only": {"cpu_median_ms": 300.0, "median_ms": 310.0, "min_ms": 290.0, "max_ms": 330.0},
+                    "release.steps.load": {"cpu_median_ms": 480.0, "median_ms": 490.0, "min_ms": 470.0, "max_ms": 720.0},
+                    "release.steps.lock": {"cpu_median_ms": 330.0, "median_ms": 340.0, "min_ms": 320.0, "max_ms": 350.0}},
+        "handlers": {"LoadRelease": "release.steps.load", "LockService": "release.steps.lock"},
+        "ratios": {"LoadRelease": 1.6, "LockService": 1.1},
+        "traced": {"module": "release.steps.load", "cpu_median_ms": 750.0, "median_ms": 760.0, "min_ms": 740.0,
+                   "max_ms": 790.0},
         "profile": {"module": "release.steps.load", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
 
 
@@ -90,11 +95,16 @@ def test_time_split_takes_waits_and_the_approval_out_of_the_overhead():
     assert release_costs.transitions(events) == 4
 
 
-def test_the_asset_leaves_out_what_the_stack_excludes():
-    patterns = cold_start.code_excludes()
-    assert "**/__pycache__" in patterns
-    assert cold_start.excluded("release/__pycache__/plan.cpython-311.pyc", patterns)
-    assert not cold_start.excluded("release/steps/cleanup.py", patterns)
+def test_cold_start_table_shows_each_handler_against_the_boto3_only_handler_and_the_target():
+    # Given a handler at 1.6x and one at 1.1x a boto3-only handler
+    lines = report.cold_imports(COLD).splitlines()
+
+    # Then the header names the target, each handler says whether it meets it, and the baseline comes first
+    assert lines[0].endswith("| × boto3 only (CPU) | ≤ 1.5× |")
+    assert lines[2].startswith("| (boto3 only) | boto3_only | 300 |")
+    assert lines[3].startswith("| LoadRelease |") and lines[3].endswith("| 1.60 | NO |")
+    assert lines[4].startswith("| LockService |") and lines[4].endswith("| 1.10 | yes |")
+    assert lines[5].endswith("| 2.50 | (opt-in) |")
 
 
 def test_every_service_the_registry_grants_gets_a_counted_client():
