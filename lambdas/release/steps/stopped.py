@@ -16,7 +16,7 @@ from typing import Any
 
 from release import stopping
 from release.aws import client, notification_topic
-from release.plan import Plan
+from release.plan_view import PlanView as Plan, read_plan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import unlock
@@ -93,7 +93,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
     data = stopping.last_state_data(events)
     results = data.get("results") or {}
     if data.get("plan") and stopping.decide(results) != stopping.NOTHING:
-        words, report, undone = undo(Plan.model_validate(data["plan"]), results)
+        words, report, undone = undo(read_plan(data["plan"]), results)
     else:
         words, report, undone = stopping.intent(results), {}, True
     unlocked = unlock.release_held_by(execution)

@@ -11,7 +11,8 @@ from typing import Any
 
 from release.adapters import ecs
 from release.aws import client
-from release.plan import TAG_PREFIX, task_definition_request
+from release.plan_view import TAG_PREFIX
+from release.task_definition_request import task_definition_request
 from release.step import StepEvent, lambda_step
 
 DIGEST_TAG = f"{TAG_PREFIX}digest"
