@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bench import counting, release_costs, report
+from bench import counting, floor, release_costs, report
 from cutover import operations
 
 MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
@@ -11,6 +11,7 @@ MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "
 RELEASE = {
     "scenario": "one route", "routes": 1, "traffic_steps": [50, 100], "state_transitions": 35,
     "cost_usd": 0.000875, "cost_usd_per_1000_releases": 0.88, "lambda_invocations": 3, "api_calls": 4,
+    "api_calls_floor": 3, "api_calls_floor_by_step": {"ShiftTraffic": 2, "CleanUp": 1},
     "api_calls_by_operation": {"elbv2:DescribeRules": 3, "ecs:ListServices": 1},
     "steps": {"ShiftTraffic": {"invocations": 2, "handler_ms": 20.0, "api_calls": 3, "calls": {"elbv2:DescribeRules": 3}},
               "CleanUp": {"invocations": 1, "handler_ms": 5.0, "api_calls": 1, "calls": {"ecs:ListServices": 1}}},
@@ -51,7 +52,7 @@ def test_every_table_of_the_report_is_well_formed():
 
     # Then each table has a header, a separator and rows, all with the same number of columns
     tables = tables_of(markdown)
-    assert len(tables) == 7
+    assert len(tables) == 8
     for lines in tables:
         widths = {line.count("|") for line in lines}
         assert len(widths) == 1, lines
@@ -111,3 +112,28 @@ def test_every_service_the_registry_grants_gets_a_counted_client():
     names = counting.handler_client_names()
     assert {"ecs", "elbv2", "dynamodb", "application-autoscaling"} <= set(names)
     assert "iam" not in names
+
+
+def test_release_calls_are_shown_beside_their_floor_and_the_target():
+    # Given a release of 4 calls whose floor is 3 (1.33x, above the 1.3x target)
+    header, _, row = report.release_floor([RELEASE]).splitlines()
+    assert header == "| release | AWS API calls | floor | × floor | ≤ 1.3× |"
+    assert row == "| one route | 4 | 3 | 1.33 | NO |"
+    # And each step shows its invocations, calls and floor
+    assert "| ShiftTraffic | 2 / 3 / 2 |" in report.release_steps([RELEASE])
+
+
+def test_the_floor_grows_with_routes_traffic_steps_holds_and_polls_only():
+    config = {"routes": [{"name": "a"}], "service_settings": {"autoscaling": {"policies": [{"name": "cpu"}]}},
+              "release": {"traffic_steps": [{"percent": 50, "hold_seconds": 60}, {"percent": 100, "hold_seconds": 0}],
+                          "alarm_names": ["5xx"], "alarm_check_seconds": 10}}
+    one = floor.per_step(floor.release_of(config, {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
+    # 60 s watched every 10 s: six looks and one before the switch; a zero-length hold needs none
+    assert one["WatchAlarms"] == 7
+    assert one["CheckHealth"] == 3 and one["ShiftTraffic"] == 2 and one["CreateService"] == 3
+    assert one["RetireOldVersion"] == 7
+    two = floor.per_step(floor.release_of({**config, "routes": [{"name": "a"}, {"name": "b"}]},
+                                          {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
+    # A second route adds its own creates, rule changes and health reads; batched reads stay one call
+    assert sum(two.values()) - sum(one.values()) == 1 + 1 + 3 + 2
+    assert two["LoadRelease"] == one["LoadRelease"] and two["ReadLiveRoutes"] == one["ReadLiveRoutes"]
