@@ -10,6 +10,7 @@ import copy
 import time
 from typing import Any
 
+from bench import floor
 from bench.counting import StepCounter
 from cutover import operations
 from cutover.local import environment
@@ -106,6 +107,8 @@ def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) ->
             uncounted = counter.uncounted_clients()
         count = transitions(events)
         steps = counter.per_step()
+        # The live version was bootstrapped from the same config: it scales if the config does.
+        floors = floor.per_step(floor.release_of(config, steps, old_autoscaling="autoscaling" in config["service_settings"]))
         handler_s = sum(s["handler_ms"] for s in steps.values()) / 1000
         split = time_split(events)
         return {
@@ -117,6 +120,8 @@ def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) ->
             "cost_usd_per_1000_releases": round(count * PRICE_PER_1000_TRANSITIONS, 2),
             "lambda_invocations": sum(s["invocations"] for s in steps.values()),
             "api_calls": sum(s["api_calls"] for s in steps.values()),
+            "api_calls_floor": sum(floors.values()),
+            "api_calls_floor_by_step": floors,
             "api_calls_by_operation": counter.calls_by_operation(),
             "steps": steps,
             "time": {**split, "handlers_s": round(handler_s, 3)},

@@ -9,9 +9,11 @@ from importlib import metadata
 from typing import Any, Sequence
 
 Row = Sequence[Any]
+# The issue's target for a release's AWS API calls, as a multiple of the floor (bench/floor.py).
+API_CALLS_TARGET = 1.3
 
 
-NUMBER = re.compile(r"^(–|\$?-?[\d,]+(\.\d+)?( / [\d,]+)?)$")
+NUMBER = re.compile(r"^(–|\$?-?[\d,]+(\.\d+)?( / ([\d,]+|–))*)$")
 
 
 def table(headers: Sequence[str], rows: Sequence[Row]) -> str:
@@ -76,17 +78,28 @@ def release_summary(releases: list[dict[str, Any]]) -> str:
 
 
 def release_steps(releases: list[dict[str, Any]]) -> str:
-    """Invocations / API calls of each step, one column per scenario."""
-    keys = sorted({key for r in releases for key in r["steps"]})
+    """Invocations / API calls / the calls' floor of each step, one column per scenario."""
+    keys = sorted({key for r in releases for key in (*r["steps"], *r.get("api_calls_floor_by_step", {}))})
     rows = []
     for key in keys:
         cells = []
         for r in releases:
-            step = r["steps"].get(key)
-            cells.append(f"{step['invocations']} / {step['api_calls']}" if step else "–")
+            step = r["steps"].get(key, {"invocations": 0, "api_calls": 0})
+            floor = r.get("api_calls_floor_by_step", {}).get(key, "–")
+            cells.append(f"{step['invocations']} / {step['api_calls']} / {floor}")
         rows.append((key, *cells))
-    rows.append(("total", *(f"{r['lambda_invocations']} / {r['api_calls']}" for r in releases)))
-    return table(("step (invocations / API calls)", *(r["scenario"] for r in releases)), rows)
+    rows.append(("total", *(f"{r['lambda_invocations']} / {r['api_calls']} / {r.get('api_calls_floor', '–')}"
+                            for r in releases)))
+    return table(("step (invocations / API calls / floor)", *(r["scenario"] for r in releases)), rows)
+
+
+def release_floor(releases: list[dict[str, Any]], target: float = API_CALLS_TARGET) -> str:
+    """API calls against the floor (bench/floor.py, derived in docs/development.md) and the target."""
+    rows = []
+    for r in releases:
+        ratio = r["api_calls"] / r["api_calls_floor"]
+        rows.append((r["scenario"], r["api_calls"], r["api_calls_floor"], round(ratio, 2), "yes" if ratio <= target else "NO"))
+    return table(("release", "AWS API calls", "floor", "× floor", f"≤ {target}×"), rows)
 
 
 def release_operations(releases: list[dict[str, Any]]) -> str:
@@ -114,17 +127,30 @@ def cleanup_table(cleanups: list[dict[str, Any]]) -> str:
 
 def cold_asset(cold: dict[str, Any]) -> str:
     asset = cold["asset"]
+    shipped = "with hash-checked bytecode" if asset.get("bytecode") else "sources only"
     return table(("Lambda code asset", "files", "bytes", "zipped bytes"),
-                 [("lambdas/ (CDK excludes applied)", asset["files"], asset["bytes"], asset["zipped_bytes"])])
+                 [(f"the release package, {shipped}", asset["files"], asset["bytes"], asset["zipped_bytes"])])
 
 
 def cold_imports(cold: dict[str, Any]) -> str:
-    imports = cold["imports"]
-    rows = [(f"({module})", module, imports[module]["median_ms"], imports[module]["min_ms"], imports[module]["max_ms"])
-            for module in imports if module not in cold["handlers"].values()]
-    rows += [(key, module, imports[module]["median_ms"], imports[module]["min_ms"], imports[module]["max_ms"])
-             for key, module in cold["handlers"].items() if module in imports]
-    return table(("step", "module", f"median ms (of {cold['repeats']})", "min ms", "max ms"), rows)
+    """Each handler's cold import beside the boto3-only handler's, as a ratio against the target."""
+    imports, target = cold["imports"], cold["target_ratio"]
+    baseline = cold["baseline"]
+    rows = [("(boto3 only)", baseline, *_times(imports[baseline]), 1.0, "")]
+    for key, module in cold["handlers"].items():
+        ratio = cold["ratios"][key]
+        rows.append((key, module, *_times(imports[module]), ratio, "yes" if ratio <= target else "NO"))
+    traced = cold.get("traced")
+    if traced:
+        module = traced["module"]
+        rows.append((f"{module} with cutover:traceAwsCalls", module, *_times(traced),
+                     round(traced["cpu_median_ms"] / imports[baseline]["cpu_median_ms"], 2), "(opt-in)"))
+    return table(("step", "module", f"CPU ms, median of {cold['repeats']}", "wall ms, median", "min", "max",
+                  "× boto3 only (CPU)", f"≤ {target}×"), rows)
+
+
+def _times(stats: dict[str, float]) -> tuple[float, float, float, float]:
+    return stats["cpu_median_ms"], stats["median_ms"], stats["min_ms"], stats["max_ms"]
 
 
 def cold_profile(cold: dict[str, Any]) -> str:
@@ -144,7 +170,8 @@ def render(results: dict[str, Any]) -> str:
                   "State transitions are StateEntered events of the execution history (Standard workflows bill "
                   "each; $0.025 per 1,000; Lambda and API charges not included). Overhead is wall time minus "
                   "Wait states and the approval wait.", "",
-                  release_summary(results["releases"]), "", release_steps(results["releases"]), "",
+                  release_summary(results["releases"]), "", release_floor(results["releases"]), "",
+                  release_steps(results["releases"]), "",
                   release_operations(results["releases"]), ""]
         uncounted = sorted({c for r in results["releases"] for c in r.get("uncounted_clients", [])})
         if uncounted:

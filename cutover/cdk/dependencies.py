@@ -22,7 +22,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-RUNTIME = lambda_.Runtime.PYTHON_3_11
+from cutover.step_code import RUNTIME_NAME
+
+# The runtime the step code's bytecode is compiled for (cutover.step_code), e.g. PYTHON_3_11.
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_NAME.removeprefix("python").replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.X86_64
 # Packages the public Powertools layer lacks; each must work without its compiled extensions.
 LAYER_PACKAGES = ("PyYAML",)

@@ -56,7 +56,7 @@ class ReleaseOrchestrator(Construct):
         self.functions = ReleaseFunctions(
             self, "Steps", steps=STEPS, resources=resources, notifications=self.notifications,
             table_name=self.table.table_name, log_retention=props.log_retention,
-            removal_policy=props.removal_policy,
+            removal_policy=props.removal_policy, trace_aws_calls=props.trace_aws_calls,
         ).functions
         self.state_machine = ReleaseStateMachine(
             self, "Release",

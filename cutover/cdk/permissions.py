@@ -51,7 +51,6 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "ecs:TagResource": (TAGGED,),
     "ecs:UntagResource": (TAGGED,),
     "ecs:ListServices": (UNSCOPED,),
-    "ecs:ListTaskDefinitions": (UNSCOPED,),
     "ecs:DescribeTaskDefinition": (UNSCOPED,),
     "elasticloadbalancing:CreateTargetGroup": ("target_groups",),
     "elasticloadbalancing:DeleteTargetGroup": ("target_groups",),

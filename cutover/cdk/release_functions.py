@@ -1,45 +1,44 @@
 """One Lambda function per release step, each with its own role granting only that step's calls."""
 from __future__ import annotations
 
-import shutil
+import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import jsii
-import release
-from aws_cdk import Acknowledgment, AssetHashType, BundlingOptions, Duration, ILocalBundling, RemovalPolicy, Validations
+from aws_cdk import (Acknowledgment, Annotations, AssetHashType, BundlingOptions, Duration, ILocalBundling,
+                     RemovalPolicy, Validations)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from release.registry import Step
 
+from cutover import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
 from cutover.cdk.notifications import PUBLISH_KEY_ACTIONS, Notifications
 from cutover.cdk.permissions import ResourceScope
 
-CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
-# The step code: the `release` package, wherever it is imported from (lambdas/ in a checkout,
-# site-packages once installed); handlers are `release.steps.….handler` from the asset root.
-RELEASE_PACKAGE = Path(release.__file__).resolve().parent
 XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords do not support "
                "resource-level permissions.")
 
 
 @jsii.implements(ILocalBundling)
 class CopyReleasePackage:
-    """Copies the release package alone into the asset, without bytecode: no Docker, nothing else."""
+    """Copies the release package alone into the asset, with its bytecode (cutover.step_code): no Docker."""
 
     def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
-        shutil.copytree(RELEASE_PACKAGE, Path(output_dir, "release"), dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(*(pattern.removeprefix("**/") for pattern in CODE_EXCLUDES)))
+        asset.build(output_dir)
         return True
 
 
 def step_code() -> lambda_.Code:
     return lambda_.Code.from_asset(
-        str(RELEASE_PACKAGE), exclude=CODE_EXCLUDES, asset_hash_type=AssetHashType.SOURCE,
+        str(asset.RELEASE_PACKAGE), exclude=asset.CODE_EXCLUDES,
+        # The source and whether bytecode ships decide the content: an asset staged before bytecode
+        # shipped (or by another Python) is not reused for one that carries it.
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset.fingerprint(),
         # Never used: the local copy always succeeds. CDK requires an image all the same.
         bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyReleasePackage()))
 
@@ -47,16 +46,18 @@ def step_code() -> lambda_.Code:
 class ReleaseFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, steps: Sequence[Step], resources: ResourceScope,
                  notifications: Notifications, table_name: str, log_retention: logs.RetentionDays,
-                 removal_policy: RemovalPolicy) -> None:
+                 removal_policy: RemovalPolicy, trace_aws_calls: bool = False) -> None:
         super().__init__(scope, construct_id)
         dependencies = Dependencies(self, "Dependencies")
         code = step_code()
+        if not asset.compiles_for_runtime():
+            Annotations.of(self).add_warning_v2("cutover:stepBytecode", (
+                f"synthesized with Python {sys.version_info.major}.{sys.version_info.minor}, not {asset.RUNTIME_NAME}: "
+                "the step code ships without bytecode, so every cold start compiles it"))
         environment = {
             "RELEASE_TABLE": table_name,
             "NOTIFICATION_TOPIC_ARN": notifications.topic.topic_arn,
-            "POWERTOOLS_SERVICE_NAME": "cutover",
-            "POWERTOOLS_METRICS_NAMESPACE": "Cutover",
-            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **asset.environment(trace_aws_calls=trace_aws_calls),
         }
         self.functions: dict[str, lambda_.Function] = {}
         for step in steps:

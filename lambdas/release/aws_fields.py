@@ -68,6 +68,8 @@ def check_extra(shape_name: str, extra: dict[str, Any]) -> None:
 
 def request_fields(shape_name: str, extra: dict[str, Any]) -> dict[str, Any]:
     """The config's own fields as request members (already checked by `check_extra`)."""
+    if not extra:
+        return {}  # without reading the service model, which the step would otherwise load for nothing
     structure = shape(shape_name)
     members = _members(structure)
     return {members[key]: to_request(structure.members[members[key]], value, key) for key, value in extra.items()}

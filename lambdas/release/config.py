@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from release import aws_fields
+from release.plan_view import DeployConfigReads, RouteReads, load_balancer_of
 
 MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
 
@@ -44,11 +45,6 @@ class PassesThrough(Model):
     def request_fields(self) -> dict[str, Any]:
         """The passed-through fields as request members (the model's own are mapped by the steps)."""
         return aws_fields.request_fields(self.aws_shape, self.model_extra or {})
-
-
-def load_balancer_of(rule_arn: str) -> str:
-    """`app/<name>/<id>` of the load balancer a listener rule ARN belongs to."""
-    return "/".join(rule_arn.split(":listener-rule/", 1)[1].split("/")[:3])
 
 
 class PortMapping(Model):
@@ -192,7 +188,7 @@ class HealthCheck(Model):
         return self
 
 
-class Route(Model):
+class Route(RouteReads, Model):
     """One way in: a target group on one ALB, a preparing rule and a public rule of that ALB."""
 
     name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$")
@@ -217,11 +213,6 @@ class Route(Model):
                 "balancer, so both rules of a route must be on the same one (add a route per load balancer)"
             )
         return self
-
-    @property
-    def load_balancer(self) -> str:
-        """`app/<name>/<id>`: the final part of the load balancer's ARN."""
-        return load_balancer_of(self.public_rule_arn)
 
 
 class TrafficStep(Model):
@@ -296,7 +287,7 @@ class ReleaseSettings(Model):
         return steps
 
 
-class DeployConfig(Model):
+class DeployConfig(DeployConfigReads, Model):
     """Everything Cutover needs to know about one service, kept beside the service's code."""
 
     service: str = Field(pattern=SERVICE_PATTERN)
@@ -363,19 +354,6 @@ class DeployConfig(Model):
                 )
             if policy.route is not None and policy.route not in routes:
                 raise ValueError(f"{field}: no route named {policy.route!r}; set it to one of {routes}")
-
-    def request_count_route(self, policy: TargetTrackingPolicy) -> Route:
-        """The route whose target group an ALBRequestCountPerTarget policy counts."""
-        return next((r for r in self.routes if r.name == policy.route), self.routes[0])
-
-    @property
-    def required_healthy(self) -> int:
-        """Healthy targets a route needs; by default every desired task, but never above what
-        autoscaling may scale the version in to."""
-        if self.release.required_healthy:
-            return self.release.required_healthy
-        scaling = self.service_settings.autoscaling
-        return min(self.service_settings.desired_count, scaling.min) if scaling else self.service_settings.desired_count
 
 
 class StartInput(Model):

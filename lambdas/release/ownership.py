@@ -9,7 +9,7 @@ from typing import Any
 
 from release.adapters import ecs, elbv2
 
-from release.plan import TAG_PREFIX, Plan
+from release.plan_view import TAG_PREFIX, PlanView as Plan
 
 ENV, SERVICE, VERSION, RELEASE, ROUTE = (f"{TAG_PREFIX}{k}" for k in ("env", "service", "version", "release", "route"))
 

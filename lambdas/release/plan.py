@@ -11,9 +11,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from release import naming
-from release.config import Container, DeployConfig, Route
+from release.config import DeployConfig, Route
+from release.plan_view import TAG_PREFIX, PlanReads
+from release.task_definition_request import task_definition_request
 
-TAG_PREFIX = "cutover:"
+__all__ = ["TAG_PREFIX", "Plan", "RoutePlan", "build_plan", "release_id_of", "summary", "task_definition_request"]
 
 
 class RoutePlan(BaseModel):
@@ -23,7 +25,7 @@ class RoutePlan(BaseModel):
     target_group_name: str
 
 
-class Plan(BaseModel):
+class Plan(PlanReads, BaseModel):
     model_config = ConfigDict(frozen=True)
 
     action: Literal["release", "rollback"]
@@ -41,21 +43,6 @@ class Plan(BaseModel):
     approval_heartbeat_seconds: int
     # A rollback's: the desired count and autoscaling the version had when it was retired.
     restore: dict[str, Any] | None = None
-
-    @property
-    def service(self) -> str:
-        return self.config.service
-
-    def tags(self, **extra: str) -> dict[str, str]:
-        """Tags on everything a release creates: how cleanup and rollback find their way back."""
-        base = {
-            f"{TAG_PREFIX}env": self.env,
-            f"{TAG_PREFIX}service": self.service,
-            f"{TAG_PREFIX}version": self.version,
-            f"{TAG_PREFIX}release": self.release_id,
-        }
-        base.update({f"{TAG_PREFIX}{k}": v for k, v in extra.items()})
-        return base
 
 
 def release_id_of(start_input: Any) -> str:
@@ -110,59 +97,6 @@ def build_plan(
         approval_heartbeat_seconds=approval.heartbeat_seconds or approval.timeout_seconds - 60,
         restore=restore,
     )
-
-
-def _container_definition(container: Container, image: str | None, environment: dict[str, str]) -> dict[str, Any]:
-    receives_release = container.image is None
-    env = dict(container.environment)
-    if receives_release:
-        env.update(environment)
-    definition: dict[str, Any] = {
-        "name": container.name,
-        "image": image if receives_release else container.image,
-        "essential": container.essential,
-        "portMappings": [
-            {"containerPort": p.container_port, "protocol": p.protocol} for p in container.port_mappings
-        ],
-        "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
-    }
-    optional = {
-        "cpu": container.cpu,
-        "memory": container.memory,
-        "memoryReservation": container.memory_reservation,
-        "command": container.command,
-        "entryPoint": container.entry_point,
-    }
-    definition.update({k: v for k, v in optional.items() if v is not None})
-    definition.update(container.request_fields())
-    if container.secrets:
-        definition["secrets"] = [{"name": s.name, "valueFrom": s.value_from} for s in container.secrets]
-    if container.log_configuration:
-        definition["logConfiguration"] = {
-            "logDriver": container.log_configuration.log_driver,
-            "options": dict(container.log_configuration.options),
-        }
-    return definition
-
-
-def task_definition_request(plan: Plan, image: str) -> dict[str, Any]:
-    """The RegisterTaskDefinition request: the config's partial definition, completed."""
-    td = plan.config.task_definition
-    request: dict[str, Any] = {
-        "family": td.family,
-        "cpu": td.cpu,
-        "memory": td.memory,
-        "networkMode": td.network_mode,
-        "requiresCompatibilities": list(td.requires_compatibilities),
-        "containerDefinitions": [_container_definition(c, image, plan.environment) for c in td.containers],
-        "tags": [{"key": k, "value": v} for k, v in plan.tags().items()],
-    }
-    if td.execution_role_arn:
-        request["executionRoleArn"] = td.execution_role_arn
-    if td.task_role_arn:
-        request["taskRoleArn"] = td.task_role_arn
-    request.update(td.request_fields())
-    return request
 
 
 def summary(plan: Plan) -> dict[str, Any]:

@@ -66,7 +66,7 @@ STEPS: tuple[Step, ...] = (
     Step("AttachPreparingRules", "release.steps.preparing_rules", "Point the preparing rules at the new version",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
     Step("RegisterTaskDefinition", "release.steps.task_definition", "Register the completed task definition",
-         ("ecs:RegisterTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition",
+         ("ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
           "ecs:DescribeServices", "ecs:TagResource", "iam:PassRole")),
     Step("CreateService", "release.steps.service", "Create the new version's ECS service and its autoscaling",
          ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",

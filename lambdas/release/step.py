@@ -11,7 +11,7 @@ from release.errors import AwsThrottled
 from aws_lambda_powertools.metrics import MetricUnit
 
 from release.observability import logger, metrics, traced
-from release.plan import Plan
+from release.plan_view import PlanView, read_plan
 
 THROTTLING_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
@@ -26,8 +26,9 @@ class StepEvent:
     release: dict[str, Any] = field(default_factory=dict)
 
     @functools.cached_property
-    def plan(self) -> Plan:
-        return Plan.model_validate(self.raw["plan"])
+    def plan(self) -> PlanView:
+        # Validated by LoadRelease, which alone imports pydantic: read here as it came.
+        return read_plan(self.raw["plan"])
 
     @property
     def execution_id(self) -> str:

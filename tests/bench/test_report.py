@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bench import cold_start, counting, release_costs, report
+from bench import counting, floor, release_costs, report
 from cutover import operations
 
 MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
@@ -11,6 +11,7 @@ MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "
 RELEASE = {
     "scenario": "one route", "routes": 1, "traffic_steps": [50, 100], "state_transitions": 35,
     "cost_usd": 0.000875, "cost_usd_per_1000_releases": 0.88, "lambda_invocations": 3, "api_calls": 4,
+    "api_calls_floor": 3, "api_calls_floor_by_step": {"ShiftTraffic": 2, "CleanUp": 1},
     "api_calls_by_operation": {"elbv2:DescribeRules": 3, "ecs:ListServices": 1},
     "steps": {"ShiftTraffic": {"invocations": 2, "handler_ms": 20.0, "api_calls": 3, "calls": {"elbv2:DescribeRules": 3}},
               "CleanUp": {"invocations": 1, "handler_ms": 5.0, "api_calls": 1, "calls": {"ecs:ListServices": 1}}},
@@ -22,10 +23,15 @@ CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 5, 
            "api_calls_by_operation": {"resourcegroupstaggingapi:GetResources": 1, "ecs:DescribeServices": 1,
                                       "elbv2:DescribeTargetGroups": 1, "ecs:DeleteService": 1, "elbv2:DeleteTargetGroup": 1},
            "deleted": ["1"]}
-COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400}, "repeats": 3,
-        "imports": {"boto3": {"median_ms": 300.0, "min_ms": 290.0, "max_ms": 310.0},
-                    "release.steps.load": {"median_ms": 700.0, "min_ms": 690.0, "max_ms": 720.0}},
-        "handlers": {"LoadRelease": "release.steps.load"},
+COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": True}, "repeats": 3,
+        "baseline": "boto3_only", "target_ratio": 1.5,
+        "imports": {"boto3_only": {"cpu_median_ms": 300.0, "median_ms": 310.0, "min_ms": 290.0, "max_ms": 330.0},
+                    "release.steps.load": {"cpu_median_ms": 480.0, "median_ms": 490.0, "min_ms": 470.0, "max_ms": 720.0},
+                    "release.steps.lock": {"cpu_median_ms": 330.0, "median_ms": 340.0, "min_ms": 320.0, "max_ms": 350.0}},
+        "handlers": {"LoadRelease": "release.steps.load", "LockService": "release.steps.lock"},
+        "ratios": {"LoadRelease": 1.6, "LockService": 1.1},
+        "traced": {"module": "release.steps.load", "cpu_median_ms": 750.0, "median_ms": 760.0, "min_ms": 740.0,
+                   "max_ms": 790.0},
         "profile": {"module": "release.steps.load", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
 
 
@@ -46,7 +52,7 @@ def test_every_table_of_the_report_is_well_formed():
 
     # Then each table has a header, a separator and rows, all with the same number of columns
     tables = tables_of(markdown)
-    assert len(tables) == 7
+    assert len(tables) == 8
     for lines in tables:
         widths = {line.count("|") for line in lines}
         assert len(widths) == 1, lines
@@ -90,14 +96,44 @@ def test_time_split_takes_waits_and_the_approval_out_of_the_overhead():
     assert release_costs.transitions(events) == 4
 
 
-def test_the_asset_leaves_out_what_the_stack_excludes():
-    patterns = cold_start.code_excludes()
-    assert "**/__pycache__" in patterns
-    assert cold_start.excluded("release/__pycache__/plan.cpython-311.pyc", patterns)
-    assert not cold_start.excluded("release/steps/cleanup.py", patterns)
+def test_cold_start_table_shows_each_handler_against_the_boto3_only_handler_and_the_target():
+    # Given a handler at 1.6x and one at 1.1x a boto3-only handler
+    lines = report.cold_imports(COLD).splitlines()
+
+    # Then the header names the target, each handler says whether it meets it, and the baseline comes first
+    assert lines[0].endswith("| × boto3 only (CPU) | ≤ 1.5× |")
+    assert lines[2].startswith("| (boto3 only) | boto3_only | 300 |")
+    assert lines[3].startswith("| LoadRelease |") and lines[3].endswith("| 1.60 | NO |")
+    assert lines[4].startswith("| LockService |") and lines[4].endswith("| 1.10 | yes |")
+    assert lines[5].endswith("| 2.50 | (opt-in) |")
 
 
 def test_every_service_the_registry_grants_gets_a_counted_client():
     names = counting.handler_client_names()
     assert {"ecs", "elbv2", "dynamodb", "application-autoscaling"} <= set(names)
     assert "iam" not in names
+
+
+def test_release_calls_are_shown_beside_their_floor_and_the_target():
+    # Given a release of 4 calls whose floor is 3 (1.33x, above the 1.3x target)
+    header, _, row = report.release_floor([RELEASE]).splitlines()
+    assert header == "| release | AWS API calls | floor | × floor | ≤ 1.3× |"
+    assert row == "| one route | 4 | 3 | 1.33 | NO |"
+    # And each step shows its invocations, calls and floor
+    assert "| ShiftTraffic | 2 / 3 / 2 |" in report.release_steps([RELEASE])
+
+
+def test_the_floor_grows_with_routes_traffic_steps_holds_and_polls_only():
+    config = {"routes": [{"name": "a"}], "service_settings": {"autoscaling": {"policies": [{"name": "cpu"}]}},
+              "release": {"traffic_steps": [{"percent": 50, "hold_seconds": 60}, {"percent": 100, "hold_seconds": 0}],
+                          "alarm_names": ["5xx"], "alarm_check_seconds": 10}}
+    one = floor.per_step(floor.release_of(config, {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
+    # 60 s watched every 10 s: six looks and one before the switch; a zero-length hold needs none
+    assert one["WatchAlarms"] == 7
+    assert one["CheckHealth"] == 3 and one["ShiftTraffic"] == 2 and one["CreateService"] == 3
+    assert one["RetireOldVersion"] == 7
+    two = floor.per_step(floor.release_of({**config, "routes": [{"name": "a"}, {"name": "b"}]},
+                                          {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
+    # A second route adds its own creates, rule changes and health reads; batched reads stay one call
+    assert sum(two.values()) - sum(one.values()) == 1 + 1 + 3 + 2
+    assert two["LoadRelease"] == one["LoadRelease"] and two["ReadLiveRoutes"] == one["ReadLiveRoutes"]

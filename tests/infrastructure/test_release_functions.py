@@ -1,6 +1,9 @@
 """Every step of the registry runs as its own Lambda function, with the code and settings it expects."""
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import re
 import subprocess
 import sys
@@ -46,7 +49,10 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
             "POWERTOOLS_SERVICE_NAME": "cutover",
             "POWERTOOLS_METRICS_NAMESPACE": "Cutover",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # AWS calls are not traced unless cutover:traceAwsCalls says so: no X-Ray SDK on cold start
+            "POWERTOOLS_TRACE_DISABLED": "true",
         }, name
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
 
 
 def test_functions_log_to_their_own_log_group_that_expires(synthesized):
@@ -65,14 +71,41 @@ def _asset_dir(synthesized, s3_key: dict | str) -> Path:
     return synthesized.outdir / f"asset.{str(s3_key).removesuffix('.zip')}"
 
 
-def test_the_code_asset_is_the_lambdas_directory_without_caches(synthesized):
+def test_the_code_asset_is_the_release_package_with_bytecode_the_runtime_uses(synthesized):
     # When the functions' code is packaged
     (function, *_) = synthesized.of_type("AWS::Lambda::Function").values()
     asset = _asset_dir(synthesized, function["Properties"]["Code"]["S3Key"])
 
-    # Then the handlers import as `release.…` from the asset root, and no bytecode caches ship
+    # Then the handlers import as `release.…` from the asset root, without tests
     assert (asset / "release" / "registry.py").is_file()
-    assert not list(asset.rglob("__pycache__"))
+    assert not list(asset.rglob("tests"))
+
+    # And every module comes with hash-checked bytecode of exactly its source: valid whatever
+    # timestamps the zip gives the files
+    for source in (asset / "release").rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        assert int.from_bytes(header[4:8], "little") == 0b11, f"{source}: not a checked-hash .pyc"
+        assert header[8:16] == importlib.util.source_hash(source.read_bytes()), source
+
+    # And a handler imported from the read-only asset, as on Lambda, compiles none of the step code
+    probe = (
+        "import importlib.machinery as m, json, sys\n"
+        "compiled = []\n"
+        "original = m.SourceFileLoader.source_to_code\n"
+        "def source_to_code(self, data, path, *args, **kwargs):\n"
+        "    compiled.append(path)\n"
+        "    return original(self, data, path, *args, **kwargs)\n"
+        "m.SourceFileLoader.source_to_code = source_to_code\n"
+        "import release.steps.service\n"
+        f"print(json.dumps([p for p in compiled if p.startswith({str(asset)!r})]))\n"
+    )
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
 
 
 def test_dependencies_come_from_the_pinned_powertools_layer_and_a_pinned_package_layer(synthesized):

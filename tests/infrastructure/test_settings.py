@@ -30,6 +30,13 @@ def test_context_lists_may_be_json_arrays_or_comma_separated():
     assert props.listener_rule_arns == ()
 
 
+def test_tracing_of_aws_calls_is_a_true_or_false_setting():
+    assert ReleaseOrchestratorProps.from_context(cdk.App(context={"cutover:traceAwsCalls": "true"}).node).trace_aws_calls
+    assert not ReleaseOrchestratorProps.from_context(cdk.App(context={"cutover:traceAwsCalls": False}).node).trace_aws_calls
+    with pytest.raises(ValueError, match="cutover:traceAwsCalls must be true or false"):
+        ReleaseOrchestratorProps.from_context(cdk.App(context={"cutover:traceAwsCalls": "yes please"}).node)
+
+
 def test_no_context_gives_the_defaults():
     assert ReleaseOrchestratorProps.from_context(cdk.App().node) == ReleaseOrchestratorProps()
 
@@ -39,4 +46,4 @@ def test_cdk_json_documents_every_setting_with_an_empty_default(key):
     # cdk.json lists what can be set; the values there change nothing until filled in
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     assert key in context
-    assert context[key] in ("", [])
+    assert context[key] in ("", [], False)

@@ -1,4 +1,5 @@
-"""Every step handler imports without the X-Ray SDK, and imports it only when tracing is on."""
+"""Every step handler imports without the X-Ray SDK, and imports it only when tracing is on; each
+imports only what its own step needs."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,9 @@ import os
 import subprocess
 import sys
 
-from cutover import ROOT
+import pytest
+
+from cutover import ROOT, step_code
 from release.registry import STEPS
 
 # Imports every handler in a fresh interpreter; with BLOCK set, `import aws_xray_sdk` fails as if
@@ -47,3 +50,26 @@ def test_tracing_off_in_lambda_imports_no_xray_sdk():
 
 def test_tracing_on_in_lambda_wraps_handlers_with_the_tracer():
     assert import_handlers(LAMBDA_TASK_ROOT="/var/task") == {"xray_loaded": True}
+
+
+# Only the step that validates a deploy config needs pydantic; the others read the plan it validated
+# (release.plan_view). Each handler is imported alone, as its function does on a cold start.
+VALIDATES_CONFIG = {"LoadRelease"}
+HEAVY = ("pydantic", "aws_xray_sdk", "yaml")
+ALONE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(set(sys.argv[2:]) & set(sys.modules))))"
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: s.key)
+def test_a_handler_imports_only_what_its_step_needs(step):
+    # Given the environment the stack gives a function (AWS calls not traced)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")}
+    env.update(PYTHONPATH=os.path.join(ROOT, "lambdas"), LAMBDA_TASK_ROOT="/var/task", **step_code.environment())
+
+    # When its handler module is imported in a fresh interpreter
+    done = subprocess.run([sys.executable, "-c", ALONE, step.module, *HEAVY], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    # Then it has not loaded the X-Ray SDK, nor pydantic and PyYAML unless it validates a config
+    expected = ["pydantic", "yaml"] if step.key in VALIDATES_CONFIG else []
+    assert json.loads(done.stdout) == expected

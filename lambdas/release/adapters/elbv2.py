@@ -54,6 +54,19 @@ def rule(rule_arn: str, field: str = "rule") -> dict[str, Any]:
         raise
 
 
+def rules(rule_arns: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """{field: description} of every rule named by a config field, in one DescribeRules call (it takes
+    any rules, of any listener); when one does not exist, the rule-by-rule reads name its field."""
+    try:
+        found = client("elbv2").describe_rules(RuleArns=sorted(set(rule_arns.values())))["Rules"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("RuleNotFound", "RuleNotFoundException"):
+            raise
+        return {field: rule(arn, field) for field, arn in rule_arns.items()}
+    by_arn = {r["RuleArn"]: r for r in found}
+    return {field: by_arn[arn] for field, arn in rule_arns.items()}
+
+
 def forward_of(rule_description: dict[str, Any]) -> dict[str, int]:
     """The rule's forward action as {target group ARN: weight}, whichever form it is written in."""
     for action in rule_description.get("Actions", []):

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from release import ownership
 from release.adapters import ecs, tagging
 from release.aws import client
-from release.plan import TAG_PREFIX, Plan
+from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.step import StepEvent, lambda_step
 from release.steps.task_definition import DIGEST_TAG
 from release.steps.obsolete import BY, SINCE

@@ -14,7 +14,7 @@ from typing import Any
 
 from release.adapters import elbv2
 from release.errors import HealthTimeout
-from release.plan import Plan
+from release.plan_view import PlanView as Plan
 from release.step import StepEvent, lambda_step, record_seconds
 
 

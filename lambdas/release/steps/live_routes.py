@@ -5,7 +5,7 @@ from typing import Any
 
 from release import ownership
 from release.adapters import elbv2
-from release.plan import TAG_PREFIX
+from release.plan_view import TAG_PREFIX
 from release.step import StepEvent, lambda_step
 
 

@@ -93,13 +93,11 @@ def check_references(config: DeployConfig) -> None:
         ) from error
     if not any(c.get("status") == "ACTIVE" for c in clusters):
         raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
-    for index, route in enumerate(config.routes):
-        for field in ("preparing_rule_arn", "public_rule_arn"):
-            description = elbv2.rule(getattr(route, field), f"routes.{index}.{field}")
-            if description.get("IsDefault"):
-                raise InvalidReleaseInput(
-                    f"routes.{index}.{field}: is a listener's default rule; Cutover edits listener rules only"
-                )
+    named = {f"routes.{index}.{field}": getattr(route, field)
+             for index, route in enumerate(config.routes) for field in ("preparing_rule_arn", "public_rule_arn")}
+    for field, description in elbv2.rules(named).items():
+        if description.get("IsDefault"):
+            raise InvalidReleaseInput(f"{field}: is a listener's default rule; Cutover edits listener rules only")
     if config.release.alarm_names:
         # A misspelt alarm would watch nothing: the release would shift traffic unprotected.
         _, missing = firing(list(config.release.alarm_names))

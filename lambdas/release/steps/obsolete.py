@@ -11,7 +11,7 @@ from typing import Any
 
 from release import ownership
 from release.adapters import ecs, elbv2, records
-from release.plan import TAG_PREFIX, Plan
+from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.step import StepEvent, lambda_step
 
 SINCE = f"{TAG_PREFIX}obsolete-since"

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release.adapters import elbv2, records
-from release.plan import Plan
+from release.plan_view import PlanView as Plan
 from release.step import StepEvent, lambda_step, record_seconds
 
 

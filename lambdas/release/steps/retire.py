@@ -10,7 +10,7 @@ from typing import Any
 
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
-from release.plan import Plan
+from release.plan_view import PlanView as Plan
 from release.step import StepEvent, lambda_step
 from release.steps.traffic import drifted, expected_now
 

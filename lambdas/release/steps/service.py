@@ -10,9 +10,8 @@ from typing import Any
 from release import naming, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
-from release.config import TargetTrackingPolicy
 from release.errors import ServiceConflict
-from release.plan import TAG_PREFIX, Plan
+from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.step import StepEvent, lambda_step
 
 OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
@@ -61,7 +60,7 @@ def resource_label(load_balancer: str, target_group_arn: str) -> str:
     return f"{load_balancer}/{target_group_arn.split(':')[-1]}"
 
 
-def metric_specification(plan: Plan, policy: TargetTrackingPolicy, groups: dict[str, str]) -> dict[str, str]:
+def metric_specification(plan: Plan, policy: Any, groups: dict[str, str]) -> dict[str, str]:
     specification = {"PredefinedMetricType": policy.metric}
     if policy.metric == "ALBRequestCountPerTarget":
         # AWS requires the label: the new version's target group of the policy's route.

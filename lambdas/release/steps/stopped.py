@@ -17,7 +17,7 @@ from typing import Any
 
 from release import stopping
 from release.aws import client, notification_topic
-from release.plan import Plan
+from release.plan_view import PlanView as Plan, read_plan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import lock, unlock
@@ -97,7 +97,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         words, report, undone = ("nothing undone: another release has taken the service's lock over, and the "
                                  "service is its own now"), {}, False
     elif decision != stopping.NOTHING:
-        words, report, undone = undo(Plan.model_validate(data["plan"]), results)
+        words, report, undone = undo(read_plan(data["plan"]), results)
     else:
         words, report, undone = stopping.intent(results), {}, True
     unlocked = unlock.release_held_by(execution)

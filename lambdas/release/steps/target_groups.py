@@ -6,7 +6,7 @@ from typing import Any
 from release.adapters import elbv2
 from release.aws import client
 from release.errors import TargetGroupConflict
-from release.plan import TAG_PREFIX, Plan, RoutePlan
+from release.plan_view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
 from release.step import StepEvent, lambda_step
 
 

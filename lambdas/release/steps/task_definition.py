@@ -1,6 +1,7 @@
 """Register the task definition: the config's partial definition completed with image and env.
 
-A revision with the same content (found by a digest tag) is reused, so re-runs add no revision.
+When the family's latest revision has the same content (by a digest tag), it is reused, so re-runs
+add no revision.
 A rollback reuses the task definition the retired service still runs.
 """
 from __future__ import annotations
@@ -11,11 +12,11 @@ from typing import Any
 
 from release.adapters import ecs
 from release.aws import client
-from release.plan import TAG_PREFIX, task_definition_request
+from release.plan_view import TAG_PREFIX
+from release.task_definition_request import task_definition_request
 from release.step import StepEvent, lambda_step
 
 DIGEST_TAG = f"{TAG_PREFIX}digest"
-REVISIONS_TO_SEARCH = 10
 
 
 def digest(request: dict[str, Any]) -> str:
@@ -23,15 +24,13 @@ def digest(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def find_revision(family: str, wanted: str) -> str | None:
-    ecs_client = client("ecs")
-    arns = ecs_client.list_task_definitions(
-        familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=REVISIONS_TO_SEARCH
-    )["taskDefinitionArns"]
-    for arn in arns:
-        tags = ecs_client.describe_task_definition(taskDefinition=arn, include=["TAGS"]).get("tags") or []
-        if {t["key"]: t["value"] for t in tags}.get(DIGEST_TAG) == wanted:
-            return arn
+def registered_already(family: str, wanted: str) -> str | None:
+    """The family's latest revision when it has this content: one call however many revisions the
+    family has (DescribeTaskDefinition of a family alone gives its latest ACTIVE revision). The
+    release holds the service's lock, so a re-run finds its own revision there."""
+    latest = ecs.task_definition(family)
+    if latest and latest["tags"].get(DIGEST_TAG) == wanted:
+        return latest["taskDefinitionArn"]
     return None
 
 
@@ -45,7 +44,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
         return {"task_definition": running["taskDefinition"], "changed": None, "found": "rollback reuses the retired version's task definition"}
     request = task_definition_request(plan, plan.image)
     wanted = digest(request)
-    existing = find_revision(request["family"], wanted)
+    existing = registered_already(request["family"], wanted)
     if existing:
         return {"task_definition": existing, "changed": None, "found": "same content already registered"}
     request["tags"].append({"key": DIGEST_TAG, "value": wanted})

@@ -12,7 +12,7 @@ from typing import Any
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
-from release.plan import Plan
+from release.plan_view import PlanView as Plan
 from release.step import StepEvent, lambda_step, record_count
 from release.steps.obsolete import mark
 

@@ -1,0 +1,175 @@
+"""The plan as the steps read it: the state data LoadRelease validated, read without pydantic.
+
+Only LoadRelease (and the command line) validate a config; every other step receives the plan
+LoadRelease dumped, with every default filled in, and reads it through these views: the same
+attribute names as the models of release.config and release.plan, and the same behaviour, which
+lives here once as mixins both share. Importing pydantic and building the config models costs a
+step's cold start about as much again as boto3 itself (docs/development.md, "Cold start").
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from release import aws_fields
+
+TAG_PREFIX = "cutover:"
+
+
+def load_balancer_of(rule_arn: str) -> str:
+    """`app/<name>/<id>` of the load balancer a listener rule ARN belongs to."""
+    return "/".join(rule_arn.split(":listener-rule/", 1)[1].split("/")[:3])
+
+
+# -- behaviour the models and the views share -----------------------------------------------------
+
+class PlanReads:
+    __slots__ = ()
+
+    @property
+    def service(self) -> str:
+        return self.config.service
+
+    def tags(self, **extra: str) -> dict[str, str]:
+        """Tags on everything a release creates: how cleanup and rollback find their way back."""
+        base = {
+            f"{TAG_PREFIX}env": self.env,
+            f"{TAG_PREFIX}service": self.service,
+            f"{TAG_PREFIX}version": self.version,
+            f"{TAG_PREFIX}release": self.release_id,
+        }
+        base.update({f"{TAG_PREFIX}{k}": v for k, v in extra.items()})
+        return base
+
+
+class DeployConfigReads:
+    __slots__ = ()
+
+    def request_count_route(self, policy: Any) -> Any:
+        """The route whose target group an ALBRequestCountPerTarget policy counts."""
+        return next((r for r in self.routes if r.name == policy.route), self.routes[0])
+
+    @property
+    def required_healthy(self) -> int:
+        """Healthy targets a route needs; by default every desired task, but never above what
+        autoscaling may scale the version in to."""
+        if self.release.required_healthy:
+            return self.release.required_healthy
+        scaling = self.service_settings.autoscaling
+        return min(self.service_settings.desired_count, scaling.min) if scaling else self.service_settings.desired_count
+
+
+class RouteReads:
+    __slots__ = ()
+
+    @property
+    def load_balancer(self) -> str:
+        """`app/<name>/<id>`: the final part of the load balancer's ARN."""
+        return load_balancer_of(self.public_rule_arn)
+
+
+# -- the views ------------------------------------------------------------------------------------
+
+class View:
+    """Read-only attributes over one validated mapping; a field holding a model comes as its view."""
+
+    __slots__ = ("_data",)
+    # Fields whose values are models (or lists of models), and the view of each.
+    MODELS: ClassVar[dict[str, type[View]]] = {}
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._data[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
+        view = self.MODELS.get(name)
+        if view is None or value is None:
+            return value
+        return [view(item) for item in value] if isinstance(value, list) else view(value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the plan is read-only ({type(self).__name__}.{name})")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._data == self._data
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+
+class PassesThroughView(View):
+    """A model whose other keys are fields of an ECS request, passed through (release.config.PassesThrough)."""
+
+    __slots__ = ()
+    AWS_SHAPE: ClassVar[str]
+    # The model's own fields; every other key was passed through (a test compares them with the model's).
+    FIELDS: ClassVar[frozenset[str]]
+
+    def request_fields(self) -> dict[str, Any]:
+        extra = {key: value for key, value in self._data.items() if key not in self.FIELDS}
+        return aws_fields.request_fields(self.AWS_SHAPE, extra)
+
+
+class ContainerView(PassesThroughView):
+    __slots__ = ()
+    AWS_SHAPE = aws_fields.CONTAINER
+    FIELDS = frozenset({"name", "image", "essential", "cpu", "memory", "memory_reservation", "port_mappings",
+                        "environment", "secrets", "command", "entry_point", "log_configuration"})
+    MODELS = {"port_mappings": View, "secrets": View, "log_configuration": View}
+
+
+class TaskDefinitionView(PassesThroughView):
+    __slots__ = ()
+    AWS_SHAPE = aws_fields.TASK_DEFINITION
+    FIELDS = frozenset({"family", "cpu", "memory", "network_mode", "requires_compatibilities", "execution_role_arn",
+                        "task_role_arn", "containers"})
+    MODELS = {"containers": ContainerView}
+
+
+class AutoscalingView(View):
+    __slots__ = ()
+    MODELS = {"policies": View}
+
+
+class ServiceSettingsView(PassesThroughView):
+    __slots__ = ()
+    AWS_SHAPE = aws_fields.SERVICE
+    FIELDS = frozenset({"desired_count", "launch_type", "capacity_provider_strategy", "platform_version", "network",
+                        "health_check_grace_period_seconds", "autoscaling"})
+    MODELS = {"capacity_provider_strategy": View, "network": View, "autoscaling": AutoscalingView}
+
+
+class RouteView(RouteReads, View):
+    __slots__ = ()
+    MODELS = {"health_check": View}
+
+
+class ReleaseSettingsView(View):
+    __slots__ = ()
+    MODELS = {"approval": View, "traffic_steps": View}
+
+
+class DeployConfigView(DeployConfigReads, View):
+    __slots__ = ()
+    MODELS = {"task_definition": TaskDefinitionView, "service_settings": ServiceSettingsView, "routes": RouteView,
+              "release": ReleaseSettingsView}
+
+
+class RoutePlanView(View):
+    __slots__ = ()
+    MODELS = {"route": RouteView}
+
+
+class PlanView(PlanReads, View):
+    __slots__ = ()
+    MODELS = {"config": DeployConfigView, "routes": RoutePlanView}
+
+
+def read_plan(data: dict[str, Any]) -> PlanView:
+    """The plan LoadRelease returned (release.plan.Plan dumped), for reading."""
+    return PlanView(data)
