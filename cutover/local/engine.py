@@ -22,6 +22,8 @@ from release.observability import logger as step_logger
 from release.registry import STEPS, STOPPED_RELEASE_HANDLER, integration_arns
 
 logger = logging.getLogger(__name__)
+# An asynchronous Lambda invocation is tried at most three times.
+ASYNC_ATTEMPTS = 3
 
 REGION = "us-east-1"
 PARTITION = "aws"
@@ -224,10 +226,18 @@ class LocalEngine:
         thread.start()
 
     def _deliver_in_background(self, execution_arn: str) -> None:
-        try:
-            self.deliver_status_change(execution_arn)
-        except Exception:  # noqa: BLE001 - EventBridge would retry; here the failure is logged for the test to see
-            logger.exception("the undo of stopped releases failed for %s", execution_arn)
+        # EventBridge invokes its Lambda target asynchronously, and Lambda runs a failed asynchronous
+        # invocation twice more, a minute then two later (here a second each, scaled like retries):
+        # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+        for attempt in range(ASYNC_ATTEMPTS):
+            try:
+                self.deliver_status_change(execution_arn)
+                return
+            except Exception:  # noqa: BLE001 - logged for the test to see once the last attempt fails
+                if attempt == ASYNC_ATTEMPTS - 1:
+                    logger.exception("the undo of stopped releases failed for %s", execution_arn)
+                else:
+                    time.sleep(self.retry_backoff_scale)
 
     def deliver_status_change(self, execution_arn: str, timeout: float = 60) -> Any:
         """Deliver the execution's end (ABORTED, TIMED_OUT, FAILED…) to the rule's target, as EventBridge
