@@ -3,6 +3,7 @@ server, Lambda checks served by local Python functions; a failing check undoes t
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -237,3 +238,18 @@ def test_the_same_release_started_again_once_the_check_passes_succeeds(demo, end
     assert {(c["phase"], c["passed"]) for c in operations.check_results(operations.history(demo.sfn, again))} == {
         ("prepared", True), ("hold", True)}
     assert lock_item(demo) is None
+
+
+def test_the_approval_request_says_what_the_prepared_checks_found(demo, endpoint):
+    # Given a manual approval after a prepared check
+    config = config_with(demo, approval={"mode": "manual", "timeout_seconds": 600},
+                         verify=[http_check(endpoint, ["prepared"])])
+    queue = subscribe_queue(demo)
+
+    # When v2 is released and an operator approves
+    description = demo.release("2", config=config)
+
+    # Then the approval request listed the check and its finding, before anyone approved
+    assert description["status"] == "SUCCEEDED"
+    (request,) = [m for m in notifications(demo, queue) if "ready for approval" in m["Subject"]]
+    assert json.loads(request["Message"])["checks"] == [{"name": "smoke", "message": f"{endpoint.url()} answered 200"}]
