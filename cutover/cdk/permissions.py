@@ -215,7 +215,8 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
                else "ALB listener rules of this account and region until listener_rule_arns or listener_arns "
                     "is set.")),
         "check_functions": Grant(
-            tuple(f for arn_ in props.check_function_arns for f in (arn_, f"{arn_}:*")) if props.check_function_arns
+            tuple(f for function in props.check_function_arns for f in (function, f"{function}:*"))
+            if props.check_function_arns
             else (arn("lambda", "function:*"),),
             "Verification checks invoke the functions named in each service's deploy config; scoped to "
             + (f"the check functions {', '.join(props.check_function_arns)} and their versions and aliases."

@@ -7,9 +7,8 @@ caller fails the release (VerificationFailed) when any did not pass.
 """
 from __future__ import annotations
 
+import functools
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from release.adapters import functions
@@ -22,14 +21,18 @@ MAX_MESSAGE = 500
 RETRY_PAUSE_SECONDS = 1.0
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """The check compares the status the URL itself answers: a redirect is not followed."""
+@functools.cache
+def _opener() -> Any:
+    # Imported on the first HTTP check: the alarm look of every hold imports this module.
+    import urllib.request
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        """The check compares the status the URL itself answers: a redirect is not followed."""
 
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
 
-_opener = urllib.request.build_opener(_NoRedirect)
+    return urllib.request.build_opener(NoRedirect)
 
 
 def context(plan: Plan, results: dict[str, Any], phase: str, execution_id: str) -> dict[str, Any]:
@@ -46,8 +49,11 @@ def context(plan: Plan, results: dict[str, Any], phase: str, execution_id: str) 
 
 
 def _status_of(url: str, timeout: int) -> tuple[int | None, str]:
+    import urllib.error
+    import urllib.request
+
     try:
-        with _opener.open(urllib.request.Request(url, method="GET"), timeout=timeout) as response:
+        with _opener().open(urllib.request.Request(url, method="GET"), timeout=timeout) as response:
             return response.status, ""
     except urllib.error.HTTPError as error:
         return error.code, ""

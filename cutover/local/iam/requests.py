@@ -37,14 +37,17 @@ class Account:
     account: str
 
 
+# Operations the steps call whose IAM action has another name (Service Authorization Reference, AWS Lambda).
+ACTION_NAMED_OTHERWISE = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 def iam_action(service_model: Any, operation_name: str) -> str:
     """The IAM action of an SDK operation: `<service prefix>:<operation name>`."""
     # The signing name is the IAM prefix for every service the steps use, except CloudWatch and the
     # Resource Groups Tagging API (Service Authorization Reference: prefixes `cloudwatch`, `tag`).
     prefix = {"monitoring": "cloudwatch", "tagging": "tag"}.get(service_model.signing_name, service_model.signing_name)
     action = f"{prefix}:{operation_name}"
-    # The one operation the steps call whose action is named otherwise (Service Authorization Reference, Lambda).
-    return {"lambda:Invoke": "lambda:InvokeFunction"}.get(action, action)
+    return ACTION_NAMED_OTHERWISE.get(action, action)
 
 
 @lru_cache(maxsize=None)
