@@ -48,6 +48,9 @@ class World:
     def build(cls, engine: LocalEngine, *, hold_seconds: int = 1) -> World:
         env = environment.create(engine.client)
         config = release_config(env.values, hold_seconds=hold_seconds)
+        # A verification check on the prepared version and the holds, so that its step is in every cell's release.
+        check = engine.add_function("check-smoke", lambda event, context: {"passed": True, "message": "smoke test passed"})
+        config["release"]["verify"] = [{"name": "smoke", "lambda": {"function_arn": check}, "when": ["prepared", "hold"]}]
         cloudwatch = engine.client("cloudwatch")
         cloudwatch.put_metric_alarm(
             AlarmName=ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum",

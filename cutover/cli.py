@@ -301,6 +301,7 @@ def cmd_status(ctx: Context) -> int:
         "progress": status_line(events, status) if status == "RUNNING" else None,
         "waiting_for_approval": waiting, "approval": operations.approval_answer(events), "failure": failure,
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(status, events),
+        "checks": operations.check_results(events),
     }
     if ctx.json:
         ctx.emit(report)
@@ -312,6 +313,8 @@ def cmd_status(ctx: Context) -> int:
                 + (f", took {render.duration(took)}" if took is not None else ""))
         if status == "RUNNING":
             ctx.say(f"  now       {report['progress']}")
+        for check in report["checks"]:
+            ctx.say(f"  check     {render.check(check)} ({check['phase']})")
         if report["approval"]:
             ctx.say(f"  approval  {render.describe_result(report['approval'])}")
         if waiting:
@@ -518,13 +521,15 @@ def cmd_sandbox_up(ctx: Context) -> int:
 
     try:
         faults.parse_rehearsal(ctx.args.fail or [])
+        sandbox.load_functions(ctx.args.function or [])
     except ValueError as error:
         raise UsageError(str(error)) from error
     if not sandbox.port_free(ctx.args.port):
         raise UsageError(f"--port: {ctx.args.port} on 127.0.0.1 is in use; choose another")
+    given = {"fail": ctx.args.fail, "functions": ctx.args.function}
     if not ctx.json:
-        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out, fail=ctx.args.fail)
-    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit, fail=ctx.args.fail)
+        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out, **given)
+    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit, **given)
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -649,6 +654,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fail", action="append", metavar="STEP:MODE",
                     help="make a step fail every time, to rehearse what a release does when it breaks; STEP is a "
                          "step key (e.g. RecordRelease), MODE is error, throttle or crash; repeat for more")
+    up.add_argument("--function", action="append", metavar="NAME=FILE:FUNCTION",
+                    help="serve the Python function FUNCTION(event, context) of FILE as the Lambda function NAME "
+                         "(named check-…), for verification checks (release.verify[].lambda); repeat for more")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

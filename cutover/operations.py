@@ -234,6 +234,15 @@ def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(step_results(events))
 
 
+def check_results(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last result of each verification check in each phase it ran in ({name, kind, passed, message, phase})."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, result in step_results(events):
+        for check in (result.get("verification") or []) if isinstance(result, dict) else []:
+            found[(check["name"], check["phase"])] = check
+    return list(found.values())
+
+
 def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The answer the approval's task token came back with, as the execution history holds it:
     `{"decision", "by", "name", "identity", "comment" | "reason"}` (an answer sent from the console

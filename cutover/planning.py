@@ -220,4 +220,6 @@ def text(report: dict[str, Any]) -> str:
     lines += ["", f"Approval: {approval}" + (" - an operator approves before traffic moves" if approval == "manual" else " - no wait")]
     if s["alarms"]:
         lines.append(f"Alarms watched: {', '.join(s['alarms'])}")
+    for check in s.get("checks") or []:
+        lines.append(f"Check {check['name']} ({check['kind']}): {' and '.join(check['when'])}")
     return "\n".join(lines)

@@ -79,6 +79,15 @@ def _changed(item: dict[str, Any], default: str = "unchanged") -> str:
     return item.get("changed") or item.get("found") or item.get("skipped") or default
 
 
+def check(result: dict[str, Any]) -> str:
+    """One verification check's result: `smoke passed: …` or `smoke FAILED: …`."""
+    return f"{result['name']} {'passed' if result['passed'] else 'FAILED'}: {result['message']}"
+
+
+def checks(found: list[dict[str, Any]]) -> str:
+    return "; ".join(check(c) for c in found)
+
+
 def describe_result(result: Any) -> str:
     """What a step found and changed, in one line, from the small result it returned."""
     if not isinstance(result, dict):
@@ -115,10 +124,14 @@ def describe_result(result: Any) -> str:
     if "counts" in result:
         text = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in result["counts"])
         return text + (" - timed out" if result.get("timed_out") else "")
+    if "verification" in result and "phase" in result:
+        return f"{len(result['verification'])} check(s) on the {result['phase']} version: {checks(result['verification'])}"
     if "watched" in result:
         alarms = f"{len(result['watched'])} alarm(s) OK" if result["watched"] else "no alarms to watch"
         if result.get("missing"):
             alarms += f"; missing: {', '.join(result['missing'])}"
+        if result.get("verification"):
+            alarms += f"; {checks(result['verification'])}"
         if "remaining_seconds" in result:
             alarms += f"; {result['remaining_seconds']} s of hold left"
         return alarms

@@ -1,6 +1,7 @@
 """`cutover sandbox up`: the local engine as an AWS endpoint on 127.0.0.1, with the demo environment."""
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
@@ -8,11 +9,11 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 import yaml
 
-from cutover.local import environment, faults
+from cutover.local import environment, faults, lambdas
 from cutover.local.engine import REGION, LocalEngine
 
 DEFAULT_PORT = 4566
@@ -29,15 +30,43 @@ def port_free(port: int) -> bool:
     return True
 
 
+def load_functions(specs: list[str]) -> dict[str, Callable[[Any, Any], Any]]:
+    """`NAME=FILE:FUNCTION` each: the Python function FUNCTION of FILE, to serve as the Lambda function NAME."""
+    found: dict[str, Callable[[Any, Any], Any]] = {}
+    for spec in specs:
+        name, _, target = spec.partition("=")
+        path, _, attribute = target.rpartition(":")
+        if not name or not path or not attribute:
+            raise ValueError(f"--function {spec!r}: write NAME=FILE:FUNCTION, e.g. check-smoke=checks.py:handler")
+        if not name.startswith(lambdas.CHECK_FUNCTION_PREFIX):
+            raise ValueError(f"--function {spec!r}: the sandbox's stack lets releases invoke functions named "
+                             f"{lambdas.CHECK_FUNCTION_PREFIX}*; name it {lambdas.CHECK_FUNCTION_PREFIX}{name}")
+        if not os.path.isfile(path):
+            raise ValueError(f"--function {spec!r}: no file {path}")
+        module_spec = importlib.util.spec_from_file_location(f"cutover_sandbox_{name.replace('-', '_')}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:  # noqa: BLE001 - any error of the user's file is reported as such
+            raise ValueError(f"--function {spec!r}: {path} failed to load: {type(error).__name__}: {error}") from error
+        function = getattr(module, attribute, None)
+        if not callable(function):
+            raise ValueError(f"--function {spec!r}: {path} has no function {attribute}")
+        found[name] = function
+    return found
+
+
 def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None = None,
        stop: threading.Event | None = None, on_ready: Callable[[dict[str, str]], None] | None = None,
-       fail: list[str] | None = None) -> int:
+       fail: list[str] | None = None, functions: list[str] | None = None) -> int:
     """Serve until stopped; `on_ready` gets the endpoint, state machine and files once they exist.
 
-    `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals.
+    `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals. `functions`
+    ("NAME=FILE:FUNCTION", …) deploys Python functions as Lambda functions, for verification checks.
     """
     out = out or sys.stdout
     failures = faults.parse_rehearsal(fail or [])
+    handlers = load_functions(functions or [])
     if not port_free(port):
         out.write(f"port {port} on 127.0.0.1 is in use; choose another with --port\n")
         return 2
@@ -49,6 +78,7 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with LocalEngine(port=port) as engine, faults.rehearsal(fail or []):
+        deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
         env = environment.create(engine.client)
         text = environment.config_text(env.values)
         environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
@@ -70,6 +100,7 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
             f"  state machine  {engine.state_machine_arn}\n"
             f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
             + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
+            + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
             + f"\nIn another shell:\n"
             f"  source {env_path}\n"
             f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
@@ -82,7 +113,7 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
         out.flush()
         if on_ready:
             on_ready({"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
-                      "config": config_path, "env": env_path})
+                      "config": config_path, "env": env_path, "functions": deployed})
         stop.wait()
         out.write("stopping the sandbox\n")
         out.flush()

@@ -9,7 +9,7 @@ from cutover.cdk.access_policies import AccessPolicies
 from cutover.cdk.monitoring import Monitoring
 from cutover.cdk.notifications import Notifications
 from cutover.cdk.permissions import ResourceScope
-from cutover.cdk.release_functions import ReleaseFunctions
+from cutover.cdk.release_functions import CheckNetwork, ReleaseFunctions
 from cutover.cdk.release_table import ReleaseTable
 from cutover.cdk.settings import ReleaseOrchestratorProps
 from cutover.cdk.state_machine import ReleaseStateMachine
@@ -57,6 +57,7 @@ class ReleaseOrchestrator(Construct):
             self, "Steps", steps=STEPS, resources=resources, notifications=self.notifications,
             table_name=self.table.table_name, log_retention=props.log_retention,
             removal_policy=props.removal_policy, trace_aws_calls=props.trace_aws_calls,
+            check_network=CheckNetwork(props.check_subnet_ids, props.check_security_group_ids),
         ).functions
         self.state_machine = ReleaseStateMachine(
             self, "Release",

@@ -67,6 +67,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "application-autoscaling:DescribeScalableTargets": (UNSCOPED,),
     "application-autoscaling:DescribeScalingPolicies": (UNSCOPED,),
     "tag:GetResources": (UNSCOPED,),
+    "lambda:InvokeFunction": ("check_functions",),
 }
 
 _TOKEN_NAMES = {Aws.PARTITION: "<AWS::Partition>", Aws.REGION: "<AWS::Region>", Aws.ACCOUNT_ID: "<AWS::AccountId>"}
@@ -212,6 +213,14 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
             + ("the listed rules and every rule of the listed listeners." if rules
                else "ALB listener rules of this account and region until listener_rule_arns or listener_arns "
                     "is set.")),
+        "check_functions": Grant(
+            tuple(f for function in props.check_function_arns for f in (function, f"{function}:*"))
+            if props.check_function_arns
+            else (arn("lambda", "function:*"),),
+            "Verification checks invoke the functions named in each service's deploy config; scoped to "
+            + (f"the check functions {', '.join(props.check_function_arns)} and their versions and aliases."
+               if props.check_function_arns
+               else "any function of this account and region until check_function_arns is set.")),
         "scalable_targets": Grant(
             (arn("application-autoscaling", "scalable-target/*"),),
             "Scalable target ARNs carry a random id assigned by Application Auto Scaling, so they cannot be "

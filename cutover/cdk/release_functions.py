@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jsii
@@ -12,13 +13,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from release.registry import Step
+from release.registry import CHECK_RUNNERS, Step
 
 from cutover import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
 from cutover.cdk.notifications import PUBLISH_KEY_ACTIONS, Notifications
 from cutover.cdk.permissions import ResourceScope
 
+# What Lambda itself does with a function's role to attach it to a VPC (Lambda developer guide, "Giving
+# Lambda functions access to resources in an Amazon VPC"; the AWSLambdaVPCAccessExecutionRole policy).
+VPC_ACCESS_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+VPC_ACCESS_REASON = ("Lambda manages the network interfaces of a function in a VPC with the function's role; "
+                     "ec2:DescribeNetworkInterfaces works only on `*`, and the interfaces' ids are assigned by EC2.")
 XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords do not support "
                "resource-level permissions.")
 
@@ -43,10 +50,32 @@ def step_code() -> lambda_.Code:
         bundling=BundlingOptions(image=RUNTIME.bundling_image, local=CopyReleasePackage()))
 
 
+@dataclass(frozen=True)
+class CheckNetwork:
+    """Where the functions that run verification checks sit, so that HTTP checks reach the services' VPC."""
+
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+    def attach(self, function: lambda_.Function, role: iam.Role) -> None:
+        """Put `function` in the subnets, with what Lambda needs to attach it there."""
+        if not self.subnet_ids:
+            return
+        cfn = function.node.default_child
+        cfn.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
+            subnet_ids=list(self.subnet_ids), security_group_ids=list(self.security_group_ids))
+        # The role must allow this before Lambda creates the function's network interfaces.
+        policy = iam.Policy(function, "VpcAccess", statements=[
+            iam.PolicyStatement(actions=VPC_ACCESS_ACTIONS, resources=["*"])], roles=[role])
+        cfn.add_dependency(policy.node.default_child)
+        Validations.of(policy).acknowledge(Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=VPC_ACCESS_REASON))
+
+
 class ReleaseFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, steps: Sequence[Step], resources: ResourceScope,
                  notifications: Notifications, table_name: str, log_retention: logs.RetentionDays,
-                 removal_policy: RemovalPolicy, trace_aws_calls: bool = False) -> None:
+                 removal_policy: RemovalPolicy, trace_aws_calls: bool = False,
+                 check_network: CheckNetwork | None = None) -> None:
         super().__init__(scope, construct_id)
         dependencies = Dependencies(self, "Dependencies")
         code = step_code()
@@ -90,6 +119,8 @@ class ReleaseFunctions(Construct):
                 environment=environment,
                 log_group=log_group,
             )
+            if step.key in CHECK_RUNNERS and check_network:
+                check_network.attach(self.functions[step.key], role)
             reasons = resources.wildcard_reasons(step.calls)
             reasons["Resource::*"] = " ".join(filter(None, (reasons.get("Resource::*"), XRAY_REASON)))
             Validations.of(role).acknowledge(*(

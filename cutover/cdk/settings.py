@@ -28,6 +28,9 @@ CONTEXT_KEYS = {
     "notification_emails": "cutover:notificationEmails",
     "state_machine_name": "cutover:stateMachineName",
     "trace_aws_calls": "cutover:traceAwsCalls",
+    "check_function_arns": "cutover:checkFunctionArns",
+    "check_subnet_ids": "cutover:checkSubnetIds",
+    "check_security_group_ids": "cutover:checkSecurityGroupIds",
 }
 
 
@@ -57,6 +60,15 @@ class ReleaseOrchestratorProps:
     """S3 buckets deploy configs are read from (`--config-uri s3://…`)."""
     notification_emails: tuple[str, ...] = ()
     """Addresses subscribed to release notifications (approval requests, failures)."""
+    check_function_arns: tuple[str, ...] = ()
+    """Lambda functions that verification checks (`release.verify[].lambda`) may invoke, with their versions
+    and aliases."""
+    check_subnet_ids: tuple[str, ...] = ()
+    """Subnets of the services' VPC for the functions that run verification checks, so that HTTP checks reach
+    URLs inside it (give check_security_group_ids too). Those subnets need a route to the Lambda, CloudWatch
+    and Step Functions APIs (NAT or VPC endpoints)."""
+    check_security_group_ids: tuple[str, ...] = ()
+    """Security groups of the functions that run verification checks, with check_subnet_ids."""
     state_machine_name: str | None = None
     """Defaults to a name unique to the construct (`<stack name>-Release` in the Cutover stack)."""
     trace_aws_calls: bool = False
@@ -68,6 +80,11 @@ class ReleaseOrchestratorProps:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """For the release table (what can be rolled back to) and the log groups, when the stack is deleted."""
+
+    def __post_init__(self) -> None:
+        if bool(self.check_subnet_ids) != bool(self.check_security_group_ids):
+            raise ValueError("check_subnet_ids and check_security_group_ids go together: give both (the functions that "
+                             "run verification checks join the VPC with them) or neither")
 
     @classmethod
     def from_context(cls, node: Node) -> ReleaseOrchestratorProps:

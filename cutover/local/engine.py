@@ -45,7 +45,11 @@ def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
 
 
 def function_arn(key: str) -> str:
-    return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{lambdas.function_name(key)}"
+    return check_function_arn(lambdas.function_name(key))
+
+
+def check_function_arn(name: str) -> str:
+    return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
 class _ScaledSleep:
@@ -211,6 +215,13 @@ class LocalEngine:
                 if token:
                     sfn.send_task_failure(taskToken=token, error="EngineStopped", cause="the local engine stopped")
             time.sleep(0.2)
+
+    def add_function(self, name: str, handler: Any) -> str:
+        """Deploy a Python function `handler(event, context)` as the Lambda function `name` of this account
+        (a check function for `release.verify`); returns its ARN. The local stack lets releases invoke
+        functions named check-*; another name is refused to them, as the stack's IAM would refuse it."""
+        lambdas.add_check_function(name, handler)
+        return check_function_arn(name)
 
     # -- EventBridge ----------------------------------------------------------------------------
     def _execution_ended_badly(self, execution_arn: str) -> None:

@@ -3,11 +3,14 @@
 moto's Lambda backend without Docker only echoes; its one `invoke` method is replaced here by a
 dispatcher to the project's handlers (private moto API: moto is pinned exactly for this).
 Errors come back the way Lambda reports them, so Retry and Catch match the error's class name.
+The same dispatcher serves check functions (`release.verify[].lambda`) registered as local Python
+functions (`cutover sandbox up --function`); a function that is neither is not found, as on AWS.
 """
 from __future__ import annotations
 
 import importlib
 import json
+import re
 import threading
 import time
 import traceback
@@ -15,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cutover.local import iam
@@ -22,6 +26,9 @@ from release import aws
 from release.registry import BY_KEY
 
 FUNCTION_PREFIX = "cutover-"
+# The local stack lets releases invoke check functions with names like this one (check_function_arns).
+CHECK_FUNCTION_PREFIX = "check-"
+CHECK_FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 
 # Called around every handler: (step key, event) before, (step key, event, result) after.
 # The fault tests hook in here; nothing else does.
@@ -29,6 +36,8 @@ Hook = Callable[..., None]
 before_hooks: list[Hook] = []
 after_hooks: list[Hook] = []
 invocations: list[tuple[str, float]] = []
+# Check functions of the account: name -> a Python function called as a Lambda handler (event, context).
+check_functions: dict[str, Callable[[Any, Any], Any]] = {}
 _lock = threading.Lock()
 _running = threading.local()
 
@@ -52,11 +61,31 @@ class LocalContext:
         return 60_000
 
 
-def _step_key(function: str) -> str:
-    name = function.rsplit(":", 1)[-1] if function.startswith("arn:") else function
+def _function_name(function: str) -> str:
+    """The name in a function name or ARN (`arn:…:function:NAME[:QUALIFIER]`)."""
+    return function.split(":function:", 1)[1].split(":")[0] if ":function:" in function else function
+
+
+def _step_key(function: str) -> str | None:
+    name = _function_name(function)
     if not name.startswith(FUNCTION_PREFIX) or name[len(FUNCTION_PREFIX):] not in BY_KEY:
-        raise LookupError(f"no release step is deployed as {function}")
+        return None
     return name[len(FUNCTION_PREFIX):]
+
+
+def add_check_function(name: str, handler: Callable[[Any, Any], Any]) -> None:
+    """Deploy `handler` as the Lambda function `name` of the local account."""
+    if not re.match(CHECK_FUNCTION_NAME, name) or _step_key(name):
+        raise ValueError(f"function name {name!r}: 1-64 letters, digits, - and _, not a release step's name")
+    with _lock:
+        check_functions[name] = handler
+
+
+def _run_check_function(name: str, function: str, event: Any) -> Any:
+    context = LocalContext(function_name=name, invoked_function_arn=function, aws_request_id=str(uuid.uuid4()))
+    # It is a function of its own, not the step that invoked it: its calls are not the step's.
+    with iam.running(None):
+        return check_functions[name](event, context)
 
 
 def current() -> tuple[str, dict[str, Any]] | None:
@@ -82,12 +111,14 @@ def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
 
 
 def _invoke(self, function_name_or_arn, qualifier, body, headers, response_headers):  # noqa: ANN001 (moto's signature)
-    key = _step_key(function_name_or_arn)
+    key, name = _step_key(function_name_or_arn), _function_name(function_name_or_arn)
+    if key is None and name not in check_functions:
+        raise UnknownFunctionException(function_name_or_arn)
     with _lock:
-        invocations.append((key, time.time()))
+        invocations.append((key or name, time.time()))
     event = json.loads(body) if body else {}
     try:
-        result = run_step(key, event, function_name_or_arn)
+        result = run_step(key, event, function_name_or_arn) if key else _run_check_function(name, function_name_or_arn, event)
     except Exception as error:  # reported to the interpreter as Lambda does, not raised
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps({
@@ -105,6 +136,7 @@ def reset() -> None:
         before_hooks.clear()
         after_hooks.clear()
         invocations.clear()
+        check_functions.clear()
 
 
 def install() -> None:

@@ -248,6 +248,60 @@ class Approval(Model):
         return self
 
 
+LAMBDA_FUNCTION_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$"
+
+
+# The HTTP checks of one phase run one after the other inside a step whose function has 60 s: at
+# worst (every attempt timing out) they must end well before that.
+HTTP_CHECKS_BUDGET_SECONDS = 40
+
+
+class HttpCheck(Model):
+    url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$", description="http:// or https:// URL the check requests (GET)")
+    expect_status: int = Field(default=200, ge=100, le=599)
+    timeout_seconds: int = Field(default=5, ge=1, le=60, description="Per attempt")
+    attempts: int = Field(default=3, ge=1, le=10, description="Tries (one second apart) before the check fails")
+
+    @property
+    def worst_seconds(self) -> int:
+        return self.attempts * self.timeout_seconds + self.attempts - 1
+
+
+class LambdaCheck(Model):
+    function_arn: str = Field(
+        pattern=LAMBDA_FUNCTION_ARN,
+        description="The function (ARN, optionally with a version or alias) invoked with the release context; "
+                    "it answers {\"passed\": bool, \"message\": str}. The stack must list it in check_function_arns",
+    )
+
+
+class VerifyCheck(Model):
+    """A verification check: an HTTP request or a Lambda function, run after the health gate and/or during holds."""
+
+    # `lambda` is a Python keyword: the field is `lambda_`, written and read back as `lambda`.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, serialize_by_alias=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    http: HttpCheck | None = None
+    lambda_: LambdaCheck | None = Field(default=None, alias="lambda")
+    when: list[Literal["prepared", "hold"]] = Field(
+        default_factory=lambda: ["prepared"], min_length=1,
+        description="prepared: after the health gate, before approval; hold: at every alarm look during traffic "
+                    "holds and the bake",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> VerifyCheck:
+        if (self.http is None) == (self.lambda_ is None):
+            kinds = "http (url, expect_status, timeout_seconds, attempts) or lambda (function_arn)"
+            if self.http is None:
+                raise ValueError(f"http: check {self.name!r} needs one of {kinds}")
+            raise ValueError(f"lambda: check {self.name!r} has both http and lambda; keep one (a check is one or the other)")
+        if len(set(self.when)) != len(self.when):
+            raise ValueError(f"when: name each phase once, got {self.when}")
+        return self
+
+
 class ReleaseSettings(Model):
     required_healthy: int | None = Field(
         default=None, ge=1, description="Healthy targets needed per route; defaults to desired_count"
@@ -275,6 +329,33 @@ class ReleaseSettings(Model):
                     "one Cutover did not register, is always kept",
     )
     on_prepare_failure: Literal["scale_to_zero", "delete"] = "scale_to_zero"
+    verify: list[VerifyCheck] = Field(
+        default_factory=list, max_length=10,
+        description="Checks that must pass: a failing one undoes the release as a failing health gate (prepared) or an "
+                    "alarm (hold) does",
+    )
+
+    @field_validator("verify")
+    @classmethod
+    def _unique_checks(cls, checks: list[VerifyCheck]) -> list[VerifyCheck]:
+        names = [c.name for c in checks]
+        if len(set(names)) != len(names):
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"check names must be unique; rename {', '.join(repeated)}")
+        for phase in ("prepared", "hold"):
+            http = [c for c in checks if phase in c.when and c.http is not None]
+            worst = sum(c.http.worst_seconds for c in http)
+            if worst > HTTP_CHECKS_BUDGET_SECONDS:
+                raise ValueError(
+                    f"the {phase} HTTP checks ({', '.join(c.name for c in http)}) could take {worst} s when every "
+                    f"attempt times out (attempts x timeout_seconds + a second between attempts); at most "
+                    f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
+                )
+        return checks
+
+    def checks(self, phase: str) -> list[VerifyCheck]:
+        """The checks that run in `phase` (prepared or hold)."""
+        return [c for c in self.verify if phase in c.when]
 
     @field_validator("traffic_steps")
     @classmethod

@@ -38,6 +38,10 @@ class AlarmFired(ReleaseError):
     """A watched CloudWatch alarm is in ALARM."""
 
 
+class VerificationFailed(ReleaseError):
+    """A verification check (release.verify) did not pass."""
+
+
 class NothingToRollBack(ReleaseError):
     """There is no retired version to bring back."""
 

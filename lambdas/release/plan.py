@@ -41,6 +41,8 @@ class Plan(PlanReads, BaseModel):
     record_key: str
     routes: list[RoutePlan]
     approval_heartbeat_seconds: int
+    # Whether checks run on the prepared version: the definition's Choice skips the step when none do.
+    verify_prepared: bool = False
     # A rollback's: the desired count and autoscaling the version had when it was retired.
     restore: dict[str, Any] | None = None
 
@@ -95,6 +97,7 @@ def build_plan(
         record_key=naming.record_key(env, config.service),
         routes=routes,
         approval_heartbeat_seconds=approval.heartbeat_seconds or approval.timeout_seconds - 60,
+        verify_prepared=bool(config.release.checks("prepared")),
         restore=restore,
     )
 
@@ -127,4 +130,6 @@ def summary(plan: Plan) -> dict[str, Any]:
         "traffic_steps": [s.model_dump() for s in plan.config.release.traffic_steps],
         "bake_seconds": plan.config.release.bake_seconds,
         "alarms": list(plan.config.release.alarm_names),
+        "checks": [{"name": c.name, "kind": "http" if c.http else "lambda", "when": list(c.when)}
+                   for c in plan.config.release.verify],
     }

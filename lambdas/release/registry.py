@@ -76,10 +76,12 @@ STEPS: tuple[Step, ...] = (
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE)),
     Step("CheckHealth", "release.steps.health", "Count healthy targets in each new target group",
          ("elasticloadbalancing:DescribeTargetHealth",)),
+    Step("VerifyPrepared", "release.steps.verify", "Run the verification checks on the prepared version",
+         ("lambda:InvokeFunction",)),
     Step("RequestApproval", "release.steps.approval", "Ask an operator to approve, with the task token",
          ("sns:Publish",)),
-    Step("WatchAlarms", "release.steps.alarms", "Check the configured CloudWatch alarms",
-         ("cloudwatch:DescribeAlarms",)),
+    Step("WatchAlarms", "release.steps.alarms", "Check the configured CloudWatch alarms and the hold verification checks",
+         ("cloudwatch:DescribeAlarms", "lambda:InvokeFunction")),
     Step("ReadLiveRoutes", "release.steps.live_routes", "Read what each public rule forwards to now",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
     Step("ShiftTraffic", "release.steps.traffic", "Set the public rules' weights for one traffic step",
@@ -130,5 +132,8 @@ STEPS: tuple[Step, ...] = (
 )
 
 BY_KEY = {step.key: step for step in STEPS}
+# The steps that run verification checks: their functions may invoke the check functions, and run in
+# the service's VPC when the stack is given subnets for HTTP checks.
+CHECK_RUNNERS = ("VerifyPrepared", "WatchAlarms")
 # What the EventBridge rule for executions that end outside the flow (stopped, timed out, uncaught failure) calls.
 STOPPED_RELEASE_HANDLER = "UndoStoppedRelease"

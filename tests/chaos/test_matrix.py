@@ -14,7 +14,8 @@ from chaos import matrix
 PLAIN_RELEASE = [
     "Start the release record", "Load and validate the release", "Lock the service", "Create the target groups",
     "Attach them to the preparing rules", "Register the task definition", "Create the ECS service and its autoscaling",
-    "Check the new version's health", "Is the new version healthy?", "Is approval needed?",
+    "Check the new version's health", "Is the new version healthy?", "Run the checks on the prepared version",
+    "Is approval needed?",
     "Wait for an operator's approval", "Was the release approved?", "Re-check health before switching",
     "Is the new version still healthy?", "Check alarms before switching", "Read the live routes",
     "Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic",

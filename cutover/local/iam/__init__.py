@@ -40,6 +40,7 @@ ACCESS_DENIED = {
     "s3": ("AccessDenied", 403),
     "sns": ("AuthorizationError", 403),
     "resourcegroupstaggingapi": ("AccessDeniedException", 400),
+    "lambda": ("AccessDeniedException", 403),
 }
 
 _running: ContextVar[str | None] = ContextVar("cutover_running_step", default=None)
@@ -49,8 +50,8 @@ used: set[tuple[str, str]] = set()
 
 
 @contextlib.contextmanager
-def running(step_key: str) -> Iterator[None]:
-    """AWS calls made inside are made with `step_key`'s function role."""
+def running(step_key: str | None) -> Iterator[None]:
+    """AWS calls made inside are made with `step_key`'s function role (None: no release step's, not checked)."""
     token = _running.set(step_key)
     try:
         yield

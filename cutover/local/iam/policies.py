@@ -24,7 +24,7 @@ STACK_NAME = "CutoverLocal"
 
 def local_settings() -> dict[str, Any]:
     """The ReleaseOrchestratorProps fields the local stack is synthesized with."""
-    from cutover.local import engine, environment
+    from cutover.local import engine, environment, lambdas
 
     return {
         "cluster_names": ("demo",),
@@ -33,6 +33,7 @@ def local_settings() -> dict[str, Any]:
         "task_definition_families": ("web",),
         "task_role_arns": (f"arn:aws:iam::{engine.ACCOUNT}:role/{environment.EXECUTION_ROLE}",),
         "state_machine_name": engine.STATE_MACHINE_NAME,
+        "check_function_arns": (engine.check_function_arn(f"{lambdas.CHECK_FUNCTION_PREFIX}*"),),
     }
 
 

@@ -37,12 +37,17 @@ class Account:
     account: str
 
 
+# Operations the steps call whose IAM action has another name (Service Authorization Reference, AWS Lambda).
+ACTION_NAMED_OTHERWISE = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 def iam_action(service_model: Any, operation_name: str) -> str:
     """The IAM action of an SDK operation: `<service prefix>:<operation name>`."""
     # The signing name is the IAM prefix for every service the steps use, except CloudWatch and the
     # Resource Groups Tagging API (Service Authorization Reference: prefixes `cloudwatch`, `tag`).
     prefix = {"monitoring": "cloudwatch", "tagging": "tag"}.get(service_model.signing_name, service_model.signing_name)
-    return f"{prefix}:{operation_name}"
+    action = f"{prefix}:{operation_name}"
+    return ACTION_NAMED_OTHERWISE.get(action, action)
 
 
 @lru_cache(maxsize=None)
@@ -87,6 +92,18 @@ def _target_group(action: str, where: Account, name: str) -> str:
     return fill(action, ":targetgroup/", where, TargetGroupName=name, TargetGroupId=ASSIGNED_BY_AWS)
 
 
+def _function(action: str, params: Mapping[str, Any], where: Account) -> list[str]:
+    # Invoke takes a name, a full ARN or a partial one (ACCOUNT:function:NAME), optionally qualified by a
+    # version or alias, which IAM matches as part of the ARN (`function:NAME:*` grants every qualifier).
+    name = params["FunctionName"]
+    if name.startswith("arn:"):
+        found = name
+    else:
+        found = fill(action, ":function:", where, FunctionName=name.rsplit(":function:", 1)[-1])
+    qualifier = params.get("Qualifier")
+    return [f"{found}:{qualifier}" if qualifier and found.count(":") == 6 else found]
+
+
 def _scalable_target(action: str, where: Account) -> str:
     # The ARN names the scalable target's own id, assigned at registration, not the ECS service.
     return fill(action, ":scalable-target/", where, ResourceId=ASSIGNED_BY_AWS)
@@ -121,6 +138,7 @@ RESOURCES: dict[str, Resources] = {
     "elasticloadbalancing:AddTags": lambda a, p, w: list(p["ResourceArns"]),
     "elasticloadbalancing:RemoveTags": lambda a, p, w: list(p["ResourceArns"]),
     "elasticloadbalancing:ModifyRule": lambda a, p, w: [p["RuleArn"]],
+    "lambda:InvokeFunction": _function,
     **{f"application-autoscaling:{op}": (lambda a, p, w: [_scalable_target(a, w)])
        for op in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy")},
 }

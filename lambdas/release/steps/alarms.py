@@ -1,7 +1,8 @@
 """Watch the configured CloudWatch alarms: before traffic moves, and during every traffic hold.
 
-During a hold the step also says how long to wait before the next look, so the state machine's
-Wait never overshoots the hold.
+During a hold the step also runs the `hold` verification checks at each look (a failing one rolls
+traffic back as an alarm does), and says how long to wait before the next look, so the state
+machine's Wait never overshoots the hold.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import time
 from typing import Any
 
+from release import verification
 from release.adapters.cloudwatch import firing
 from release.errors import AlarmFired
 from release.step import StepEvent, lambda_step
@@ -32,10 +34,13 @@ def handler(event: StepEvent) -> dict[str, Any]:
         # Alarms let through before the switch were accepted as they were; only an alarm that
         # goes into ALARM after that says something about the new version.
         in_alarm = [n for n in in_alarm if n not in event.result("alarms_before").get("in_alarm", [])]
+    step = event.result("traffic")
+    during = " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
     if in_alarm:
-        step = event.result("traffic")
-        during = " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
         raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version{during}")
-    remaining = max(0.0, event.result("traffic").get("hold_until", 0) - time.time())
+    checks = verification.run(plan, event.results, "hold", event.execution_id)
+    verification.require_passed(checks, f"at {step.get('percent')}% to the new version{during}")
+    remaining = max(0.0, step.get("hold_until", 0) - time.time())
     wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
-    return {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}
+    result = {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}
+    return result | ({"verification": checks} if checks else {})

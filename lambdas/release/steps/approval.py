@@ -25,6 +25,8 @@ def message(event: StepEvent) -> dict[str, Any]:
         "approve": f"cutover approve {execution}",
         "reject": f"cutover reject {execution} --reason '…'",
         "timeout_seconds": plan.config.release.approval.timeout_seconds,
+        # What the prepared verification checks found (all passed, or the release would not ask).
+        "checks": [{"name": c["name"], "message": c["message"]} for c in event.result("verify").get("verification", [])],
     }
 
 

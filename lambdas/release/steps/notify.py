@@ -18,6 +18,13 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     if approved_by:
         # Noted by the definition from the answer to the approval's task token (name and AWS identity).
         lines.append(f"Approved by: {approved_by}.")
+    checks = event.result("verify").get("verification", []) + event.result("watch").get("verification", [])
+    if checks:
+        phases: dict[str, list[str]] = {}
+        for check in checks:
+            phases.setdefault(check["name"], []).append(check["phase"])
+        # Any that failed would have undone the release: every check named here passed.
+        lines.append("Checks: " + "; ".join(f"{name} passed ({', '.join(dict.fromkeys(p))})" for name, p in phases.items()) + ".")
     if left:
         lines += ["", "Not finished (traffic is not affected; the next release of this service finishes it):"]
         lines += [f"- {unfinished.line(w)}" for w in left]
