@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from release import aws_fields
-from release.plan_view import DeployConfigReads, RouteReads, load_balancer_of
+from release.plan_view import DeployConfigReads, ReleaseSettingsReads, RouteReads, load_balancer_of
 
 MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
 
@@ -302,7 +302,7 @@ class VerifyCheck(Model):
         return self
 
 
-class ReleaseSettings(Model):
+class ReleaseSettings(ReleaseSettingsReads, Model):
     required_healthy: int | None = Field(
         default=None, ge=1, description="Healthy targets needed per route; defaults to desired_count"
     )
@@ -352,10 +352,6 @@ class ReleaseSettings(Model):
                     f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
                 )
         return checks
-
-    def checks(self, phase: str) -> list[VerifyCheck]:
-        """The checks that run in `phase` (prepared or hold)."""
-        return [c for c in self.verify if phase in c.when]
 
     @field_validator("traffic_steps")
     @classmethod

@@ -59,6 +59,14 @@ class DeployConfigReads:
         return min(self.service_settings.desired_count, scaling.min) if scaling else self.service_settings.desired_count
 
 
+class ReleaseSettingsReads:
+    __slots__ = ()
+
+    def checks(self, phase: str) -> list[Any]:
+        """The verification checks that run in `phase` (prepared or hold)."""
+        return [c for c in self.verify if phase in c.when]
+
+
 class RouteReads:
     __slots__ = ()
 
@@ -149,9 +157,20 @@ class RouteView(RouteReads, View):
     MODELS = {"health_check": View}
 
 
-class ReleaseSettingsView(View):
+class VerifyCheckView(View):
     __slots__ = ()
-    MODELS = {"approval": View, "traffic_steps": View}
+    # `lambda` is a Python keyword: the model's field `lambda_` is written, and dumped, as `lambda`.
+    MODELS = {"http": View, "lambda_": View}
+
+    @property
+    def lambda_(self) -> View | None:
+        value = self._data.get("lambda")
+        return None if value is None else View(value)
+
+
+class ReleaseSettingsView(ReleaseSettingsReads, View):
+    __slots__ = ()
+    MODELS = {"approval": View, "traffic_steps": View, "verify": VerifyCheckView}
 
 
 class DeployConfigView(DeployConfigReads, View):

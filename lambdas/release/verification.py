@@ -12,9 +12,8 @@ import time
 from typing import Any
 
 from release.adapters import functions
-from release.config import HttpCheck, LambdaCheck, VerifyCheck
 from release.errors import VerificationFailed
-from release.plan import Plan
+from release.plan_view import PlanView as Plan, View
 
 # A message is shown in the history and notifications; the state data must stay small.
 MAX_MESSAGE = 500
@@ -61,7 +60,7 @@ def _status_of(url: str, timeout: int) -> tuple[int | None, str]:
         return None, str(getattr(error, "reason", error))
 
 
-def run_http(check: HttpCheck) -> tuple[bool, str]:
+def run_http(check: View) -> tuple[bool, str]:
     seen: list[str] = []
     for attempt in range(check.attempts):
         if attempt:
@@ -73,7 +72,7 @@ def run_http(check: HttpCheck) -> tuple[bool, str]:
     return False, f"{check.url}: expected {check.expect_status}, got {', '.join(seen)} in {check.attempts} attempt(s)"
 
 
-def run_lambda(check: LambdaCheck, payload: dict[str, Any]) -> tuple[bool, str]:
+def run_lambda(check: View, payload: dict[str, Any]) -> tuple[bool, str]:
     try:
         error, answer = functions.invoke(check.function_arn, payload)
     except functions.InvokeRefused as refused:
@@ -89,7 +88,7 @@ def run_lambda(check: LambdaCheck, payload: dict[str, Any]) -> tuple[bool, str]:
     return answer["passed"], str(answer.get("message") or ("passed" if answer["passed"] else "failed"))
 
 
-def run_one(check: VerifyCheck, phase: str, payload: dict[str, Any]) -> dict[str, Any]:
+def run_one(check: View, phase: str, payload: dict[str, Any]) -> dict[str, Any]:
     if check.http is not None:
         passed, message = run_http(check.http)
     else:
