@@ -139,10 +139,3 @@ class World:
         changes += [f"release table item {key} changed" for key in sorted(set(items_before) | set(items_after))
                     if f"#demo#{SERVICE}" not in key and items_before.get(key) != items_after.get(key)]
         return changes
-
-
-def status_changes_handled(engine: LocalEngine) -> None:
-    """What EventBridge does on AWS when an execution ends badly: the stack's rule sends the status
-    change to the undo of releases that ended badly. The local engine delivers it by itself, on a
-    thread, as the execution ends: wait until it has been handled."""
-    engine.wait_for_status_changes()
