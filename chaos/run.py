@@ -10,6 +10,7 @@ import traceback
 from typing import Any, Collection, Iterator
 
 from botocore.exceptions import ClientError
+from release import unfinished as left_to_do
 
 from cutover import operations
 from cutover.cli import main as cutover_main
@@ -157,7 +158,7 @@ def end_state(world: World, unfinished: Collection[str] = ()) -> tuple[str, list
         record = world.item(f"release#demo#{SERVICE}") or {}
         previous = record.get("previous", {}).get("M", {})
         recorded = record.get("current", {}).get("M", {}).get("version", {}).get("S") == NEW and previous.get("version", {}).get("S") == OLD
-        if not recorded and "Record the release" not in unfinished:
+        if not recorded and left_to_do.LEFT_TO_DO["record"][0] not in unfinished:
             problems.append(f"the release record does not say {NEW} serves and {OLD} can be rolled back to")
         return "new", problems
     return "mixed", [f"public traffic goes to {sorted(forward)}: neither version serves alone"]

@@ -13,7 +13,9 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from cutover import operations, render
+from release.results import ApprovalAnswer
+
+from cutover import operations, render, states
 from cutover.connection import Connection, NotFound, Unusable, connect
 
 OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
@@ -313,7 +315,7 @@ def cmd_status(ctx: Context) -> int:
         if status == "RUNNING":
             ctx.say(f"  now       {report['progress']}")
         if report["approval"]:
-            ctx.say(f"  approval  {render.describe_result(report['approval'])}")
+            ctx.say(f"  approval  {ApprovalAnswer.from_json(report['approval']).describe()}")
         if waiting:
             ctx.say(f"  approve   cutover approve {description['name']}")
             ctx.say(f"  reject    cutover reject {description['name']} --reason '...'")
@@ -349,7 +351,7 @@ def cmd_history(ctx: Context) -> int:
         if entry["type"] in ("Choice",) and not ctx.args.all:
             continue
         took = render.seconds_between(entry["entered"], entry["exited"])
-        what = render.error_text(entry["error"]) if entry["error"] else render.describe_result(entry["result"])
+        what = render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
         rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running", what])
     ctx.say(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
     if failure:

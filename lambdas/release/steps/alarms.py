@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from release.adapters.cloudwatch import firing
 from release.errors import AlarmFired
+from release.results import Alarms
 from release.step import StepEvent, lambda_step
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Alarms:
     plan = event.plan
     settings = plan.config.release
     names = list(settings.alarm_names)
@@ -27,7 +27,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
                 f"alarms already in ALARM before the switch: {', '.join(in_alarm)}; traffic was not moved "
                 "(set release.allow_alarms_before_switch to go on regardless)"
             )
-        return {"watched": names, "in_alarm": in_alarm, "missing": missing}
+        return Alarms(watched=names, in_alarm=in_alarm, missing=missing)
     if settings.allow_alarms_before_switch:
         # Alarms let through before the switch were accepted as they were; only an alarm that
         # goes into ALARM after that says something about the new version.
@@ -38,4 +38,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
         raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version{during}")
     remaining = max(0.0, event.result("traffic").get("hold_until", 0) - time.time())
     wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
-    return {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}
+    return Alarms(watched=names, missing=missing, remaining_seconds=math.ceil(remaining), wait_seconds=wait)

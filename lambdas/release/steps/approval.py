@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from release.aws import client, notification_topic
+from release.results import ApprovalRequested
 from release.step import StepEvent, lambda_step
 
 
@@ -29,7 +30,7 @@ def message(event: StepEvent) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> ApprovalRequested:
     body = message(event)
     topic = notification_topic()
     if topic:
@@ -37,4 +38,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
             TopicArn=topic, Subject=body["subject"][:100], Message=json.dumps(body, indent=2),
             MessageAttributes={"event": {"DataType": "String", "StringValue": "ready-for-approval"}},
         )
-    return {"notified": topic, "message": body}
+    return ApprovalRequested(notified=topic, message=body)

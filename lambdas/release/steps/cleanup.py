@@ -19,6 +19,7 @@ from release import ownership
 from release.adapters import ecs, tagging
 from release.aws import client
 from release.plan import TAG_PREFIX, Plan
+from release.results import CleanedUp
 from release.step import StepEvent, lambda_step
 from release.steps.task_definition import DIGEST_TAG
 from release.steps.obsolete import BY, SINCE
@@ -112,7 +113,7 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> CleanedUp:
     plan = event.plan
     candidates = obsolete_versions(plan)
     ours = f"{plan.env}/{plan.version}"
@@ -123,8 +124,8 @@ def handler(event: StepEvent) -> dict[str, Any]:
     doomed = earlier[: max(0, len(earlier) - keep)]
     kept = earlier[len(doomed):]
     in_use = revisions_in_use(plan, {v["ecs_service"] for v in doomed}) if doomed else set()
-    return {
-        "obsolete_found": len(candidates),
-        "deleted": [delete(plan, v, in_use) for v in doomed],
-        "kept": [_brief(v) for v in kept],
-    }
+    return CleanedUp(
+        obsolete_found=len(candidates),
+        deleted=[delete(plan, v, in_use) for v in doomed],
+        kept=[_brief(v) for v in kept],
+    )

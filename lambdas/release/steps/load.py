@@ -18,6 +18,7 @@ from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
 from release.errors import InvalidReleaseInput, NothingToRollBack
 from release.plan import build_plan, release_id_of, summary
+from release.results import Planned
 from release.step import StepEvent, lambda_step
 
 # A service name deleted shortly before is DRAINING and cannot be created again; wait this long
@@ -133,7 +134,7 @@ def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Planned:
     start = parse_start_input(event.raw.get("input"))
     names = restore = None
     if start.action == "rollback":
@@ -157,4 +158,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
             raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
-    return plan.model_dump(mode="json") | {"summary": summary(plan)}
+    return Planned(plan=plan.model_dump(mode="json"), summary=summary(plan))

@@ -16,6 +16,7 @@ from release.adapters import records
 from release.aws import client
 from release.errors import ReleaseInProgress
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
+from release.results import Lock
 from release.step import StepEvent, lambda_step
 
 # An undo still marked after its function's time limit has died with it.
@@ -70,6 +71,6 @@ def claim_for_undo(key: str, owner: str) -> bool:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Lock:
     plan = event.plan
-    return take(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env})
+    return Lock(**take(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env}))

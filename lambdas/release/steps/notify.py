@@ -2,10 +2,10 @@
 that did not finish is listed, so that nobody mistakes a warning for a clean release."""
 from __future__ import annotations
 
-from typing import Any
 
 from release import unfinished
 from release.aws import client, notification_topic
+from release.results import Notified
 from release.step import StepEvent, lambda_step
 
 
@@ -25,13 +25,13 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Notified:
     subject, text, left = message(event)
     topic = notification_topic()
     if not topic:
-        return {"changed": None, "found": "no notification topic configured", "warnings": len(left)}
+        return Notified(found="no notification topic configured", warnings=len(left))
     sent = client("sns").publish(
         TopicArn=topic, Subject=subject, Message=text,
         MessageAttributes={"event": {"DataType": "String", "StringValue": "succeeded"}},
     )
-    return {"MessageId": sent["MessageId"], "warnings": len(left)}
+    return Notified(MessageId=sent["MessageId"], warnings=len(left))

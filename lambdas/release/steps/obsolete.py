@@ -12,6 +12,7 @@ from typing import Any
 from release import ownership
 from release.adapters import ecs, elbv2, records
 from release.plan import TAG_PREFIX, Plan
+from release.results import Marked
 from release.step import StepEvent, lambda_step
 
 SINCE = f"{TAG_PREFIX}obsolete-since"
@@ -50,12 +51,12 @@ def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Marked:
     plan = event.plan
     retired = [r for r in event.result("retire").get("retired", [])]
     olds = {o["ecs_service"]: o for o in event.result("live").get("old_services", [])}
     earlier = left_unmarked(plan, {r["ecs_service"] for r in retired})
     if not retired and not earlier:
-        return {"marked": [], "found": "nothing was retired"}
+        return Marked([], found="nothing was retired")
     marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]
-    return {"marked": marked + [mark(plan, name, []) for name in earlier]}
+    return Marked(marked + [mark(plan, name, []) for name in earlier])

@@ -13,6 +13,7 @@ from release.aws import client
 from release.config import TargetTrackingPolicy
 from release.errors import ServiceConflict
 from release.plan import TAG_PREFIX, Plan
+from release.results import Service
 from release.step import StepEvent, lambda_step
 
 OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
@@ -133,7 +134,7 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Service:
     plan = event.plan
     existing = ecs.service(plan.cluster, plan.ecs_service)
     if existing is not None and existing.get("status") == "DRAINING":
@@ -143,7 +144,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
         if not ownership.of_service(plan, ecs.tags_of(existing)):
             raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
-        return revive(plan, existing)
+        return Service(**revive(plan, existing))
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
     if existing is not None:
         if not ownership.of_version(plan, ecs.tags_of(existing)):
@@ -163,4 +164,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
         result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
                   "desired_count": request["desiredCount"]}
     result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups))
-    return result
+    return Service(**result)
