@@ -11,9 +11,9 @@ from typing import Any
 from release import aws, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
+from release.obsolete_mark import obsolete_versions
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from release.steps.cleanup import obsolete_versions
-from release.steps.service import create_request
+from release.service_spec import create_request
 
 from cutover import diff, envvars, states
 from cutover.connection import Connection

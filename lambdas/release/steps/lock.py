@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
 
 from release.adapters import records
-from release.aws import client
+from release.adapters.executions import owner_running
 from release.errors import ReleaseInProgress
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 from release.results import Lock
@@ -21,16 +20,6 @@ from release.step import StepEvent, lambda_step
 
 # An undo still marked after its function's time limit has died with it.
 UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
-
-
-def owner_running(execution_arn: str) -> bool:
-    try:
-        status = client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
-            return False
-        raise
-    return status == "RUNNING"
 
 
 def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:

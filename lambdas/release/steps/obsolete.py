@@ -11,12 +11,10 @@ from typing import Any
 
 from release import ownership
 from release.adapters import ecs, elbv2, records
-from release.plan import TAG_PREFIX, Plan
+from release.obsolete_mark import BY, SINCE
+from release.plan import Plan
 from release.results import Marked
 from release.step import StepEvent, lambda_step
-
-SINCE = f"{TAG_PREFIX}obsolete-since"
-BY = f"{TAG_PREFIX}obsoleted-by"
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, Any]:
