@@ -16,8 +16,8 @@ from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
 from release.config_text import parse_config_text
 from release.errors import InvalidReleaseInput, NothingToRollBack
-from release.references import check_references
 from release.plan import build_plan, release_id_of, summary
+from release.references import check_references
 from release.results import Planned
 from release.step import StepEvent, lambda_step
 

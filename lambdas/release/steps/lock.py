@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-
 from release.adapters import records
 from release.adapters.executions import owner_running
 from release.errors import ReleaseInProgress
