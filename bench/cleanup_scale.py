@@ -19,7 +19,7 @@ from cutover.local.engine import LocalEngine
 from cutover.local.lambdas import run_step
 from release import naming
 from release.plan import TAG_PREFIX
-from release.steps.obsolete import BY, SINCE
+from release.obsolete_mark import BY, SINCE
 
 SIZES = (10, 100, 1000, 3000)
 SERVICE = "web"

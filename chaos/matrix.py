@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cutover import DEFINITION
-from release.registry import BY_KEY
+from release.registry import task_states
 
 # A transient fault heals on the step's retry; the release must end as if nothing had happened.
 TRANSIENT = ("throttle", "crash_before", "crash_after", "timeout")
@@ -30,7 +30,6 @@ FAULT_TEXT = {
     "stop": "an operator stops the execution (StopExecution)",
     "alarm": "a watched alarm goes into ALARM",
 }
-_FUNCTION = re.compile(r"^\$\{(\w+)FunctionArn\}$")
 
 
 def load_definition(path: str = DEFINITION) -> dict[str, Any]:
@@ -38,23 +37,9 @@ def load_definition(path: str = DEFINITION) -> dict[str, Any]:
         return json.load(f)
 
 
-def step_of(state: dict[str, Any]) -> str | None:
-    """The registry key of the Lambda function a Task state runs, directly or through lambda:invoke."""
-    if state.get("Type") != "Task":
-        return None
-    # A function as the resource, or named in the parameters of the lambda:invoke integration
-    # (whose ARN the definition takes by substitution, to follow the stack's partition).
-    match = _FUNCTION.match(state.get("Resource", "")) or _FUNCTION.match(str((state.get("Parameters") or {}).get("FunctionName", "")))
-    if not match:
-        return None
-    if match.group(1) not in BY_KEY:
-        raise KeyError(f"state runs ${{{match.group(1)}FunctionArn}}, which is no step of the registry")
-    return match.group(1)
-
-
 def lambda_states(definition: dict[str, Any]) -> dict[str, str]:
     """State name → step key, for every state that runs a Lambda step."""
-    return {name: key for name, state in definition["States"].items() if (key := step_of(state))}
+    return {name: task.step.key for name, task in task_states(definition).items() if task.step}
 
 
 def _edges(state: dict[str, Any]) -> tuple[list[str], list[str]]:

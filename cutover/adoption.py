@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release import naming, ownership
+from release.adapters.executions import owner_running
 from release.adapters import ecs, elbv2, records
 from release.aws import client
 from release.config import ENV_PATTERN, VERSION_PATTERN, DeployConfig
 from release.errors import InvalidReleaseInput
 from release.plan import TAG_PREFIX, Plan, build_plan
-from release.steps.load import check_references
-from release.steps.lock import owner_running
+from release.references import check_references
 
 # The `cutover:release` tag of an adopted resource. No release has this id, so no release's undo
 # ever deletes what was adopted (an undo deletes only what its own release created).

@@ -11,25 +11,15 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from cutover import operations, render
-from cutover.connection import Connection, NotFound, Unusable, connect
+from cutover import exits, operations, render, reports
+from cutover.connection import Connection, connect
+from cutover.exits import NotFound, UsageError
 
-OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
-EXIT_CODES = {
-    OK: "done; for start --wait, rollback --wait and status: the release succeeded or is still running",
-    FAILED: "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)",
-    USAGE: "bad usage or input: unknown option, invalid deploy config (the message names the field)",
-    NOT_FOUND: "not found or not possible now: no such execution or state machine, not waiting for approval",
-    AWS_ERROR: "AWS refused or could not be reached: credentials, permissions, endpoint",
-    STILL_RUNNING: "--timeout ran out while the release was still running",
-    INTERRUPTED: "interrupted (Ctrl-C); the release itself goes on",
-}
-
-
-class UsageError(Exception):
-    """Bad input from the user (exit 2)."""
+# The exit codes of the --help text and docs/commands.md, and the error names of --output json.
+EXIT_CODES = {e.code: e.meaning for e in exits.TABLE}
+ERROR_CODES = {e.code: e.name for e in exits.TABLE if e.name}
 
 
 class Context:
@@ -58,6 +48,16 @@ class Context:
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.out.flush()
+
+    def show(self, report: reports.Report) -> int:
+        """A command's report, as JSON for scripts or as text for people; its exit code."""
+        if self.json:
+            self.emit(report.data)
+        else:
+            text = report.text()
+            if text:
+                self.say(text)
+        return report.exit.code
 
     def emit(self, data: Any) -> None:
         self.out.write(json.dumps(data, indent=2, default=_json_default) + "\n")
@@ -96,19 +96,16 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
     events = operations.history(ctx.connection.sfn, arn)
     failure = operations.execution_failure(events)
     warnings = operations.unfinished_work(description)
-    if ctx.json:
-        ctx.emit({"executionArn": arn, "name": description["name"], "attached": attached, "status": status,
-                  "failure": failure, "warnings": warnings})
-    else:
+
+    def text() -> str:
         took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
-        ctx.say(f"{description['name']}: {status}" + (" with warnings" if warnings else "")
-                + (f" after {render.duration(took)}" if took is not None else ""))
-        if failure:
-            ctx.say(render.error_text(failure))
-        _say_warnings(ctx, warnings)
-    if status == "RUNNING":
-        return STILL_RUNNING
-    return OK if status == "SUCCEEDED" else FAILED
+        return "\n".join([f"{description['name']}: {status}" + (" with warnings" if warnings else "")
+                          + (f" after {render.duration(took)}" if took is not None else ""),
+                          *([render.error_text(failure)] if failure else []), *reports.warning_lines(warnings)])
+
+    ending = exits.STILL_RUNNING if status == "RUNNING" else exits.OK if status == "SUCCEEDED" else exits.FAILED
+    return ctx.show(reports.Report({"executionArn": arn, "name": description["name"], "attached": attached,
+                                    "status": status, "failure": failure, "warnings": warnings}, text, ending))
 
 
 def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:
@@ -121,22 +118,10 @@ def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:
             ctx.say(f"{verb} {name}" + (" (it exists with the same input: a retried job)" if attached else ""))
             ctx.say(f"  {arn}")
         return _follow(ctx, arn, attached)
-    if ctx.json:
-        ctx.emit({"executionArn": arn, "name": name, "attached": attached, "status": "RUNNING", "failure": None})
-    else:
-        ctx.say(("Attached to " if attached else "Started ") + name)
-        ctx.say(f"  {arn}")
-        ctx.say(f"  follow it:  cutover status {name}   |   cutover history {name}")
-    return OK
-
-
-def _say_warnings(ctx: Context, warnings: list[dict[str, str]], prefix: str = "  warning   ") -> None:
-    from release.unfinished import line
-
-    for warning in warnings:
-        ctx.say(f"{prefix}{line(warning)}")
-    if warnings:
-        ctx.say("  Public traffic is on the new version; the next release of this service finishes this work.")
+    return ctx.show(reports.Report(
+        {"executionArn": arn, "name": name, "attached": attached, "status": "RUNNING", "failure": None},
+        lambda: f"{'Attached to' if attached else 'Started'} {name}\n  {arn}\n"
+                f"  follow it:  cutover status {name}   |   cutover history {name}"))
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -244,11 +229,8 @@ def cmd_approve(ctx: Context) -> int:
                            wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
-    if ctx.json:
-        ctx.emit({"executionArn": arn, "decision": "approve", "by": by, "identity": identity})
-    else:
-        ctx.say(f"Approved {arn.rsplit(':', 1)[-1]} as {by} ({identity}); traffic shifts next.")
-    return OK
+    return ctx.show(reports.Report({"executionArn": arn, "decision": "approve", "by": by, "identity": identity},
+                                   lambda: f"Approved {arn.rsplit(':', 1)[-1]} as {by} ({identity}); traffic shifts next."))
 
 
 def cmd_reject(ctx: Context) -> int:
@@ -261,108 +243,18 @@ def cmd_reject(ctx: Context) -> int:
                           wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
-    if ctx.json:
-        ctx.emit({"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason})
-    else:
-        ctx.say(f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); the prepared version is being torn down.")
-    return OK
-
-
-def _release_of(description: dict[str, Any]) -> dict[str, Any]:
-    try:
-        given = json.loads(description.get("input") or "{}")
-    except ValueError:
-        given = {}
-    config = given.get("config") if isinstance(given.get("config"), dict) else {}
-    return {
-        "action": given.get("action", "release"), "env": given.get("env"),
-        "service": given.get("service") or config.get("service"), "version": given.get("version"),
-        "image": given.get("image"), "config_uri": given.get("config_uri"),
-    }
+    return ctx.show(reports.Report(
+        {"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason},
+        lambda: f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); the prepared version is being torn down."))
 
 
 def cmd_status(ctx: Context) -> int:
-    from cutover.progress import status_line
-    from release import stopping
-
-    sfn = ctx.connection.sfn
-    arn = ctx.connection.execution_arn(ctx.args.execution)
-    description = sfn.describe_execution(executionArn=arn)
-    events = operations.history(sfn, arn)
-    status = description["status"]
-    release = _release_of(description)
-    failure = operations.execution_failure(events)
-    took = render.seconds_between(description.get("startDate"), description.get("stopDate"))
-    waiting = operations.current_state(events) == operations.APPROVAL_STATE and status == "RUNNING"
-    report = {
-        "executionArn": arn, "name": description["name"], "status": status, **release,
-        "started": description.get("startDate"), "stopped": description.get("stopDate"),
-        "current_state": operations.current_state(events) if status == "RUNNING" else None,
-        "progress": status_line(events, status) if status == "RUNNING" else None,
-        "waiting_for_approval": waiting, "approval": operations.approval_answer(events), "failure": failure,
-        "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(status, events),
-        "checks": operations.check_results(events),
-    }
-    if ctx.json:
-        ctx.emit(report)
-    else:
-        what = f"{release['action']} {release['service'] or '?'} {release['version'] or ''}".rstrip()
-        ctx.say(f"{description['name']}: {status}" + (" with warnings" if report["warnings"] else ""))
-        ctx.say(f"  release   {what} to env {release['env']}" + (f" (image {release['image']})" if release["image"] else ""))
-        ctx.say(f"  started   {render.clock(description.get('startDate'))} UTC"
-                + (f", took {render.duration(took)}" if took is not None else ""))
-        if status == "RUNNING":
-            ctx.say(f"  now       {report['progress']}")
-        for check in report["checks"]:
-            ctx.say(f"  check     {render.check(check)} ({check['phase']})")
-        if report["approval"]:
-            ctx.say(f"  approval  {render.describe_result(report['approval'])}")
-        if waiting:
-            ctx.say(f"  approve   cutover approve {description['name']}")
-            ctx.say(f"  reject    cutover reject {description['name']} --reason '...'")
-        if failure:
-            ctx.say(f"  error     {failure['error']}")
-            ctx.say(f"  cause     {failure['cause']}")
-        if report["undo"]:
-            ctx.say(f"  undo      {report['undo']}")
-        _say_warnings(ctx, report["warnings"])
-        ctx.say(f"  history   cutover history {description['name']}")
-    return FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else OK
+    return ctx.show(reports.status(ctx.connection.sfn, ctx.connection.execution_arn(ctx.args.execution)))
 
 
 def cmd_history(ctx: Context) -> int:
-    from release import stopping
-
-    sfn = ctx.connection.sfn
     arn = ctx.connection.execution_arn(ctx.args.execution)
-    description = sfn.describe_execution(executionArn=arn)
-    events = operations.history(sfn, arn)
-    entries = operations.timeline(events)
-    failure = operations.execution_failure(events)
-    warnings = operations.unfinished_work(description)
-    undo = stopping.what_undo_did(description["status"], events)
-    if ctx.json:
-        ctx.emit({"executionArn": arn, "status": description["status"], "states": entries, "failure": failure,
-                  "warnings": warnings, "undo": undo})
-        return OK
-    started = description.get("startDate")
-    ctx.say(f"{description['name']}: {description['status']}  (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started else description["name"])
-    rows = []
-    for entry in entries:
-        if entry["type"] in ("Choice",) and not ctx.args.all:
-            continue
-        took = render.seconds_between(entry["entered"], entry["exited"])
-        what = render.error_text(entry["error"]) if entry["error"] else render.describe_result(entry["result"])
-        rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running", what])
-    ctx.say(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
-    if failure:
-        ctx.say(f"\n{failure['status']}: {render.error_text(failure)}")
-    if undo:
-        ctx.say(f"Undo of the {description['status'].lower()} release: {undo}")
-    if warnings:
-        ctx.say(f"\n{description['status']} with warnings:")
-        _say_warnings(ctx, warnings, prefix="  - ")
-    return OK
+    return ctx.show(reports.history(ctx.connection.sfn, arn, choices=ctx.args.all))
 
 
 def cmd_validate(ctx: Context) -> int:
@@ -372,16 +264,17 @@ def cmd_validate(ctx: Context) -> int:
     envs = [a.env] if a.env else configfile.environment_names(a.file) or [None]
     results = [configfile.check(a.file, env=env) for env in envs]
     valid = all(c.valid for c in results)
-    if ctx.json:
-        ctx.emit({"file": a.file, "valid": valid,
-                  "problems": [f"{_for(env)}{p}" for env, c in zip(envs, results) for p in c.problems],
-                  "resolved_at_plan": [f"{_for(env)}{d}" for env, c in zip(envs, results) for d in c.deferred]})
-        return OK if valid else USAGE
+    report = {"file": a.file, "valid": valid,
+              "problems": [f"{_for(env)}{p}" for env, c in zip(envs, results) for p in c.problems],
+              "resolved_at_plan": [f"{_for(env)}{d}" for env, c in zip(envs, results) for d in c.deferred]}
+    return ctx.show(reports.Report(report, lambda: _validation_text(a.file, envs, results), exits.OK if valid else exits.USAGE))
+
+
+def _validation_text(file: str, envs: list[str | None], results: list[Any]) -> str:
+    lines = []
     for env, checked in zip(envs, results):
         if not checked.valid:
-            ctx.say(f"{a.file}{_for_env(env)}: not valid")
-            for problem in checked.problems:
-                ctx.say(f"  {problem}")
+            lines += [f"{file}{_for_env(env)}: not valid", *(f"  {problem}" for problem in checked.problems)]
             continue
         c = checked.config
         summary = ""
@@ -389,10 +282,9 @@ def cmd_validate(ctx: Context) -> int:
             steps = " -> ".join(f"{s.percent}%" for s in c.release.traffic_steps)
             summary = (f" Service {c.service}, {len(c.routes)} route(s) ({', '.join(r.name for r in c.routes)}), "
                        f"traffic {steps}, approval {c.release.approval.mode}.")
-        ctx.say(f"{a.file}{_for_env(env)}: valid.{summary}")
-        for deferred in checked.deferred:
-            ctx.say(f"  not checked offline: {deferred} (resolved by plan and start)")
-    return OK if valid else USAGE
+        lines.append(f"{file}{_for_env(env)}: valid.{summary}")
+        lines += [f"  not checked offline: {deferred} (resolved by plan and start)" for deferred in checked.deferred]
+    return "\n".join(lines)
 
 
 def _for(env: str | None) -> str:
@@ -410,13 +302,9 @@ def cmd_render(ctx: Context) -> int:
     checked = configfile.check(a.config, env=a.env, client=ctx.client)
     if not checked.valid:
         raise UsageError(f"{a.config} is not a valid deploy config for env {a.env}:\n  " + "\n  ".join(checked.problems))
-    if ctx.json:
-        ctx.emit(checked.data)
-    else:
-        import yaml
+    import yaml
 
-        ctx.out.write(yaml.safe_dump(checked.data, sort_keys=False))
-    return OK
+    return ctx.show(reports.Report(checked.data, lambda: yaml.safe_dump(checked.data, sort_keys=False).rstrip("\n")))
 
 
 def cmd_plan(ctx: Context) -> int:
@@ -439,11 +327,7 @@ def cmd_plan(ctx: Context) -> int:
             report = planning.inspect(plan)
     except InvalidReleaseInput as error:
         raise UsageError(str(error)) from error
-    if ctx.json:
-        ctx.emit(report)
-    else:
-        ctx.say(planning.text(report))
-    return OK
+    return ctx.show(reports.Report(report, lambda: planning.text(report)))
 
 
 def cmd_adopt(ctx: Context) -> int:
@@ -463,11 +347,7 @@ def cmd_adopt(ctx: Context) -> int:
     except adoption.AdoptionRefused as error:
         raise UsageError(str(error)) from error
     report = found.report(dry_run=a.dry_run, applied=applied)
-    if ctx.json:
-        ctx.emit(report)
-    else:
-        ctx.say(adoption.text(report))
-    return OK
+    return ctx.show(reports.Report(report, lambda: adoption.text(report)))
 
 
 def cmd_diagram(ctx: Context) -> int:
@@ -475,11 +355,7 @@ def cmd_diagram(ctx: Context) -> int:
 
     path = ctx.args.definition or DEFINITION
     text = diagram.mermaid(path)
-    if ctx.json:
-        ctx.emit({"definition": path, "mermaid": text})
-    else:
-        ctx.out.write(text)
-    return OK
+    return ctx.show(reports.Report({"definition": path, "mermaid": text}, lambda: text.rstrip("\n")))
 
 
 def cmd_schema(ctx: Context) -> int:
@@ -487,7 +363,7 @@ def cmd_schema(ctx: Context) -> int:
 
     # The schema is JSON already: --output json prints the same document.
     ctx.out.write(schema.text())
-    return OK
+    return exits.OK.code
 
 
 def cmd_iam_policy(ctx: Context) -> int:
@@ -501,7 +377,7 @@ def cmd_iam_policy(ctx: Context) -> int:
     targets = access.Targets.of_state_machine(a.state_machine_arn, **given) if a.state_machine_arn else access.Targets(**given)
     # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
     ctx.emit(access.policy(a.role, targets))
-    return OK
+    return exits.OK.code
 
 
 def cmd_demo(ctx: Context) -> int:
@@ -510,7 +386,7 @@ def cmd_demo(ctx: Context) -> int:
     if not ctx.json:
         return demo.run(ctx.out)
     code = demo.run(ctx.err)  # the account of the releases is for people; stdout stays one JSON document
-    ctx.emit({"succeeded": code == OK, "exit_code": code})
+    ctx.emit({"succeeded": code == exits.OK.code, "exit_code": code})
     return code
 
 
@@ -661,10 +537,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ERROR_CODES = {USAGE: "invalid_input", NOT_FOUND: "not_found", AWS_ERROR: "aws_error", INTERRUPTED: "interrupted",
-               FAILED: "internal_error"}
-
-
 def _wants_json(argv: list[str]) -> bool:
     """--output json, read before parsing: a usage error gets the JSON error shape too."""
     return any(a == "--output=json" or (a == "--output" and i + 1 < len(argv) and argv[i + 1] == "json")
@@ -700,29 +572,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         err.write(usage.getvalue())
         if code and as_json:
             message = usage.getvalue().strip().splitlines()[-1].split(": error: ", 1)[-1]
-            _emit_error(out, USAGE, message)
+            _emit_error(out, exits.USAGE.code, message)
         return code
     ctx = Context(args, out, err)
 
-    def fail(exit_code: int, message: str) -> int:
-        return _error(out, err, ctx.json, args.command, exit_code, message)
-
     try:
         return args.handler(ctx)
-    except (UsageError, Unusable) as error:
-        return fail(USAGE, str(error))
-    except NotFound as error:
-        return fail(NOT_FOUND, str(error))
-    except NoCredentialsError:
-        return fail(AWS_ERROR, "no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        return fail(AWS_ERROR, f"AWS said {info.get('Code')}: {info.get('Message')}")
-    except BotoCoreError as error:
-        return fail(AWS_ERROR, str(error))
-    except KeyboardInterrupt:
-        return fail(INTERRUPTED, "interrupted; the release itself goes on (cutover status shows it)")
-    except Exception as error:  # a bug: say what it was in one line; CUTOVER_DEBUG=1 shows the stack trace
-        if os.environ.get("CUTOVER_DEBUG"):
+    except (Exception, KeyboardInterrupt) as error:
+        failure = exits.of(error)
+        if isinstance(failure, exits.Unexpected) and os.environ.get("CUTOVER_DEBUG"):
             raise
-        return fail(FAILED, f"unexpected {type(error).__name__}: {error} (CUTOVER_DEBUG=1 shows where)")
+        return _error(out, err, ctx.json, args.command, failure.exit.code, str(failure))

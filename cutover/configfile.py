@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from release.config import DeployConfig, format_validation_error
 from release.errors import InvalidReleaseInput
 from release import environments
-from release.steps.load import parse_config_text
+from release.config_text import parse_config_text
 
 from cutover import references
 

@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cutover import operations
+from cutover.exits import NotFound, UsageError
 
 STACK_NAME = "Cutover"
 STACK_OUTPUT = "StateMachineArn"
@@ -19,12 +20,8 @@ TABLE_NAME = "cutover-releases"  # the local engine's release table
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-class NotFound(Exception):
-    """What the command names does not exist (exit 3)."""
-
-
-class Unusable(Exception):
-    """The settings cannot work as given (exit 2)."""
+class Unusable(UsageError):
+    """The settings cannot work as given."""
 
 
 @dataclass

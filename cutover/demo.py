@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from release.results import CleanedUp, Marked, Retired, Service, TargetGroups, TaskDefinition, weights
+
 from cutover import operations, render
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
@@ -47,24 +49,22 @@ class RuleSampler(threading.Thread):
 
 
 def _account(events: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """What the release created, retired and deleted, read back from the steps' results."""
-    results = operations.latest_results(events)
-    created = [f"target group {g['name']}" for g in (results.get("Create the target groups") or {}).get("target_groups", [])
-               if g.get("changed")]
-    task = results.get("Register the task definition") or {}
-    if task.get("changed"):
-        created.append(f"task definition {task['task_definition'].rsplit('/', 1)[-1]}")
-    service = results.get("Create the ECS service and its autoscaling") or {}
-    if service.get("changed"):
-        scaling = (service.get("autoscaling") or {}).get("autoscaling")
-        created.append(f"ECS service {service['service']} (desired {service['desired_count']}"
+    """What the release created, retired and deleted, read back from the steps' typed results."""
+    results = operations.latest_by_type(events)
+    groups, task = results.get(TargetGroups, TargetGroups()), results.get(TaskDefinition, TaskDefinition())
+    service = results.get(Service, Service())
+    created = [f"target group {g['name']}" for g in groups.target_groups if g.get("changed")]
+    if task.changed:
+        created.append(f"task definition {task.task_definition.rsplit('/', 1)[-1]}")
+    if service.changed:
+        scaling = (service.autoscaling or {}).get("autoscaling")
+        created.append(f"ECS service {service.service} (desired {service.desired_count}"
                        + (f", autoscaling {scaling['min']}..{scaling['max']})" if scaling else ")"))
     retired = [f"{r['ecs_service']} (v{r['version']}): {r.get('changed') or r.get('found')}"
-               for r in (results.get("Retire the old version") or {}).get("retired", [])]
-    cleanup = results.get("Clean up versions retired earlier") or {}
+               for r in results.get(Retired, Retired()).retired]
     deleted = [f"{d['ecs_service']} (v{d['version']})" + (f" and target groups {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
-               for d in cleanup.get("deleted", []) if d.get("changed")]
-    marked = [m["ecs_service"] for m in (results.get("Mark the old version obsolete") or {}).get("marked", []) if m.get("changed")]
+               for d in results.get(CleanedUp, CleanedUp()).deleted if d.get("changed")]
+    marked = [m["ecs_service"] for m in results.get(Marked, Marked()).marked if m.get("changed")]
     return {"created": created, "retired": retired, "deleted": deleted, "marked obsolete": marked}
 
 
@@ -91,7 +91,7 @@ def release(engine: LocalEngine, config: dict[str, Any], version: str, out: Text
     if failure:
         out.write(f"  {render.error_text(failure)}\n")
     out.write("\n  Public rule (www) over time, as read from the load balancer:\n")
-    out.writelines(f"    +{max(0.0, moment - started):5.1f} s  {render.weights(forward) or 'no forward'}\n" for moment, forward in changes)
+    out.writelines(f"    +{max(0.0, moment - started):5.1f} s  {weights(forward) or 'no forward'}\n" for moment, forward in changes)
     out.writelines(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}\n" for label, items in _account(events).items())
     return status
 

@@ -12,7 +12,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-APPROVAL_STATE = "Wait for an operator's approval"
+from release.registry import APPROVAL
+from release.results import ApprovalAnswer, Check, StepResult
+
+from cutover import states
+
+(APPROVAL_STATE,) = states.of_step(APPROVAL)
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -97,8 +102,8 @@ def decision(kind: str, *, by: str | None, identity: str | None, **details: str)
     verified identity beside the free-form name; `name` and `identity` keep them apart for scripts.
     """
     name = by or getpass.getuser()
-    return {"decision": kind, "by": f"{name} ({identity})" if identity else name, "name": name,
-            "identity": identity, **details}
+    return ApprovalAnswer(decision=kind, by=f"{name} ({identity})" if identity else name, name=name, identity=identity,
+                          **details).to_json()
 
 
 def approve(sfn, execution_arn: str, *, by: str | None = None, identity: str | None = None, comment: str = "",
@@ -234,12 +239,23 @@ def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(step_results(events))
 
 
-def check_results(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The last result of each verification check in each phase it ran in ({name, kind, passed, message, phase})."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for _, result in step_results(events):
-        for check in (result.get("verification") or []) if isinstance(result, dict) else []:
-            found[(check["name"], check["phase"])] = check
+def latest_by_type(events: list[dict[str, Any]]) -> dict[type[StepResult], StepResult]:
+    """The last result of each result type, read through the registry: what the release did."""
+    found: dict[type[StepResult], StepResult] = {}
+    for state, output in step_results(events):
+        result = states.read(state, output)
+        if result is not None:
+            found[type(result)] = result
+    return found
+
+
+def check_results(events: list[dict[str, Any]]) -> list[Check]:
+    """The last result of each verification check in each phase it ran in, read through the steps' result types."""
+    found: dict[tuple[str, str], Check] = {}
+    for state, output in step_results(events):
+        result = states.read(state, output)
+        for check in result.verification_checks() if result else []:
+            found[(check.name, check.phase)] = check
     return list(found.values())
 
 
@@ -248,7 +264,7 @@ def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     `{"decision", "by", "name", "identity", "comment" | "reason"}` (an answer sent from the console
     may hold less), or None when nobody answered."""
     answer = latest_results(events).get(APPROVAL_STATE)
-    return answer if isinstance(answer, dict) and "decision" in answer else None
+    return answer if ApprovalAnswer.from_json(answer) else None
 
 
 # -- names and starting ------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from typing import Any
 from release import aws, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
+from release.obsolete_mark import obsolete_versions
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from release.steps.cleanup import obsolete_versions
-from release.steps.service import create_request
+from release.service_spec import create_request
 
-from cutover import diff, envvars
+from cutover import diff, envvars, states
 from cutover.connection import Connection
 
 
@@ -178,16 +178,17 @@ def _diff_text(found: dict[str, Any] | None) -> list[str]:
 
 def text(report: dict[str, Any]) -> str:
     s = report["plan"]
+    (load,) = states.of_step("LoadRelease")
     lines = [f"Plan: {s['action']} {s['service']} {s['version']} to env {s['env']} (image {s['image']}). Nothing was changed.", ""]
     if not report["cluster_exists"]:
-        lines += [f"! cluster {s['cluster']} does not exist: the release would stop at 'Load and validate the release'", ""]
+        lines += [f"! cluster {s['cluster']} does not exist: the release would stop at '{load}'", ""]
     taken = [(f"target group {r['target_group']}", r["target_group_taken_by"]) for r in report["routes"] if r.get("target_group_taken_by")]
     if report.get("ecs_service_taken_by"):
         taken.append((f"ECS service {s['ecs_service']}", report["ecs_service_taken_by"]))
     for what, owner in taken:
         lines.append(f"! {what} is taken by {owner}")
     if taken:
-        lines += ["! the release would be refused at 'Load and validate the release', before the lock; nothing would change", ""]
+        lines += [f"! the release would be refused at '{load}', before the lock; nothing would change", ""]
     lines.append("Would create")
     for route in report["routes"]:
         state = _state(route["target_group_exists"], route.get("target_group_taken_by"))

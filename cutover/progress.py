@@ -11,49 +11,33 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from cutover import operations, render
+from cutover import operations, render, states
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
-HEALTH_STATES = {"Check the new version's health", "Wait before checking health again", "Is the new version healthy?",
-                 "Re-check health before switching", "Wait before re-checking health", "Is the new version still healthy?"}
-OLD_HEALTH_STATES = {"Check the old version's health", "Is the old version healthy?",
-                     "Wait before checking the old version again"}
-HOLD_STATES = {"Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic"}
 NON_TTY_REPEAT_SECONDS = 15
 
 
-def health_text(result: dict[str, Any] | None) -> str | None:
-    counts = (result or {}).get("counts") or []
-    if not counts:
-        return None
-    if len(counts) == 1:
-        return f"{counts[0]['healthy']}/{counts[0]['required']} healthy"
-    return ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']}" for c in counts) + " healthy"
-
-
-def traffic_text(result: dict[str, Any] | None, now: float) -> str | None:
-    if not result or "percent" not in result:
-        return None
-    left = max(0, round(result.get("hold_until", now) - now))
-    baking = ", baking with the old version warm" if result.get("bake_seconds") else ""
-    return f"{result['percent']}% new{baking}, {left} s left" if left else f"{result['percent']}% new"
+def loop_progress(events: list[dict[str, Any]], loop: frozenset[str], now: float) -> str | None:
+    """What the loop's steps last said of their progress (healthy counts, the hold left)."""
+    detail = None
+    for state, output in operations.step_results(events):
+        if state in loop:
+            result = states.read(state, output)
+            detail = (result.progress(now) if result else None) or detail
+    return detail
 
 
 def status_line(events: list[dict[str, Any]], status: str, now: float | None = None) -> str:
-    """`State name - 2/3 healthy` or `Hold traffic - 50% new, 37 s left`."""
+    """The state running now, and in a loop what its steps last said: `<state> - 2/3 healthy`,
+    `<state> - 50% new, 37 s left`."""
     now = time.time() if now is None else now
     if status != "RUNNING":
         return status
     state = operations.current_state(events) or "starting"
-    results = operations.latest_results(events)
     detail = None
-    if state in HEALTH_STATES:
-        health_state = "Re-check health before switching" if "Re-check" in state or "still" in state else "Check the new version's health"
-        detail = health_text(results.get(health_state))
-    elif state in OLD_HEALTH_STATES:
-        detail = health_text(results.get("Check the old version's health"))
-    elif state in HOLD_STATES:
-        detail = traffic_text(results.get("Shift traffic to the new version"), now)
+    loop = states.loops().get(state)
+    if loop:
+        detail = loop_progress(events, loop, now)
     elif state == operations.APPROVAL_STATE:
         detail = "waiting for an operator"
     return f"{state} - {detail}" if detail else state
@@ -62,18 +46,13 @@ def status_line(events: list[dict[str, Any]], status: str, now: float | None = N
 def phase(status: str) -> str:
     """Loops (health polling, traffic holds) count as one phase, so a CI log is not flooded."""
     state = status.split(" - ")[0]
-    if state in HEALTH_STATES:
-        return "health"
-    if state in HOLD_STATES:
-        return "traffic"
-    if state in OLD_HEALTH_STATES:
-        return "rollback health"
-    return state
+    loop = states.loops().get(state)
+    return min(loop) if loop else state
 
 
 def state_line(entry: dict[str, Any]) -> str:
     took = render.duration(render.seconds_between(entry["entered"], entry["exited"]))
-    what = render.error_text(entry["error"]) if entry["error"] else render.describe_result(entry["result"])
+    what = render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
     return f"{render.clock(entry['entered'])}  {entry['state']:<46} {took:>9}  {what}".rstrip()
 
 

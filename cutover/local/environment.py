@@ -12,7 +12,7 @@ import yaml
 from cutover import shipped
 from release.config import DeployConfig
 from release.plan import build_plan, task_definition_request
-from release.steps.service import metric_specification
+from release.service_spec import metric_specification
 
 DEMO_TEMPLATE = shipped("examples", "demo", "deploy.yaml")
 ENV = "demo"

@@ -1,14 +1,23 @@
-"""Every Lambda step of the release: the one list the CDK stack and the local engine both read.
+"""Every Lambda step of the release: the one list the CDK stack, the local engine and the command
+line read, and the one place that ties a step's names together.
 
 The key is the step's name in the state machine definition: `${<key>FunctionArn}` there is
-substituted with the function's ARN. `calls` are the AWS API calls the step makes (IAM actions),
+substituted with the function's ARN. The module holds its handler; the result type reads and
+describes what it returns (`release.results`). The states that run a step, and where each puts
+its result (ResultPath), are read from the definition itself (`task_states`): a state is renamed
+or added there and nowhere else. `calls` are the AWS API calls the step makes (IAM actions),
 plus what AWS authorizes besides them (tags on create, roles passed, Application Auto Scaling's
 own checks), from which the stack grants least privilege. The local engine refuses a call that is
 not granted, and the test suite fails on a grant that no test ever uses.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
+
+from release import results
+from release.results import StepResult
 
 # The Step Functions service integrations the definition uses, each by the substitution that stands
 # for its whole ARN: written as `arn:aws:…` the definition would run in the `aws` partition only,
@@ -17,6 +26,8 @@ INTEGRATIONS = {
     "LambdaInvokeWaitForTaskTokenArn": "lambda:invoke.waitForTaskToken",
     "SnsPublishArn": "sns:publish",
 }
+# What a state that calls an integration directly (not through a step's function) returns.
+INTEGRATION_RESULTS: dict[str, type[StepResult]] = {"SnsPublishArn": results.Published}
 
 
 def integration_arns(partition: str) -> dict[str, str]:
@@ -27,6 +38,8 @@ def integration_arns(partition: str) -> dict[str, str]:
 class Step:
     key: str
     module: str
+    # What lands at the ResultPath of the states that run the step (for a task-token wait: the answer sent back).
+    result: type[StepResult]
     description: str
     calls: tuple[str, ...]
     timeout_seconds: int = 60
@@ -52,63 +65,63 @@ AUTOSCALING_CHECKS = ("ecs:DescribeServices", "ecs:UpdateService", "cloudwatch:D
 AUTOSCALING_ROLE = ("iam:CreateServiceLinkedRole",)
 
 STEPS: tuple[Step, ...] = (
-    Step("LoadRelease", "release.steps.load", "Load and validate the deploy config and compute the plan",
+    Step("LoadRelease", "release.steps.load", results.Planned, "Load and validate the deploy config and compute the plan",
          ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules",
           "cloudwatch:DescribeAlarms", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags",
           "ecs:DescribeServices")),
-    Step("LockService", "release.steps.lock", "Take the service's release lock",
+    Step("LockService", "release.steps.lock", results.Lock, "Take the service's release lock",
          ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution")),
-    Step("UnlockService", "release.steps.unlock", "Release the service's release lock",
+    Step("UnlockService", "release.steps.unlock", results.Unlock, "Release the service's release lock",
          ("dynamodb:DeleteItem", "dynamodb:GetItem")),
-    Step("CreateTargetGroups", "release.steps.target_groups", "Create the new version's target groups",
+    Step("CreateTargetGroups", "release.steps.target_groups", results.TargetGroups, "Create the new version's target groups",
          ("elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags")),
-    Step("AttachPreparingRules", "release.steps.preparing_rules", "Point the preparing rules at the new version",
+    Step("AttachPreparingRules", "release.steps.preparing_rules", results.PreparingRules, "Point the preparing rules at the new version",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
-    Step("RegisterTaskDefinition", "release.steps.task_definition", "Register the completed task definition",
+    Step("RegisterTaskDefinition", "release.steps.task_definition", results.TaskDefinition, "Register the completed task definition",
          ("ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
           "ecs:DescribeServices", "ecs:TagResource", "iam:PassRole")),
-    Step("CreateService", "release.steps.service", "Create the new version's ECS service and its autoscaling",
+    Step("CreateService", "release.steps.service", results.Service, "Create the new version's ECS service and its autoscaling",
          ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
           "elasticloadbalancing:RemoveTags",
           "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:PutScalingPolicy", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE)),
-    Step("CheckHealth", "release.steps.health", "Count healthy targets in each new target group",
+    Step("CheckHealth", "release.steps.health", results.Health, "Count healthy targets in each new target group",
          ("elasticloadbalancing:DescribeTargetHealth",)),
-    Step("VerifyPrepared", "release.steps.verify", "Run the verification checks on the prepared version",
+    Step("VerifyPrepared", "release.steps.verify", results.Verified, "Run the verification checks on the prepared version",
          ("lambda:InvokeFunction",)),
-    Step("RequestApproval", "release.steps.approval", "Ask an operator to approve, with the task token",
+    Step("RequestApproval", "release.steps.approval", results.ApprovalAnswer, "Ask an operator to approve, with the task token",
          ("sns:Publish",)),
-    Step("WatchAlarms", "release.steps.alarms", "Check the configured CloudWatch alarms and the hold verification checks",
+    Step("WatchAlarms", "release.steps.alarms", results.Alarms, "Check the configured CloudWatch alarms and the hold verification checks",
          ("cloudwatch:DescribeAlarms", "lambda:InvokeFunction")),
-    Step("ReadLiveRoutes", "release.steps.live_routes", "Read what each public rule forwards to now",
+    Step("ReadLiveRoutes", "release.steps.live_routes", results.LiveRoutes, "Read what each public rule forwards to now",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
-    Step("ShiftTraffic", "release.steps.traffic", "Set the public rules' weights for one traffic step",
+    Step("ShiftTraffic", "release.steps.traffic", results.Traffic, "Set the public rules' weights for one traffic step",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
-    Step("RetireOldVersion", "release.steps.retire", "Scale the old version to zero, keeping its autoscaling for a rollback",
+    Step("RetireOldVersion", "release.steps.retire", results.Retired, "Scale the old version to zero, keeping its autoscaling for a rollback",
          ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:DeregisterScalableTarget", "ecs:DescribeServices", "ecs:UpdateService",
           "dynamodb:GetItem", "dynamodb:UpdateItem", "elasticloadbalancing:DescribeRules", *AUTOSCALING_CHECKS)),
-    Step("CleanUp", "release.steps.cleanup", "Delete versions an earlier release marked obsolete",
+    Step("CleanUp", "release.steps.cleanup", results.CleanedUp, "Delete versions an earlier release marked obsolete",
          ("tag:GetResources", "ecs:DescribeServices", "ecs:DeleteService", "elasticloadbalancing:DescribeTargetGroups",
           "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions",
           "elasticloadbalancing:DeleteTargetGroup"), timeout_seconds=300),
-    Step("MarkObsolete", "release.steps.obsolete", "Tag the retired version obsolete for the next release",
+    Step("MarkObsolete", "release.steps.obsolete", results.Marked, "Tag the retired version obsolete for the next release",
          ("elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags", "ecs:TagResource", "ecs:DescribeServices",
           "dynamodb:GetItem")),
-    Step("RecordRelease", "release.steps.record", "Record what serves now and what can be rolled back to",
+    Step("RecordRelease", "release.steps.record", results.Recorded, "Record what serves now and what can be rolled back to",
          ("dynamodb:GetItem", "dynamodb:UpdateItem")),
-    Step("NotifySucceeded", "release.steps.notify", "Tell people the release succeeded, and what is left to do",
+    Step("NotifySucceeded", "release.steps.notify", results.Notified, "Tell people the release succeeded, and what is left to do",
          ("sns:Publish",)),
-    Step("TearDownPrepared", "release.steps.teardown", "Undo a release that failed before traffic moved",
+    Step("TearDownPrepared", "release.steps.teardown", results.Undone, "Undo a release that failed before traffic moved",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService",
           "ecs:DeleteService", "ecs:TagResource", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:DeregisterScalableTarget",
           *AUTOSCALING_CHECKS), timeout_seconds=120),
-    Step("RollBackTraffic", "release.steps.rollback_traffic", "Put traffic back on the old version after a failure",
+    Step("RollBackTraffic", "release.steps.rollback_traffic", results.Undone, "Put traffic back on the old version after a failure",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
@@ -117,7 +130,7 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          timeout_seconds=120),
-    Step("UndoStoppedRelease", "release.steps.stopped",
+    Step("UndoStoppedRelease", "release.steps.stopped", results.StoppedUndone,
          "Undo a release stopped by hand, timed out or failed outside its flow, as a failure at that point; free its lock",
          ("states:GetExecutionHistory", "sns:Publish", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
           "dynamodb:Scan",
@@ -137,3 +150,61 @@ BY_KEY = {step.key: step for step in STEPS}
 CHECK_RUNNERS = ("VerifyPrepared", "WatchAlarms")
 # What the EventBridge rule for executions that end outside the flow (stopped, timed out, uncaught failure) calls.
 STOPPED_RELEASE_HANDLER = "UndoStoppedRelease"
+
+# The step whose state waits for an operator's answer on its task token.
+APPROVAL = "RequestApproval"
+
+_SUBSTITUTION = re.compile(r"^\$\{(\w+)\}$")
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A Task state of the definition: the step it runs (None when it calls an integration itself),
+    where its result lands and the type that reads it."""
+    name: str
+    step: Step | None
+    result_path: str | None
+    result: type[StepResult]
+
+    @property
+    def result_key(self) -> str | None:
+        """The last part of the ResultPath (`$.results.health` -> `health`): how later steps name the result."""
+        return self.result_path.rsplit(".", 1)[-1] if self.result_path else None
+
+    def read(self, output: Any) -> StepResult | None:
+        """The state's output as the history holds it, typed; None when there is none."""
+        return self.result.from_json(output)
+
+
+def step_key_of(state: dict[str, Any]) -> str | None:
+    """The registry key of the Lambda function a Task state runs, directly or through lambda:invoke."""
+    if state.get("Type") != "Task":
+        return None
+    # A function as the resource, or named in the parameters of the lambda:invoke integration
+    # (whose ARN the definition takes by substitution, to follow the stack's partition).
+    for text in (state.get("Resource", ""), str((state.get("Parameters") or {}).get("FunctionName", ""))):
+        match = _SUBSTITUTION.match(text)
+        if match and match.group(1).endswith("FunctionArn"):
+            key = match.group(1)[: -len("FunctionArn")]
+            if key not in BY_KEY:
+                raise KeyError(f"state runs ${{{key}FunctionArn}}, which is no step of the registry")
+            return key
+    return None
+
+
+def task_states(definition: dict[str, Any]) -> dict[str, TaskState]:
+    """State name -> TaskState, for every Task state of the definition (in its order)."""
+    found = {}
+    for name, state in definition["States"].items():
+        if state.get("Type") != "Task":
+            continue
+        key = step_key_of(state)
+        if key is not None:
+            result = BY_KEY[key].result
+        else:
+            substitution = (_SUBSTITUTION.match(state.get("Resource", "")) or [None, None])[1]
+            if substitution not in INTEGRATION_RESULTS:
+                raise KeyError(f"state {name!r} runs {state.get('Resource')!r}: neither a step nor a known integration")
+            result = INTEGRATION_RESULTS[substitution]
+        found[name] = TaskState(name, BY_KEY.get(key) if key else None, state.get("ResultPath", "$"), result)
+    return found

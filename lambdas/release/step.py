@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from release.observability import logger, metrics, traced
 from release.plan_view import PlanView, read_plan
+from release.results import StepResult
 
 THROTTLING_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
@@ -38,8 +39,9 @@ class StepEvent:
         return self.results.get(name) or {}
 
 
-def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, Any], dict]:
-    """Wrap a domain function as a Lambda handler whose errors carry domain names."""
+def lambda_step(fn: Callable[[StepEvent], StepResult | dict[str, Any]]) -> Callable[[dict, Any], dict]:
+    """Wrap a domain function as a Lambda handler whose errors carry domain names and whose typed
+    result goes back as the JSON the state machine passes on."""
 
     @logger.inject_lambda_context(correlation_id_path="release.execution_id", clear_state=True)
     @functools.wraps(fn)
@@ -55,8 +57,9 @@ def lambda_step(fn: Callable[[StepEvent], dict[str, Any]]) -> Callable[[dict, An
             # Most steps record no metric; flushing only then avoids an empty-metrics warning per call.
             if metrics.metric_set:
                 metrics.flush_metrics()
-        logger.info("step finished", extra={"result": result})
-        return result
+        output = result.to_json() if isinstance(result, StepResult) else result
+        logger.info("step finished", extra={"result": output})
+        return output
 
     return traced(handler)
 

@@ -14,6 +14,7 @@ from typing import Any
 from release.adapters import functions
 from release.errors import VerificationFailed
 from release.plan_view import PlanView as Plan, View
+from release.results import checks_of, describe_checks
 
 # A message is shown in the history and notifications; the state data must stay small.
 MAX_MESSAGE = 500
@@ -107,7 +108,7 @@ def run(plan: Plan, results: dict[str, Any], phase: str, execution_id: str) -> l
 
 
 def summary(checks: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{c['name']} {'passed' if c['passed'] else 'FAILED'}: {c['message']}" for c in checks)
+    return describe_checks(checks_of(checks))
 
 
 def require_passed(checks: list[dict[str, Any]], where: str) -> None:

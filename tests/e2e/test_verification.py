@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cutover import operations, render
+from cutover import operations, states
 from cutover.local.engine import check_function_arn
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
@@ -89,8 +89,8 @@ def test_passing_http_and_lambda_checks_let_the_release_succeed_and_show_in_hist
 
     # Then it succeeded, both checks ran on the prepared version before traffic moved,
     assert result["status"] == "SUCCEEDED", result.get("cause")
-    states = entered(demo, arn)
-    assert states.index(VERIFY_STATE) < states.index("Shift traffic to the new version")
+    entered_states = entered(demo, arn)
+    assert entered_states.index(VERIFY_STATE) < entered_states.index("Shift traffic to the new version")
     (prepared,) = step_results(demo, arn, VERIFY_STATE)
     assert [(c["name"], c["passed"], c["phase"]) for c in prepared["verification"]] == [
         ("smoke", True, "prepared"), ("contract-tests", True, "prepared")]
@@ -104,11 +104,11 @@ def test_passing_http_and_lambda_checks_let_the_release_succeed_and_show_in_hist
     assert holds and all(c["name"] == "smoke" and c["passed"] and c["phase"] == "hold" for r in holds for c in r["verification"])
     assert len(endpoint.requests) >= 1 + len(holds)
     # and history, status and the notification say what the checks found
-    assert render.describe_result(prepared) == (
+    assert states.describe(VERIFY_STATE, prepared) == (
         f"2 check(s) on the prepared version: smoke passed: {endpoint.url()} answered 200; "
         "contract-tests passed: 12 contract tests passed against demo-web-2")
     checks = operations.check_results(operations.history(demo.sfn, arn))
-    assert {(c["name"], c["phase"], c["passed"]) for c in checks} == {
+    assert {(c.name, c.phase, c.passed) for c in checks} == {
         ("smoke", "prepared", True), ("contract-tests", "prepared", True), ("smoke", "hold", True)}
     (succeeded,) = [m for m in notifications(demo, queue) if "succeeded" in m["Subject"]]
     assert "Checks: smoke passed (prepared, hold); contract-tests passed (prepared)." in succeeded["Message"]
@@ -235,7 +235,7 @@ def test_the_same_release_started_again_once_the_check_passes_succeeds(demo, end
     # Then it succeeds: v2 serves alone, and its checks passed on the prepared version and the holds
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
-    assert {(c["phase"], c["passed"]) for c in operations.check_results(operations.history(demo.sfn, again))} == {
+    assert {(c.phase, c.passed) for c in operations.check_results(operations.history(demo.sfn, again))} == {
         ("prepared", True), ("hold", True)}
     assert lock_item(demo) is None
 

@@ -7,7 +7,7 @@ import pytest
 
 from release.config import DeployConfig
 from release.plan import build_plan, task_definition_request
-from release.steps.service import create_request
+from release.service_spec import create_request
 from tests.unit.configs import errors
 
 

@@ -12,7 +12,7 @@ from release import config as models
 from release.config import DeployConfig
 from release.plan import Plan, build_plan, task_definition_request
 from release.plan_view import PassesThroughView, PlanView, View, read_plan
-from release.steps.service import configured_autoscaling, create_request
+from release.service_spec import configured_autoscaling, create_request
 
 
 def planned(raw: dict) -> tuple[Plan, PlanView]:

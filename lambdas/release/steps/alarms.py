@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from release import verification
 from release.adapters.cloudwatch import firing
 from release.errors import AlarmFired
+from release.results import Alarms
 from release.step import StepEvent, lambda_step
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Alarms:
     plan = event.plan
     settings = plan.config.release
     names = list(settings.alarm_names)
@@ -29,7 +29,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
                 f"alarms already in ALARM before the switch: {', '.join(in_alarm)}; traffic was not moved "
                 "(set release.allow_alarms_before_switch to go on regardless)"
             )
-        return {"watched": names, "in_alarm": in_alarm, "missing": missing}
+        return Alarms(watched=names, in_alarm=in_alarm, missing=missing)
     if settings.allow_alarms_before_switch:
         # Alarms let through before the switch were accepted as they were; only an alarm that
         # goes into ALARM after that says something about the new version.
@@ -42,5 +42,5 @@ def handler(event: StepEvent) -> dict[str, Any]:
     verification.require_passed(checks, f"at {step.get('percent')}% to the new version{during}")
     remaining = max(0.0, step.get("hold_until", 0) - time.time())
     wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
-    result = {"watched": names, "missing": missing, "remaining_seconds": math.ceil(remaining), "wait_seconds": wait}
-    return result | ({"verification": checks} if checks else {})
+    return Alarms(watched=names, missing=missing, remaining_seconds=math.ceil(remaining), wait_seconds=wait,
+                  verification=checks or None)

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from release.aws import client, notification_topic
+from release.results import ApprovalRequested, Verified
 from release.step import StepEvent, lambda_step
 
 
@@ -26,12 +27,12 @@ def message(event: StepEvent) -> dict[str, Any]:
         "reject": f"cutover reject {execution} --reason '…'",
         "timeout_seconds": plan.config.release.approval.timeout_seconds,
         # What the prepared verification checks found (all passed, or the release would not ask).
-        "checks": [{"name": c["name"], "message": c["message"]} for c in event.result("verify").get("verification", [])],
+        "checks": [{"name": c.name, "message": c.message} for c in Verified.from_json(event.result("verify")).verification_checks()],
     }
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> ApprovalRequested:
     body = message(event)
     topic = notification_topic()
     if topic:
@@ -39,4 +40,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
             TopicArn=topic, Subject=body["subject"][:100], Message=json.dumps(body, indent=2),
             MessageAttributes={"event": {"DataType": "String", "StringValue": "ready-for-approval"}},
         )
-    return {"notified": topic, "message": body}
+    return ApprovalRequested(notified=topic, message=body)

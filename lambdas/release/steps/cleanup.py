@@ -19,31 +19,10 @@ from release import ownership
 from release.adapters import ecs, tagging
 from release.aws import client
 from release.plan_view import TAG_PREFIX, PlanView as Plan
+from release.results import CleanedUp
 from release.step import StepEvent, lambda_step
 from release.steps.task_definition import DIGEST_TAG
-from release.steps.obsolete import BY, SINCE
-
-
-def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
-    """This env+service's obsolete versions in the plan's cluster, oldest first."""
-    found = dict(tagging.resources({SINCE: None, ownership.SERVICE: [plan.service], ownership.ENV: [plan.env]},
-                                   ["ecs:service", "elasticloadbalancing:targetgroup"]))
-    services = [arn for arn in found if ecs.is_service_of(arn, plan.cluster)]
-    versions = []
-    for service in ecs.describe_many(plan.cluster, services):
-        tags = ecs.tags_of(service)
-        # The tagging API is eventually consistent: ECS's own answer decides.
-        if service.get("status") != "ACTIVE" or not ownership.of_service(plan, tags) or SINCE not in tags:
-            continue
-        version = tags.get(ownership.VERSION)
-        versions.append({
-            "service_tags": tags, "ecs_service": service["serviceName"], "version": version,
-            "since": tags[SINCE], "by": tags.get(BY), "task_definition": service.get("taskDefinition"),
-            # Its target groups that carry the mark of the same version (marked before the service).
-            "target_groups": [arn for arn in ecs.target_group_arns(service)
-                              if found.get(arn, {}).get(ownership.VERSION) == version],
-        })
-    return sorted(versions, key=lambda v: v["since"])
+from release.obsolete_mark import obsolete_versions
 
 
 def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, Any]:
@@ -112,7 +91,7 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> CleanedUp:
     plan = event.plan
     candidates = obsolete_versions(plan)
     ours = f"{plan.env}/{plan.version}"
@@ -123,8 +102,8 @@ def handler(event: StepEvent) -> dict[str, Any]:
     doomed = earlier[: max(0, len(earlier) - keep)]
     kept = earlier[len(doomed):]
     in_use = revisions_in_use(plan, {v["ecs_service"] for v in doomed}) if doomed else set()
-    return {
-        "obsolete_found": len(candidates),
-        "deleted": [delete(plan, v, in_use) for v in doomed],
-        "kept": [_brief(v) for v in kept],
-    }
+    return CleanedUp(
+        obsolete_found=len(candidates),
+        deleted=[delete(plan, v, in_use) for v in doomed],
+        kept=[_brief(v) for v in kept],
+    )

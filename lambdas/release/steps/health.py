@@ -15,6 +15,7 @@ from typing import Any
 from release.adapters import elbv2
 from release.errors import HealthTimeout
 from release.plan_view import PlanView as Plan
+from release.results import Health
 from release.step import StepEvent, lambda_step, record_seconds
 
 
@@ -81,6 +82,6 @@ def check_old(event: StepEvent) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Health:
     phase = event.raw.get("phase", "health")
-    return check_old(event) if phase == "old_health" else check(event, phase)
+    return Health(**(check_old(event) if phase == "old_health" else check(event, phase)))

@@ -6,11 +6,12 @@ from typing import Any
 from release import ownership
 from release.adapters import elbv2
 from release.plan_view import TAG_PREFIX
+from release.results import LiveRoutes
 from release.step import StepEvent, lambda_step
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> LiveRoutes:
     plan = event.plan
     new_groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
     rules = []
@@ -40,4 +41,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
                 continue
             entry = old_services.setdefault(name, {"ecs_service": name, "version": arn_tags.get(f"{TAG_PREFIX}version"), "target_groups": []})
             entry["target_groups"].append(arn)
-    return {"routes": rules, "old_services": list(old_services.values()), "notes": notes}
+    return LiveRoutes(routes=rules, old_services=list(old_services.values()), notes=notes)

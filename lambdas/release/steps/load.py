@@ -7,37 +7,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from release import environments, naming, ownership
-from release.adapters import ecs, elbv2, records
-from release.adapters.cloudwatch import firing
+from release.adapters import ecs, records
 from release.aws import client
 from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
+from release.config_text import parse_config_text
 from release.errors import InvalidReleaseInput, NothingToRollBack
 from release.plan import build_plan, release_id_of, summary
+from release.references import check_references
+from release.results import Planned
 from release.step import StepEvent, lambda_step
 
 # A service name deleted shortly before is DRAINING and cannot be created again; wait this long
 # for it (well within the function's timeout) before telling the caller to come back later.
 DRAIN_WAIT_SECONDS = 30
-
-
-def parse_config_text(text: str, source: str) -> dict[str, Any]:
-    if len(text.encode()) > MAX_CONFIG_BYTES:
-        raise InvalidReleaseInput(
-            f"config: {source} is {len(text.encode()) // 1024} KiB; at most {MAX_CONFIG_BYTES // 1024} KiB "
-            "(keep only the service's settings in it)"
-        )
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidReleaseInput(f"config: {source} is neither valid YAML nor JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise InvalidReleaseInput(f"config: {source} must hold a mapping of settings, not {type(data).__name__}")
-    return data
 
 
 def _read_s3(uri: str) -> str:
@@ -79,34 +65,6 @@ def load_config(start: StartInput) -> DeployConfig:
         raise InvalidReleaseInput("config." + format_validation_error(error).replace("; ", "; config.")) from error
 
 
-def check_references(config: DeployConfig) -> None:
-    """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
-    try:
-        clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "AccessDeniedException":
-            raise
-        # The stack grants the clusters named in its cluster_names setting only.
-        raise InvalidReleaseInput(
-            f"cluster: ECS cluster {config.cluster!r} is not one this Cutover deployment may release to; "
-            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
-        ) from error
-    if not any(c.get("status") == "ACTIVE" for c in clusters):
-        raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
-    named = {f"routes.{index}.{field}": getattr(route, field)
-             for index, route in enumerate(config.routes) for field in ("preparing_rule_arn", "public_rule_arn")}
-    for field, description in elbv2.rules(named).items():
-        if description.get("IsDefault"):
-            raise InvalidReleaseInput(f"{field}: is a listener's default rule; Cutover edits listener rules only")
-    if config.release.alarm_names:
-        # A misspelt alarm would watch nothing: the release would shift traffic unprotected.
-        _, missing = firing(list(config.release.alarm_names))
-        if missing:
-            raise InvalidReleaseInput(
-                f"release.alarm_names: no CloudWatch alarm named {', '.join(repr(n) for n in missing)} in this account and region"
-            )
-
-
 def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any], dict[str, Any]]:
     """The config, version, resource names and capacity to bring back: the version given (`--to`), one
     the release record keeps, or else the one the last release retired. The names are the ones the
@@ -131,7 +89,7 @@ def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Planned:
     start = parse_start_input(event.raw.get("input"))
     names = restore = None
     if start.action == "rollback":
@@ -155,4 +113,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
             raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
-    return plan.model_dump(mode="json") | {"summary": summary(plan)}
+    return Planned(plan=plan.model_dump(mode="json"), summary=summary(plan))

@@ -10,26 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from release.adapters import records
-from release.aws import client
+from release.adapters.executions import owner_running
 from release.errors import ReleaseInProgress
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
+from release.results import Lock
 from release.step import StepEvent, lambda_step
 
 # An undo still marked after its function's time limit has died with it.
 UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
-
-
-def owner_running(execution_arn: str) -> bool:
-    try:
-        status = client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "InvalidArn"):
-            return False
-        raise
-    return status == "RUNNING"
 
 
 def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +59,6 @@ def claim_for_undo(key: str, owner: str) -> bool:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Lock:
     plan = event.plan
-    return take(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env})
+    return Lock(**take(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env}))

@@ -2,10 +2,9 @@
 that did not finish is listed, so that nobody mistakes a warning for a clean release."""
 from __future__ import annotations
 
-from typing import Any
-
 from release import unfinished
 from release.aws import client, notification_topic
+from release.results import Alarms, Notified, Verified
 from release.step import StepEvent, lambda_step
 
 
@@ -18,11 +17,11 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     if approved_by:
         # Noted by the definition from the answer to the approval's task token (name and AWS identity).
         lines.append(f"Approved by: {approved_by}.")
-    checks = event.result("verify").get("verification", []) + event.result("watch").get("verification", [])
+    checks = Verified.from_json(event.result("verify")).verification_checks() + Alarms.from_json(event.result("watch")).verification_checks()
     if checks:
         phases: dict[str, list[str]] = {}
         for check in checks:
-            phases.setdefault(check["name"], []).append(check["phase"])
+            phases.setdefault(check.name, []).append(check.phase)
         # Any that failed would have undone the release: every check named here passed.
         lines.append("Checks: " + "; ".join(f"{name} passed ({', '.join(dict.fromkeys(p))})" for name, p in phases.items()) + ".")
     if left:
@@ -32,13 +31,13 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Notified:
     subject, text, left = message(event)
     topic = notification_topic()
     if not topic:
-        return {"changed": None, "found": "no notification topic configured", "warnings": len(left)}
+        return Notified(found="no notification topic configured", warnings=len(left))
     sent = client("sns").publish(
         TopicArn=topic, Subject=subject, Message=text,
         MessageAttributes={"event": {"DataType": "String", "StringValue": "succeeded"}},
     )
-    return {"MessageId": sent["MessageId"], "warnings": len(left)}
+    return Notified(MessageId=sent["MessageId"], warnings=len(left))

@@ -11,11 +11,10 @@ from typing import Any
 
 from release import ownership
 from release.adapters import ecs, elbv2, records
-from release.plan_view import TAG_PREFIX, PlanView as Plan
+from release.obsolete_mark import BY, SINCE
+from release.plan_view import PlanView as Plan
+from release.results import Marked
 from release.step import StepEvent, lambda_step
-
-SINCE = f"{TAG_PREFIX}obsolete-since"
-BY = f"{TAG_PREFIX}obsoleted-by"
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, Any]:
@@ -50,12 +49,12 @@ def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Marked:
     plan = event.plan
     retired = [r for r in event.result("retire").get("retired", [])]
     olds = {o["ecs_service"]: o for o in event.result("live").get("old_services", [])}
     earlier = left_unmarked(plan, {r["ecs_service"] for r in retired})
     if not retired and not earlier:
-        return {"marked": [], "found": "nothing was retired"}
+        return Marked([], found="nothing was retired")
     marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]
-    return {"marked": marked + [mark(plan, name, []) for name in earlier]}
+    return Marked(marked + [mark(plan, name, []) for name in earlier])

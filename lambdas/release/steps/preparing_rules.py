@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from release.adapters import elbv2
+from release.results import PreparingRules
 from release.step import StepEvent, lambda_step
 
 
@@ -18,11 +19,9 @@ def attach(rule_arn: str, target_group_arn: str) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> PreparingRules:
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
-    return {
-        "rules": [
-            dict(attach(r.route.preparing_rule_arn, groups[r.route.name]), route=r.route.name)
-            for r in event.plan.routes
-        ]
-    }
+    return PreparingRules([
+        dict(attach(r.route.preparing_rule_arn, groups[r.route.name]), route=r.route.name)
+        for r in event.plan.routes
+    ])

@@ -6,6 +6,7 @@ from typing import Any
 
 from release.adapters import elbv2, records
 from release.plan_view import PlanView as Plan
+from release.results import Recorded
 from release.step import StepEvent, lambda_step, record_seconds
 
 
@@ -61,7 +62,7 @@ def kept_versions(plan: Plan, record: dict[str, Any], previous: dict[str, Any] |
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Recorded:
     plan = event.plan
     record = records.get(plan.record_key) or {}
     current = record.get("current") or {}
@@ -79,8 +80,8 @@ def handler(event: StepEvent) -> dict[str, Any]:
     attributes["kept"] = kept_versions(plan, record, attributes.get("previous"))
     serves = current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service
     if serves and all(record.get(name) == value for name, value in attributes.items()):
-        return {"changed": None, "found": f"record already says {plan.version} serves",
-                "previous": (record.get("previous") or {}).get("version")}
+        return Recorded(changed=None, found=f"record already says {plan.version} serves",
+                        previous=(record.get("previous") or {}).get("version"))
     attributes["current"] = {
         "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
         "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
@@ -88,4 +89,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
         "at": datetime.now(timezone.utc).isoformat(),
     }
     records.update(plan.record_key, attributes)
-    return {"changed": f"{current.get('version') or 'nothing'} -> {plan.version}", "previous": attributes.get("previous", {}).get("version")}
+    return Recorded(changed=f"{current.get('version') or 'nothing'} -> {plan.version}", previous=attributes.get("previous", {}).get("version"))

@@ -11,6 +11,7 @@ from typing import Any
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan_view import PlanView as Plan
+from release.results import Retired
 from release.step import StepEvent, lambda_step
 from release.steps.traffic import drifted, expected_now
 
@@ -53,7 +54,7 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Retired:
     plan = event.plan
     # The old version goes to zero only while the public rules still hold what this release wrote.
     previous = event.result("traffic")
@@ -63,5 +64,5 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise drifted(route, current, previous)
     olds = [o for o in event.result("live").get("old_services", []) if o["ecs_service"] != plan.ecs_service]
     if not olds:
-        return {"retired": [], "found": "no old version to retire"}
-    return {"retired": [retire(plan, old) for old in olds]}
+        return Retired([], found="no old version to retire")
+    return Retired([retire(plan, old) for old in olds])

@@ -13,6 +13,7 @@ from typing import Any
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.plan_view import PlanView as Plan
+from release.results import Undone
 from release.step import StepEvent, lambda_step, record_count
 from release.steps.teardown import describe, tear_down, what_happened
 
@@ -63,10 +64,10 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
-def restore(event: StepEvent) -> dict[str, Any]:
+def restore(event: StepEvent) -> Undone:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
     record_count("Rollbacks")
-    return {"Error": error, "Cause": cause, "old_services": restore_old(event.plan, event.results)}
+    return Undone(Error=error, Cause=cause, old_services=restore_old(event.plan, event.results))
 
 
 def put_traffic_back(plan: Plan, results: dict[str, Any], old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
@@ -82,12 +83,12 @@ def put_traffic_back(plan: Plan, results: dict[str, Any], old_services: list[dic
     return summary, {"rules": rules, "old_services": old_services, "new_version": new}
 
 
-def move_traffic_back(event: StepEvent) -> dict[str, Any]:
+def move_traffic_back(event: StepEvent) -> Undone:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
     summary, undone = put_traffic_back(event.plan, event.results, (event.raw.get("rollback") or {}).get("old_services", []))
-    return {"Error": error, "Cause": f"{cause} | Rolled back: {summary}.", "undone": undone}
+    return Undone(Error=error, Cause=f"{cause} | Rolled back: {summary}.", undone=undone)
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Undone:
     return restore(event) if event.raw.get("phase") == "restore" else move_traffic_back(event)

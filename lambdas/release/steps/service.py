@@ -7,89 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from release import naming, ownership
+from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
 from release.errors import ServiceConflict
 from release.plan_view import TAG_PREFIX, PlanView as Plan
+from release.results import Service
+from release.service_spec import configured_autoscaling, create_request
 from release.step import StepEvent, lambda_step
 
 OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
-
-
-def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> dict[str, Any]:
-    settings = plan.config.service_settings
-    request: dict[str, Any] = {
-        "cluster": plan.cluster,
-        "serviceName": plan.ecs_service,
-        "taskDefinition": task_definition,
-        "desiredCount": settings.desired_count,
-        "loadBalancers": [
-            {"targetGroupArn": groups[r.route.name], "containerName": r.route.container, "containerPort": r.route.port}
-            for r in plan.routes
-        ],
-        "healthCheckGracePeriodSeconds": settings.health_check_grace_period_seconds,
-        "tags": [{"key": k, "value": v} for k, v in plan.tags().items()],
-        "propagateTags": "SERVICE",
-        "enableECSManagedTags": True,
-        "clientToken": naming.client_token(plan.cluster, plan.ecs_service, plan.release_id),
-    }
-    if settings.launch_type:
-        request["launchType"] = settings.launch_type
-    else:
-        request["capacityProviderStrategy"] = [
-            {"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base}
-            for c in settings.capacity_provider_strategy
-        ]
-    if settings.platform_version:
-        request["platformVersion"] = settings.platform_version
-    if settings.network:
-        request["networkConfiguration"] = {
-            "awsvpcConfiguration": {
-                "subnets": list(settings.network.subnets),
-                "securityGroups": list(settings.network.security_groups),
-                "assignPublicIp": "ENABLED" if settings.network.assign_public_ip else "DISABLED",
-            }
-        }
-    request.update(settings.request_fields())
-    return request
-
-
-def resource_label(load_balancer: str, target_group_arn: str) -> str:
-    """What ALBRequestCountPerTarget counts: `app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>`."""
-    return f"{load_balancer}/{target_group_arn.split(':')[-1]}"
-
-
-def metric_specification(plan: Plan, policy: Any, groups: dict[str, str]) -> dict[str, str]:
-    specification = {"PredefinedMetricType": policy.metric}
-    if policy.metric == "ALBRequestCountPerTarget":
-        # AWS requires the label: the new version's target group of the policy's route.
-        route = plan.config.request_count_route(policy)
-        specification["ResourceLabel"] = resource_label(route.load_balancer, groups[route.name])
-    return specification
-
-
-def configured_autoscaling(plan: Plan, groups: dict[str, str]) -> dict[str, Any] | None:
-    scaling = plan.config.service_settings.autoscaling
-    if scaling is None:
-        return None
-    return {
-        "min": scaling.min,
-        "max": scaling.max,
-        "policies": [
-            {
-                "name": p.name,
-                "type": "TargetTrackingScaling",
-                "target_tracking": {
-                    "TargetValue": p.target,
-                    "PredefinedMetricSpecification": metric_specification(plan, p, groups),
-                    "ScaleInCooldown": p.scale_in_cooldown_seconds,
-                    "ScaleOutCooldown": p.scale_out_cooldown_seconds,
-                },
-            }
-            for p in scaling.policies
-        ],
-    }
 
 
 def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None) -> dict[str, Any]:
@@ -132,7 +59,7 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Service:
     plan = event.plan
     existing = ecs.service(plan.cluster, plan.ecs_service)
     if existing is not None and existing.get("status") == "DRAINING":
@@ -142,7 +69,7 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
         if not ownership.of_service(plan, ecs.tags_of(existing)):
             raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
-        return revive(plan, existing)
+        return Service(**revive(plan, existing))
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
     if existing is not None:
         if not ownership.of_version(plan, ecs.tags_of(existing)):
@@ -162,4 +89,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
         result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
                   "desired_count": request["desiredCount"]}
     result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups))
-    return result
+    return Service(**result)

@@ -19,6 +19,7 @@ from release import stopping
 from release.aws import client, notification_topic
 from release.plan_view import PlanView as Plan, read_plan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
+from release.results import StoppedUndone
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import lock, unlock
 from release.steps.health import old_version_health
@@ -81,15 +82,15 @@ def notify(data: dict[str, Any], how: str, status: str, execution: str, words: s
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> StoppedUndone:
     detail = event.raw.get("detail") or {}
     status, execution = detail.get("status"), detail.get("executionArn", "")
     if status not in stopping.ENDED_OUTSIDE_THE_FLOW:
-        return {"execution": execution, "changed": None, "found": f"execution {status}: it has not ended badly"}
+        return StoppedUndone(execution=execution, found=f"execution {status}: it has not ended badly")
     events = history(execution)
     if not stopping.undo_needed(status, events):
         # Its Catch undid it; a lock it still holds (its unlock state failed) must not stay behind.
-        return {"status": status, "changed": None, "found": "undone by its own states", **unlock.release_held_by(execution)}
+        return StoppedUndone(status=status, found="undone by its own states", **unlock.release_held_by(execution))
     data = stopping.last_state_data(events)
     results = data.get("results") or {}
     decision = stopping.decide(results) if data.get("plan") else stopping.NOTHING
@@ -102,4 +103,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
         words, report, undone = stopping.intent(results), {}, True
     unlocked = unlock.release_held_by(execution)
     notify(data, stopping.how_it_ended(status, events), status, execution, words, undone)
-    return {"status": status, "undone": words, "fully_undone": undone, "report": report, **unlocked}
+    return StoppedUndone(status=status, undone=words, fully_undone=undone, report=report, **unlocked)

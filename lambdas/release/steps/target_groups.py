@@ -7,6 +7,7 @@ from release.adapters import elbv2
 from release.aws import client
 from release.errors import TargetGroupConflict
 from release.plan_view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
+from release.results import TargetGroups
 from release.step import StepEvent, lambda_step
 
 
@@ -45,6 +46,6 @@ def ensure(plan: Plan, route: RoutePlan) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> TargetGroups:
     plan = event.plan
-    return {"target_groups": [ensure(plan, route) for route in plan.routes]}
+    return TargetGroups([ensure(plan, route) for route in plan.routes])

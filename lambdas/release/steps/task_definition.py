@@ -14,6 +14,7 @@ from release.adapters import ecs
 from release.aws import client
 from release.plan_view import TAG_PREFIX
 from release.task_definition_request import task_definition_request
+from release.results import TaskDefinition
 from release.step import StepEvent, lambda_step
 
 DIGEST_TAG = f"{TAG_PREFIX}digest"
@@ -35,18 +36,18 @@ def registered_already(family: str, wanted: str) -> str | None:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> TaskDefinition:
     plan = event.plan
     if plan.image is None:
         running = ecs.service(plan.cluster, plan.ecs_service)
         if running is None:
             raise ValueError(f"the retired service {plan.ecs_service} is gone; it cannot be brought back")
-        return {"task_definition": running["taskDefinition"], "changed": None, "found": "rollback reuses the retired version's task definition"}
+        return TaskDefinition(running["taskDefinition"], None, found="rollback reuses the retired version's task definition")
     request = task_definition_request(plan, plan.image)
     wanted = digest(request)
     existing = registered_already(request["family"], wanted)
     if existing:
-        return {"task_definition": existing, "changed": None, "found": "same content already registered"}
+        return TaskDefinition(existing, None, found="same content already registered")
     request["tags"].append({"key": DIGEST_TAG, "value": wanted})
     arn = client("ecs").register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
-    return {"task_definition": arn, "changed": "registered"}
+    return TaskDefinition(arn, "registered")

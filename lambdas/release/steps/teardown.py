@@ -13,6 +13,7 @@ from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.aws import client
 from release.plan_view import PlanView as Plan
+from release.results import Undone
 from release.step import StepEvent, lambda_step, record_count
 from release.steps.obsolete import mark
 
@@ -185,12 +186,8 @@ def describe(report: dict[str, Any]) -> str:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Undone:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
     record_count("Rollbacks")
     report = tear_down(event.plan, event.results)
-    return {
-        "Error": error,
-        "Cause": f"{cause} | Undone: {describe(report)}. Public traffic was not moved.",
-        "undone": report,
-    }
+    return Undone(Error=error, Cause=f"{cause} | Undone: {describe(report)}. Public traffic was not moved.", undone=report)

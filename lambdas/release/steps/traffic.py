@@ -13,6 +13,7 @@ from typing import Any
 
 from release.adapters import elbv2
 from release.errors import RuleDrifted
+from release.results import Traffic
 from release.step import StepEvent, lambda_step
 
 
@@ -45,7 +46,7 @@ def drifted(route: dict[str, Any], current: dict[str, int], previous: dict[str, 
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Traffic:
     plan = event.plan
     previous = event.result("traffic")
     index = previous["index"] + 1 if "index" in previous else 0
@@ -71,13 +72,13 @@ def handler(event: StepEvent) -> dict[str, Any]:
         written[route["route"]] = target
     last = index == len(steps) - 1
     bake = plan.config.release.bake_seconds if last else 0
-    return {
-        "index": index,
-        "percent": step.percent,
-        "hold_seconds": step.hold_seconds,
-        "bake_seconds": bake,
-        "hold_until": time.time() + step.hold_seconds + bake,
-        "last": last,
-        "rules": changes,
-        "written": written,
-    }
+    return Traffic(
+        index=index,
+        percent=step.percent,
+        hold_seconds=step.hold_seconds,
+        bake_seconds=bake,
+        hold_until=time.time() + step.hold_seconds + bake,
+        last=last,
+        rules=changes,
+        written=written,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from release.adapters import records
+from release.results import Unlock
 from release.step import StepEvent, lambda_step
 
 
@@ -28,8 +29,8 @@ def release_held_by(execution_arn: str) -> dict[str, Any]:
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Unlock:
     plan = event.raw.get("plan")
     if not plan:
-        return {"changed": None, "found": "the release never took a lock"}
-    return release(plan["lock_key"], event.execution_id)
+        return Unlock(found="the release never took a lock")
+    return Unlock(**release(plan["lock_key"], event.execution_id))

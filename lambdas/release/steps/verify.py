@@ -5,14 +5,13 @@ it again is safe.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from release import verification
+from release.results import Verified
 from release.step import StepEvent, lambda_step
 
 
 @lambda_step
-def handler(event: StepEvent) -> dict[str, Any]:
+def handler(event: StepEvent) -> Verified:
     checks = verification.run(event.plan, event.results, "prepared", event.execution_id)
     verification.require_passed(checks, "on the prepared version (public traffic was not moved)")
-    return {"phase": "prepared", "verification": checks}
+    return Verified(phase="prepared", verification=checks)

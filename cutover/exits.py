@@ -1,0 +1,73 @@
+"""How a command ends, in one table: each exit code, the name `--output json` gives it as an error
+(`{"error": {"code", "message", "exit_code"}}`) and what it means. Errors carry their exit code, so
+no command decides one where it catches an error. docs/commands.md lists the table (a test keeps it
+true).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+
+@dataclass(frozen=True)
+class Exit:
+    code: int
+    name: str | None  # as an error in --output json; None when it ends no error
+    meaning: str
+
+
+OK = Exit(0, None, "done; for start --wait, rollback --wait and status: the release succeeded or is still running")
+FAILED = Exit(1, "internal_error",
+              "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)")
+USAGE = Exit(2, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
+NOT_FOUND = Exit(3, "not_found",
+                 "not found or not possible now: no such execution or state machine, not waiting for approval")
+AWS_ERROR = Exit(4, "aws_error", "AWS refused or could not be reached: credentials, permissions, endpoint")
+STILL_RUNNING = Exit(5, None, "--timeout ran out while the release was still running")
+INTERRUPTED = Exit(130, "interrupted", "interrupted (Ctrl-C); the release itself goes on")
+TABLE = (OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED)
+
+
+class CommandError(Exception):
+    """A command cannot do what it was asked; the message says why, `exit` how the command ends."""
+    exit = FAILED
+
+
+class UsageError(CommandError):
+    """Bad input from the user."""
+    exit = USAGE
+
+
+class NotFound(CommandError):
+    """What the command names does not exist, or cannot be acted on now."""
+    exit = NOT_FOUND
+
+
+class AwsError(CommandError):
+    """AWS refused the call or could not be reached."""
+    exit = AWS_ERROR
+
+
+class Interrupted(CommandError):
+    exit = INTERRUPTED
+
+
+class Unexpected(CommandError):
+    """A bug in Cutover: said in one line; CUTOVER_DEBUG=1 shows the stack trace."""
+
+
+def of(error: BaseException) -> CommandError:
+    """The command error an exception ends a command with."""
+    if isinstance(error, CommandError):
+        return error
+    if isinstance(error, NoCredentialsError):
+        return AwsError("no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        return AwsError(f"AWS said {info.get('Code')}: {info.get('Message')}")
+    if isinstance(error, BotoCoreError):
+        return AwsError(str(error))
+    if isinstance(error, KeyboardInterrupt):
+        return Interrupted("interrupted; the release itself goes on (cutover status shows it)")
+    return Unexpected(f"unexpected {type(error).__name__}: {error} (CUTOVER_DEBUG=1 shows where)")

@@ -1,0 +1,121 @@
+"""What a command found, before it is shown: the document `--output json` prints (its shapes are in
+docs/output.md), the text for people, and the exit it ends with. A command builds one; the command
+line renders it as the user asked. The reports of an execution (`status`, `history`) are built here.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from release import stopping
+from release.results import ApprovalAnswer, Check
+from release.unfinished import line
+
+from cutover import exits, operations, render, states
+
+ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass
+class Report:
+    data: Any
+    text: Callable[[], str]
+    exit: exits.Exit = exits.OK
+
+
+def warning_lines(warnings: list[dict[str, str]], prefix: str = "  warning   ") -> list[str]:
+    lines = [f"{prefix}{line(warning)}" for warning in warnings]
+    if warnings:
+        lines.append("  Public traffic is on the new version; the next release of this service finishes this work.")
+    return lines
+
+
+def release_of(description: dict[str, Any]) -> dict[str, Any]:
+    """What the execution releases, from its input."""
+    try:
+        given = json.loads(description.get("input") or "{}")
+    except ValueError:
+        given = {}
+    config = given.get("config") if isinstance(given.get("config"), dict) else {}
+    return {
+        "action": given.get("action", "release"), "env": given.get("env"),
+        "service": given.get("service") or config.get("service"), "version": given.get("version"),
+        "image": given.get("image"), "config_uri": given.get("config_uri"),
+    }
+
+
+def status(sfn, arn: str) -> Report:
+    """Where a release is now; it ends FAILED when the release did."""
+    from cutover.progress import status_line
+
+    description = sfn.describe_execution(executionArn=arn)
+    events = operations.history(sfn, arn)
+    now = description["status"]
+    running = now == "RUNNING"
+    checks = operations.check_results(events)
+    data = {
+        "executionArn": arn, "name": description["name"], "status": now, **release_of(description),
+        "started": description.get("startDate"), "stopped": description.get("stopDate"),
+        "current_state": operations.current_state(events) if running else None,
+        "progress": status_line(events, now) if running else None,
+        "waiting_for_approval": running and operations.current_state(events) == operations.APPROVAL_STATE,
+        "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
+        "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
+        "checks": [check.to_json() for check in checks],
+    }
+    return Report(data, lambda: status_text(data, checks), exits.FAILED if now in ENDED_BADLY else exits.OK)
+
+
+def status_text(report: dict[str, Any], checks: list[Check]) -> str:
+    name, failure = report["name"], report["failure"]
+    what = f"{report['action']} {report['service'] or '?'} {report['version'] or ''}".rstrip()
+    took = render.seconds_between(report["started"], report["stopped"])
+    lines = [f"{name}: {report['status']}" + (" with warnings" if report["warnings"] else ""),
+             f"  release   {what} to env {report['env']}" + (f" (image {report['image']})" if report["image"] else ""),
+             f"  started   {render.clock(report['started'])} UTC" + (f", took {render.duration(took)}" if took is not None else "")]
+    if report["status"] == "RUNNING":
+        lines.append(f"  now       {report['progress']}")
+    lines += [f"  check     {check.describe()} ({check.phase})" for check in checks]
+    if report["approval"]:
+        lines.append(f"  approval  {ApprovalAnswer.from_json(report['approval']).describe()}")
+    if report["waiting_for_approval"]:
+        lines += [f"  approve   cutover approve {name}", f"  reject    cutover reject {name} --reason '...'"]
+    if failure:
+        lines += [f"  error     {failure['error']}", f"  cause     {failure['cause']}"]
+    if report["undo"]:
+        lines.append(f"  undo      {report['undo']}")
+    lines += warning_lines(report["warnings"])
+    lines.append(f"  history   cutover history {name}")
+    return "\n".join(lines)
+
+
+def history(sfn, arn: str, *, choices: bool = False) -> Report:
+    """The release's timeline: each state, when, how long, what it found and changed."""
+    description = sfn.describe_execution(executionArn=arn)
+    events = operations.history(sfn, arn)
+    data = {"executionArn": arn, "status": description["status"], "states": operations.timeline(events),
+            "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),
+            "undo": stopping.what_undo_did(description["status"], events)}
+    return Report(data, lambda: history_text(data, description, choices))
+
+
+def history_text(report: dict[str, Any], description: dict[str, Any], choices: bool) -> str:
+    started, now = description.get("startDate"), report["status"]
+    lines = [f"{description['name']}: {now}  (started {started:%Y-%m-%d %H:%M:%S} UTC)" if started else description["name"]]
+    rows = []
+    for entry in report["states"]:
+        if entry["type"] == "Choice" and not choices:
+            continue
+        took = render.seconds_between(entry["entered"], entry["exited"])
+        what = render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
+        rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running", what])
+    lines.append(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
+    if report["failure"]:
+        lines.append(f"\n{report['failure']['status']}: {render.error_text(report['failure'])}")
+    if report["undo"]:
+        lines.append(f"Undo of the {now.lower()} release: {report['undo']}")
+    if report["warnings"]:
+        lines += [f"\n{now} with warnings:", *warning_lines(report["warnings"], prefix="  - ")]
+    return "\n".join(lines)

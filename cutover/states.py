@@ -1,0 +1,66 @@
+"""The release definition's states as the command line reads an execution: which step each Task
+state runs and the type of its result (from the registry), and the loops (health polls, traffic
+holds) that a live status line treats as one phase. No state is named here: all comes from
+`statemachine/release.asl.json` and `release.registry`.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from release import registry
+from release.results import StepResult
+
+from cutover import DEFINITION
+
+
+@functools.cache
+def definition() -> dict[str, Any]:
+    with open(DEFINITION, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@functools.cache
+def tasks() -> dict[str, registry.TaskState]:
+    return registry.task_states(definition())
+
+
+def of_step(key: str) -> list[str]:
+    """The states that run the step `key`, in the definition's order."""
+    return [name for name, task in tasks().items() if task.step and task.step.key == key]
+
+
+def read(state: str, output: Any) -> StepResult | None:
+    """What the state returned, typed by its step's result type; None for a state that is no Task."""
+    task = tasks().get(state)
+    return task.read(output) if task else None
+
+
+def describe(state: str, output: Any) -> str:
+    """One line for people of what the state found and changed."""
+    result = read(state, output)
+    return result.describe() if result else ""
+
+
+@functools.cache
+def loops() -> dict[str, frozenset[str]]:
+    """For every state in a loop of the definition (Wait, Choice and Task states that go round until
+    something is true), the states of its loop. Catch routes are no loops: only Next, Choices, Default."""
+    states = definition()["States"]
+    edges = {name: {s["Next"]} if "Next" in s else set() for name, s in states.items()}
+    for name, state in states.items():
+        edges[name] |= {c["Next"] for c in state.get("Choices", [])} | ({state["Default"]} if "Default" in state else set())
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for after in edges[todo.pop()]:
+                if after not in seen:
+                    seen.add(after)
+                    todo.append(after)
+        return seen
+
+    reach = {name: reachable(name) for name in states}
+    return {name: frozenset({name} | {other for other in reach[name] if name in reach[other]})
+            for name in states if name in reach[name]}

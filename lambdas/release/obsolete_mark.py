@@ -1,0 +1,36 @@
+"""The obsolete mark: the tags a retired version's service and target groups get so that a later
+release deletes it, and finding the versions of a service that carry it. MarkObsolete sets it,
+CleanUp deletes what carries it, and `cutover plan` shows what would go.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from release import ownership
+from release.adapters import ecs, tagging
+from release.plan_view import TAG_PREFIX, PlanView as Plan
+
+SINCE = f"{TAG_PREFIX}obsolete-since"
+BY = f"{TAG_PREFIX}obsoleted-by"
+
+
+def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
+    """This env+service's obsolete versions in the plan's cluster, oldest first."""
+    found = dict(tagging.resources({SINCE: None, ownership.SERVICE: [plan.service], ownership.ENV: [plan.env]},
+                                   ["ecs:service", "elasticloadbalancing:targetgroup"]))
+    services = [arn for arn in found if ecs.is_service_of(arn, plan.cluster)]
+    versions = []
+    for service in ecs.describe_many(plan.cluster, services):
+        tags = ecs.tags_of(service)
+        # The tagging API is eventually consistent: ECS's own answer decides.
+        if service.get("status") != "ACTIVE" or not ownership.of_service(plan, tags) or SINCE not in tags:
+            continue
+        version = tags.get(ownership.VERSION)
+        versions.append({
+            "service_tags": tags, "ecs_service": service["serviceName"], "version": version,
+            "since": tags[SINCE], "by": tags.get(BY), "task_definition": service.get("taskDefinition"),
+            # Its target groups that carry the mark of the same version (marked before the service).
+            "target_groups": [arn for arn in ecs.target_group_arns(service)
+                              if found.get(arn, {}).get(ownership.VERSION) == version],
+        })
+    return sorted(versions, key=lambda v: v["since"])

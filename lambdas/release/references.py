@@ -1,0 +1,40 @@
+"""Read-only checks that what a deploy config names exists (cluster, rules, alarms): a wrong name fails
+before any change. LoadRelease makes them; `cutover adopt` too.
+"""
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from release.adapters import elbv2
+from release.adapters.cloudwatch import firing
+from release.aws import client
+from release.config import DeployConfig
+from release.errors import InvalidReleaseInput
+
+
+def check_references(config: DeployConfig) -> None:
+    """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
+    try:
+        clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AccessDeniedException":
+            raise
+        # The stack grants the clusters named in its cluster_names setting only.
+        raise InvalidReleaseInput(
+            f"cluster: ECS cluster {config.cluster!r} is not one this Cutover deployment may release to; "
+            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
+        ) from error
+    if not any(c.get("status") == "ACTIVE" for c in clusters):
+        raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
+    named = {f"routes.{index}.{field}": getattr(route, field)
+             for index, route in enumerate(config.routes) for field in ("preparing_rule_arn", "public_rule_arn")}
+    for field, description in elbv2.rules(named).items():
+        if description.get("IsDefault"):
+            raise InvalidReleaseInput(f"{field}: is a listener's default rule; Cutover edits listener rules only")
+    if config.release.alarm_names:
+        # A misspelt alarm would watch nothing: the release would shift traffic unprotected.
+        _, missing = firing(list(config.release.alarm_names))
+        if missing:
+            raise InvalidReleaseInput(
+                f"release.alarm_names: no CloudWatch alarm named {', '.join(repr(n) for n in missing)} in this account and region"
+            )

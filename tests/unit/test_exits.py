@@ -1,0 +1,29 @@
+"""Errors carry their exit code: one table says how each kind of failure ends a command."""
+from __future__ import annotations
+
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+from cutover import exits
+from cutover.connection import Unusable
+
+
+def test_what_aws_refused_ends_with_the_aws_exit_code_and_its_words():
+    refused = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "StartExecution")
+    failure = exits.of(refused)
+    assert (failure.exit.code, failure.exit.name, str(failure)) == (4, "aws_error", "AWS said AccessDeniedException: not allowed")
+    assert exits.of(NoCredentialsError()).exit is exits.AWS_ERROR
+    assert exits.of(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")).exit is exits.AWS_ERROR
+
+
+def test_settings_that_cannot_work_are_bad_input_and_a_bug_is_said_in_one_line():
+    assert exits.of(Unusable("no AWS region")).exit.code == 2
+    bug = exits.of(KeyError("plan"))
+    assert (bug.exit.code, bug.exit.name) == (1, "internal_error")
+    assert str(bug) == "unexpected KeyError: 'plan' (CUTOVER_DEBUG=1 shows where)"
+    assert exits.of(KeyboardInterrupt()).exit.code == 130
+
+
+def test_every_error_name_is_unique_and_every_code_listed_once():
+    codes = [e.code for e in exits.TABLE]
+    names = [e.name for e in exits.TABLE if e.name]
+    assert len(set(codes)) == len(codes) and len(set(names)) == len(names)

@@ -1,0 +1,72 @@
+"""One name per step: the registry ties each step to the definition's states and to its result type,
+and nothing else in the command line or the fault matrix spells a state name."""
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from cutover import ROOT, states
+from release import registry, results, unfinished
+from release.results import StepResult
+
+
+def test_every_lambda_task_state_runs_a_registry_step_and_every_step_has_a_state():
+    # Given the Task states of the definition, read through the registry
+    tasks = states.tasks()
+    # Then each one runs a step of the registry or calls an integration whose result type is known
+    assert all(task.step is not None or task.result is results.Published for task in tasks.values())
+    # And every step of the registry runs in some state, but the undo of stopped releases, which EventBridge calls
+    run = {task.step.key for task in tasks.values() if task.step}
+    assert run == set(registry.BY_KEY) - {registry.STOPPED_RELEASE_HANDLER}
+
+
+def test_a_state_running_a_function_the_registry_lacks_is_refused_by_name():
+    definition = {"States": {"Do something new": {"Type": "Task", "Resource": "${SomethingNewFunctionArn}"}}}
+
+    with pytest.raises(KeyError, match="SomethingNew"):
+        registry.task_states(definition)
+
+
+def test_each_state_reads_its_result_with_its_steps_type():
+    tasks = states.tasks()
+    # The health check runs in three states, each with its own result key and the same result type
+    health = states.of_step("CheckHealth")
+    assert len(health) == 3
+    assert {tasks[name].result_key for name in health} == {"health", "recheck", "old_health"}
+    assert all(tasks[name].result is results.Health for name in health)
+    # The approval's result is the operator's answer sent back on the task token
+    (approval,) = states.of_step(registry.APPROVAL)
+    answer = states.read(approval, {"decision": "reject", "by": "bob", "reason": "500s on /cart"})
+    assert isinstance(answer, results.ApprovalAnswer)
+    assert answer.describe() == "rejected by bob: 500s on /cart"
+    # Every type a step names is a result type
+    assert all(issubclass(step.result, StepResult) for step in registry.STEPS)
+
+
+def test_a_result_type_serialises_to_the_json_the_definition_reads():
+    # Given a hold's alarm check, which sets how long the definition's Wait lasts
+    alarms = results.Alarms(watched=["web-5xx"], missing=[], remaining_seconds=12, wait_seconds=10)
+    # Then the JSON has the keys the Choice and the Wait read, and none the step did not set
+    assert alarms.to_json() == {"watched": ["web-5xx"], "missing": [], "remaining_seconds": 12, "wait_seconds": 10}
+    # And reading it back gives the same result and the same line for people
+    again = results.Alarms.from_json(alarms.to_json())
+    assert again == alarms
+    assert again.describe() == "1 alarm(s) OK; 12 s of hold left"
+
+
+def test_the_warnings_name_the_states_whose_result_key_they_use():
+    # unfinished.py runs in the notification's Lambda, which has no definition to read: its names must match it
+    for key, (state, _) in unfinished.LEFT_TO_DO.items():
+        assert states.tasks()[state].result_key == key, key
+
+
+def test_no_module_of_the_command_line_or_the_fault_matrix_spells_a_state_name():
+    # Given every state name of the definition
+    names = list(states.definition()["States"])
+    # Then none appears in the source of cutover/ or chaos/: they find states through the registry
+    root = pathlib.Path(ROOT)
+    found = [(str(path.relative_to(root)), name)
+             for folder in ("cutover", "chaos") for path in sorted((root / folder).rglob("*.py"))
+             for name in names if name in path.read_text(encoding="utf-8")]
+    assert found == []
