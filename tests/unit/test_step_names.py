@@ -70,3 +70,20 @@ def test_no_module_of_the_command_line_or_the_fault_matrix_spells_a_state_name()
              for folder in ("cutover", "chaos") for path in sorted((root / folder).rglob("*.py"))
              for name in names if name in path.read_text(encoding="utf-8")]
     assert found == []
+
+
+def test_the_verification_checks_say_themselves_through_the_results_that_carry_them():
+    # Given the prepared checks and a hold's alarm look with its hold check, as the steps write them
+    smoke = {"name": "smoke", "kind": "http", "passed": True, "message": "https://x answered 200", "phase": "prepared"}
+    contract = {"name": "contract", "kind": "lambda", "passed": False, "message": "3 failed", "phase": "prepared"}
+    verified = results.Verified(phase="prepared", verification=[smoke, contract])
+    hold = results.Alarms(watched=[], missing=[], remaining_seconds=5, wait_seconds=5,
+                          verification=[{**smoke, "phase": "hold"}])
+    # Then each says what its checks found, and reads back from its JSON the same
+    assert verified.describe() == ("2 check(s) on the prepared version: smoke passed: https://x answered 200; "
+                                   "contract FAILED: 3 failed")
+    assert hold.describe() == "no alarms to watch; smoke passed: https://x answered 200; 5 s of hold left"
+    assert results.Verified.from_json(verified.to_json()) == verified
+    assert [(c.name, c.phase, c.passed) for c in hold.verification_checks()] == [("smoke", "hold", True)]
+    # And a look without hold checks writes no key for them: the definition's state data stays as it was
+    assert "verification" not in results.Alarms(watched=[], missing=[]).to_json()
