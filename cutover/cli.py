@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cutover import exits, operations, render, reports
+from cutover import exits, operations, render, reports, streaming
 from cutover.connection import Connection, connect
 from cutover.exits import NotFound, UsageError
 
@@ -28,6 +28,7 @@ class Context:
     def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO):
         self.args, self.out, self.err = args, out, err
         self._connection: Connection | None = None
+        self._events: streaming.JsonLines | streaming.TextLines | None = None
 
     @property
     def json(self) -> bool:
@@ -60,14 +61,28 @@ class Context:
         return report.exit.code
 
     def emit(self, data: Any) -> None:
-        self.out.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+        self.out.write(json.dumps(data, indent=2, default=streaming.json_default) + "\n")
         self.out.flush()
 
+    def stream(self, event: reports.Event) -> None:
+        """One event of a streaming command, as it happens: a line of JSON Lines, or its text."""
+        if self._events is None:
+            self._events = streaming.JsonLines(self.out) if self.json else streaming.TextLines(self.out)
+        self._events(event)
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+    @property
+    def live(self) -> bool:
+        """Whether a status line can be rewritten in place (text on a terminal)."""
+        return not self.json and self.out.isatty()
+
+    def finish(self, kind: str, report: reports.Report) -> int:
+        """A streaming command's report, as the last event of its stream; its exit code."""
+        event = reports.Event.of(kind, report)
+        if self.json or event.text:
+            self.stream(event)
+        elif self._events is not None:
+            self._events.clear()
+        return report.exit.code
 
 
 def _who(args: argparse.Namespace) -> str:
@@ -89,9 +104,7 @@ def _env_vars(pairs: list[str]) -> dict[str, str]:
 def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
     from cutover.progress import Follower
 
-    # With --output json the live view goes to stderr, so stdout stays one JSON document.
-    stream = ctx.err if ctx.json else ctx.out
-    description = Follower(ctx.connection.sfn, arn, stream, poll=ctx.args.poll).run(timeout=ctx.args.timeout)
+    description = Follower(ctx.connection.sfn, arn, ctx.stream, live=ctx.live, poll=ctx.args.poll).run(timeout=ctx.args.timeout)
     status = description["status"]
     events = operations.history(ctx.connection.sfn, arn)
     failure = operations.execution_failure(events)
@@ -104,20 +117,22 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
                           *([render.error_text(failure)] if failure else []), *reports.warning_lines(warnings)])
 
     ending = exits.STILL_RUNNING if status == "RUNNING" else exits.OK if status == "SUCCEEDED" else exits.FAILED
-    return ctx.show(reports.Report({"executionArn": arn, "name": description["name"], "attached": attached,
-                                    "status": status, "failure": failure, "warnings": warnings}, text, ending))
+    return ctx.finish("ended", reports.Report({"executionArn": arn, "name": description["name"], "attached": attached,
+                                               "status": status, "failure": failure, "warnings": warnings}, text, ending))
 
 
 def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:
     name = arn.rsplit(":", 1)[-1]
-    if name != asked and not ctx.json:
-        ctx.say(f"{asked} ended without success with this same input: this is a new attempt, {name}")
+    again = f"{asked} ended without success with this same input: this is a new attempt, {name}" if name != asked else None
     if ctx.args.wait:
-        if not ctx.json:
-            verb = "Attached to" if attached else "Started"
-            ctx.say(f"{verb} {name}" + (" (it exists with the same input: a retried job)" if attached else ""))
-            ctx.say(f"  {arn}")
+        verb = "Attached to" if attached else "Started"
+        ctx.stream(reports.Event(
+            "started", {"executionArn": arn, "name": name, "attached": attached, "new_attempt_of": asked if again else None},
+            "\n".join([*([again] if again else []),
+                       f"{verb} {name}" + (" (it exists with the same input: a retried job)" if attached else ""), f"  {arn}"])))
         return _follow(ctx, arn, attached)
+    if again and not ctx.json:
+        ctx.say(again)
     return ctx.show(reports.Report(
         {"executionArn": arn, "name": name, "attached": attached, "status": "RUNNING", "failure": None},
         lambda: f"{'Attached to' if attached else 'Started'} {name}\n  {arn}\n"
@@ -383,16 +398,11 @@ def cmd_iam_policy(ctx: Context) -> int:
 def cmd_demo(ctx: Context) -> int:
     from cutover import demo
 
-    if not ctx.json:
-        return demo.run(ctx.out)
-    code = demo.run(ctx.err)  # the account of the releases is for people; stdout stays one JSON document
-    ctx.emit({"succeeded": code == exits.OK.code, "exit_code": code})
-    return code
+    return ctx.finish("summary", demo.run(ctx.stream))
 
 
 def cmd_sandbox_up(ctx: Context) -> int:
     from cutover import sandbox
-
     from cutover.local import faults
 
     try:
@@ -400,12 +410,8 @@ def cmd_sandbox_up(ctx: Context) -> int:
         sandbox.load_functions(ctx.args.function or [])
     except ValueError as error:
         raise UsageError(str(error)) from error
-    if not sandbox.port_free(ctx.args.port):
-        raise UsageError(f"--port: {ctx.args.port} on 127.0.0.1 is in use; choose another")
-    given = {"fail": ctx.args.fail, "functions": ctx.args.function}
-    if not ctx.json:
-        return sandbox.up(ctx.args.port, ctx.args.dir, ctx.out, **given)
-    return sandbox.up(ctx.args.port, ctx.args.dir, ctx.err, on_ready=ctx.emit, **given)
+    return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
+                                            functions=ctx.args.function))
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -544,16 +550,16 @@ def _wants_json(argv: list[str]) -> bool:
 
 
 def _emit_error(out: TextIO, exit_code: int, message: str) -> None:
-    out.write(json.dumps({"error": {"code": ERROR_CODES[exit_code], "message": message, "exit_code": exit_code}},
-                         indent=2) + "\n")
+    # On one line: a streaming command's JSON Lines end with it, and a script reads it the same way elsewhere.
+    out.write(json.dumps({"error": {"code": ERROR_CODES[exit_code], "message": message, "exit_code": exit_code}}) + "\n")
     out.flush()
 
 
-def _error(out: TextIO, err: TextIO, as_json: bool, command: str, exit_code: int, message: str) -> int:
+def _error(ctx: Context, exit_code: int, message: str) -> int:
     """Every error: a line on stderr for people; with --output json also `{"error": …}` on stdout."""
-    err.write(f"cutover {command}: {message}\n")
-    if as_json:
-        _emit_error(out, exit_code, message)
+    ctx.err.write(f"cutover {ctx.args.command}: {message}\n")
+    if ctx.json:
+        _emit_error(ctx.out, exit_code, message)
     return exit_code
 
 
@@ -582,4 +588,4 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         failure = exits.of(error)
         if isinstance(failure, exits.Unexpected) and os.environ.get("CUTOVER_DEBUG"):
             raise
-        return _error(out, err, ctx.json, args.command, failure.exit.code, str(failure))
+        return _error(ctx, failure.exit.code, str(failure))

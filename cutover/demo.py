@@ -1,17 +1,19 @@
-"""`cutover demo`: two releases in a row over a live version 1, on the local engine, told as they go."""
+"""`cutover demo`: two releases in a row over a live version 1, on the local engine, told as they go
+(each thing that happens an event: text for people, or a line of JSON Lines)."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import Any
 
-from release.results import CleanedUp, Marked, Retired, Service, TargetGroups, TaskDefinition, weights
+from release.results import CleanedUp, Marked, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
-from cutover import operations, render
+from cutover import exits, operations, render
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.progress import Follower
+from cutover.reports import Event, Report
+from cutover.streaming import Emit
 
 VERSIONS = ("2", "3")
 IMAGE = "public.ecr.aws/demo/web:{version}"
@@ -68,11 +70,12 @@ def _account(events: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {"created": created, "retired": retired, "deleted": deleted, "marked obsolete": marked}
 
 
-def release(engine: LocalEngine, config: dict[str, Any], version: str, out: TextIO) -> str:
+def release(engine: LocalEngine, config: dict[str, Any], version: str, emit: Emit) -> str:
     sfn = engine.client("stepfunctions")
     image = IMAGE.format(version=version)
     name = f"demo-web-{version}"
-    out.write(f"\n=== Release web {version} (image {image}), execution {name}\n\n")
+    emit(Event("release_started", {"version": version, "image": image, "execution": name},
+               f"\n=== Release web {version} (image {image}), execution {name}\n"))
     sampler = RuleSampler(engine.client("elbv2"), config["routes"][0]["public_rule_arn"])
     sampler.start()
     arn = operations.start(sfn, engine.state_machine_arn, {"env": environment.ENV, "version": version, "image": image, "config": config}, name)
@@ -82,36 +85,44 @@ def release(engine: LocalEngine, config: dict[str, Any], version: str, out: Text
         # What `cutover approve` does: find the task token in the history, send the decision back.
         operations.approve(sfn, arn, by="demo", comment="looked fine on http://preparing.demo.local/", wait_seconds=30)
 
-    description = Follower(sfn, arn, out, tty=False, poll=0.25, on_approval=approve, prefix="  ", status_lines=False).run(timeout=300)
+    description = Follower(sfn, arn, emit, poll=0.25, on_approval=approve, prefix="  ", status_lines=False).run(timeout=300)
     changes = sampler.stop()
     events = operations.history(sfn, arn)
-    status = description["status"]
-    out.write(f"\n  {status} in {render.duration(time.time() - started)}\n")
+    status, took = description["status"], time.time() - started
     failure = operations.execution_failure(events)
-    if failure:
-        out.write(f"  {render.error_text(failure)}\n")
-    out.write("\n  Public rule (www) over time, as read from the load balancer:\n")
-    out.writelines(f"    +{max(0.0, moment - started):5.1f} s  {weights(forward) or 'no forward'}\n" for moment, forward in changes)
-    out.writelines(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}\n" for label, items in _account(events).items())
+    public = [{"at_seconds": round(max(0.0, moment - started), 1), "percent": shares(forward)} for moment, forward in changes]
+    account = _account(events)
+    lines = [f"\n  {status} in {render.duration(took)}", *([f"  {render.error_text(failure)}"] if failure else []),
+             "\n  Public rule (www) over time, as read from the load balancer:",
+             *(f"    +{max(0.0, moment - started):5.1f} s  {weights(forward) or 'no forward'}" for moment, forward in changes),
+             *(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}" for label, items in account.items())]
+    emit(Event("release_ended", {"version": version, "execution": name, "status": status, "seconds": round(took, 1),
+                                 "failure": failure, "public_rule": public,
+                                 **{label.replace(" ", "_"): items for label, items in account.items()}},
+               "\n".join(lines)))
     return status
 
 
-def run(out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    out.write("Cutover demo: the real state machine (statemachine/release.asl.json) in moto's interpreter,\n"
-              "the real step handlers, emulated ECS/ELBv2/Auto Scaling/DynamoDB/SNS. No AWS account.\n")
+def run(emit: Emit) -> Report:
+    """Both releases, each event emitted as it happens; the report says whether both succeeded."""
+    emit(Event("started", {"versions": list(VERSIONS)},
+               "Cutover demo: the real state machine (statemachine/release.asl.json) in moto's interpreter,\n"
+               "the real step handlers, emulated ECS/ELBv2/Auto Scaling/DynamoDB/SNS. No AWS account."))
     began = time.time()
     statuses = {}
     with LocalEngine() as engine:
         env = environment.create(engine.client)
         config = environment.demo_config(env.values)
         live = environment.bootstrap_live_version(engine.client, config)
-        out.write(f"\nDemo environment: cluster demo, ALB 'demo' with a public rule (demo.local) and a preparing\n"
-                  f"rule (preparing.demo.local); {live} (version 1) serves the public rule, autoscaling 2..6.\n")
+        emit(Event("environment", {"cluster": "demo", "live_service": live, "live_version": "1"},
+                   f"\nDemo environment: cluster demo, ALB 'demo' with a public rule (demo.local) and a preparing\n"
+                   f"rule (preparing.demo.local); {live} (version 1) serves the public rule, autoscaling 2..6."))
         for version in VERSIONS:
-            statuses[version] = release(engine, config, version, out)
-    out.write(f"\nSummary ({render.duration(time.time() - began)}):\n")
-    for version, status in statuses.items():
-        out.write(f"  web {version}: {status}\n")
+            statuses[version] = release(engine, config, version, emit)
+    took = time.time() - began
     ok = all(status == "SUCCEEDED" for status in statuses.values())
-    return 0 if ok else 1
+    ending = exits.OK if ok else exits.FAILED
+    data = {"succeeded": ok, "exit_code": ending.code, "seconds": round(took, 1), "releases": statuses}
+    return Report(data, lambda: "\n".join([f"\nSummary ({render.duration(took)}):",
+                                           *(f"  web {version}: {status}" for version, status in statuses.items())]),
+                  ending)

@@ -25,6 +25,25 @@ class Report:
     exit: exits.Exit = exits.OK
 
 
+@dataclass
+class Event:
+    """One thing a streaming command (`start --wait`, `demo`, `sandbox up`) saw happen, shown as it
+    happens: one line of JSON Lines for scripts (`{"event": kind, …data}`) or its text for people.
+    A `passing` event is a status line that a terminal rewrites in place."""
+    kind: str
+    data: dict[str, Any]
+    text: str
+    passing: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.kind, **self.data}
+
+    @classmethod
+    def of(cls, kind: str, report: Report) -> Event:
+        """A command's report as the last event of its stream."""
+        return cls(kind, report.data, report.text())
+
+
 def warning_lines(warnings: list[dict[str, str]], prefix: str = "  warning   ") -> list[str]:
     lines = [f"{prefix}{line(warning)}" for warning in warnings]
     if warnings:

@@ -6,15 +6,17 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 import yaml
 
+from cutover.exits import UsageError
 from cutover.local import environment, faults, lambdas
 from cutover.local.engine import REGION, LocalEngine
+from cutover.reports import Event, Report
+from cutover.streaming import Emit
 
 DEFAULT_PORT = 4566
 
@@ -56,20 +58,18 @@ def load_functions(specs: list[str]) -> dict[str, Callable[[Any, Any], Any]]:
     return found
 
 
-def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None = None,
-       stop: threading.Event | None = None, on_ready: Callable[[dict[str, str]], None] | None = None,
-       fail: list[str] | None = None, functions: list[str] | None = None) -> int:
-    """Serve until stopped; `on_ready` gets the endpoint, state machine and files once they exist.
+def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: threading.Event | None = None,
+       fail: list[str] | None = None, functions: list[str] | None = None) -> Report:
+    """Serve until stopped: a `ready` event once the endpoint, state machine and files exist, and the
+    report of the stop.
 
     `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals. `functions`
     ("NAME=FILE:FUNCTION", …) deploys Python functions as Lambda functions, for verification checks.
     """
-    out = out or sys.stdout
     failures = faults.parse_rehearsal(fail or [])
     handlers = load_functions(functions or [])
     if not port_free(port):
-        out.write(f"port {port} on 127.0.0.1 is in use; choose another with --port\n")
-        return 2
+        raise UsageError(f"--port: {port} on 127.0.0.1 is in use; choose another")
     stop = stop or threading.Event()
     # Ctrl-C and SIGTERM end the wait below; the engine then lets running executions finish.
     if threading.current_thread() is threading.main_thread():
@@ -94,7 +94,10 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
         env_path = os.path.join(directory, "env")
         with open(env_path, "w", encoding="utf-8") as f:
             f.writelines(f"export {key}={value}\n" for key, value in variables.items())
-        out.write(
+        ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
+                 "config": config_path, "env": env_path, "functions": deployed,
+                 "failing": [{"step": step, "mode": mode} for step, mode in failures]}
+        emit(Event("ready", ready,
             f"Cutover sandbox ready\n"
             f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
             f"  state machine  {engine.state_machine_arn}\n"
@@ -108,13 +111,9 @@ def up(port: int = DEFAULT_PORT, directory: str = ".sandbox", out: TextIO | None
             f"  cutover approve web-2        # from a third shell, while start --wait waits\n"
             f"  cutover history web-2\n"
             f"  cutover rollback --env demo --service web --wait\n"
-            f"\nCtrl-C stops the sandbox.\n"
-        )
-        out.flush()
-        if on_ready:
-            on_ready({"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
-                      "config": config_path, "env": env_path, "functions": deployed})
+            f"\nCtrl-C stops the sandbox."
+        ))
         stop.wait()
-        out.write("stopping the sandbox\n")
-        out.flush()
-    return 0
+        # Running executions finish before the engine stops: that can take a while.
+        emit(Event("stopping", {}, "stopping the sandbox"))
+    return Report({"endpoint": ready["endpoint"]}, lambda: "")

@@ -22,11 +22,15 @@ def target_group(arn: str) -> str:
     return arn.split(":targetgroup/", 1)[-1].split("/")[0] if ":targetgroup/" in arn else arn
 
 
-def weights(forward: dict[str, int]) -> str:
+def shares(forward: dict[str, int]) -> dict[str, int]:
     """Forward weights as percentages per target group name, largest first."""
     total = sum(forward.values()) or 1
-    shares = sorted(forward.items(), key=lambda item: -item[1])
-    return ", ".join(f"{target_group(arn)} {round(100 * w / total)}%" for arn, w in shares)
+    return {target_group(arn): round(100 * w / total) for arn, w in sorted(forward.items(), key=lambda item: -item[1])}
+
+
+def weights(forward: dict[str, int]) -> str:
+    """Forward weights as percentages per target group name, largest first: `demo-web-2 50%, demo-web-1 50%`."""
+    return ", ".join(f"{name} {percent}%" for name, percent in shares(forward).items())
 
 
 def changed(item: dict[str, Any] | StepResult, default: str = "unchanged") -> str:
