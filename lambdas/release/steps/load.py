@@ -1,6 +1,7 @@
 """Load and validate: parse the start input and deploy config, check what they name exists, plan.
 
-Every bad input stops here, before the release changes anything in AWS.
+Every bad input stops here, before the release changes anything in AWS. The input is checked by
+release.config_check, the models' rules without pydantic, and read through release.plan_view.
 """
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Any
 
 import yaml
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
-from release import environments, naming, ownership
+from release import config_check, environments, naming, ownership
 from release.adapters import ecs, elbv2, records
 from release.adapters.cloudwatch import firing
 from release.aws import client
-from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
+from release.config_check import MAX_CONFIG_BYTES
 from release.errors import InvalidReleaseInput, NothingToRollBack
-from release.plan import build_plan, release_id_of, summary
+from release.plan_view import DeployConfigView, StartInputView, plan_data, read_plan, release_id_of, summary
 from release.step import StepEvent, lambda_step
 
 # A service name deleted shortly before is DRAINING and cannot be created again; wait this long
@@ -52,7 +52,7 @@ def _read_s3(uri: str) -> str:
         raise InvalidReleaseInput(f"config_uri: {uri} is not UTF-8 text") from error
 
 
-def parse_start_input(raw: Any) -> StartInput:
+def parse_start_input(raw: Any) -> StartInputView:
     if not isinstance(raw, dict):
         raise InvalidReleaseInput("input: the start input must be a JSON object")
     inline = raw.get("config")
@@ -63,23 +63,23 @@ def parse_start_input(raw: Any) -> StartInput:
     if isinstance(raw.get("config"), dict):
         environments.refuse_unresolved(raw["config"])
     try:
-        return StartInput.model_validate(raw)
-    except ValidationError as error:
-        raise InvalidReleaseInput(format_validation_error(error)) from error
+        return StartInputView(config_check.start_input(raw))
+    except config_check.Invalid as error:
+        raise InvalidReleaseInput(str(error)) from error
 
 
-def load_config(start: StartInput) -> DeployConfig:
+def load_config(start: StartInputView) -> DeployConfigView:
     if start.config is not None:
         return start.config
     data = environments.for_env(parse_config_text(_read_s3(start.config_uri), start.config_uri), start.env)
     environments.refuse_unresolved(data)
     try:
-        return DeployConfig.model_validate(data)
-    except ValidationError as error:
-        raise InvalidReleaseInput("config." + format_validation_error(error).replace("; ", "; config.")) from error
+        return DeployConfigView(config_check.deploy_config(data))
+    except config_check.Invalid as error:
+        raise InvalidReleaseInput("config." + str(error).replace("; ", "; config.")) from error
 
 
-def check_references(config: DeployConfig) -> None:
+def check_references(config: DeployConfigView) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
     try:
         clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
@@ -107,7 +107,7 @@ def check_references(config: DeployConfig) -> None:
             )
 
 
-def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any], dict[str, Any]]:
+def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[str, Any], dict[str, Any]]:
     """The config, version, resource names and capacity to bring back: the version given (`--to`), one
     the release record keeps, or else the one the last release retired. The names are the ones the
     version has (an adopted version's are not Cutover's own)."""
@@ -127,7 +127,7 @@ def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any
         )
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
-    return DeployConfig.model_validate(target["config"]), target["version"], names, restore
+    return DeployConfigView(config_check.deploy_config(target["config"])), target["version"], names, restore
 
 
 @lambda_step
@@ -140,13 +140,14 @@ def handler(event: StepEvent) -> dict[str, Any]:
     else:
         config, version, image = load_config(start), start.version, start.image
     try:
-        plan = build_plan(
+        data = plan_data(
             action=start.action, env=start.env, version=version, image=image,
             environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
             names=names, restore=restore,
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error
+    plan = read_plan(data)
     check_references(config)
     if plan.action == "release":
         # Before the lock: a name someone else holds is bad input, not a failure to undo.
@@ -155,4 +156,4 @@ def handler(event: StepEvent) -> dict[str, Any]:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
             raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
-    return plan.model_dump(mode="json") | {"summary": summary(plan)}
+    return data | {"summary": summary(plan)}
