@@ -3,16 +3,21 @@ before any change. LoadRelease makes them; `cutover adopt` too.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from release.adapters import elbv2
 from release.adapters.cloudwatch import firing
 from release.aws import client
-from release.config import DeployConfig
 from release.errors import InvalidReleaseInput
 
+if TYPE_CHECKING:  # LoadRelease passes the pydantic-free view; `cutover adopt`, the model
+    from release.config import DeployConfig
+    from release.plan_view import DeployConfigView
 
-def check_references(config: DeployConfig) -> None:
+
+def check_references(config: DeployConfig | DeployConfigView) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
     try:
         clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
