@@ -112,6 +112,26 @@ def test_start_wait_ends_with_the_exit_code_of_how_the_release_ended(engine, liv
     assert operations.wait(sfn, arn, 120)["status"] == "FAILED"
 
 
+def test_start_wait_interrupted_ends_its_stream_with_the_interruption_and_the_release_goes_on(engine, live, monkeypatch):
+    from cutover import progress
+
+    # Given an operator who presses Ctrl-C while start --wait follows the release
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress.Follower, "step", interrupted)
+    result = _start_wait(live, "6")
+    # Then the command exits 130 and its JSON Lines end with the interruption, after the start
+    assert result.code == exits.INTERRUPTED.code == 130
+    started, last = _lines(result)
+    assert (started["event"], last["error"]["code"]) == ("started", "interrupted")
+    # And the release itself goes on: it waits for its approval
+    sfn, arn = engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, "web-6")
+    assert operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90)
+    operations.reject(sfn, arn, reason="only interrupted", by="ci", wait_seconds=30)
+    assert operations.wait(sfn, arn, 120)["status"] == "FAILED"
+
+
 @pytest.mark.parametrize("options, exit_code, code", [
     (("--version", "bad version!"), exits.USAGE, "invalid_input"),
     (("--state-machine-arn", "no-such-machine"), exits.NOT_FOUND, "not_found"),
