@@ -15,7 +15,7 @@ import pytest
 
 from cutover import ROOT, exits, operations
 from cutover.local import environment
-from tests.cli.helpers import cutover, free_port
+from tests.cli.helpers import cutover, demo_service, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +29,9 @@ def engine(worker_engine):
 @pytest.fixture(scope="module")
 def live(engine, tmp_path_factory):
     """The demo environment with version 1 live, and its config where a user keeps it."""
-    env = environment.create(engine.client)
-    path = tmp_path_factory.mktemp("service") / "deploy.yaml"
-    path.write_text(environment.config_text(env.values))
-    environment.bootstrap_live_version(engine.client, environment.demo_config(env.values))
-    return str(path)
+    service = demo_service(engine, tmp_path_factory.mktemp("service"))
+    environment.bootstrap_live_version(engine.client, service["config"])
+    return service["config_path"]
 
 
 def _lines(result) -> list[dict]:
