@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cutover import operations, render, states
-from cutover.reports import Event
+from cutover.reports import Event, what_it_did
 from cutover.streaming import Emit
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
@@ -48,11 +48,6 @@ def phase(status: str) -> str:
     state = status.split(" - ")[0]
     loop = states.loops().get(state)
     return min(loop) if loop else state
-
-
-def what_it_did(entry: dict[str, Any]) -> str:
-    """A finished state in one line: its error, or what its step found and changed."""
-    return render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
 
 
 def state_line(entry: dict[str, Any]) -> str:

@@ -110,6 +110,11 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def what_it_did(entry: dict[str, Any]) -> str:
+    """A state of the timeline in one line: its error, or what its step found and changed."""
+    return render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
+
+
 def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
     description = sfn.describe_execution(executionArn=arn)
@@ -128,8 +133,8 @@ def history_text(report: dict[str, Any], description: dict[str, Any], choices: b
         if entry["type"] == "Choice" and not choices:
             continue
         took = render.seconds_between(entry["entered"], entry["exited"])
-        what = render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
-        rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running", what])
+        rows.append([entry["state"], render.clock(entry["entered"]), render.duration(took) if entry["exited"] else "running",
+                     what_it_did(entry)])
     lines.append(render.table(["STATE", "STARTED", "DURATION", "WHAT IT FOUND AND CHANGED"], rows))
     if report["failure"]:
         lines.append(f"\n{report['failure']['status']}: {render.error_text(report['failure'])}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from cutover import ROOT
 from cutover.cli import main
+from cutover.local import environment
 
 
 @dataclass
@@ -74,3 +75,12 @@ def sandbox_env(sandbox: dict[str, Any]) -> dict[str, str]:
 def cutover_process(sandbox: dict[str, Any], *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cutover", *argv], cwd=ROOT, env=sandbox_env(sandbox),
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def demo_service(engine: Any, directory: Path) -> dict[str, Any]:
+    """The demo environment in the engine's account, no version deployed yet, and its config written
+    where a user keeps it."""
+    env = environment.create(engine.client)
+    path = directory / "deploy.yaml"
+    path.write_text(environment.config_text(env.values))
+    return {"env": env, "config_path": str(path), "config": environment.demo_config(env.values)}

@@ -13,7 +13,7 @@ import pytest
 
 from cutover import operations
 from cutover.local import environment
-from tests.cli.helpers import cutover
+from tests.cli.helpers import cutover, demo_service
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +28,7 @@ def engine(worker_engine):
 @pytest.fixture(scope="module")
 def demo(engine, tmp_path_factory):
     """The demo environment, no version deployed yet, and its config written where a user keeps it."""
-    env = environment.create(engine.client)
-    path = tmp_path_factory.mktemp("service") / "deploy.yaml"
-    path.write_text(environment.config_text(env.values))
-    return {"env": env, "config_path": str(path), "config": environment.demo_config(env.values)}
+    return demo_service(engine, tmp_path_factory.mktemp("service"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 from cutover import ROOT, exits, operations
 from cutover.local import environment
-from tests.cli.helpers import cutover, free_port
+from tests.cli.helpers import cutover, demo_service, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +29,9 @@ def engine(worker_engine):
 @pytest.fixture(scope="module")
 def live(engine, tmp_path_factory):
     """The demo environment with version 1 live, and its config where a user keeps it."""
-    env = environment.create(engine.client)
-    path = tmp_path_factory.mktemp("service") / "deploy.yaml"
-    path.write_text(environment.config_text(env.values))
-    environment.bootstrap_live_version(engine.client, environment.demo_config(env.values))
-    return str(path)
+    service = demo_service(engine, tmp_path_factory.mktemp("service"))
+    environment.bootstrap_live_version(engine.client, service["config"])
+    return service["config_path"]
 
 
 def _lines(result) -> list[dict]:
@@ -109,6 +107,26 @@ def test_start_wait_ends_with_the_exit_code_of_how_the_release_ended(engine, liv
     sfn, arn = engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, "web-4")
     assert operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90)
     operations.reject(sfn, arn, reason="only waiting", by="ci", wait_seconds=30)
+    assert operations.wait(sfn, arn, 120)["status"] == "FAILED"
+
+
+def test_start_wait_interrupted_ends_its_stream_with_the_interruption_and_the_release_goes_on(engine, live, monkeypatch):
+    from cutover import progress
+
+    # Given an operator who presses Ctrl-C while start --wait follows the release
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress.Follower, "step", interrupted)
+    result = _start_wait(live, "6")
+    # Then the command exits 130 and its JSON Lines end with the interruption, after the start
+    assert result.code == exits.INTERRUPTED.code == 130
+    started, last = _lines(result)
+    assert (started["event"], last["error"]["code"]) == ("started", "interrupted")
+    # And the release itself goes on: it waits for its approval
+    sfn, arn = engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, "web-6")
+    assert operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90)
+    operations.reject(sfn, arn, reason="only interrupted", by="ci", wait_seconds=30)
     assert operations.wait(sfn, arn, 120)["status"] == "FAILED"
 
 
