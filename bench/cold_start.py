@@ -1,17 +1,19 @@
 """Cold start of the step functions: each handler's import in a fresh process beside a boto3-only handler's.
 
-The asset is built by the code the stack bundles with (cutover.step_code): the `release` package
-with the stack's excludes and its hash-checked bytecode, then zipped. Every module, the boto3-only
-handler included, is imported in a fresh interpreter from that copy, as Lambda imports a handler:
-the environment is the stack's (tracing as the stack sets it), nothing is written back
-(/var/task is read-only), and third-party packages (boto3, Powertools, pydantic, PyYAML) come from
-the venv, as from the layers. The samples of all modules are interleaved, so a busy moment of a
+The asset and the package layer are built by the code the stack bundles with (cutover.step_code):
+the `release` package with the stack's excludes and its hash-checked bytecode, then zipped, and
+PyYAML's pure-Python modules with theirs. Every module, the boto3-only handler included, is imported
+in a fresh interpreter from that copy, as Lambda imports a handler: the environment is the stack's
+(tracing as the stack sets it), nothing is written back (/var/task and /opt are read-only), PyYAML
+comes from the layer as built, and the other third-party packages (boto3, Powertools, pydantic)
+from the venv, as from the public layers. The samples of all modules are interleaved, so a busy moment of a
 shared machine weighs on each alike.
 """
 from __future__ import annotations
 
 import os
 import py_compile
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,9 +49,22 @@ IMPORT_PROBE = (
 def build_asset(target: str) -> dict[str, Any]:
     """Build the asset into `target` as the stack does; return its file count and bytes, the zipped
     bytes, and whether bytecode ships."""
-    compiled = step_code.build(target)
+    return _measured(target, step_code.build(target))
+
+
+def build_layer(target: str) -> dict[str, Any]:
+    """Build the package layer into `target` as the stack does (its modules under `target`/python)."""
+    return _measured(target, step_code.build_layer(target))
+
+
+def without_bytecode(layer: str, target: str) -> None:
+    """A copy of the layer as it shipped before it carried bytecode."""
+    shutil.copytree(layer, target, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def _measured(target: str, compiled: bool) -> dict[str, Any]:
     files, size = 0, 0
-    archive = os.path.join(os.path.dirname(target), "asset.zip")
+    archive = target.rstrip("/") + ".zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         for path in sorted(Path(target).rglob("*")):
             if path.is_file():
@@ -67,28 +82,30 @@ def add_baseline(asset: str) -> None:
         py_compile.compile(source, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH, doraise=True)
 
 
-def _env(asset: str, trace_aws_calls: bool = False) -> dict[str, str]:
+def _env(asset: str, layer: str, trace_aws_calls: bool = False) -> dict[str, str]:
     # A bare environment, as a Lambda sandbox has, with what the stack sets: nothing from this shell leaks in.
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": asset, "PYTHONDONTWRITEBYTECODE": "1",
+    # The path is Lambda's order: the function's code, then the layers' python/ folders.
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join((asset, os.path.join(layer, "python"))),
+            "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": asset, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
             **step_code.environment(trace_aws_calls=trace_aws_calls)}
 
 
-def import_seconds(module: str, asset: str, trace_aws_calls: bool = False) -> tuple[float, float]:
+def import_seconds(module: str, asset: str, layer: str, trace_aws_calls: bool = False) -> tuple[float, float]:
     """(wall, CPU) seconds of importing `module` in a fresh interpreter."""
     done = subprocess.run([sys.executable, "-c", IMPORT_PROBE.format(module=module)],
-                          env=_env(asset, trace_aws_calls), cwd=asset,
+                          env=_env(asset, layer, trace_aws_calls), cwd=asset,
                           capture_output=True, text=True, check=True)
     wall, cpu = done.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
 
 
-def import_profile(module: str, asset: str) -> dict[str, float]:
+def import_profile(module: str, asset: str, layer: str) -> dict[str, float]:
     """Where one import's time goes: `-X importtime` self time by top-level package, in ms.
 
     Interpreter start-up (site, encodings: about 10 ms) is in the list too; it is not separable.
     """
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(asset), cwd=asset,
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(asset, layer), cwd=asset,
                           capture_output=True, text=True, check=True)
     by_package: dict[str, float] = {}
     for line in done.stderr.splitlines():
@@ -111,25 +128,31 @@ def _stats(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 def run(repeats: int = REPEATS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cutover-asset-") as scratch:
-        asset = os.path.join(scratch, "asset")
+        asset, layer, bare_layer = (os.path.join(scratch, name) for name in ("asset", "layer", "layer-sources"))
         size = build_asset(asset)
+        layer_size = build_layer(layer)
+        without_bytecode(layer, bare_layer)
         add_baseline(asset)
         modules = [BASELINE] + [step.module for step in STEPS]
         samples: dict[str, list[tuple[float, float]]] = {module: [] for module in modules}
         for _ in range(repeats):
             for module in modules:
-                samples[module].append(import_seconds(module, asset))
+                samples[module].append(import_seconds(module, asset, layer))
         imports = {module: _stats(samples[module]) for module in modules}
         heaviest = max(modules[1:], key=lambda m: imports[m]["median_ms"])
         # What turning on the AWS calls' X-Ray subsegments (cutover:traceAwsCalls) adds, on one handler.
-        traced = _stats([import_seconds(heaviest, asset, trace_aws_calls=True) for _ in range(repeats)])
-        profile = {"module": heaviest, "self_ms_by_package": import_profile(heaviest, asset)}
+        traced = _stats([import_seconds(heaviest, asset, layer, trace_aws_calls=True) for _ in range(repeats)])
+        # What the layer's bytecode saves the step that reads configs (it compiled PyYAML at every cold start).
+        reader = next(step.module for step in STEPS if step.key == "LoadRelease")
+        sources_only = _stats([import_seconds(reader, asset, bare_layer) for _ in range(repeats)])
+        profile = {"module": heaviest, "self_ms_by_package": import_profile(heaviest, asset, layer)}
         print(f"  cold imports: {len(modules)} modules x {repeats}", flush=True)
     # The ratio is of CPU time: an import is CPU work, and CPU time is what other load on a shared
     # machine disturbs least (the wall times are shown beside it).
     baseline = imports[BASELINE]["cpu_median_ms"]
     handlers = {step.key: step.module for step in STEPS}
     ratios = {key: round(imports[module]["cpu_median_ms"] / baseline, 2) for key, module in handlers.items()}
-    return {"asset": size, "baseline": BASELINE, "imports": imports, "handlers": handlers, "ratios": ratios,
+    return {"asset": size, "layer": layer_size, "baseline": BASELINE, "imports": imports, "handlers": handlers, "ratios": ratios,
             "target_ratio": TARGET_RATIO, "repeats": repeats, "profile": profile,
-            "traced": {"module": heaviest, **traced}}
+            "traced": {"module": heaviest, **traced},
+            "layer_sources_only": {"module": reader, **sources_only}}

@@ -126,10 +126,13 @@ def cleanup_table(cleanups: list[dict[str, Any]]) -> str:
 # -- cold start -----------------------------------------------------------------------------------
 
 def cold_asset(cold: dict[str, Any]) -> str:
-    asset = cold["asset"]
-    shipped = "with hash-checked bytecode" if asset.get("bytecode") else "sources only"
-    return table(("Lambda code asset", "files", "bytes", "zipped bytes"),
-                 [(f"the release package, {shipped}", asset["files"], asset["bytes"], asset["zipped_bytes"])])
+    rows = []
+    for key, what in (("asset", "code asset: the release package"), ("layer", "package layer: PyYAML")):
+        built = cold.get(key)
+        if built:
+            shipped = "with hash-checked bytecode" if built.get("bytecode") else "sources only"
+            rows.append((f"{what}, {shipped}", built["files"], built["bytes"], built["zipped_bytes"]))
+    return table(("Lambda code", "files", "bytes", "zipped bytes"), rows)
 
 
 def cold_imports(cold: dict[str, Any]) -> str:
@@ -140,11 +143,14 @@ def cold_imports(cold: dict[str, Any]) -> str:
     for key, module in cold["handlers"].items():
         ratio = cold["ratios"][key]
         rows.append((key, module, *_times(imports[module]), ratio, "yes" if ratio <= target else "NO"))
-    traced = cold.get("traced")
-    if traced:
-        module = traced["module"]
-        rows.append((f"{module} with cutover:traceAwsCalls", module, *_times(traced),
-                     round(traced["cpu_median_ms"] / imports[baseline]["cpu_median_ms"], 2), "(opt-in)"))
+    variants = (("traced", "with cutover:traceAwsCalls", "(opt-in)"),
+                ("layer_sources_only", "with the PyYAML layer without bytecode", "(before)"))
+    for key, what, note in variants:
+        variant = cold.get(key)
+        if variant:
+            module = variant["module"]
+            rows.append((f"{module} {what}", module, *_times(variant),
+                         round(variant["cpu_median_ms"] / imports[baseline]["cpu_median_ms"], 2), note))
     return table(("step", "module", f"CPU ms, median of {cold['repeats']}", "wall ms, median", "min", "max",
                   "× boto3 only (CPU)", f"≤ {target}×"), rows)
 

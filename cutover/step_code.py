@@ -1,8 +1,10 @@
-"""The step functions' code asset as Lambda runs it, built the same way for the stack and the cold-start bench.
+"""The step functions' code asset and package layer as Lambda runs them, built the same way for the stack
+and the cold-start bench.
 
-The asset is the `release` package without caches or tests, plus its bytecode compiled by the
-runtime's Python: Lambda's /var/task is read-only, so without shipped bytecode every cold start
-compiles the project's modules again. The bytecode is hash-checked (PEP 552): CDK zips the asset
+The asset is the `release` package without caches or tests, the layer the installed pure-Python
+modules of the packages the public Powertools layer lacks; both carry their bytecode compiled by the
+runtime's Python: Lambda's /var/task and /opt are read-only, so without shipped bytecode every cold
+start compiles those modules again. The bytecode is hash-checked (PEP 552): CDK zips the asset
 with fixed timestamps, which would make timestamp-checked bytecode stale on arrival, while a
 checked hash stays valid for exactly the source it was compiled from (and a changed source is
 compiled as usual). No CDK import here: the bench builds the asset without the seconds that costs.
@@ -12,11 +14,13 @@ from __future__ import annotations
 import compileall
 import fnmatch
 import hashlib
+import importlib.machinery
 import os
 import py_compile
 import shutil
 import sys
-from pathlib import Path
+from importlib import metadata
+from pathlib import Path, PurePosixPath
 
 import release
 
@@ -26,6 +30,9 @@ CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "
 # The step code: the `release` package, wherever it is imported from (lambdas/ in a checkout,
 # site-packages once installed); handlers are `release.steps.….handler` from the asset root.
 RELEASE_PACKAGE = Path(release.__file__).resolve().parent
+# Packages the public Powertools layer lacks; each must work without its compiled extensions.
+LAYER_PACKAGES = ("PyYAML",)
+_NATIVE = tuple(importlib.machinery.EXTENSION_SUFFIXES) + (".so", ".pyd", ".dylib", ".dll")
 
 
 def environment(*, trace_aws_calls: bool = False) -> dict[str, str]:
@@ -62,9 +69,14 @@ def files(source: Path = RELEASE_PACKAGE) -> list[Path]:
     return kept
 
 
+def _bytecode() -> str:
+    """Whether bytecode ships, and for which Python: part of what decides an asset's content."""
+    return f"bytecode {RUNTIME_NAME}" if compiles_for_runtime() else "sources only"
+
+
 def fingerprint(source: Path = RELEASE_PACKAGE) -> str:
     """What decides the asset's content: its files, and whether bytecode ships (and for which Python)."""
-    digest = hashlib.sha256((f"bytecode {RUNTIME_NAME}" if compiles_for_runtime() else "sources only").encode())
+    digest = hashlib.sha256(_bytecode().encode())
     for relative in files(source):
         digest.update(f"\0{relative.as_posix()}\0".encode())
         digest.update(Path(source, relative).read_bytes())
@@ -76,10 +88,60 @@ def build(output_dir: str | Path, source: Path = RELEASE_PACKAGE) -> bool:
     runtime's; return whether it did (another Python ships the sources alone: correct, slower to start)."""
     target = Path(output_dir, "release")
     shutil.copytree(source, target, dirs_exist_ok=True, ignore=lambda _, names: [n for n in names if _ignored(n)])
+    return _compile(target, f"the step code in {source}")
+
+
+def _compile(folder: Path, what: str) -> bool:
     if not compiles_for_runtime():
         return False
-    compiled = compileall.compile_dir(str(target), quiet=1, workers=1,
+    compiled = compileall.compile_dir(str(folder), quiet=1, workers=1,
                                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
     if not compiled:
-        raise RuntimeError(f"the step code in {source} does not compile")
+        raise RuntimeError(f"{what} does not compile")
     return True
+
+
+def installed_version(package: str) -> str:
+    """The version of `package` installed beside this code (the one the tests ran with)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError as error:
+        raise LookupError(f"{package} is not installed; install cutover[cdk] (or requirements.txt)") from error
+
+
+def layer_requirements(packages: tuple[str, ...] = LAYER_PACKAGES) -> tuple[str, ...]:
+    return tuple(f"{package}=={installed_version(package)}" for package in packages)
+
+
+def layer_fingerprint(packages: tuple[str, ...] = LAYER_PACKAGES) -> str:
+    """What decides the layer's content: the packages' versions, and whether bytecode ships."""
+    return hashlib.sha256("\n".join((*layer_requirements(packages), "pure-python", _bytecode())).encode()).hexdigest()
+
+
+def pure_python_files(package: str) -> list[tuple[Path, PurePosixPath]]:
+    """(installed file, path inside the layer's python/ folder) for the package's modules and metadata.
+
+    Compiled extensions, bytecode and scripts are left out: they belong to the machine that installed them.
+    """
+    distribution = metadata.distribution(package)
+    files = []
+    for entry in distribution.files or ():
+        relative = PurePosixPath(str(entry))
+        if relative.parts[0] == ".." or "__pycache__" in relative.parts or relative.name.endswith(_NATIVE):
+            continue
+        if relative.parts[0].endswith(".dist-info") and relative.name != "METADATA":
+            continue
+        files.append((Path(distribution.locate_file(entry)), relative))
+    return files
+
+
+def build_layer(output_dir: str | Path, packages: tuple[str, ...] = LAYER_PACKAGES) -> bool:
+    """Copy the installed packages' pure-Python files into `output_dir`/python, with their bytecode
+    compiled as the step code's is; return whether bytecode ships."""
+    root = Path(output_dir, "python")
+    for package in packages:
+        for source, relative in pure_python_files(package):
+            target = Path(root, *relative.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    return _compile(root, f"the layer's packages ({', '.join(packages)})")

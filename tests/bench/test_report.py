@@ -23,7 +23,8 @@ CLEANUP = {"services": 1000, "setup_s": 16.4, "cleanup_s": 3.6, "api_calls": 5, 
            "api_calls_by_operation": {"resourcegroupstaggingapi:GetResources": 1, "ecs:DescribeServices": 1,
                                       "elbv2:DescribeTargetGroups": 1, "ecs:DeleteService": 1, "elbv2:DeleteTargetGroup": 1},
            "deleted": ["1"]}
-COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": True}, "repeats": 3,
+COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": True},
+        "layer": {"files": 40, "bytes": 9000, "zipped_bytes": 3000, "bytecode": True}, "repeats": 3,
         "baseline": "boto3_only", "target_ratio": 1.5,
         "imports": {"boto3_only": {"cpu_median_ms": 300.0, "median_ms": 310.0, "min_ms": 290.0, "max_ms": 330.0},
                     "release.steps.load": {"cpu_median_ms": 480.0, "median_ms": 490.0, "min_ms": 470.0, "max_ms": 720.0},
@@ -32,6 +33,8 @@ COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": Tr
         "ratios": {"LoadRelease": 1.6, "LockService": 1.1},
         "traced": {"module": "release.steps.load", "cpu_median_ms": 750.0, "median_ms": 760.0, "min_ms": 740.0,
                    "max_ms": 790.0},
+        "layer_sources_only": {"module": "release.steps.load", "cpu_median_ms": 540.0, "median_ms": 550.0,
+                               "min_ms": 530.0, "max_ms": 560.0},
         "profile": {"module": "release.steps.load", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
 
 
@@ -106,6 +109,14 @@ def test_cold_start_table_shows_each_handler_against_the_boto3_only_handler_and_
     assert lines[3].startswith("| LoadRelease |") and lines[3].endswith("| 1.60 | NO |")
     assert lines[4].startswith("| LockService |") and lines[4].endswith("| 1.10 | yes |")
     assert lines[5].endswith("| 2.50 | (opt-in) |")
+    # And what the PyYAML layer's bytecode saves is shown beside it
+    assert "with the PyYAML layer without bytecode" in lines[6] and lines[6].endswith("| 1.80 | (before) |")
+
+
+def test_the_code_table_shows_the_asset_and_the_layer_and_whether_each_ships_bytecode():
+    _, _, asset, layer = report.cold_asset(COLD).splitlines()
+    assert asset == "| code asset: the release package, with hash-checked bytecode | 3 | 1,000 | 400 |"
+    assert layer.startswith("| package layer: PyYAML, with hash-checked bytecode | 40 |")
 
 
 def test_every_service_the_registry_grants_gets_a_counted_client():

@@ -82,14 +82,27 @@ def test_the_code_asset_is_the_release_package_with_bytecode_the_runtime_uses(sy
 
     # And every module comes with hash-checked bytecode of exactly its source: valid whatever
     # timestamps the zip gives the files
-    for source in (asset / "release").rglob("*.py"):
+    assert_checked_bytecode(asset / "release")
+
+    # And a handler imported from the read-only asset, as on Lambda, compiles none of the step code
+    assert compiled_on_import("release.steps.service", path=asset, under=asset) == []
+
+
+def assert_checked_bytecode(folder: Path) -> None:
+    """Every module under `folder` has hash-checked bytecode of exactly its source (PEP 552)."""
+    sources = list(folder.rglob("*.py"))
+    assert sources, folder
+    for source in sources:
         cached = Path(importlib.util.cache_from_source(str(source)))
         header = cached.read_bytes()[:16]
         assert header[:4] == importlib.util.MAGIC_NUMBER, source
         assert int.from_bytes(header[4:8], "little") == 0b11, f"{source}: not a checked-hash .pyc"
         assert header[8:16] == importlib.util.source_hash(source.read_bytes()), source
 
-    # And a handler imported from the read-only asset, as on Lambda, compiles none of the step code
+
+def compiled_on_import(module: str, *, path: Path, under: Path) -> list[str]:
+    """The sources under `under` that importing `module` with `path` first on sys.path compiles, with
+    nothing written back (Lambda's /var/task and /opt are read-only)."""
     probe = (
         "import importlib.machinery as m, json, sys\n"
         "compiled = []\n"
@@ -98,14 +111,14 @@ def test_the_code_asset_is_the_release_package_with_bytecode_the_runtime_uses(sy
         "    compiled.append(path)\n"
         "    return original(self, data, path, *args, **kwargs)\n"
         "m.SourceFileLoader.source_to_code = source_to_code\n"
-        "import release.steps.service\n"
-        f"print(json.dumps([p for p in compiled if p.startswith({str(asset)!r})]))\n"
+        f"import {module}\n"
+        f"print(json.dumps([p for p in compiled if p.startswith({str(under)!r})]))\n"
     )
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1",
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1",
            "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    return json.loads(done.stdout)
 
 
 def test_dependencies_come_from_the_pinned_powertools_layer_and_a_pinned_package_layer(synthesized):
@@ -126,7 +139,12 @@ def test_dependencies_come_from_the_pinned_powertools_layer_and_a_pinned_package
     asset = _asset_dir(synthesized, layer["Content"]["S3Key"])
     version = pinned("PyYAML")
     assert [d for d in (asset / "python").glob("*.dist-info") if d.name.lower() == f"pyyaml-{version}.dist-info"]
-    assert not [f for f in asset.rglob("*") if f.suffix in (".so", ".pyd", ".pyc")], "nothing tied to the synth machine"
+    assert not [f for f in asset.rglob("*") if f.suffix in (".so", ".pyd")], "nothing tied to the synth machine"
+
+    # And its modules come with the runtime's bytecode, as the step code does: a cold start that
+    # reads a config compiles none of PyYAML
+    assert_checked_bytecode(asset / "python" / "yaml")
+    assert compiled_on_import("yaml", path=asset / "python", under=asset) == []
 
     # And with nothing but the layer on the path, as on Lambda, it reads a deploy config
     probe = "import sys, yaml; sys.stdout.write(repr(yaml.safe_load('routes: [{name: web}]')))"
