@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test lint demo bench chaos synth policies retries setup clean
+.PHONY: test lint demo bench chaos synth policies retries checker setup clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ policies: $(STAMP)
 # Every Lambda Task's Retry blocks, from the one retry policy (lambdas/release/retries.py, errors.py).
 retries: $(STAMP)
 	$(BIN)/python -m release.retries statemachine/release.asl.json
+
+# What LoadRelease checks configs with (lambdas/release/config_schema.py), from the config models.
+checker: $(STAMP)
+	$(BIN)/python -m cutover.checker_schema
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache

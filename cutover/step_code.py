@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath
 
 import release
 
+from cutover import checker_schema
+
 # The Lambda runtime of every step function; the stack takes its Runtime from this name.
 RUNTIME_NAME = "python3.11"
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
@@ -86,9 +88,19 @@ def fingerprint(source: Path = RELEASE_PACKAGE) -> str:
 def build(output_dir: str | Path, source: Path = RELEASE_PACKAGE) -> bool:
     """Copy the package into `output_dir`/release and compile its bytecode when this Python is the
     runtime's; return whether it did (another Python ships the sources alone: correct, slower to start)."""
+    _refuse_a_stale_checker(source)
     target = Path(output_dir, "release")
     shutil.copytree(source, target, dirs_exist_ok=True, ignore=lambda _, names: [n for n in names if _ignored(n)])
     return _compile(target, f"the step code in {source}")
+
+
+def _refuse_a_stale_checker(source: Path) -> None:
+    """LoadRelease checks configs with a description of the models generated from them (`make checker`):
+    an asset must not carry one that the models have moved away from."""
+    if source != RELEASE_PACKAGE:
+        return
+    if checker_schema.stale():
+        raise RuntimeError(f"{checker_schema.TARGET} does not describe the config models as they are: run make checker")
 
 
 def _compile(folder: Path, what: str) -> bool:

@@ -2,19 +2,21 @@
 
 Unknown keys are rejected everywhere so that a typo fails the release before anything changes. The
 task definition, its containers and the service settings also take any other field the ECS request
-accepts (`PassesThrough`), checked against botocore's model of that request.
+accepts (`PassesThrough`), checked against botocore's model of that request. The rules that span
+fields live in release.config_rules, which LoadRelease's checker (release.config_check, generated
+from these models) runs too.
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from release import aws_fields
-from release.plan_view import DeployConfigReads, ReleaseSettingsReads, RouteReads, load_balancer_of
+from release import aws_fields, config_rules
+from release.config_rules import MAX_CONFIG_BYTES, format_validation_error
+from release.plan_view import DeployConfigReads, ReleaseSettingsReads, RouteReads
 
-MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
+__all__ = ["MAX_CONFIG_BYTES", "format_validation_error"]  # re-exported: where the command line reads them
 
 ENV_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$"
 SERVICE_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$"
@@ -24,6 +26,35 @@ RULE_ARN = r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rul
 # would only fail later, in RegisterTaskDefinition or when ECS pulls, after the release began.
 IMAGE_PATTERN = r"^[!-~]+$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+
+
+def checked_by(rule: Any) -> Any:
+    """A validator running `rule` (release.config_rules) on the model's data; `rule` names it for the checker."""
+    def check(self: BaseModel) -> BaseModel:
+        rule(self.model_dump(mode="json"))
+        return self
+
+    check.rule = rule
+    return model_validator(mode="after")(check)
+
+
+def checked_before_by(rule: Any) -> Any:
+    """A validator passing the model's input through `rule` before the fields are validated."""
+    def check(cls: type, data: Any) -> Any:
+        return rule(data)
+
+    check.rule = rule
+    return model_validator(mode="before")(check)
+
+
+def field_checked_by(field: str, rule: Any) -> Any:
+    """A validator running `rule` on a list of models' data, once the list itself is valid."""
+    def check(cls: type, items: list[BaseModel]) -> list[BaseModel]:
+        rule([item.model_dump(mode="json") for item in items])
+        return items
+
+    check.rule = rule
+    return field_validator(field)(check)
 
 
 class Model(BaseModel):
@@ -98,13 +129,7 @@ class TaskDefinition(PassesThrough):
     task_role_arn: str | None = Field(default=None, pattern=ROLE_ARN)
     containers: list[Container] = Field(min_length=1, max_length=10)
 
-    @field_validator("containers")
-    @classmethod
-    def _unique_names(cls, containers: list[Container]) -> list[Container]:
-        names = [c.name for c in containers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"container names must be unique, got {names}")
-        return containers
+    _unique_names = field_checked_by("containers", config_rules.unique_container_names)
 
 
 class NetworkConfiguration(Model):
@@ -142,11 +167,7 @@ class Autoscaling(Model):
     max: int = Field(ge=1, le=5000)
     policies: list[TargetTrackingPolicy] = Field(default_factory=list, max_length=10)
 
-    @model_validator(mode="after")
-    def _min_le_max(self) -> Autoscaling:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
-        return self
+    _min_le_max = checked_by(config_rules.autoscaling_limits)
 
 
 class ServiceSettings(PassesThrough):
@@ -160,13 +181,7 @@ class ServiceSettings(PassesThrough):
     health_check_grace_period_seconds: int = Field(default=60, ge=0, le=2147483647)
     autoscaling: Autoscaling | None = None
 
-    @model_validator(mode="after")
-    def _one_placement(self) -> ServiceSettings:
-        if self.launch_type and self.capacity_provider_strategy:
-            raise ValueError("set launch_type or capacity_provider_strategy, not both")
-        if not self.launch_type and not self.capacity_provider_strategy:
-            raise ValueError("set launch_type (e.g. FARGATE) or capacity_provider_strategy")
-        return self
+    _one_placement = checked_by(config_rules.one_placement)
 
 
 class HealthCheck(Model):
@@ -177,15 +192,7 @@ class HealthCheck(Model):
     unhealthy_threshold: int = Field(default=3, ge=2, le=10)
     matcher: str = Field(default="200", pattern=r"^[0-9,-]{3,}$")
 
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> HealthCheck:
-        # AWS refuses it at CreateTargetGroup, which runs after the lock is taken.
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(
-                f"timeout_seconds ({self.timeout_seconds}) must be below interval_seconds ({self.interval_seconds}); "
-                "lower the timeout or raise the interval"
-            )
-        return self
+    _timeout_below_interval = checked_by(config_rules.timeout_below_interval)
 
 
 class Route(RouteReads, Model):
@@ -201,18 +208,7 @@ class Route(RouteReads, Model):
     public_rule_arn: str = Field(pattern=RULE_ARN)
     preparing_url: str | None = Field(default=None, description="Shown to approvers")
 
-    @model_validator(mode="after")
-    def _two_rules(self) -> Route:
-        if self.preparing_rule_arn == self.public_rule_arn:
-            raise ValueError("preparing_rule_arn and public_rule_arn must be different rules")
-        # The route's target group serves both rules, and a target group belongs to one load balancer.
-        if load_balancer_of(self.preparing_rule_arn) != load_balancer_of(self.public_rule_arn):
-            raise ValueError(
-                f"preparing_rule_arn is a rule of load balancer {load_balancer_of(self.preparing_rule_arn)} and "
-                f"public_rule_arn of {load_balancer_of(self.public_rule_arn)}; a target group belongs to one load "
-                "balancer, so both rules of a route must be on the same one (add a route per load balancer)"
-            )
-        return self
+    _two_rules = checked_by(config_rules.two_rules)
 
 
 class TrafficStep(Model):
@@ -230,30 +226,11 @@ class Approval(Model):
         description="Defaults to the timeout less one minute (half the timeout when that is two minutes or less)",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_heartbeat(cls, data: Any) -> Any:
-        # Filled in here so that no timeout gives a heartbeat of zero or less, which the
-        # waitForTaskToken state would reject at run time, after the version was prepared.
-        if isinstance(data, dict) and data.get("heartbeat_seconds") is None:
-            timeout = data.get("timeout_seconds", 86400)
-            if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 2:
-                data = {**data, "heartbeat_seconds": timeout - 60 if timeout > 120 else timeout // 2}
-        return data
-
-    @model_validator(mode="after")
-    def _heartbeat_below_timeout(self) -> Approval:
-        if self.heartbeat_seconds is not None and self.heartbeat_seconds >= self.timeout_seconds:
-            raise ValueError("heartbeat_seconds must be below timeout_seconds")
-        return self
+    _default_heartbeat = checked_before_by(config_rules.default_heartbeat)
+    _heartbeat_below_timeout = checked_by(config_rules.heartbeat_below_timeout)
 
 
 LAMBDA_FUNCTION_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$"
-
-
-# The HTTP checks of one phase run one after the other inside a step whose function has 60 s: at
-# worst (every attempt timing out) they must end well before that.
-HTTP_CHECKS_BUDGET_SECONDS = 40
 
 
 class HttpCheck(Model):
@@ -261,10 +238,6 @@ class HttpCheck(Model):
     expect_status: int = Field(default=200, ge=100, le=599)
     timeout_seconds: int = Field(default=5, ge=1, le=60, description="Per attempt")
     attempts: int = Field(default=3, ge=1, le=10, description="Tries (one second apart) before the check fails")
-
-    @property
-    def worst_seconds(self) -> int:
-        return self.attempts * self.timeout_seconds + self.attempts - 1
 
 
 class LambdaCheck(Model):
@@ -290,16 +263,7 @@ class VerifyCheck(Model):
                     "holds and the bake",
     )
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> VerifyCheck:
-        if (self.http is None) == (self.lambda_ is None):
-            kinds = "http (url, expect_status, timeout_seconds, attempts) or lambda (function_arn)"
-            if self.http is None:
-                raise ValueError(f"http: check {self.name!r} needs one of {kinds}")
-            raise ValueError(f"lambda: check {self.name!r} has both http and lambda; keep one (a check is one or the other)")
-        if len(set(self.when)) != len(self.when):
-            raise ValueError(f"when: name each phase once, got {self.when}")
-        return self
+    _one_kind = checked_by(config_rules.one_kind)
 
 
 class ReleaseSettings(ReleaseSettingsReads, Model):
@@ -335,33 +299,8 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
                     "alarm (hold) does",
     )
 
-    @field_validator("verify")
-    @classmethod
-    def _unique_checks(cls, checks: list[VerifyCheck]) -> list[VerifyCheck]:
-        names = [c.name for c in checks]
-        if len(set(names)) != len(names):
-            repeated = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"check names must be unique; rename {', '.join(repeated)}")
-        for phase in ("prepared", "hold"):
-            http = [c for c in checks if phase in c.when and c.http is not None]
-            worst = sum(c.http.worst_seconds for c in http)
-            if worst > HTTP_CHECKS_BUDGET_SECONDS:
-                raise ValueError(
-                    f"the {phase} HTTP checks ({', '.join(c.name for c in http)}) could take {worst} s when every "
-                    f"attempt times out (attempts x timeout_seconds + a second between attempts); at most "
-                    f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
-                )
-        return checks
-
-    @field_validator("traffic_steps")
-    @classmethod
-    def _ends_at_100(cls, steps: list[TrafficStep]) -> list[TrafficStep]:
-        percents = [s.percent for s in steps]
-        if percents[-1] != 100:
-            raise ValueError(f"the last traffic step must be 100 percent, got {percents}")
-        if any(b <= a for a, b in zip(percents, percents[1:])):
-            raise ValueError(f"traffic step percents must increase, got {percents}")
-        return steps
+    _unique_checks = field_checked_by("verify", config_rules.unique_checks)
+    _ends_at_100 = field_checked_by("traffic_steps", config_rules.ends_at_100)
 
 
 class DeployConfig(DeployConfigReads, Model):
@@ -374,63 +313,7 @@ class DeployConfig(DeployConfigReads, Model):
     routes: list[Route] = Field(min_length=1, max_length=5)
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
 
-    @model_validator(mode="after")
-    def _routes_fit(self) -> DeployConfig:
-        containers = {c.name: c for c in self.task_definition.containers}
-        names = [r.name for r in self.routes]
-        if len(set(names)) != len(names):
-            raise ValueError(f"route names must be unique, got {names}")
-        rules = [a for r in self.routes for a in (r.preparing_rule_arn, r.public_rule_arn)]
-        if len(set(rules)) != len(rules):
-            raise ValueError("each route needs its own preparing and public rule")
-        for route in self.routes:
-            container = containers.get(route.container)
-            if container is None:
-                raise ValueError(
-                    f"route {route.name!r} names container {route.container!r}, "
-                    f"which is not in task_definition.containers ({sorted(containers)})"
-                )
-            if route.port not in {p.container_port for p in container.port_mappings}:
-                raise ValueError(
-                    f"route {route.name!r} uses port {route.port}, which container "
-                    f"{route.container!r} does not map in port_mappings"
-                )
-        if not any(c.image is None for c in self.task_definition.containers):
-            raise ValueError("leave image empty on at least one container: the release fills it in")
-        if self.task_definition.network_mode == "awsvpc" and self.service_settings.network is None:
-            raise ValueError("network_mode awsvpc needs service_settings.network (subnets, security_groups)")
-        required = self.release.required_healthy
-        if required is not None and required > self.service_settings.desired_count:
-            raise ValueError(
-                f"release.required_healthy ({required}) exceeds service_settings.desired_count "
-                f"({self.service_settings.desired_count})"
-            )
-        scaling = self.service_settings.autoscaling
-        if required is not None and scaling is not None and required > scaling.min:
-            # Autoscaling may scale the new version in to min while it waits for approval; the health
-            # re-check before the switch would then never see enough healthy targets.
-            raise ValueError(
-                f"release.required_healthy ({required}) exceeds service_settings.autoscaling.min ({scaling.min}); "
-                "lower required_healthy or raise min"
-            )
-        if scaling is not None:
-            self._check_request_count_policies(scaling, names)
-        return self
-
-    def _check_request_count_policies(self, scaling: Autoscaling, routes: list[str]) -> None:
-        for index, policy in enumerate(scaling.policies):
-            field = f"service_settings.autoscaling.policies.{index}.route"
-            if policy.metric != "ALBRequestCountPerTarget":
-                if policy.route is not None:
-                    raise ValueError(f"{field}: only ALBRequestCountPerTarget counts requests of a route; remove route")
-                continue
-            if policy.route is None and len(routes) > 1:
-                raise ValueError(
-                    f"{field}: ALBRequestCountPerTarget needs the route whose target group counts the requests "
-                    f"(AWS's ResourceLabel); set it to one of {routes}"
-                )
-            if policy.route is not None and policy.route not in routes:
-                raise ValueError(f"{field}: no route named {policy.route!r}; set it to one of {routes}")
+    _routes_fit = checked_by(config_rules.routes_fit)
 
 
 class StartInput(Model):
@@ -447,32 +330,4 @@ class StartInput(Model):
         Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str
     ] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _complete(self) -> StartInput:
-        if self.action == "release":
-            missing = [f for f in ("version", "image") if getattr(self, f) is None]
-            if missing:
-                raise ValueError(f"a release needs {' and '.join(missing)}")
-            if (self.config is None) == (self.config_uri is None):
-                raise ValueError("give exactly one of config (inline object) or config_uri (s3://bucket/key)")
-        elif self.service is None:
-            raise ValueError("a rollback needs service (the deploy config's service name)")
-        return self
-
-
-def format_validation_error(error) -> str:
-    """One line per problem, each naming the field path: what Catch and the CLI show."""
-    lines = []
-    for problem in error.errors():
-        path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        message = problem["msg"]
-        # A pass-through field's check names the field below the model's own level (aws_fields).
-        nested = re.match(r"^Value error, ([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$", message, re.S)
-        if nested and problem["type"] == "value_error":
-            path, message = (f"{path}.{nested.group(1)}" if path != "(top level)" else nested.group(1)), nested.group(2)
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; remove it or check its spelling against the config reference"
-        elif problem["type"] == "missing":
-            message = "required field is missing"
-        lines.append(f"{path}: {message}")
-    return "; ".join(lines)
+    _complete = checked_by(config_rules.complete_start)

@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-from release.config import MAX_CONFIG_BYTES
+from release.config_rules import MAX_CONFIG_BYTES
 from release.errors import InvalidReleaseInput
 
 

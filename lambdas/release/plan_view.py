@@ -9,9 +9,11 @@ step's cold start about as much again as boto3 itself (docs/development.md, "Col
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from typing import Any, ClassVar
 
-from release import aws_fields
+from release import aws_fields, naming
 
 TAG_PREFIX = "cutover:"
 
@@ -179,6 +181,13 @@ class DeployConfigView(DeployConfigReads, View):
               "release": ReleaseSettingsView}
 
 
+class StartInputView(View):
+    """The start input LoadRelease validated (release.config.StartInput dumped)."""
+
+    __slots__ = ()
+    MODELS = {"config": DeployConfigView}
+
+
 class RoutePlanView(View):
     __slots__ = ()
     MODELS = {"route": RouteView}
@@ -192,3 +201,100 @@ class PlanView(PlanReads, View):
 def read_plan(data: dict[str, Any]) -> PlanView:
     """The plan LoadRelease returned (release.plan.Plan dumped), for reading."""
     return PlanView(data)
+
+
+# -- building the plan: the same code for the models (release.plan, the command line) and LoadRelease --
+
+def release_id_of(start_input: Any) -> str:
+    """The release, not the execution: the same start input gives the same id, so a retried step,
+    a re-started execution and a redriven one all recognise what the first one created."""
+    canonical = json.dumps(start_input, sort_keys=True, separators=(",", ":"))
+    return "r-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def plan_fields(
+    *,
+    action: str,
+    env: str,
+    version: str,
+    image: str | None,
+    environment: dict[str, str],
+    config: Any,
+    release_id: str,
+    names: dict[str, Any] | None = None,
+    restore: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The plan's fields, in release.plan.Plan's order, from a config model or view (the routes' too).
+
+    `names` ({"ecs_service", "target_groups": {route: name}}) are the names a version actually has,
+    from the release record, when they are not Cutover's own: an adopted version's.
+    """
+    many = len(config.routes) > 1
+    given = (names or {}).get("target_groups") or {}
+    routes = [
+        {"route": route,
+         "target_group_name": given.get(route.name) or naming.target_group_name(
+             env, config.service, version, route.name if many else None)}
+        for route in config.routes
+    ]
+    group_names = [r["target_group_name"] for r in routes]
+    if len(set(group_names)) != len(group_names):
+        raise ValueError(f"routes give the same target group name twice: {group_names}")
+    approval = config.release.approval
+    return {
+        "action": action,
+        "release_id": release_id,
+        "env": env,
+        "version": version,
+        "image": image,
+        "environment": environment,
+        "config": config,
+        "cluster": naming.cluster_name(config.cluster),
+        "ecs_service": (names or {}).get("ecs_service") or naming.service_name(config.service, version),
+        "lock_key": naming.lock_key(config.cluster, config.service),
+        "record_key": naming.record_key(env, config.service),
+        "routes": routes,
+        "approval_heartbeat_seconds": approval.heartbeat_seconds or approval.timeout_seconds - 60,
+        "verify_prepared": bool(config.release.checks("prepared")),
+        "restore": restore,
+    }
+
+
+def plan_data(**inputs: Any) -> dict[str, Any]:
+    """The plan as LoadRelease hands it on (release.plan.Plan dumped), from a validated config's view."""
+    fields = plan_fields(**inputs)
+    return {**fields, "config": fields["config"].model_dump(mode="json"),
+            "routes": [{**r, "route": r["route"].model_dump(mode="json")} for r in fields["routes"]]}
+
+
+def summary(plan: Any) -> dict[str, Any]:
+    """What a release would create and change, for people: `cutover plan` and the audit."""
+    settings = plan.config.service_settings
+    return {
+        "action": plan.action,
+        "env": plan.env,
+        "service": plan.service,
+        "version": plan.version,
+        "image": plan.image,
+        "cluster": plan.cluster,
+        "ecs_service": plan.ecs_service,
+        "desired_count": settings.desired_count,
+        "autoscaling": settings.autoscaling.model_dump() if settings.autoscaling else None,
+        "task_definition_family": plan.config.task_definition.family,
+        "routes": [
+            {
+                "route": r.route.name,
+                "target_group": r.target_group_name,
+                "preparing_rule": r.route.preparing_rule_arn,
+                "public_rule": r.route.public_rule_arn,
+            }
+            for r in plan.routes
+        ],
+        "required_healthy": plan.config.required_healthy,
+        "approval": plan.config.release.approval.mode,
+        "traffic_steps": [s.model_dump() for s in plan.config.release.traffic_steps],
+        "bake_seconds": plan.config.release.bake_seconds,
+        "alarms": list(plan.config.release.alarm_names),
+        "checks": [{"name": c.name, "kind": "http" if c.http else "lambda", "when": list(c.when)}
+                   for c in plan.config.release.verify],
+    }

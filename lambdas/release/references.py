@@ -1,18 +1,19 @@
 """Read-only checks that what a deploy config names exists (cluster, rules, alarms): a wrong name fails
-before any change. LoadRelease makes them; `cutover adopt` too.
+before any change. LoadRelease makes them (on the config's view, without pydantic); `cutover adopt` too (on the model).
 """
 from __future__ import annotations
+
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from release.adapters import elbv2
 from release.adapters.cloudwatch import firing
 from release.aws import client
-from release.config import DeployConfig
 from release.errors import InvalidReleaseInput
 
 
-def check_references(config: DeployConfig) -> None:
+def check_references(config: Any) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
     try:
         clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]

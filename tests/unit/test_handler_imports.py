@@ -52,9 +52,10 @@ def test_tracing_on_in_lambda_wraps_handlers_with_the_tracer():
     assert import_handlers(LAMBDA_TASK_ROOT="/var/task") == {"xray_loaded": True}
 
 
-# Only the step that validates a deploy config needs pydantic; the others read the plan it validated
-# (release.plan_view). Each handler is imported alone, as its function does on a cold start.
-VALIDATES_CONFIG = {"LoadRelease"}
+# No step needs pydantic: LoadRelease checks configs with release.config_check and the others read the
+# plan it validated (release.plan_view). Only LoadRelease reads YAML. Each handler is imported alone,
+# as its function does on a cold start.
+READS_CONFIGS = {"LoadRelease"}
 HEAVY = ("pydantic", "aws_xray_sdk", "yaml")
 ALONE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(set(sys.argv[2:]) & set(sys.modules))))"
 
@@ -70,6 +71,6 @@ def test_a_handler_imports_only_what_its_step_needs(step):
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
 
-    # Then it has not loaded the X-Ray SDK, nor pydantic and PyYAML unless it validates a config
-    expected = ["pydantic", "yaml"] if step.key in VALIDATES_CONFIG else []
+    # Then it has not loaded the X-Ray SDK nor pydantic, nor PyYAML unless it reads configs
+    expected = ["yaml"] if step.key in READS_CONFIGS else []
     assert json.loads(done.stdout) == expected

@@ -1,6 +1,7 @@
 """Load and validate: parse the start input and deploy config, check what they name exists, plan.
 
-Every bad input stops here, before the release changes anything in AWS.
+Every bad input stops here, before the release changes anything in AWS. The input is checked by
+release.config_check, the models' rules without pydantic, and read through release.plan_view.
 """
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
-from release import environments, naming, ownership
+from release import config_check, environments, naming, ownership
 from release.adapters import ecs, records
 from release.aws import client
-from release.config import MAX_CONFIG_BYTES, DeployConfig, StartInput, format_validation_error
+from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
 from release.errors import InvalidReleaseInput, NothingToRollBack
-from release.plan import build_plan, release_id_of, summary
+from release.plan_view import DeployConfigView, StartInputView, plan_data, read_plan, release_id_of, summary
 from release.references import check_references
 from release.results import Planned
 from release.step import StepEvent, lambda_step
@@ -38,7 +38,7 @@ def _read_s3(uri: str) -> str:
         raise InvalidReleaseInput(f"config_uri: {uri} is not UTF-8 text") from error
 
 
-def parse_start_input(raw: Any) -> StartInput:
+def parse_start_input(raw: Any) -> StartInputView:
     if not isinstance(raw, dict):
         raise InvalidReleaseInput("input: the start input must be a JSON object")
     inline = raw.get("config")
@@ -49,23 +49,23 @@ def parse_start_input(raw: Any) -> StartInput:
     if isinstance(raw.get("config"), dict):
         environments.refuse_unresolved(raw["config"])
     try:
-        return StartInput.model_validate(raw)
-    except ValidationError as error:
-        raise InvalidReleaseInput(format_validation_error(error)) from error
+        return StartInputView(config_check.start_input(raw))
+    except config_check.Invalid as error:
+        raise InvalidReleaseInput(str(error)) from error
 
 
-def load_config(start: StartInput) -> DeployConfig:
+def load_config(start: StartInputView) -> DeployConfigView:
     if start.config is not None:
         return start.config
     data = environments.for_env(parse_config_text(_read_s3(start.config_uri), start.config_uri), start.env)
     environments.refuse_unresolved(data)
     try:
-        return DeployConfig.model_validate(data)
-    except ValidationError as error:
-        raise InvalidReleaseInput("config." + format_validation_error(error).replace("; ", "; config.")) from error
+        return DeployConfigView(config_check.deploy_config(data))
+    except config_check.Invalid as error:
+        raise InvalidReleaseInput("config." + str(error).replace("; ", "; config.")) from error
 
 
-def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any], dict[str, Any]]:
+def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[str, Any], dict[str, Any]]:
     """The config, version, resource names and capacity to bring back: the version given (`--to`), one
     the release record keeps, or else the one the last release retired. The names are the ones the
     version has (an adopted version's are not Cutover's own)."""
@@ -85,7 +85,7 @@ def rollback_target(start: StartInput) -> tuple[DeployConfig, str, dict[str, Any
         )
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
-    return DeployConfig.model_validate(target["config"]), target["version"], names, restore
+    return DeployConfigView(config_check.deploy_config(target["config"])), target["version"], names, restore
 
 
 @lambda_step
@@ -98,13 +98,14 @@ def handler(event: StepEvent) -> Planned:
     else:
         config, version, image = load_config(start), start.version, start.image
     try:
-        plan = build_plan(
+        data = plan_data(
             action=start.action, env=start.env, version=version, image=image,
             environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
             names=names, restore=restore,
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error
+    plan = read_plan(data)
     check_references(config)
     if plan.action == "release":
         # Before the lock: a name someone else holds is bad input, not a failure to undo.
@@ -113,4 +114,4 @@ def handler(event: StepEvent) -> Planned:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
             raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
-    return Planned(plan=plan.model_dump(mode="json"), summary=summary(plan))
+    return Planned(plan=data, summary=summary(plan))

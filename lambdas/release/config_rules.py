@@ -1,0 +1,204 @@
+"""The deploy config's rules that span fields, written once over the config's data (its JSON form), and
+how its problems are worded.
+
+The models of release.config run them in their validators, and LoadRelease's checker
+(release.config_check) runs the same functions on the same data, so the command line and the
+state machine never disagree on what is valid. Each raises ValueError with the message people see.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from release.plan_view import load_balancer_of
+
+MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
+# The HTTP checks of one phase run one after the other inside a step whose function has 60 s: at
+# worst (every attempt timing out) they must end well before that.
+HTTP_CHECKS_BUDGET_SECONDS = 40
+DEFAULT_APPROVAL_TIMEOUT = 86400
+
+
+def unique_container_names(containers: list[dict[str, Any]]) -> None:
+    names = [c["name"] for c in containers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"container names must be unique, got {names}")
+
+
+def autoscaling_limits(scaling: dict[str, Any]) -> None:
+    if scaling["min"] > scaling["max"]:
+        raise ValueError(f"min ({scaling['min']}) must not exceed max ({scaling['max']})")
+
+
+def one_placement(settings: dict[str, Any]) -> None:
+    if settings["launch_type"] and settings["capacity_provider_strategy"]:
+        raise ValueError("set launch_type or capacity_provider_strategy, not both")
+    if not settings["launch_type"] and not settings["capacity_provider_strategy"]:
+        raise ValueError("set launch_type (e.g. FARGATE) or capacity_provider_strategy")
+
+
+def timeout_below_interval(check: dict[str, Any]) -> None:
+    # AWS refuses it at CreateTargetGroup, which runs after the lock is taken.
+    if check["timeout_seconds"] >= check["interval_seconds"]:
+        raise ValueError(
+            f"timeout_seconds ({check['timeout_seconds']}) must be below interval_seconds ({check['interval_seconds']}); "
+            "lower the timeout or raise the interval"
+        )
+
+
+def two_rules(route: dict[str, Any]) -> None:
+    preparing, public = route["preparing_rule_arn"], route["public_rule_arn"]
+    if preparing == public:
+        raise ValueError("preparing_rule_arn and public_rule_arn must be different rules")
+    # The route's target group serves both rules, and a target group belongs to one load balancer.
+    if load_balancer_of(preparing) != load_balancer_of(public):
+        raise ValueError(
+            f"preparing_rule_arn is a rule of load balancer {load_balancer_of(preparing)} and "
+            f"public_rule_arn of {load_balancer_of(public)}; a target group belongs to one load "
+            "balancer, so both rules of a route must be on the same one (add a route per load balancer)"
+        )
+
+
+def default_heartbeat(data: Any) -> Any:
+    """The approval settings as given, with a heartbeat when none is: run before they are validated.
+
+    Filled in here so that no timeout gives a heartbeat of zero or less, which the waitForTaskToken
+    state would reject at run time, after the version was prepared.
+    """
+    if isinstance(data, dict) and data.get("heartbeat_seconds") is None:
+        timeout = data.get("timeout_seconds", DEFAULT_APPROVAL_TIMEOUT)
+        if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 2:
+            data = {**data, "heartbeat_seconds": timeout - 60 if timeout > 120 else timeout // 2}
+    return data
+
+
+def heartbeat_below_timeout(approval: dict[str, Any]) -> None:
+    if approval["heartbeat_seconds"] is not None and approval["heartbeat_seconds"] >= approval["timeout_seconds"]:
+        raise ValueError("heartbeat_seconds must be below timeout_seconds")
+
+
+def worst_seconds(http: dict[str, Any]) -> int:
+    """How long an HTTP check takes when every attempt times out."""
+    return http["attempts"] * http["timeout_seconds"] + http["attempts"] - 1
+
+
+def one_kind(check: dict[str, Any]) -> None:
+    if (check["http"] is None) == (check["lambda"] is None):
+        kinds = "http (url, expect_status, timeout_seconds, attempts) or lambda (function_arn)"
+        if check["http"] is None:
+            raise ValueError(f"http: check {check['name']!r} needs one of {kinds}")
+        raise ValueError(f"lambda: check {check['name']!r} has both http and lambda; keep one (a check is one or the other)")
+    if len(set(check["when"])) != len(check["when"]):
+        raise ValueError(f"when: name each phase once, got {check['when']}")
+
+
+def unique_checks(checks: list[dict[str, Any]]) -> None:
+    names = [c["name"] for c in checks]
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"check names must be unique; rename {', '.join(repeated)}")
+    for phase in ("prepared", "hold"):
+        http = [c for c in checks if phase in c["when"] and c["http"] is not None]
+        worst = sum(worst_seconds(c["http"]) for c in http)
+        if worst > HTTP_CHECKS_BUDGET_SECONDS:
+            raise ValueError(
+                f"the {phase} HTTP checks ({', '.join(c['name'] for c in http)}) could take {worst} s when every "
+                f"attempt times out (attempts x timeout_seconds + a second between attempts); at most "
+                f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
+            )
+
+
+def ends_at_100(steps: list[dict[str, Any]]) -> None:
+    percents = [s["percent"] for s in steps]
+    if percents[-1] != 100:
+        raise ValueError(f"the last traffic step must be 100 percent, got {percents}")
+    if any(b <= a for a, b in zip(percents, percents[1:])):
+        raise ValueError(f"traffic step percents must increase, got {percents}")
+
+
+def routes_fit(config: dict[str, Any]) -> None:
+    task_definition, settings, routes = config["task_definition"], config["service_settings"], config["routes"]
+    containers = {c["name"]: c for c in task_definition["containers"]}
+    names = [r["name"] for r in routes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"route names must be unique, got {names}")
+    rules = [a for r in routes for a in (r["preparing_rule_arn"], r["public_rule_arn"])]
+    if len(set(rules)) != len(rules):
+        raise ValueError("each route needs its own preparing and public rule")
+    for route in routes:
+        container = containers.get(route["container"])
+        if container is None:
+            raise ValueError(
+                f"route {route['name']!r} names container {route['container']!r}, "
+                f"which is not in task_definition.containers ({sorted(containers)})"
+            )
+        if route["port"] not in {p["container_port"] for p in container["port_mappings"]}:
+            raise ValueError(
+                f"route {route['name']!r} uses port {route['port']}, which container "
+                f"{route['container']!r} does not map in port_mappings"
+            )
+    if not any(c["image"] is None for c in task_definition["containers"]):
+        raise ValueError("leave image empty on at least one container: the release fills it in")
+    if task_definition["network_mode"] == "awsvpc" and settings["network"] is None:
+        raise ValueError("network_mode awsvpc needs service_settings.network (subnets, security_groups)")
+    required = config["release"]["required_healthy"]
+    if required is not None and required > settings["desired_count"]:
+        raise ValueError(
+            f"release.required_healthy ({required}) exceeds service_settings.desired_count "
+            f"({settings['desired_count']})"
+        )
+    scaling = settings["autoscaling"]
+    if required is not None and scaling is not None and required > scaling["min"]:
+        # Autoscaling may scale the new version in to min while it waits for approval; the health
+        # re-check before the switch would then never see enough healthy targets.
+        raise ValueError(
+            f"release.required_healthy ({required}) exceeds service_settings.autoscaling.min ({scaling['min']}); "
+            "lower required_healthy or raise min"
+        )
+    if scaling is not None:
+        _request_count_policies(scaling, names)
+
+
+def _request_count_policies(scaling: dict[str, Any], routes: list[str]) -> None:
+    for index, policy in enumerate(scaling["policies"]):
+        field = f"service_settings.autoscaling.policies.{index}.route"
+        if policy["metric"] != "ALBRequestCountPerTarget":
+            if policy["route"] is not None:
+                raise ValueError(f"{field}: only ALBRequestCountPerTarget counts requests of a route; remove route")
+            continue
+        if policy["route"] is None and len(routes) > 1:
+            raise ValueError(
+                f"{field}: ALBRequestCountPerTarget needs the route whose target group counts the requests "
+                f"(AWS's ResourceLabel); set it to one of {routes}"
+            )
+        if policy["route"] is not None and policy["route"] not in routes:
+            raise ValueError(f"{field}: no route named {policy['route']!r}; set it to one of {routes}")
+
+
+def complete_start(start: dict[str, Any]) -> None:
+    if start["action"] == "release":
+        missing = [f for f in ("version", "image") if start[f] is None]
+        if missing:
+            raise ValueError(f"a release needs {' and '.join(missing)}")
+        if (start["config"] is None) == (start["config_uri"] is None):
+            raise ValueError("give exactly one of config (inline object) or config_uri (s3://bucket/key)")
+    elif start["service"] is None:
+        raise ValueError("a rollback needs service (the deploy config's service name)")
+
+
+def format_validation_error(error: Any) -> str:
+    """One line per problem, each naming the field path: what Catch and the CLI show."""
+    lines = []
+    for problem in error.errors():
+        path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
+        message = problem["msg"]
+        # A pass-through field's check names the field below the model's own level (aws_fields).
+        nested = re.match(r"^Value error, ([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$", message, re.S)
+        if nested and problem["type"] == "value_error":
+            path, message = (f"{path}.{nested.group(1)}" if path != "(top level)" else nested.group(1)), nested.group(2)
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key; remove it or check its spelling against the config reference"
+        elif problem["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)
