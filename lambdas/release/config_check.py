@@ -75,7 +75,7 @@ def _model(node: dict[str, Any], value: Any) -> dict[str, Any]:
     schema = config_schema.MODELS[node["name"]]
     if "before" in schema:
         value = _RULES[schema["before"]](value)
-    if type(value) is not dict:
+    if type(value) is not dict or not all(type(key) is str for key in value):
         raise _Unproven
     out, used = {}, set()
     for key, names, field in schema["fields"]:
