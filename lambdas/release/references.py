@@ -1,9 +1,9 @@
 """Read-only checks that what a deploy config names exists (cluster, rules, alarms): a wrong name fails
-before any change. LoadRelease makes them; `cutover adopt` too.
+before any change. LoadRelease makes them (on the config's view, without pydantic); `cutover adopt` too (on the model).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -12,12 +12,8 @@ from release.adapters.cloudwatch import firing
 from release.aws import client
 from release.errors import InvalidReleaseInput
 
-if TYPE_CHECKING:  # LoadRelease passes the pydantic-free view; `cutover adopt`, the model
-    from release.config import DeployConfig
-    from release.plan_view import DeployConfigView
 
-
-def check_references(config: DeployConfig | DeployConfigView) -> None:
+def check_references(config: Any) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
     try:
         clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
