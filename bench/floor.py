@@ -67,10 +67,9 @@ FLOOR = [
               "for a rollback), DescribeScalableTargets and DescribeScalingPolicies (its autoscaling, for a rollback), "
               "DeregisterScalableTarget, UpdateService to 0, UpdateItem (the record keeps what a rollback restores)",
               lambda r: 4 + (3 if r.old_autoscaling else 0)),
-    StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete); deletes only when there is some",
-              lambda r: 1),
-    StepFloor("MarkObsolete", "one tag call: the retired service's target group carries the mark cleanup looks for "
-              "(its ownership was read by ReadLiveRoutes)", lambda r: 1),
+    StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete; deletes only when there is some), "
+              "then one tag call: the retired service's target group carries the mark cleanup looks for (its ownership "
+              "was read by ReadLiveRoutes)", lambda r: 2),
     StepFloor("RecordRelease", "UpdateItem", lambda r: 1),
     StepFloor("NotifySucceeded", "Publish", lambda r: 1),
     StepFloor("UnlockService", "DeleteItem with a condition", lambda r: 1),

@@ -342,10 +342,12 @@ class Retired(StepResult):
 
 @dataclass
 class CleanedUp(StepResult):
-    """CleanUp: the obsolete versions found by their tags, those deleted and those kept."""
+    """CleanUp: the obsolete versions found by their tags, those deleted and those kept; then the
+    versions marked obsolete now (the one retired now, one an earlier release left unmarked)."""
     obsolete_found: int = 0
     deleted: list[dict[str, Any]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
+    marked: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
         deleted = [f"{d['ecs_service']} {changed(d)}" + (f" with {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
@@ -354,17 +356,8 @@ class CleanedUp(StepResult):
                    for d in self.deleted]
         kept = [d["ecs_service"] for d in self.kept]
         text = "; ".join(deleted) or "nothing to delete"
-        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({self.obsolete_found} obsolete found by their tags)"
-
-
-@dataclass
-class Marked(StepResult):
-    """MarkObsolete."""
-    marked: list[dict[str, Any]] = field(default_factory=list)
-    found: str | None = optional()
-
-    def describe(self) -> str:
-        return "; ".join(f"{m['ecs_service']} {changed(m)}" for m in self.marked) or self.found or ""
+        text += (f"; kept {', '.join(kept)}" if kept else "") + f" ({self.obsolete_found} obsolete found by their tags)"
+        return "; ".join([text] + [f"{m['ecs_service']} {changed(m)}" for m in self.marked])
 
 
 @dataclass

@@ -15,7 +15,7 @@ from tests.e2e.safety_fixtures import (
 # Every step that changes something in AWS.
 MUTATING_STEPS = (
     "LockService", "CreateTargetGroups", "AttachPreparingRules", "RegisterTaskDefinition", "CreateService",
-    "ShiftTraffic", "RetireOldVersion", "MarkObsolete", "RecordRelease", "UnlockService",
+    "ShiftTraffic", "RetireOldVersion", "CleanUp", "RecordRelease", "UnlockService",
 )
 
 

@@ -171,8 +171,8 @@ def test_switch_steps_twice_converge(stepper, demo):
     assert retired_again["retired"][0]["autoscaling_before"] == {"min": 2, "max": 6}  # remembered, not lost
     assert demo.scalable_target("web-1") is None and demo.service("web-1")["desiredCount"] == 0
 
-    marked = stepper.run("MarkObsolete", "obsolete")
-    marked_again = stepper.run("MarkObsolete", "obsolete")
+    marked = stepper.run("CleanUp", "cleanup")
+    marked_again = stepper.run("CleanUp", "cleanup")
     assert marked["marked"][0]["changed"] == "marked obsolete" and marked_again["marked"][0]["changed"] is None
 
     recorded = stepper.run("RecordRelease", "record")
@@ -187,7 +187,7 @@ def switched_twice(demo) -> Stepper:
     """v2 released over v1 through the steps, then v3 switched and v2 retired: the v3 release, before cleanup."""
     two = prepared(Stepper(demo, "2"))
     for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
-                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
+                      ("RetireOldVersion", "retire"), ("CleanUp", "cleanup"), ("RecordRelease", "record"),
                       ("UnlockService", "unlock")):
         two.run(key, name)
     three = prepared(Stepper(demo, "3"))
@@ -213,7 +213,7 @@ def record_item(demo) -> dict:
 def test_a_rerun_whose_first_attempt_retired_the_old_version_records_it_as_previous(demo):
     # Given a first attempt of the v2 release that retired v1 and ended before recording the release
     first = prepared(Stepper(demo, "2"))
-    for key, name in SWITCH + (("MarkObsolete", "obsolete"), ("UnlockService", "unlock")):
+    for key, name in SWITCH + (("CleanUp", "cleanup"), ("UnlockService", "unlock")):
         first.run(key, name)
 
     # When the same release is started again: it finds v2 serving alone and nothing left to retire
