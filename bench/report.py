@@ -76,7 +76,7 @@ def release_summary(releases: list[dict[str, Any]]) -> str:
         rows.append((r["scenario"], r["state_transitions"], cost, per_thousand, r["lambda_invocations"], r["api_calls"],
                      t["total_s"], round(waits, 3), t["approval_wait_s"], t["overhead_s"], t["handlers_s"]))
     return table(("release", "state transitions", "cost", "per 1,000 releases", "Lambda invocations", "AWS API calls",
-                  "wall s", "Wait states s", "approval s", "overhead s", "in handlers s"), rows)
+                  "wall s", "waits s", "approval s", "overhead s", "in handlers s"), rows)
 
 
 def release_steps(releases: list[dict[str, Any]]) -> str:
@@ -187,8 +187,8 @@ def render(results: dict[str, Any]) -> str:
     if results.get("releases"):
         parts += ["## One release through the local engine", "",
                   "State transitions are StateEntered events of the execution history (Standard workflows bill "
-                  "each; $0.025 per 1,000; Lambda and API charges not included). Overhead is wall time minus "
-                  "Wait states and the approval wait.", "",
+                  "each; $0.025 per 1,000; Lambda and API charges not included). Waits are Wait states and the health "
+                  "polls and holds inside their steps; overhead is wall time minus the waits and the approval wait.", "",
                   release_summary(results["releases"]), ""]
         targets = release_targets(results["releases"])
         if targets:
