@@ -12,7 +12,7 @@ from typing import Any
 
 from bench import floor
 from bench.counting import StepCounter
-from cutover import operations
+from cutover import operations, states
 from cutover.local import environment, lambdas
 from cutover.local.engine import LocalEngine
 from release.registry import HOLDING_TIMEOUT_SECONDS
@@ -33,10 +33,8 @@ TIME_SCALE = 10
 WAITING_STEPS = {"WatchAlarms": alarms.LOOK_MARGIN_SECONDS, "CheckHealth": health.LOOK_MARGIN_SECONDS}
 PRODUCTION = {"alarm_check_seconds": 10 // TIME_SCALE, "poll_interval_seconds": 10 // TIME_SCALE}
 # The states of the steps that wait inside their invocation, by what they wait for.
-WAITING_STATES = {
-    "Check the new version's health": "health polls", "Re-check health before switching": "health polls",
-    "Check the old version's health": "health polls", "Watch alarms while traffic holds": "traffic holds",
-}
+WAITING_STATES = {**{state: "health polls" for state in states.of_step("CheckHealth")},
+                  **{state: "traffic holds" for state in states.of_step("WatchAlarms")}}
 SCENARIOS = {
     "one route": {"routes": 1, "traffic_steps": TWO_STEPS},
     "two routes": {"routes": 2, "traffic_steps": TWO_STEPS},
