@@ -194,3 +194,12 @@ def test_every_end_after_the_lock_goes_through_an_unlock():
     # The lock step's own failure ends without an unlock: it holds no lock then. A release whose undo
     # failed ends holding it, for the undo of releases that ended badly: its second attempt frees it
     assert sorted(ends) == ["Another release holds the lock", stopping.UNDO_FAILED]
+
+
+def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_before_their_time_limit():
+    from release.config import HTTP_CHECKS_BUDGET_SECONDS
+    from release.steps import alarms, health
+
+    # A watch stops sleeping while the hold checks' worst case (and the alarm call) still fits in its time
+    assert HTTP_CHECKS_BUDGET_SECONDS < alarms.LOOK_MARGIN_SECONDS < BY_KEY["WatchAlarms"].timeout_seconds
+    assert health.LOOK_MARGIN_SECONDS < BY_KEY["CheckHealth"].timeout_seconds
