@@ -12,7 +12,7 @@ from typing import Any
 
 # Key under `warnings` -> the state that failed, and what is left to do.
 LEFT_TO_DO = {
-    "cleanup": ("Clean up earlier versions and mark the old one obsolete",
+    "cleanup": ("Clean up, then mark the old version obsolete",
                 "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete"),
     "record": ("Record the release", "the release record does not say yet which version serves"),
     "notify": ("Notify that the release succeeded", "the success notification was not sent"),

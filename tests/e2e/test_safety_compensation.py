@@ -108,13 +108,13 @@ def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_wi
     assert demo.service("web-1")["desiredCount"] == 0 and demo.service("web-2")["desiredCount"] == 2
     assert "cutover:obsolete-since" not in tags(demo, "web-1")
     assert [(w["step"], w["error"], w["message"]) for w in operations.unfinished_work(result)] == [
-        ("Clean up earlier versions and mark the old one obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
+        ("Clean up, then mark the old version obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
     # and so does the notification people get
     (sent,) = notifications(demo, queue)
     assert sent["Subject"] == "Cutover: release succeeded with warnings"
     assert sent["MessageAttributes"]["event"]["Value"] == "succeeded"
     assert "web 2 (demo) now serves all traffic" in sent["Message"]
-    assert "- Clean up earlier versions and mark the old one obsolete failed (TagPolicyViolation: tagging web-1 is denied by a tag policy); " \
+    assert "- Clean up, then mark the old version obsolete failed (TagPolicyViolation: tagging web-1 is denied by a tag policy); " \
            "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete" \
            in sent["Message"]
     # the steps after it still ran: the record says v2 serves, the lock is free
@@ -142,7 +142,7 @@ def test_every_failure_after_the_switch_is_a_warning(demo):
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert [w["step"] for w in operations.unfinished_work(result)] == [
-        "Clean up earlier versions and mark the old one obsolete", "Record the release",
+        "Clean up, then mark the old version obsolete", "Record the release",
         "Notify that the release succeeded"]
     assert lock_item(demo) is None
 

@@ -148,7 +148,7 @@ def test_prepare_steps_compensate_with_teardown_and_switch_steps_with_traffic_ro
 def test_failures_after_the_switch_are_warnings_that_move_no_traffic():
     # Public traffic is on the new version only and the old one retired: each later step's failure
     # is kept under $.warnings and the release goes on to its success, never to a rollback
-    for name in ("Clean up earlier versions and mark the old one obsolete", "Record the release",
+    for name in ("Clean up, then mark the old version obsolete", "Record the release",
                  "Notify that the release succeeded"):
         (catch,) = STATES[name]["Catch"]
         assert catch["ResultPath"].startswith("$.warnings."), name
