@@ -4,7 +4,7 @@ The cluster is made directly in moto (no release runs): the released service `we
 steady state a release leaves behind — v1 marked obsolete by the release of v2, v2 just retired,
 v3 new — among other services, a tenth of them marked obsolete by their own releases. Each
 service and its target group carry the tags a release gives them (the obsolete marks on both, as
-MarkObsolete leaves them). Cleanup must delete exactly v1, and find it with a number of calls that
+the cleanup step leaves them). Cleanup must delete exactly v1, and find it with a number of calls that
 does not grow with the cluster.
 """
 from __future__ import annotations

@@ -27,7 +27,7 @@ class Release:
     alarm_check_seconds: int
     scaling_policies: int | None  # of the new version; None: no autoscaling
     old_autoscaling: bool
-    health_polls: int  # CheckHealth invocations, the re-check before the switch included
+    health_polls: int  # looks at the health of each route, the re-check before the switch included
     manual_approval: bool = True
 
 
@@ -39,9 +39,9 @@ class StepFloor:
 
 
 def _looks(r: Release) -> int:
-    # One look right before the switch, then one per alarm_check_seconds of each hold: a reaction no
-    # slower than alarm_check_seconds. A hold of zero seconds needs no look.
-    return (1 + sum(math.ceil(hold / r.alarm_check_seconds) for hold in r.holds if hold > 0)) if r.alarms else 0
+    # One per alarm_check_seconds of each hold: a reaction no slower than alarm_check_seconds (the look
+    # right before the switch is ReadLiveRoutes'). A hold of zero seconds needs no look.
+    return sum(math.ceil(hold / r.alarm_check_seconds) for hold in r.holds if hold > 0) if r.alarms else 0
 
 
 FLOOR = [
@@ -59,19 +59,17 @@ FLOOR = [
               "policy when the config scales", lambda r: 1 + (1 + r.scaling_policies if r.scaling_policies is not None else 0)),
     StepFloor("CheckHealth", "DescribeTargetHealth per route and poll", lambda r: r.routes * r.health_polls),
     StepFloor("RequestApproval", "Publish", lambda r: 1 if r.manual_approval else 0),
-    StepFloor("WatchAlarms", "DescribeAlarms once before the switch and once per alarm_check_seconds of each hold",
-              _looks),
-    StepFloor("ReadLiveRoutes", "DescribeRules (every public rule, one call) and DescribeTags (their target groups)",
-              lambda r: 2),
+    StepFloor("WatchAlarms", "DescribeAlarms once per alarm_check_seconds of each hold", _looks),
+    StepFloor("ReadLiveRoutes", "DescribeAlarms (none in ALARM before the switch), DescribeRules (every public rule, "
+              "one call) and DescribeTags (their target groups)", lambda r: 2 + (1 if r.alarms else 0)),
     StepFloor("ShiftTraffic", "ModifyRule per route and traffic step", lambda r: r.routes * len(r.holds)),
     StepFloor("RetireOldVersion", "DescribeRules (no public rule still sends it traffic), DescribeServices (its count, "
               "for a rollback), DescribeScalableTargets and DescribeScalingPolicies (its autoscaling, for a rollback), "
               "DeregisterScalableTarget, UpdateService to 0, UpdateItem (the record keeps what a rollback restores)",
               lambda r: 4 + (3 if r.old_autoscaling else 0)),
-    StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete); deletes only when there is some",
-              lambda r: 1),
-    StepFloor("MarkObsolete", "one tag call: the retired service's target group carries the mark cleanup looks for "
-              "(its ownership was read by ReadLiveRoutes)", lambda r: 1),
+    StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete; deletes only when there is some), "
+              "then one tag call: the retired service's target group carries the mark cleanup looks for (its ownership "
+              "was read by ReadLiveRoutes)", lambda r: 2),
     StepFloor("RecordRelease", "UpdateItem", lambda r: 1),
     StepFloor("NotifySucceeded", "Publish", lambda r: 1),
     StepFloor("UnlockService", "DeleteItem with a condition", lambda r: 1),
@@ -89,7 +87,8 @@ def release_of(config: dict[str, Any], steps: dict[str, dict[str, Any]], old_aut
         alarm_check_seconds=settings.get("alarm_check_seconds", 10),
         scaling_policies=len(scaling.get("policies", [])) if scaling else None,
         old_autoscaling=old_autoscaling,
-        health_polls=steps.get("CheckHealth", {}).get("invocations", 0),
+        # Each look is one DescribeTargetHealth per route, however many looks an invocation makes.
+        health_polls=steps.get("CheckHealth", {}).get("calls", {}).get("elbv2:DescribeTargetHealth", 0) // len(config["routes"]),
         manual_approval=settings.get("approval", {}).get("mode", "manual") == "manual",
     )
 

@@ -12,22 +12,44 @@ from typing import Any
 
 from bench import floor
 from bench.counting import StepCounter
-from cutover import operations
-from cutover.local import environment
+from cutover import operations, states
+from cutover.local import environment, lambdas
 from cutover.local.engine import LocalEngine
+from release.registry import HOLDING_TIMEOUT_SECONDS
+from release.steps import alarms, health
 
 PRICE_PER_1000_TRANSITIONS = 0.025  # Standard workflows, us-east-1, beyond the free tier
 WATCHED_ALARM = "demo-web-5xx"
 APPROVAL_TASK_EVENTS = ("TaskSubmitted", "TaskSucceeded")
 
-# Short holds keep the bench quick; each hold is a Wait state, so its length is subtracted anyway.
+# Short holds keep the bench quick; the time a hold is watched is taken out of the overhead anyway.
 TWO_STEPS = [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]
 FIVE_STEPS = [{"percent": p, "hold_seconds": 1} for p in (10, 25, 50, 75)] + [{"percent": 100, "hold_seconds": 0}]
+# Production settings (50 % for 60 s, alarms looked at every 10 s, health polled every 10 s) with
+# every duration divided by TIME_SCALE: the holds, the intervals and the time a waiting step's
+# function may wait (its time limit less the margin it keeps). What a release costs in
+# transitions, invocations and calls depends on those durations' ratios only.
+TIME_SCALE = 10
+WAITING_STEPS = {"WatchAlarms": alarms.LOOK_MARGIN_SECONDS, "CheckHealth": health.LOOK_MARGIN_SECONDS}
+PRODUCTION = {"alarm_check_seconds": 10 // TIME_SCALE, "poll_interval_seconds": 10 // TIME_SCALE}
+# The states of the steps that wait inside their invocation, by what they wait for.
+WAITING_STATES = {**{state: "health polls" for state in states.of_step("CheckHealth")},
+                  **{state: "traffic holds" for state in states.of_step("WatchAlarms")}}
 SCENARIOS = {
     "one route": {"routes": 1, "traffic_steps": TWO_STEPS},
     "two routes": {"routes": 2, "traffic_steps": TWO_STEPS},
     "five traffic steps": {"routes": 1, "traffic_steps": FIVE_STEPS},
+    "production, 60 s hold": {"routes": 1, "release": PRODUCTION, "scaled": True,
+                              "traffic_steps": [{"percent": 50, "hold_seconds": 60 // TIME_SCALE}, {"percent": 100, "hold_seconds": 0}]},
+    "production, 10 min hold": {"routes": 1, "release": PRODUCTION, "scaled": True,
+                                "traffic_steps": [{"percent": 50, "hold_seconds": 600 // TIME_SCALE}, {"percent": 100, "hold_seconds": 0}]},
 }
+
+
+def scale_time_limits() -> None:
+    """The waiting steps' functions may wait 1/TIME_SCALE as long, each keeping its whole margin."""
+    for key, margin in WAITING_STEPS.items():
+        lambdas.time_limits[key] = margin + (HOLDING_TIMEOUT_SECONDS - margin) / TIME_SCALE
 
 
 def demo_config(engine: LocalEngine, routes: int, traffic_steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,7 +74,8 @@ def demo_config(engine: LocalEngine, routes: int, traffic_steps: list[dict[str, 
 
 
 def time_split(events: list[dict[str, Any]]) -> dict[str, float]:
-    """Execution wall time, and how much of it was Wait states and the approval wait.
+    """Execution wall time, and how much of it was waiting: Wait states, the states of the steps
+    that wait inside their invocation (health polls, traffic holds), and the approval wait.
 
     The approval wait runs from the request being sent (TaskSubmitted) to the decision
     (TaskSucceeded): that is a person's time, not the orchestrator's.
@@ -72,6 +95,9 @@ def time_split(events: list[dict[str, Any]]) -> dict[str, float]:
             waits[bucket] += (event["timestamp"] - since).total_seconds()
         elif kind == "TaskStateEntered":
             entered["state"] = event["stateEnteredEventDetails"]["name"]
+            entered["task"] = event["timestamp"]
+        elif kind == "TaskStateExited" and entered.get("state") in WAITING_STATES:
+            waits[WAITING_STATES[entered["state"]]] += (event["timestamp"] - entered["task"]).total_seconds()
         elif kind == APPROVAL_TASK_EVENTS[0] and entered.get("state") == operations.APPROVAL_STATE:
             entered["approval"] = event["timestamp"]
         elif kind == APPROVAL_TASK_EVENTS[1] and "approval" in entered:
@@ -90,9 +116,13 @@ def transitions(events: list[dict[str, Any]]) -> int:
     return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
-def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) -> dict[str, Any]:
+def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]], release: dict[str, Any] | None = None,
+                 scaled: bool = False) -> dict[str, Any]:
     with LocalEngine(task_start_seconds=0.2) as engine:
         config = demo_config(engine, routes, traffic_steps)
+        config["release"].update(release or {})
+        if scaled:
+            scale_time_limits()
         sfn = engine.client("stepfunctions")
         with StepCounter() as counter:
             start_input = {"env": "demo", "version": "2", "image": "registry.local/web:2", "config": config}
@@ -100,7 +130,7 @@ def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) ->
             if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
                 raise RuntimeError(f"{name}: the release never asked for approval")
             operations.approve(sfn, arn, by="bench", wait_seconds=30)
-            status = operations.wait(sfn, arn, 180)["status"]
+            status = operations.wait(sfn, arn, 300)["status"]
             events = operations.history(sfn, arn)
             if status != "SUCCEEDED":
                 raise RuntimeError(f"{name}: the release ended {status}: {operations.execution_failure(events)}")
@@ -113,6 +143,7 @@ def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]]) ->
         split = time_split(events)
         return {
             "scenario": name,
+            "time_scale": TIME_SCALE if scaled else 1,
             "routes": routes,
             "traffic_steps": [s["percent"] for s in traffic_steps],
             "state_transitions": count,

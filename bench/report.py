@@ -11,6 +11,8 @@ from typing import Any, Sequence
 Row = Sequence[Any]
 # The issue's target for a release's AWS API calls, as a multiple of the floor (bench/floor.py).
 API_CALLS_TARGET = 1.3
+# At production settings: state transitions and Lambda invocations per release.
+TARGETS = {"state_transitions": 30, "lambda_invocations": 18}
 
 
 NUMBER = re.compile(r"^(–|\$?-?[\d,]+(\.\d+)?( / ([\d,]+|–))*)$")
@@ -74,7 +76,7 @@ def release_summary(releases: list[dict[str, Any]]) -> str:
         rows.append((r["scenario"], r["state_transitions"], cost, per_thousand, r["lambda_invocations"], r["api_calls"],
                      t["total_s"], round(waits, 3), t["approval_wait_s"], t["overhead_s"], t["handlers_s"]))
     return table(("release", "state transitions", "cost", "per 1,000 releases", "Lambda invocations", "AWS API calls",
-                  "wall s", "Wait states s", "approval s", "overhead s", "in handlers s"), rows)
+                  "wall s", "waits s", "approval s", "overhead s", "in handlers s"), rows)
 
 
 def release_steps(releases: list[dict[str, Any]]) -> str:
@@ -91,6 +93,23 @@ def release_steps(releases: list[dict[str, Any]]) -> str:
     rows.append(("total", *(f"{r['lambda_invocations']} / {r['api_calls']} / {r.get('api_calls_floor', '–')}"
                             for r in releases)))
     return table(("step (invocations / API calls / floor)", *(r["scenario"] for r in releases)), rows)
+
+
+def release_targets(releases: list[dict[str, Any]]) -> str:
+    """The production-settings releases' transitions and invocations beside their targets, and what a
+    longer hold adds: at most one loop (a Choice and the watch again) per time limit of the watch."""
+    production = [r for r in releases if r.get("time_scale", 1) != 1]
+    if not production:
+        return ""
+    rows, base = [], production[0]
+    for r in production:
+        rows.append((r["scenario"], f"1/{r['time_scale']}",
+                     r["state_transitions"], "yes" if r["state_transitions"] <= TARGETS["state_transitions"] else "NO",
+                     r["lambda_invocations"], "yes" if r["lambda_invocations"] <= TARGETS["lambda_invocations"] else "NO",
+                     r["state_transitions"] - base["state_transitions"], r["lambda_invocations"] - base["lambda_invocations"]))
+    return table(("release", "time scale", "state transitions", f"≤ {TARGETS['state_transitions']}",
+                  "Lambda invocations", f"≤ {TARGETS['lambda_invocations']}",
+                  f"transitions beyond the {base['scenario']}", "invocations beyond it"), rows)
 
 
 def release_floor(releases: list[dict[str, Any]], target: float = API_CALLS_TARGET) -> str:
@@ -174,9 +193,17 @@ def render(results: dict[str, Any]) -> str:
     if results.get("releases"):
         parts += ["## One release through the local engine", "",
                   "State transitions are StateEntered events of the execution history (Standard workflows bill "
-                  "each; $0.025 per 1,000; Lambda and API charges not included). Overhead is wall time minus "
-                  "Wait states and the approval wait.", "",
-                  release_summary(results["releases"]), "", release_floor(results["releases"]), "",
+                  "each; $0.025 per 1,000; Lambda and API charges not included). Waits are Wait states and the health "
+                  "polls and holds inside their steps; overhead is wall time minus the waits and the approval wait.", "",
+                  release_summary(results["releases"]), ""]
+        targets = release_targets(results["releases"])
+        if targets:
+            parts += ["At production settings (50 % for 60 s, alarms and health looked at every 10 s), every "
+                      "duration divided by the time scale, the waiting steps' time limits included (less the "
+                      "margin each keeps): the counts depend on the durations' ratios only. A hold costs the same "
+                      "at any length within one loop (a Choice and the watch again) per time limit of the watch.",
+                      "", targets, ""]
+        parts += [release_floor(results["releases"]), "",
                   release_steps(results["releases"]), "",
                   release_operations(results["releases"]), ""]
         uncounted = sorted({c for r in results["releases"] for c in r.get("uncounted_clients", [])})

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from release.results import CleanedUp, Marked, Retired, Service, TargetGroups, TaskDefinition, shares, weights
+from release.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
 from cutover import exits, operations, render
 from cutover.local import environment
@@ -64,9 +64,10 @@ def _account(events: list[dict[str, Any]]) -> dict[str, list[str]]:
                        + (f", autoscaling {scaling['min']}..{scaling['max']})" if scaling else ")"))
     retired = [f"{r['ecs_service']} (v{r['version']}): {r.get('changed') or r.get('found')}"
                for r in results.get(Retired, Retired()).retired]
+    cleanup = results.get(CleanedUp, CleanedUp())
     deleted = [f"{d['ecs_service']} (v{d['version']})" + (f" and target groups {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
-               for d in results.get(CleanedUp, CleanedUp()).deleted if d.get("changed")]
-    marked = [m["ecs_service"] for m in results.get(Marked, Marked()).marked if m.get("changed")]
+               for d in cleanup.deleted if d.get("changed")]
+    marked = [m["ecs_service"] for m in cleanup.marked if m.get("changed")]
     return {"created": created, "retired": retired, "deleted": deleted, "marked obsolete": marked}
 
 

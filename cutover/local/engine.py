@@ -169,6 +169,8 @@ class LocalEngine:
                 moto_fixes.end_listeners.remove(self._execution_ended_badly)
             # A bad end's status-change event is delivered on a thread of its own: let it end first.
             self.wait_for_status_changes()
+            # A watch whose execution was stopped sleeps on (StopExecution does not stop a running Lambda function).
+            lambdas.end_running_handlers()
             if self.data_plane:
                 # Paused before the mock stops: a tick after it would go to the real AWS endpoints.
                 self.data_plane.pause()

@@ -8,6 +8,7 @@ functions (`cutover sandbox up --function`); a function that is neither is not f
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import re
@@ -16,7 +17,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -38,8 +39,13 @@ after_hooks: list[Hook] = []
 invocations: list[tuple[str, float]] = []
 # Check functions of the account: name -> a Python function called as a Lambda handler (event, context).
 check_functions: dict[str, Callable[[Any, Any], Any]] = {}
+# A step's time limit here, when not its function's own (a test of a wait longer than the limit).
+time_limits: dict[str, float] = {}
 _lock = threading.Lock()
 _running = threading.local()
+# Set while the account ends: every running handler is then out of time, so that none outlives it.
+_ending = threading.Event()
+_handlers_running = 0
 
 
 def function_name(key: str) -> str:
@@ -48,7 +54,8 @@ def function_name(key: str) -> str:
 
 @dataclass
 class LocalContext:
-    """The attributes of a Lambda context that Powertools reads."""
+    """The attributes of a Lambda context that Powertools reads, and the time the function has left
+    (from its time limit, as Lambda counts it from the start of the invocation)."""
 
     function_name: str
     invoked_function_arn: str
@@ -56,9 +63,15 @@ class LocalContext:
     aws_request_id: str = ""
     log_group_name: str = "local"
     log_stream_name: str = "local"
+    time_limit_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.time_limit_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        if _ending.is_set():
+            return 0
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def _function_name(function: str) -> str:
@@ -100,14 +113,36 @@ def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
     try:
         for hook in list(before_hooks):
             hook(key, event)
-        context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()))
-        with iam.running(key):
+        context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()),
+                               time_limit_seconds=time_limits.get(key, BY_KEY[key].timeout_seconds))
+        with iam.running(key), _counted():
             result = handler(event, context)
         for hook in list(after_hooks):
             hook(key, event, result)
         return result
     finally:
         _running.step = outer
+
+
+@contextlib.contextmanager
+def _counted() -> Iterator[None]:
+    global _handlers_running
+    with _lock:
+        _handlers_running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _handlers_running -= 1
+
+
+def end_running_handlers(timeout: float = 30) -> None:
+    """Run out the time of every handler still running (a watch whose execution was stopped sleeps
+    on, as on AWS) and wait until they have returned: none may call an account that has ended."""
+    _ending.set()
+    deadline = time.time() + timeout
+    while _handlers_running and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def _invoke(self, function_name_or_arn, qualifier, body, headers, response_headers):  # noqa: ANN001 (moto's signature)
@@ -137,6 +172,8 @@ def reset() -> None:
         after_hooks.clear()
         invocations.clear()
         check_functions.clear()
+        time_limits.clear()
+    _ending.clear()
 
 
 def install() -> None:

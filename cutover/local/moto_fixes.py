@@ -103,13 +103,15 @@ def parse_each_definition_once() -> None:
 
 
 def end_task_token_waits_on_stop() -> None:
-    """StopExecution ends a `.waitForTaskToken` wait on AWS, and an answer to that token is then
+    """StopExecution ends the execution at once on AWS (a running Lambda invocation goes on, its
+    result unused) and ends a `.waitForTaskToken` wait; an answer to that token is then
     refused with TaskTimedOut. moto leaves the wait running (the execution never ends) and would
     still take the answer: the stop marks every token of the execution as timed out, then wakes
     the wait, which sees a stopped program and ends ABORTED."""
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+    from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.core.exceptions import AWSError
@@ -130,6 +132,10 @@ def end_task_token_waits_on_stop() -> None:
         for endpoint in endpoints:
             endpoint.report(CallbackConsumerTimeout())
         original_stop(self, stop_date, error, cause)
+        if worker and isinstance(worker.env.program_state(), ProgramStopped):
+            # The execution ends at once, as on AWS; moto would wait for the state that runs (a
+            # Lambda invocation, which StopExecution does not stop: a watch sleeps on to its hold's end).
+            self.exec_status, self.stop_date = ExecutionStatus.ABORTED, stop_date
         for endpoint in endpoints:
             endpoint.interrupt_all()
         for listener in list(end_listeners):

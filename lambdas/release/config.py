@@ -270,7 +270,9 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
     required_healthy: int | None = Field(
         default=None, ge=1, description="Healthy targets needed per route; defaults to desired_count"
     )
-    poll_interval_seconds: int = Field(default=15, ge=1, le=3600)
+    # At most 10 minutes between two looks: the waiting steps look inside one invocation, which has to
+    # sleep a whole interval and still keep a margin before Lambda's 15-minute limit.
+    poll_interval_seconds: int = Field(default=15, ge=1, le=600)
     health_timeout_seconds: int = Field(default=600, ge=1, le=86400)
     approval: Approval = Field(default_factory=Approval)
     traffic_steps: list[TrafficStep] = Field(
@@ -279,7 +281,7 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
         max_length=20,
     )
     alarm_names: list[str] = Field(default_factory=list, max_length=100)
-    alarm_check_seconds: int = Field(default=10, ge=1, le=3600)
+    alarm_check_seconds: int = Field(default=10, ge=1, le=600)
     bake_seconds: int = Field(
         default=0, ge=0, le=86400,
         description="After 100 %, how long the old version keeps its tasks and autoscaling while alarms are watched",

@@ -1,6 +1,6 @@
 """The obsolete mark: the tags a retired version's service and target groups get so that a later
-release deletes it, and finding the versions of a service that carry it. MarkObsolete sets it,
-CleanUp deletes what carries it, and `cutover plan` shows what would go.
+release deletes it, and finding the versions of a service that carry it. CleanUp deletes what
+carries it, then sets it on the version retired now; `cutover plan` shows what would go.
 """
 from __future__ import annotations
 

@@ -64,6 +64,12 @@ AUTOSCALING_CHECKS = ("ecs:DescribeServices", "ecs:UpdateService", "cloudwatch:D
 # The first RegisterScalableTarget for ECS in an account creates Application Auto Scaling's service-linked role.
 AUTOSCALING_ROLE = ("iam:CreateServiceLinkedRole",)
 
+# The steps that wait inside their invocation (a health wait, a traffic hold) get Lambda's longest
+# time limit: a wait of up to about 13 minutes costs one invocation and two state transitions, and a
+# longer one one more loop per limit. The price is Lambda duration while they sleep (256 MB: about
+# $0.0025 for ten minutes), against a Wait, a look and a Choice per poll ($0.000075 each).
+HOLDING_TIMEOUT_SECONDS = 900
+
 STEPS: tuple[Step, ...] = (
     Step("LoadRelease", "release.steps.load", results.Planned, "Load and validate the deploy config and compute the plan",
          ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules",
@@ -87,29 +93,29 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:PutScalingPolicy", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE)),
-    Step("CheckHealth", "release.steps.health", results.Health, "Count healthy targets in each new target group",
-         ("elasticloadbalancing:DescribeTargetHealth",)),
+    Step("CheckHealth", "release.steps.health", results.Health, "Poll the healthy count of each new target group until it suffices",
+         ("elasticloadbalancing:DescribeTargetHealth",), timeout_seconds=HOLDING_TIMEOUT_SECONDS),
     Step("VerifyPrepared", "release.steps.verify", results.Verified, "Run the verification checks on the prepared version",
          ("lambda:InvokeFunction",)),
     Step("RequestApproval", "release.steps.approval", results.ApprovalAnswer, "Ask an operator to approve, with the task token",
          ("sns:Publish",)),
-    Step("WatchAlarms", "release.steps.alarms", results.Alarms, "Check the configured CloudWatch alarms and the hold verification checks",
-         ("cloudwatch:DescribeAlarms", "lambda:InvokeFunction")),
-    Step("ReadLiveRoutes", "release.steps.live_routes", results.LiveRoutes, "Read what each public rule forwards to now",
-         ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
+    Step("WatchAlarms", "release.steps.alarms", results.Alarms, "Watch the alarms and the hold verification checks for a whole hold",
+         ("cloudwatch:DescribeAlarms", "lambda:InvokeFunction"), timeout_seconds=HOLDING_TIMEOUT_SECONDS),
+    Step("ReadLiveRoutes", "release.steps.live_routes", results.LiveRoutes, "Check the alarms, then read what each public rule forwards to now",
+         ("cloudwatch:DescribeAlarms", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
     Step("ShiftTraffic", "release.steps.traffic", results.Traffic, "Set the public rules' weights for one traffic step",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule")),
     Step("RetireOldVersion", "release.steps.retire", results.Retired, "Scale the old version to zero, keeping its autoscaling for a rollback",
          ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:DeregisterScalableTarget", "ecs:DescribeServices", "ecs:UpdateService",
           "dynamodb:GetItem", "dynamodb:UpdateItem", "elasticloadbalancing:DescribeRules", *AUTOSCALING_CHECKS)),
-    Step("CleanUp", "release.steps.cleanup", results.CleanedUp, "Delete versions an earlier release marked obsolete",
+    Step("CleanUp", "release.steps.cleanup", results.CleanedUp,
+         "Delete versions an earlier release marked obsolete, then mark the one retired now for the next release",
          ("tag:GetResources", "ecs:DescribeServices", "ecs:DeleteService", "elasticloadbalancing:DescribeTargetGroups",
           "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions",
-          "elasticloadbalancing:DeleteTargetGroup"), timeout_seconds=300),
-    Step("MarkObsolete", "release.steps.obsolete", results.Marked, "Tag the retired version obsolete for the next release",
-         ("elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags", "ecs:TagResource", "ecs:DescribeServices",
-          "dynamodb:GetItem")),
+          "elasticloadbalancing:DeleteTargetGroup",
+          "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags", "ecs:TagResource", "dynamodb:GetItem"),
+         timeout_seconds=300),
     Step("RecordRelease", "release.steps.record", results.Recorded, "Record what serves now and what can be rolled back to",
          ("dynamodb:GetItem", "dynamodb:UpdateItem")),
     Step("NotifySucceeded", "release.steps.notify", results.Notified, "Tell people the release succeeded, and what is left to do",

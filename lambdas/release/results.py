@@ -254,14 +254,16 @@ class ApprovalAnswer(StepResult):
 
 @dataclass
 class Alarms(StepResult):
-    """WatchAlarms: before the switch (with the alarms already firing), or during a hold (with how long to
-    wait and the hold checks it ran)."""
+    """WatchAlarms: a hold watched inside one invocation (how many looks, whether the hold is over or
+    the function's time limit came first) and the hold checks of its last look. ReadLiveRoutes carries
+    one too: the look before the switch (with the alarms already firing)."""
     watched: list[str] = field(default_factory=list)
     in_alarm: list[str] | None = optional()
     missing: list[str] = field(default_factory=list)
+    looks: int | None = optional()
     remaining_seconds: int | None = optional()
-    wait_seconds: int | None = optional()
-    # The hold checks of this look, when the config has any.
+    hold_over: bool | None = optional()
+    # The hold checks of the last look, when the config has any.
     verification: list[dict[str, Any]] | None = optional()
 
     def verification_checks(self) -> list[Check]:
@@ -273,21 +275,33 @@ class Alarms(StepResult):
             text += f"; missing: {', '.join(self.missing)}"
         if self.verification:
             text += f"; {describe_checks(self.verification_checks())}"
-        if self.remaining_seconds is not None:
-            text += f"; {self.remaining_seconds} s of hold left"
+        if self.looks is not None:
+            text += f"; {self.looks} look(s), " + ("hold over" if self.hold_over else f"{self.remaining_seconds} s of hold left")
         return text
 
 
 @dataclass
 class LiveRoutes(StepResult):
-    """ReadLiveRoutes: per route what its public rule forwards to, and the old services behind it."""
+    """ReadLiveRoutes: the look at the alarms before the switch, then per route what its public rule
+    forwards to, and the old services behind it."""
     routes: list[dict[str, Any]] = field(default_factory=list)
     old_services: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alarms: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [f"{r['route']} -> {weights(r['forward']) or 'nothing'}" for r in self.routes]
-        return "; ".join(parts + list(self.notes or []))
+        return "; ".join([*self.alarms_looked_at(), *parts, *(self.notes or [])])
+
+    def alarms_looked_at(self) -> list[str]:
+        if not self.alarms.get("watched"):
+            return []
+        text = f"{len(self.alarms['watched'])} alarm(s) looked at"
+        if self.alarms.get("in_alarm"):
+            text += f", let through in ALARM: {', '.join(self.alarms['in_alarm'])}"
+        if self.alarms.get("missing"):
+            text += f", missing: {', '.join(self.alarms['missing'])}"
+        return [text]
 
 
 @dataclass
@@ -328,10 +342,12 @@ class Retired(StepResult):
 
 @dataclass
 class CleanedUp(StepResult):
-    """CleanUp: the obsolete versions found by their tags, those deleted and those kept."""
+    """CleanUp: the obsolete versions found by their tags, those deleted and those kept; then the
+    versions marked obsolete now (the one retired now, one an earlier release left unmarked)."""
     obsolete_found: int = 0
     deleted: list[dict[str, Any]] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
+    marked: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
         deleted = [f"{d['ecs_service']} {changed(d)}" + (f" with {', '.join(d['target_groups'])}" if d.get("target_groups") else "")
@@ -340,17 +356,8 @@ class CleanedUp(StepResult):
                    for d in self.deleted]
         kept = [d["ecs_service"] for d in self.kept]
         text = "; ".join(deleted) or "nothing to delete"
-        return text + (f"; kept {', '.join(kept)}" if kept else "") + f" ({self.obsolete_found} obsolete found by their tags)"
-
-
-@dataclass
-class Marked(StepResult):
-    """MarkObsolete."""
-    marked: list[dict[str, Any]] = field(default_factory=list)
-    found: str | None = optional()
-
-    def describe(self) -> str:
-        return "; ".join(f"{m['ecs_service']} {changed(m)}" for m in self.marked) or self.found or ""
+        text += (f"; kept {', '.join(kept)}" if kept else "") + f" ({self.obsolete_found} obsolete found by their tags)"
+        return "; ".join([text] + [f"{m['ecs_service']} {changed(m)}" for m in self.marked])
 
 
 @dataclass

@@ -25,6 +25,8 @@ class StepEvent:
     raw: dict[str, Any]
     results: dict[str, Any] = field(default_factory=dict)
     release: dict[str, Any] = field(default_factory=dict)
+    # The Lambda context: how long the function has left (steps that wait inside their invocation).
+    context: Any = None
 
     @functools.cached_property
     def plan(self) -> PlanView:
@@ -46,7 +48,8 @@ def lambda_step(fn: Callable[[StepEvent], StepResult | dict[str, Any]]) -> Calla
     @logger.inject_lambda_context(correlation_id_path="release.execution_id", clear_state=True)
     @functools.wraps(fn)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        step_event = StepEvent(raw=event, results=event.get("results") or {}, release=event.get("release") or {})
+        step_event = StepEvent(raw=event, results=event.get("results") or {}, release=event.get("release") or {},
+                               context=context)
         try:
             result = fn(step_event)
         except ClientError as error:

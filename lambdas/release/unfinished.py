@@ -12,15 +12,15 @@ from typing import Any
 
 # Key under `warnings` -> the state that failed, and what is left to do.
 LEFT_TO_DO = {
-    "cleanup": ("Clean up versions retired earlier", "versions marked obsolete earlier were not all deleted"),
-    "obsolete": ("Mark the old version obsolete", "the version retired now is not marked obsolete yet"),
+    "cleanup": ("Clean up, then mark the old version obsolete",
+                "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete"),
     "record": ("Record the release", "the release record does not say yet which version serves"),
     "notify": ("Notify that the release succeeded", "the success notification was not sent"),
     "unlock": ("Release the lock", "the service's lock is still held by this ended release; the next release takes it over"),
 }
 # What a release stopped after the switch has not done and the next release does; the undo of
 # stopped releases itself frees the lock and says what it did instead of notifying success.
-AFTER_A_STOP = ("cleanup", "obsolete", "record")
+AFTER_A_STOP = ("cleanup", "record")
 
 
 def message_of(cause: Any) -> str:

@@ -138,13 +138,26 @@ def test_the_floor_grows_with_routes_traffic_steps_holds_and_polls_only():
     config = {"routes": [{"name": "a"}], "service_settings": {"autoscaling": {"policies": [{"name": "cpu"}]}},
               "release": {"traffic_steps": [{"percent": 50, "hold_seconds": 60}, {"percent": 100, "hold_seconds": 0}],
                           "alarm_names": ["5xx"], "alarm_check_seconds": 10}}
-    one = floor.per_step(floor.release_of(config, {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
-    # 60 s watched every 10 s: six looks and one before the switch; a zero-length hold needs none
-    assert one["WatchAlarms"] == 7
+    polls = {"CheckHealth": {"invocations": 2, "calls": {"elbv2:DescribeTargetHealth": 3}}}
+    one = floor.per_step(floor.release_of(config, polls, old_autoscaling=True))
+    # 60 s watched every 10 s: six looks (the one before the switch is ReadLiveRoutes'); a zero-length hold needs none
+    assert one["WatchAlarms"] == 6 and one["ReadLiveRoutes"] == 3
     assert one["CheckHealth"] == 3 and one["ShiftTraffic"] == 2 and one["CreateService"] == 3
     assert one["RetireOldVersion"] == 7
-    two = floor.per_step(floor.release_of({**config, "routes": [{"name": "a"}, {"name": "b"}]},
-                                          {"CheckHealth": {"invocations": 3}}, old_autoscaling=True))
+    two_routes = {"CheckHealth": {"invocations": 2, "calls": {"elbv2:DescribeTargetHealth": 6}}}
+    two = floor.per_step(floor.release_of({**config, "routes": [{"name": "a"}, {"name": "b"}]}, two_routes,
+                                          old_autoscaling=True))
     # A second route adds its own creates, rule changes and health reads; batched reads stay one call
     assert sum(two.values()) - sum(one.values()) == 1 + 1 + 3 + 2
     assert two["LoadRelease"] == one["LoadRelease"] and two["ReadLiveRoutes"] == one["ReadLiveRoutes"]
+
+
+def test_production_releases_are_shown_beside_their_targets_and_a_longer_hold_beside_the_shorter():
+    # Given the 60 s hold within the targets and a 10-minute hold that took one more loop
+    short = {**RELEASE, "scenario": "production, 60 s hold", "time_scale": 10, "state_transitions": 28, "lambda_invocations": 18}
+    long = {**short, "scenario": "production, 10 min hold", "state_transitions": 30, "lambda_invocations": 19}
+    header, _, first, second = report.release_targets([RELEASE, short, long]).splitlines()
+    # Then only the production releases are listed, each against the targets, the longer hold by what it adds
+    assert "| ≤ 30 |" in header and "| ≤ 18 |" in header
+    assert first == "| production, 60 s hold | 1/10 | 28 | yes | 18 | yes | 0 | 0 |"
+    assert second == "| production, 10 min hold | 1/10 | 30 | yes | 19 | NO | 2 | 1 |"

@@ -17,9 +17,9 @@ PLAIN_RELEASE = [
     "Check the new version's health", "Is the new version healthy?", "Run the checks on the prepared version",
     "Is approval needed?",
     "Wait for an operator's approval", "Was the release approved?", "Re-check health before switching",
-    "Is the new version still healthy?", "Check alarms before switching", "Read the live routes",
-    "Shift traffic to the new version", "Watch alarms while traffic holds", "Is the hold over?", "Hold traffic",
-    "Retire the old version", "Clean up versions retired earlier", "Mark the old version obsolete",
+    "Is the new version still healthy?", "Check alarms and read the live routes",
+    "Shift traffic to the new version", "Is there a hold?", "Watch alarms while traffic holds", "Is the hold over?",
+    "Retire the old version", "Clean up, then mark the old version obsolete",
     "Record the release", "Notify that the release succeeded", "Release the lock", "The release succeeded",
 ]
 CONFIG = {"release": {"traffic_steps": [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]}}
@@ -59,10 +59,11 @@ def test_a_new_state_gets_its_cells_without_editing_the_matrix():
     # Given a definition with one more Lambda state between two existing ones
     definition = copy.deepcopy(matrix.load_definition())
     states = definition["States"]
-    states["Check alarms again"] = {**copy.deepcopy(states["Check alarms before switching"]), "Next": states["Read the live routes"]["Next"]}
-    states["Read the live routes"]["Next"] = "Check alarms again"
+    live = "Check alarms and read the live routes"
+    states["Check alarms again"] = {**copy.deepcopy(states[live]), "Next": states[live]["Next"]}
+    states[live]["Next"] = "Check alarms again"
     plain = entered(definition)
-    plain.insert(plain.index("Read the live routes") + 1, "Check alarms again")
+    plain.insert(plain.index(live) + 1, "Check alarms again")
 
     # Then the matrix has a cell for it per fault kind
     cells = matrix.cells(definition, plain, CONFIG)

@@ -4,12 +4,14 @@ from __future__ import annotations
 import time
 
 from cutover import operations
+from cutover.local import lambdas
+from release.steps import alarms
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags,
 )
 
 ALARM = "web-5xx"
-HOLD_STATE = "Hold traffic"
+HOLD_STATE = "Watch alarms while traffic holds"
 
 
 def create_alarm(demo, name: str = ALARM) -> None:
@@ -131,9 +133,40 @@ def test_after_a_quiet_bake_the_old_version_is_retired(demo):
     last_shift = [r for s, r in operations.step_results(operations.history(demo.sfn, arn))
                   if s == "Shift traffic to the new version"][-1]
     assert (last_shift["percent"], last_shift["bake_seconds"]) == (100, 3)
+    # watched through the bake, a look each second, in one invocation
+    watch = [r for s, r in operations.step_results(operations.history(demo.sfn, arn)) if s == HOLD_STATE][-1]
+    assert watch["hold_over"] and watch["looks"] >= 3, watch
     states = entered(demo, arn)
     after_last_shift = states[len(states) - states[::-1].index("Shift traffic to the new version"):]
-    assert after_last_shift.count(HOLD_STATE) >= 2
     assert after_last_shift.index("Retire the old version") > after_last_shift.index(HOLD_STATE)
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+
+
+def test_a_hold_longer_than_the_watch_functions_time_limit_is_watched_on_to_its_end(demo):
+    # Given a watch function whose time limit covers about three seconds of a hold, and a longer hold
+    lambdas.time_limits["WatchAlarms"] = alarms.LOOK_MARGIN_SECONDS + 4
+    create_alarm(demo)
+    config = config_with(demo, alarm_names=[ALARM], alarm_check_seconds=1,
+                         traffic_steps=[{"percent": 50, "hold_seconds": 30}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+
+    # When the alarm goes into ALARM once the watch has reached its time limit and runs again
+    deadline = time.time() + 60
+    while len(_watches(demo, arn)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    set_alarm(demo, "ALARM")
+    result = finish(demo, arn)
+
+    # Then each watch before it returned at its time limit with the hold not over, having looked
+    # every second, and the run after it saw the alarm and rolled traffic back
+    watches = _watches(demo, arn)
+    assert len(watches) >= 2 and all(not w["hold_over"] and w["looks"] >= 2 for w in watches), watches
+    assert result["status"] == "FAILED" and result["error"] == "AlarmFired", result.get("cause")
+    assert f"alarm {ALARM} went into ALARM at 50%" in result["cause"]
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+
+
+def _watches(demo, arn: str) -> list[dict]:
+    return [r for s, r in operations.step_results(operations.history(demo.sfn, arn)) if s == HOLD_STATE]

@@ -95,9 +95,9 @@ class TagPolicyViolation(Exception):
 
 
 def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_with_a_warning(demo):
-    # Given a step after the switch that always fails: marking v1 obsolete, once v1 is retired
+    # Given a step after the switch that always fails: cleaning up and marking v1 obsolete, once v1 is retired
     queue = subscribe_queue(demo)
-    with faults.refuse("MarkObsolete", TagPolicyViolation("tagging web-1 is denied by a tag policy")):
+    with faults.refuse("CleanUp", TagPolicyViolation("tagging web-1 is denied by a tag policy")):
         # When v2 is released
         result = finish(demo, start(demo, "2", config_with(demo)))
 
@@ -108,14 +108,15 @@ def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_wi
     assert demo.service("web-1")["desiredCount"] == 0 and demo.service("web-2")["desiredCount"] == 2
     assert "cutover:obsolete-since" not in tags(demo, "web-1")
     assert [(w["step"], w["error"], w["message"]) for w in operations.unfinished_work(result)] == [
-        ("Mark the old version obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
+        ("Clean up, then mark the old version obsolete", "TagPolicyViolation", "tagging web-1 is denied by a tag policy")]
     # and so does the notification people get
     (sent,) = notifications(demo, queue)
     assert sent["Subject"] == "Cutover: release succeeded with warnings"
     assert sent["MessageAttributes"]["event"]["Value"] == "succeeded"
     assert "web 2 (demo) now serves all traffic" in sent["Message"]
-    assert "- Mark the old version obsolete failed (TagPolicyViolation: tagging web-1 is denied by a tag policy); " \
-           "the version retired now is not marked obsolete yet" in sent["Message"]
+    assert "- Clean up, then mark the old version obsolete failed (TagPolicyViolation: tagging web-1 is denied by a tag policy); " \
+           "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete" \
+           in sent["Message"]
     # the steps after it still ran: the record says v2 serves, the lock is free
     record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
     assert record["current"]["M"]["version"]["S"] == "2"
@@ -130,9 +131,8 @@ def test_a_failure_after_the_switch_moves_no_traffic_and_the_release_succeeds_wi
 
 
 def test_every_failure_after_the_switch_is_a_warning(demo):
-    # Given cleanup, marking, the record and the notification all fail
+    # Given cleanup and marking, the record and the notification all fail
     with faults.refuse("CleanUp", TagPolicyViolation("cleanup denied")), \
-            faults.refuse("MarkObsolete", TagPolicyViolation("tagging denied")), \
             faults.refuse("RecordRelease", TagPolicyViolation("table denied")), \
             faults.refuse("NotifySucceeded", TagPolicyViolation("topic denied")):
         # When v2 is released
@@ -142,7 +142,7 @@ def test_every_failure_after_the_switch_is_a_warning(demo):
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert [w["step"] for w in operations.unfinished_work(result)] == [
-        "Clean up versions retired earlier", "Mark the old version obsolete", "Record the release",
+        "Clean up, then mark the old version obsolete", "Record the release",
         "Notify that the release succeeded"]
     assert lock_item(demo) is None
 

@@ -15,7 +15,7 @@ from tests.e2e.safety_fixtures import (
 # Every step that changes something in AWS.
 MUTATING_STEPS = (
     "LockService", "CreateTargetGroups", "AttachPreparingRules", "RegisterTaskDefinition", "CreateService",
-    "ShiftTraffic", "RetireOldVersion", "MarkObsolete", "RecordRelease", "UnlockService",
+    "ShiftTraffic", "RetireOldVersion", "CleanUp", "RecordRelease", "UnlockService",
 )
 
 
@@ -85,7 +85,7 @@ def test_a_public_rule_edited_by_hand_mid_release_is_not_overwritten(demo):
     # Given v2 holding at 50 % of the traffic
     config = config_with(demo, traffic_steps=[{"percent": 50, "hold_seconds": 6}, {"percent": 100, "hold_seconds": 0}])
     arn = start(demo, "2", config)
-    assert operations.wait_for_state(demo.sfn, arn, "Hold traffic", 60)
+    assert operations.wait_for_state(demo.sfn, arn, "Watch alarms while traffic holds", 60)
 
     # When someone turns v2 down to 10 % by hand during the hold
     elbv2 = demo.client("elbv2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
 import time
 
 import pytest
@@ -184,3 +185,26 @@ def test_stop_after_the_switch_moves_nothing_back_and_says_what_is_left(demo):
     assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
     assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
 
+
+
+def test_a_watch_that_outlives_its_stopped_execution_changes_nothing(demo):
+    # Given v2 holding at 50/50, watched inside one invocation of the watch function
+    watch_returned = threading.Event()
+    lambdas.after_hooks.append(lambda key, event, result: key == "WatchAlarms" and watch_returned.set())
+    config = config_with(demo, alarm_check_seconds=1,
+                         traffic_steps=[{"percent": 50, "hold_seconds": 15}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+    assert operations.wait_for_state(demo.sfn, arn, "Watch alarms while traffic holds", 60)
+    # When it is stopped mid-hold and undone: StopExecution does not stop the running function
+    demo.sfn.stop_execution(executionArn=arn)
+    _stopped(demo, arn)
+    assert not watch_returned.is_set()
+    undone, history = snapshot.take(demo.client), operations.history(demo.sfn, arn)
+    # Then the watch, looking on until its hold is over, changes nothing and its result goes nowhere
+    assert watch_returned.wait(30)
+    assert snapshot.take(demo.client) == undone
+    # (moto notes the function's end in the history; no state records its result)
+    later = [e["type"] for e in operations.history(demo.sfn, arn)[len(history):]]
+    assert not [t for t in later if t.endswith(("StateExited", "StateEntered"))], later
+    assert demo.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+    assert_v1_serves_as_before(demo)

@@ -18,7 +18,7 @@ from tests.e2e.safety_fixtures import (
 )
 
 VERIFY_STATE = "Run the checks on the prepared version"
-HOLD_STATE = "Hold traffic"
+HOLD_STATE = "Watch alarms while traffic holds"
 
 
 class Endpoint:

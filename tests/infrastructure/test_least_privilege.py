@@ -148,8 +148,8 @@ def test_by_default_ecs_and_load_balancer_changes_stay_in_this_account_and_regio
 
 
 def test_only_the_ecs_resources_a_step_works_on_can_be_tagged_by_it(synthesized):
-    # MarkObsolete tags services; it registers no task definitions, so it may not tag them
-    granted, _ = _step_grants(synthesized, next(s for s in STEPS if s.key == "MarkObsolete"))
+    # CleanUp marks services obsolete; it registers no task definitions, so it may not tag them
+    granted, _ = _step_grants(synthesized, next(s for s in STEPS if s.key == "CleanUp"))
     assert granted["ecs:TagResource"] == {"arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*/*"}
 
 

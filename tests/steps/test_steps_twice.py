@@ -7,9 +7,11 @@ import pytest
 import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
+from cutover.local import lambdas
 from cutover.local.lambdas import run_step
 from release import aws
 from release.errors import InvalidReleaseInput
+from release.steps import health
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
 
@@ -131,12 +133,23 @@ def test_create_service_twice_creates_one_service_and_one_scalable_target(steppe
 
 def test_health_counts_targets_against_the_required_count(stepper, demo):
     prepared(stepper, until_healthy=False)
+    # A function with no time to wait for a second look returns after one, not healthy yet
+    lambdas.time_limits["CheckHealth"] = health.LOOK_MARGIN_SECONDS
     result = stepper.run("CheckHealth", "health", phase="health")
     assert result["counts"][0]["required"] == 2
-    assert result["checks"] == 1
+    assert result["checks"] == 1 and not result["healthy"]
+    # run again, as the state machine does, it keeps the first run's start time: the timeout runs from the first look
     again = stepper.run("CheckHealth", "health", phase="health")
-    # the second check keeps the first one's start time: the timeout runs from the first look
     assert again["started_at"] == result["started_at"] and again["checks"] == 2
+
+
+def test_health_polls_inside_one_invocation_until_healthy(stepper, demo):
+    prepared(stepper, until_healthy=False)
+    # Given a new version whose tasks are still starting, when its health is checked once
+    result = stepper.run("CheckHealth", "health", phase="health")
+    # Then that one invocation looked again after each poll interval until every target group was healthy
+    assert result["healthy"] and result["checks"] >= 2
+    assert result["counts"][0]["healthy"] >= 2
 
 
 def test_switch_steps_twice_converge(stepper, demo):
@@ -158,8 +171,8 @@ def test_switch_steps_twice_converge(stepper, demo):
     assert retired_again["retired"][0]["autoscaling_before"] == {"min": 2, "max": 6}  # remembered, not lost
     assert demo.scalable_target("web-1") is None and demo.service("web-1")["desiredCount"] == 0
 
-    marked = stepper.run("MarkObsolete", "obsolete")
-    marked_again = stepper.run("MarkObsolete", "obsolete")
+    marked = stepper.run("CleanUp", "cleanup")
+    marked_again = stepper.run("CleanUp", "cleanup")
     assert marked["marked"][0]["changed"] == "marked obsolete" and marked_again["marked"][0]["changed"] is None
 
     recorded = stepper.run("RecordRelease", "record")
@@ -174,7 +187,7 @@ def switched_twice(demo) -> Stepper:
     """v2 released over v1 through the steps, then v3 switched and v2 retired: the v3 release, before cleanup."""
     two = prepared(Stepper(demo, "2"))
     for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
-                      ("RetireOldVersion", "retire"), ("MarkObsolete", "obsolete"), ("RecordRelease", "record"),
+                      ("RetireOldVersion", "retire"), ("CleanUp", "cleanup"), ("RecordRelease", "record"),
                       ("UnlockService", "unlock")):
         two.run(key, name)
     three = prepared(Stepper(demo, "3"))
@@ -200,7 +213,7 @@ def record_item(demo) -> dict:
 def test_a_rerun_whose_first_attempt_retired_the_old_version_records_it_as_previous(demo):
     # Given a first attempt of the v2 release that retired v1 and ended before recording the release
     first = prepared(Stepper(demo, "2"))
-    for key, name in SWITCH + (("MarkObsolete", "obsolete"), ("UnlockService", "unlock")):
+    for key, name in SWITCH + (("CleanUp", "cleanup"), ("UnlockService", "unlock")):
         first.run(key, name)
 
     # When the same release is started again: it finds v2 serving alone and nothing left to retire

@@ -70,7 +70,11 @@ def test_missing_fields_are_named(raw, field):
     (lambda c: c["release"].update(bake_seconds=-30), "config.release.bake_seconds: Input should be greater than or equal to 0"),
     (lambda c: c["release"].update(bake_seconds=90000), "config.release.bake_seconds: Input should be less than or equal to 86400"),
     (lambda c: c["release"].update(bake_seconds="10m"), "config.release.bake_seconds: Input should be a valid integer"),
-], ids=["count", "routes", "steps", "port", "approval-mode", "bake-negative", "bake-too-long", "bake-text"])
+    # a look every hour could not be slept inside one invocation of the watch or the health check
+    (lambda c: c["release"].update(alarm_check_seconds=3600), "config.release.alarm_check_seconds: Input should be less than or equal to 600"),
+    (lambda c: c["release"].update(poll_interval_seconds=900), "config.release.poll_interval_seconds: Input should be less than or equal to 600"),
+], ids=["count", "routes", "steps", "port", "approval-mode", "bake-negative", "bake-too-long", "bake-text",
+        "alarm-check-too-long", "poll-too-long"])
 def test_wrong_types_in_the_config_are_named(change, field):
     assert field in refused(with_config(change))
 

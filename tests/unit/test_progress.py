@@ -18,16 +18,18 @@ def events(*steps: tuple[str, dict | None]) -> list[dict]:
 
 
 def test_a_rollback_waiting_for_the_old_version_says_how_healthy_it_is():
+    # (the check returned at its function's time limit, and runs again)
     history = events(("Check the old version's health", {"counts": [{"target_group": "demo-web-1", "healthy": 1, "required": 2}]}),
-                     ("Wait before checking the old version again", None))
+                     ("Check the old version's health", None))
     line = status_line(history, "RUNNING")
-    assert line == "Wait before checking the old version again - 1/2 healthy"
+    assert line == "Check the old version's health - 1/2 healthy"
     # one phase with the check itself (a CI log gets no line per poll), not the new version's health wait
     assert phase(line) == phase("Check the old version's health - 0/2 healthy")
-    assert phase(line) != phase("Wait before checking health again")
+    assert phase(line) != phase("Check the new version's health")
 
 
 def test_the_bake_says_the_old_version_is_still_warm():
     history = events(("Shift traffic to the new version", {"percent": 100, "bake_seconds": 60, "hold_until": 1060.0}),
-                     ("Hold traffic", None))
-    assert status_line(history, "RUNNING", now=1000.0) == "Hold traffic - 100% new, baking with the old version warm, 60 s left"
+                     ("Watch alarms while traffic holds", None))
+    assert status_line(history, "RUNNING", now=1000.0) == \
+        "Watch alarms while traffic holds - 100% new, baking with the old version warm, 60 s left"

@@ -45,14 +45,14 @@ def test_each_state_reads_its_result_with_its_steps_type():
 
 
 def test_a_result_type_serialises_to_the_json_the_definition_reads():
-    # Given a hold's alarm check, which sets how long the definition's Wait lasts
-    alarms = results.Alarms(watched=["web-5xx"], missing=[], remaining_seconds=12, wait_seconds=10)
-    # Then the JSON has the keys the Choice and the Wait read, and none the step did not set
-    assert alarms.to_json() == {"watched": ["web-5xx"], "missing": [], "remaining_seconds": 12, "wait_seconds": 10}
+    # Given a hold's watch that reached its function's time limit, which the definition's Choice reads
+    alarms = results.Alarms(watched=["web-5xx"], missing=[], looks=3, remaining_seconds=12, hold_over=False)
+    # Then the JSON has the keys the Choice reads, and none the step did not set
+    assert alarms.to_json() == {"watched": ["web-5xx"], "missing": [], "looks": 3, "remaining_seconds": 12, "hold_over": False}
     # And reading it back gives the same result and the same line for people
     again = results.Alarms.from_json(alarms.to_json())
     assert again == alarms
-    assert again.describe() == "1 alarm(s) OK; 12 s of hold left"
+    assert again.describe() == "1 alarm(s) OK; 3 look(s), 12 s of hold left"
 
 
 def test_the_warnings_name_the_states_whose_result_key_they_use():
@@ -73,16 +73,16 @@ def test_no_module_of_the_command_line_or_the_fault_matrix_spells_a_state_name()
 
 
 def test_the_verification_checks_say_themselves_through_the_results_that_carry_them():
-    # Given the prepared checks and a hold's alarm look with its hold check, as the steps write them
+    # Given the prepared checks and a hold's watch with its hold check, as the steps write them
     smoke = {"name": "smoke", "kind": "http", "passed": True, "message": "https://x answered 200", "phase": "prepared"}
     contract = {"name": "contract", "kind": "lambda", "passed": False, "message": "3 failed", "phase": "prepared"}
     verified = results.Verified(phase="prepared", verification=[smoke, contract])
-    hold = results.Alarms(watched=[], missing=[], remaining_seconds=5, wait_seconds=5,
+    hold = results.Alarms(watched=[], missing=[], looks=2, remaining_seconds=5, hold_over=False,
                           verification=[{**smoke, "phase": "hold"}])
     # Then each says what its checks found, and reads back from its JSON the same
     assert verified.describe() == ("2 check(s) on the prepared version: smoke passed: https://x answered 200; "
                                    "contract FAILED: 3 failed")
-    assert hold.describe() == "no alarms to watch; smoke passed: https://x answered 200; 5 s of hold left"
+    assert hold.describe() == "no alarms to watch; smoke passed: https://x answered 200; 2 look(s), 5 s of hold left"
     assert results.Verified.from_json(verified.to_json()) == verified
     assert [(c.name, c.phase, c.passed) for c in hold.verification_checks()] == [("smoke", "hold", True)]
     # And a look without hold checks writes no key for them: the definition's state data stays as it was

@@ -1,19 +1,25 @@
-"""Watch the configured CloudWatch alarms: before traffic moves, and during every traffic hold.
+"""Watch a traffic hold, in one invocation: the configured CloudWatch alarms and the `hold`
+verification checks, looked at every `alarm_check_seconds` until the hold (and the bake) is over.
 
-During a hold the step also runs the `hold` verification checks at each look (a failing one rolls
-traffic back as an alarm does), and says how long to wait before the next look, so the state
-machine's Wait never overshoots the hold.
+An alarm in ALARM, or a failing check, raises: the state machine rolls traffic back. The step
+returns when the hold is over, or shortly before its function's time limit (`hold_over` false),
+and the state machine then runs it again: one loop per time limit, whatever the hold's length. It
+only reads: a watch that outlives its execution (StopExecution does not stop a running Lambda
+function) changes nothing, and what it returns goes nowhere.
 """
 from __future__ import annotations
 
 import math
 import time
-
-from release import verification
+from release import polling, verification
 from release.adapters.cloudwatch import firing
 from release.errors import AlarmFired
 from release.results import Alarms
 from release.step import StepEvent, lambda_step
+
+# A look is a DescribeAlarms (with the SDK's retries) and the hold checks, whose HTTP attempts may
+# take up to the config's budget (40 s): no sleep starts that would leave the function less than this.
+LOOK_MARGIN_SECONDS = 100
 
 
 @lambda_step
@@ -21,26 +27,24 @@ def handler(event: StepEvent) -> Alarms:
     plan = event.plan
     settings = plan.config.release
     names = list(settings.alarm_names)
-    in_alarm, missing = firing(names) if names else ([], [])
-    phase = event.raw.get("phase", "hold")
-    if phase == "before_switch":
-        if in_alarm and not settings.allow_alarms_before_switch:
-            raise AlarmFired(
-                f"alarms already in ALARM before the switch: {', '.join(in_alarm)}; traffic was not moved "
-                "(set release.allow_alarms_before_switch to go on regardless)"
-            )
-        return Alarms(watched=names, in_alarm=in_alarm, missing=missing)
-    if settings.allow_alarms_before_switch:
-        # Alarms let through before the switch were accepted as they were; only an alarm that
-        # goes into ALARM after that says something about the new version.
-        in_alarm = [n for n in in_alarm if n not in event.result("alarms_before").get("in_alarm", [])]
+    # Alarms let through before the switch were accepted as they were; only an alarm that goes
+    # into ALARM after that says something about the new version.
+    accepted = set((event.result("live").get("alarms") or {}).get("in_alarm", [])) if settings.allow_alarms_before_switch else set()
     step = event.result("traffic")
-    during = " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
-    if in_alarm:
-        raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM at {step.get('percent')}% to the new version{during}")
-    checks = verification.run(plan, event.results, "hold", event.execution_id)
-    verification.require_passed(checks, f"at {step.get('percent')}% to the new version{during}")
+    where = f"at {step.get('percent')}% to the new version"
+    where += " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
+    looks, missing, checks = 0, [], []
+    # The first look comes one interval into the hold: right before it, the alarms were looked at
+    # before the switch, or at the end of the previous hold, or by the run that reached its time limit.
+    while (remaining := step.get("hold_until", 0) - time.time()) > 0 and polling.pause(
+            min(remaining, settings.alarm_check_seconds), event.context, LOOK_MARGIN_SECONDS):
+        in_alarm, missing = firing(names) if names else ([], [])
+        looks += 1
+        in_alarm = [n for n in in_alarm if n not in accepted]
+        if in_alarm:
+            raise AlarmFired(f"alarm {', '.join(in_alarm)} went into ALARM {where}")
+        checks = verification.run(plan, event.results, "hold", event.execution_id)
+        verification.require_passed(checks, where)
     remaining = max(0.0, step.get("hold_until", 0) - time.time())
-    wait = min(math.ceil(remaining), settings.alarm_check_seconds) if remaining > 0 else 0
-    return Alarms(watched=names, missing=missing, remaining_seconds=math.ceil(remaining), wait_seconds=wait,
-                  verification=checks or None)
+    return Alarms(watched=names, missing=missing, looks=looks, remaining_seconds=math.ceil(remaining),
+                  hold_over=remaining <= 0, verification=checks or None)

@@ -1,4 +1,8 @@
-"""Clean up: delete the services and target groups that earlier releases marked obsolete.
+"""Clean up: delete the services and target groups that earlier releases marked obsolete, then
+mark the version retired now obsolete, for the next release (`release.steps.obsolete`).
+
+Both are work after the switch that moves no traffic, so they share one step: a failure of either
+is one warning, and the next release finishes both.
 
 Versions are found by their tags, not by scanning the cluster: one Resource Groups Tagging API
 query returns this env and service's ECS services and target groups that carry the obsolete mark,
@@ -23,6 +27,7 @@ from release.results import CleanedUp
 from release.step import StepEvent, lambda_step
 from release.steps.task_definition import DIGEST_TAG
 from release.obsolete_mark import obsolete_versions
+from release.steps.obsolete import mark_retired
 
 
 def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, Any]:
@@ -106,4 +111,6 @@ def handler(event: StepEvent) -> CleanedUp:
         obsolete_found=len(candidates),
         deleted=[delete(plan, v, in_use) for v in doomed],
         kept=[_brief(v) for v in kept],
+        # After the deletes: what is marked now is never deleted by this release.
+        marked=mark_retired(plan, event.results),
     )

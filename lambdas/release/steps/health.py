@@ -1,7 +1,8 @@
 """Count healthy targets in each of the new version's target groups against the required count.
 
-The state machine loops (Wait, then check again) until `healthy`; past the timeout this step
-raises HealthTimeout. Each check carries the first check's time forward from the previous result.
+The step polls inside its invocation, every `poll_interval_seconds`, until `healthy`; past the
+timeout it raises HealthTimeout. Shortly before its function's time limit it returns not healthy
+yet, and the state machine runs it again: each run carries the first check's time forward.
 
 Phase `old_health` checks the old version's target groups during a rollback instead: the public
 rules move back only once it is healthy. Past the timeout it reports `timed_out` rather than
@@ -10,8 +11,9 @@ failing, so that the state machine leaves the rules where they are and says why.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
+from release import polling
 from release.adapters import elbv2
 from release.errors import HealthTimeout
 from release.plan_view import PlanView as Plan
@@ -19,9 +21,23 @@ from release.results import Health
 from release.step import StepEvent, lambda_step, record_seconds
 
 
-def check(event: StepEvent, phase: str) -> dict[str, Any]:
+# A look is one DescribeTargetHealth per route: no sleep starts that would leave the function less than this.
+LOOK_MARGIN_SECONDS = 30
+
+
+def poll(event: StepEvent, look: Callable[[dict[str, Any]], dict[str, Any]], previous: dict[str, Any]) -> dict[str, Any]:
+    """Look, then again after each poll interval, until healthy (or timed out), or until the
+    function's time is nearly up; the last look's result."""
+    while True:
+        result = look(previous)
+        if result["healthy"] or result.get("timed_out") or not polling.pause(
+                event.plan.config.release.poll_interval_seconds, event.context, LOOK_MARGIN_SECONDS):
+            return result
+        previous = result
+
+
+def check(event: StepEvent, phase: str, previous: dict[str, Any]) -> dict[str, Any]:
     plan = event.plan
-    previous = event.result(phase)
     started = previous.get("started_at") or time.time()
     required = plan.config.required_healthy
     groups = event.result("target_groups")["target_groups"]
@@ -76,12 +92,11 @@ def old_version_health(plan: Plan, results: dict[str, Any], old_services: list[d
     return result
 
 
-def check_old(event: StepEvent) -> dict[str, Any]:
-    old_services = (event.raw.get("rollback") or {}).get("old_services", [])
-    return old_version_health(event.plan, event.results, old_services, event.result("old_health"))
-
-
 @lambda_step
 def handler(event: StepEvent) -> Health:
     phase = event.raw.get("phase", "health")
-    return Health(**(check_old(event) if phase == "old_health" else check(event, phase)))
+    if phase == "old_health":
+        old_services = (event.raw.get("rollback") or {}).get("old_services", [])
+        return Health(**poll(event, lambda previous: old_version_health(event.plan, event.results, old_services, previous),
+                             event.result("old_health")))
+    return Health(**poll(event, lambda previous: check(event, phase, previous), event.result(phase)))

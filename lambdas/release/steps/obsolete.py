@@ -1,4 +1,6 @@
-"""Mark versions obsolete (service and target groups tagged) so that a later release deletes them.
+"""Mark versions obsolete (service and target groups tagged) so that a later release deletes them:
+the version a release retired (by the cleanup step, once it has deleted what earlier releases
+marked), and the new version of a release that was undone.
 
 Besides the version retired now, the version the release record names as the previous one is
 marked too when it sits retired at zero and unmarked: an earlier release whose own marking failed
@@ -13,8 +15,6 @@ from release import ownership
 from release.adapters import ecs, elbv2, records
 from release.obsolete_mark import BY, SINCE
 from release.plan_view import PlanView as Plan
-from release.results import Marked
-from release.step import StepEvent, lambda_step
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, Any]:
@@ -48,13 +48,10 @@ def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
     return [previous]
 
 
-@lambda_step
-def handler(event: StepEvent) -> Marked:
-    plan = event.plan
-    retired = [r for r in event.result("retire").get("retired", [])]
-    olds = {o["ecs_service"]: o for o in event.result("live").get("old_services", [])}
+def mark_retired(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Mark the versions this release retired, and one an earlier release retired but left unmarked."""
+    retired = (results.get("retire") or {}).get("retired", [])
+    olds = {o["ecs_service"]: o for o in (results.get("live") or {}).get("old_services", [])}
     earlier = left_unmarked(plan, {r["ecs_service"] for r in retired})
-    if not retired and not earlier:
-        return Marked([], found="nothing was retired")
     marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]
-    return Marked(marked + [mark(plan, name, []) for name in earlier])
+    return marked + [mark(plan, name, []) for name in earlier]
