@@ -335,13 +335,8 @@ def cmd_plan(ctx: Context) -> int:
         plan = planning.make_plan(checked.config, a.env, a.version, a.image, _env_vars(a.env_var))
     except ValueError as error:
         raise UsageError(str(error)) from error
-    from release.errors import InvalidReleaseInput
-
-    try:
-        with planning.release_clients(ctx.connection):
-            report = planning.inspect(plan)
-    except InvalidReleaseInput as error:
-        raise UsageError(str(error)) from error
+    with planning.release_clients(ctx.connection):
+        report = planning.inspect(plan)
     return ctx.show(reports.Report(report, lambda: planning.text(report)))
 
 

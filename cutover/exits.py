@@ -1,13 +1,15 @@
 """How a command ends, in one table: each exit code, the name `--output json` gives it as an error
 (`{"error": {"code", "message", "exit_code"}}`) and what it means. Errors carry their exit code, so
-no command decides one where it catches an error. docs/commands.md lists the table (a test keeps it
-true).
+no command decides one where it catches an error; a named error of the release (`release.errors`)
+carries its own, one of this table's. docs/commands.md lists the table (a test keeps it true).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from release import errors
 
 
 @dataclass(frozen=True)
@@ -18,12 +20,12 @@ class Exit:
 
 
 OK = Exit(0, None, "done; for start --wait, rollback --wait and status: the release succeeded or is still running")
-FAILED = Exit(1, "internal_error",
+FAILED = Exit(errors.FAILED, "internal_error",
               "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)")
-USAGE = Exit(2, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
+USAGE = Exit(errors.USAGE, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
 NOT_FOUND = Exit(3, "not_found",
                  "not found or not possible now: no such execution or state machine, not waiting for approval")
-AWS_ERROR = Exit(4, "aws_error", "AWS refused or could not be reached: credentials, permissions, endpoint")
+AWS_ERROR = Exit(errors.AWS_ERROR, "aws_error", "AWS refused or could not be reached: credentials, permissions, endpoint")
 STILL_RUNNING = Exit(5, None, "--timeout ran out while the release was still running")
 INTERRUPTED = Exit(130, "interrupted", "interrupted (Ctrl-C); the release itself goes on")
 TABLE = (OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED)
@@ -61,6 +63,11 @@ def of(error: BaseException) -> CommandError:
     """The command error an exception ends a command with."""
     if isinstance(error, CommandError):
         return error
+    if isinstance(error, errors.ReleaseError):
+        # A step's own check, made by the command (cutover plan's reads): the error says its exit code.
+        failure = CommandError(str(error))
+        failure.exit = next(e for e in TABLE if e.code == error.exit_code)
+        return failure
     if isinstance(error, NoCredentialsError):
         return AwsError("no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
     if isinstance(error, ClientError):

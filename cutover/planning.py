@@ -8,11 +8,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from release import aws, ownership
-from release.adapters import autoscaling, ecs, elbv2
+from release import aws, decisions, ownership
+from release.adapters import ecs, elbv2
 from release.config import DeployConfig
-from release.obsolete_mark import obsolete_versions
+from release.errors import ServiceConflict, TargetGroupConflict
+from release.intent import Intent
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
+from release.obsolete_mark import obsolete_versions
 from release.service_spec import create_request
 
 from cutover import diff, envvars, states
@@ -42,12 +44,11 @@ def release_clients(connection: Connection, table: str | None = None) -> Iterato
         aws.reset()
 
 
-def _versions(forward: dict[str, int]) -> list[dict[str, Any]]:
-    tags = elbv2.tags_of(forward) if forward else {}
+def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     total = sum(forward.values()) or 1
     return [
         {
-            "target_group": arn.split(":targetgroup/", 1)[-1].split("/")[0],
+            "target_group": elbv2.name_of(arn),
             "version": tags.get(arn, {}).get(f"{TAG_PREFIX}version"),
             "service": tags.get(arn, {}).get(f"{TAG_PREFIX}service"),
             "ecs_service": tags.get(arn, {}).get(f"{TAG_PREFIX}ecs-service"),
@@ -57,68 +58,67 @@ def _versions(forward: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
-def _cluster_exists(cluster: str) -> bool:
-    found = aws.client("ecs").describe_clusters(clusters=[cluster])["clusters"]
-    return any(c.get("status") == "ACTIVE" for c in found)
-
-
 def inspect(plan: Plan) -> dict[str, Any]:
-    """What the release would create, change, retire and delete, given the account as it is now."""
-    cluster_exists = _cluster_exists(plan.config.cluster)
-    routes, old_services = [], {}
+    """What the release would create, change, retire and delete, given the account as it is now: the
+    steps' own reads and decisions, stopped before each step would apply them."""
+    cluster_exists = ecs.cluster_active(plan.config.cluster)
+    intents: list[Intent] = []
+    routes, groups = [], {}
     for route in plan.routes:
-        group = elbv2.target_group_by_name(route.target_group_name)
-        preparing = _versions(elbv2.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn")))
-        public = _versions(elbv2.forward_of(elbv2.rule(route.route.public_rule_arn, f"routes.{route.route.name}.public_rule_arn")))
+        existing, tags = decisions.target_group_found(route)
         owner = None
-        if group is not None:
-            tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
-            owner = None if ownership.of_version(plan, tags, route.route.name) else ownership.describe(tags)
-        routes.append({
-            "route": route.route.name,
-            "target_group": route.target_group_name,
-            "target_group_exists": group is not None,
-            "target_group_taken_by": owner,
-            "preparing_now": preparing,
-            "public_now": public,
+        try:
+            intents.append(decisions.target_group(plan, route, existing, tags))
+        except TargetGroupConflict:
+            owner = ownership.describe(tags)
+        groups[route.route.name] = existing["TargetGroupArn"] if existing and owner is None else None
+        preparing = elbv2.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn"))
+        intents.append(decisions.preparing_rule(route.route.preparing_rule_arn, preparing, groups[route.route.name]))
+        routes.append({"route": route.route.name, "target_group": route.target_group_name,
+                       "target_group_exists": existing is not None, "target_group_taken_by": owner, "preparing": preparing})
+    request = task_definition_request(plan, plan.image)
+    intents.append(decisions.task_definition(request, decisions.latest_revision(request["family"])))
+    service_owner, existing_service = None, ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
+    try:
+        intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
+    except ServiceConflict as conflict:
+        service_owner = ownership.describe(ecs.tags_of(existing_service)) if existing_service else str(conflict)
+    rules, rule_tags = decisions.public_rules(plan, groups)
+    preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
+    for entry, rule in zip(routes, rules):
+        entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
+        entry["public_now"] = _versions(rule["forward"], rule_tags)
+    live = decisions.old_versions(plan, rules, rule_tags)
+    retire_list = []
+    for old in live["old_services"]:
+        found, snapshot = decisions.old_service_found(plan, old["ecs_service"]) if cluster_exists else (None, None)
+        intent = decisions.retirement(plan, old, found, snapshot)
+        intents.append(intent)
+        retire_list.append({
+            "ecs_service": old["ecs_service"], "version": old["version"],
+            "desired_count": found["desiredCount"] if found else None,
+            "autoscaling": snapshot, "changed": intent.acts,
         })
-        for live in public:
-            if live["service"] == plan.service and live["ecs_service"] and live["version"] != plan.version:
-                old_services.setdefault(live["ecs_service"], live["version"])
-    service = ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
-    service_owner = None
-    if service is not None and not ownership.of_version(plan, ecs.tags_of(service)):
-        service_owner = ownership.describe(ecs.tags_of(service))
-    retire = []
-    for name, version in old_services.items():
-        description = ecs.service(plan.cluster, name)
-        retire.append({
-            "ecs_service": name, "version": version,
-            "desired_count": description["desiredCount"] if description else None,
-            "autoscaling": autoscaling.snapshot(plan.cluster, name) if description else None,
-        })
-    live = retire[0] if retire else None
-    obsolete = obsolete_versions(plan) if cluster_exists else []
-    earlier = [v for v in obsolete if v["ecs_service"] != plan.ecs_service]
-    # The version this release retires becomes the newest retired one and counts toward the keep.
-    keep = plan.config.release.retired_versions_to_keep - (1 if retire else 0)
-    doomed = earlier[: max(0, len(earlier) - keep)]
+    doomed, kept = decisions.cleanup(plan, obsolete_versions(plan) if cluster_exists else [])
+    intents += decisions.deletions(doomed)
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
-        "ecs_service_exists": service is not None,
+        "ecs_service_exists": existing_service is not None,
         "ecs_service_taken_by": service_owner,
         "routes": routes,
-        "retire": retire,
+        "retire": retire_list,
         "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
-        "diff": difference(plan, live) if live else None,
+        "keep": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in kept],
+        "decisions": [i.as_dict() for i in intents],
+        "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
     }
 
 
 def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:
     """The new version's task definition and service settings against the live version's, field by field."""
-    service = ecs.service(plan.cluster, live["ecs_service"])
-    revision = ecs.task_definition(service["taskDefinition"]) if service else None
+    running = ecs.service(plan.cluster, live["ecs_service"])
+    revision = ecs.task_definition(running["taskDefinition"]) if running else None
     if revision is None:
         return None
     settings = plan.config.service_settings
@@ -126,10 +126,10 @@ def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:
     new_scaling = {"min": settings.autoscaling.min, "max": settings.autoscaling.max} if settings.autoscaling else None
     return {
         "against": {"ecs_service": live["ecs_service"], "version": live["version"],
-                    "task_definition": service["taskDefinition"].rsplit("/", 1)[-1]},
+                    "task_definition": running["taskDefinition"].rsplit("/", 1)[-1]},
         "task_definition": diff.changes(diff.task_definition_fields(revision),
                                         diff.task_definition_fields(task_definition_request(plan, plan.image))),
-        "service": diff.changes(diff.service_fields(service, live["autoscaling"]), diff.service_fields(new_service, new_scaling)),
+        "service": diff.changes(diff.service_fields(running, live["autoscaling"]), diff.service_fields(new_service, new_scaling)),
     }
 
 
@@ -193,7 +193,9 @@ def text(report: dict[str, Any]) -> str:
     for route in report["routes"]:
         state = _state(route["target_group_exists"], route.get("target_group_taken_by"))
         lines.append(f"  target group     {route['target_group']:<32} route {route['route']} ({state})")
-    lines.append(f"  task definition  {s['task_definition_family']:<32} a new revision with image {s['image']}")
+    revision = next(d for d in report["decisions"] if d["resource"] == "task definition")
+    reuse = f"{revision['before'].rsplit('/', 1)[-1]} reused (same content)" if revision["action"] == "keep" else "a new revision"
+    lines.append(f"  task definition  {s['task_definition_family']:<32} {reuse} with image {s['image']}")
     scaling = s.get("autoscaling")
     scaling_text = f", autoscaling {scaling['min']}..{scaling['max']}" if scaling else ", no autoscaling"
     state = _state(report["ecs_service_exists"], report.get("ecs_service_taken_by"))
@@ -209,7 +211,8 @@ def text(report: dict[str, Any]) -> str:
     for old in report["retire"] or []:
         scaling = old["autoscaling"]
         scaling_text = f"scalable target {scaling['min']}..{scaling['max']} deregistered (kept for a rollback), " if scaling else ""
-        lines.append(f"  {old['ecs_service']} (v{old['version']}): {scaling_text}desired {old['desired_count']} -> 0, marked obsolete")
+        now = f"{scaling_text}desired {old['desired_count']} -> 0" if old["changed"] else "already at zero"
+        lines.append(f"  {old['ecs_service']} (v{old['version']}): {now}, marked obsolete")
     if not report["retire"]:
         lines.append("  nothing (no version of this service serves the public rules now)")
     lines += ["", "Would delete"]

@@ -9,6 +9,8 @@ from typing import Callable
 import boto3
 from botocore.config import Config
 
+from release.adapters import aws_errors
+
 # Standard retry mode backs off with jitter on throttling before the state machine's own Retry.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _lock = threading.Lock()
@@ -25,6 +27,7 @@ def client(name: str):
             if not _session:
                 _session.append(boto3.session.Session())
             created = _session[0].client(name, config=_CONFIG)
+            aws_errors.install(created)
             for hook in _client_hooks:
                 hook(created)
             _clients[key] = created

@@ -1,6 +1,10 @@
 """Named domain errors: the one list. Their class names are what the state machine's Retry and Catch
-match, and each says whether the state machine runs the step again (`release.retries` derives every
-Lambda Task's Retry blocks from this file)."""
+match; each says whether the state machine runs the step again (`release.retries` derives every
+Lambda Task's Retry blocks from this file) and which exit code the command line gives it when it
+meets the error itself (a release that fails in its execution exits FAILED, whatever the error)."""
+
+# The command line's exit codes a domain error can map to; the command line's exit table is built on these.
+FAILED, USAGE, AWS_ERROR = 1, 2, 4
 
 
 class ReleaseError(Exception):
@@ -8,10 +12,13 @@ class ReleaseError(Exception):
 
     # Retrying would not change the answer to a domain error, only delay the compensation.
     retried = False
+    exit_code = FAILED
 
 
 class InvalidReleaseInput(ReleaseError):
     """The start input or the deploy config is wrong; nothing in AWS was touched."""
+
+    exit_code = USAGE
 
 
 class ReleaseInProgress(ReleaseError):
@@ -50,6 +57,11 @@ class AwsThrottled(ReleaseError):
     """An AWS API kept throttling after the SDK's own retries; the state machine retries the step."""
 
     retried = True
+    exit_code = AWS_ERROR
+
+    def __init__(self, message: str, code: str = "Throttling"):
+        super().__init__(message)
+        self.code = code
 
 
 def domain_errors() -> list[type[ReleaseError]]:

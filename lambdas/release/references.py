@@ -5,27 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from release.adapters import elbv2
+from release.adapters import ecs, elbv2
 from release.adapters.cloudwatch import firing
-from release.aws import client
 from release.errors import InvalidReleaseInput
 
 
 def check_references(config: Any) -> None:
     """Read-only checks that the cluster, every rule and every alarm exist: a wrong name fails before any change."""
-    try:
-        clusters = client("ecs").describe_clusters(clusters=[config.cluster])["clusters"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "AccessDeniedException":
-            raise
-        # The stack grants the clusters named in its cluster_names setting only.
-        raise InvalidReleaseInput(
-            f"cluster: ECS cluster {config.cluster!r} is not one this Cutover deployment may release to; "
-            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
-        ) from error
-    if not any(c.get("status") == "ACTIVE" for c in clusters):
+    if not ecs.cluster_active(config.cluster):
         raise InvalidReleaseInput(f"cluster: ECS cluster {config.cluster!r} does not exist or is not ACTIVE")
     named = {f"routes.{index}.{field}": getattr(route, field)
              for index, route in enumerate(config.routes) for field in ("preparing_rule_arn", "public_rule_arn")}

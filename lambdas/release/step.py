@@ -5,19 +5,11 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from botocore.exceptions import ClientError
-
-from release.errors import AwsThrottled
 from aws_lambda_powertools.metrics import MetricUnit
 
 from release.observability import logger, metrics, traced
 from release.plan_view import PlanView, read_plan
 from release.results import StepResult
-
-THROTTLING_CODES = {
-    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-    "RequestLimitExceeded", "ProvisionedThroughputExceededException", "RequestThrottled",
-}
 
 
 @dataclass
@@ -52,10 +44,6 @@ def lambda_step(fn: Callable[[StepEvent], StepResult | dict[str, Any]]) -> Calla
                                context=context)
         try:
             result = fn(step_event)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
-                raise AwsThrottled(str(error)) from error
-            raise
         finally:
             # Most steps record no metric; flushing only then avoids an empty-metrics warning per call.
             if metrics.metric_set:

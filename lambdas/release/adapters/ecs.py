@@ -8,8 +8,38 @@ from botocore.exceptions import ClientError
 
 from release import naming
 from release.aws import client
+from release.errors import InvalidReleaseInput
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
+
+
+def cluster_active(cluster: str) -> bool:
+    """Whether the cluster exists and is ACTIVE; one this deployment may not use is the config's error."""
+    try:
+        found = client("ecs").describe_clusters(clusters=[cluster])["clusters"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AccessDeniedException":
+            raise
+        # The stack grants the clusters named in its cluster_names setting only.
+        raise InvalidReleaseInput(
+            f"cluster: ECS cluster {cluster!r} is not one this Cutover deployment may release to; "
+            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
+        ) from error
+    return any(c.get("status") == "ACTIVE" for c in found)
+
+
+def create_service(request: dict[str, Any]) -> dict[str, Any]:
+    return client("ecs").create_service(**request)["service"]
+
+
+def delete_service(cluster: str, name: str) -> None:
+    # force: ECS deletes a service that still has tasks (stopping them) without a scale-down first.
+    client("ecs").delete_service(cluster=cluster, service=name, force=True)
+
+
+def register_task_definition(request: dict[str, Any]) -> str:
+    """The new revision's ARN."""
+    return client("ecs").register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
 
 
 def service(cluster: str, name: str) -> dict[str, Any] | None:

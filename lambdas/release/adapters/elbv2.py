@@ -26,6 +26,19 @@ def target_group_by_name(name: str) -> dict[str, Any] | None:
     return groups[0] if groups else None
 
 
+def target_groups(arns: list[str]) -> list[dict[str, Any]]:
+    """The target groups of these ARNs (none for an empty list, which AWS would read as "all")."""
+    return client("elbv2").describe_target_groups(TargetGroupArns=arns)["TargetGroups"] if arns else []
+
+
+def create_target_group(request: dict[str, Any]) -> dict[str, Any]:
+    return client("elbv2").create_target_group(**request)["TargetGroups"][0]
+
+
+def delete_target_group(arn: str) -> None:
+    client("elbv2").delete_target_group(TargetGroupArn=arn)
+
+
 def tags_of(arns: Iterable[str]) -> dict[str, dict[str, str]]:
     """Tags of many resources, 20 ARNs per call."""
     arns = list(dict.fromkeys(arns))

@@ -1,5 +1,7 @@
-"""Step Functions executions: whether the one holding a lock still runs."""
+"""AWS Step Functions: whether the execution holding a lock still runs, and an execution's history."""
 from __future__ import annotations
+
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -14,3 +16,14 @@ def owner_running(execution_arn: str) -> bool:
             return False
         raise
     return status == "RUNNING"
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of an execution, all pages."""
+    sfn, kwargs, events = client("stepfunctions"), {"executionArn": execution_arn}, []
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]

@@ -30,7 +30,9 @@ def invoke(function_arn: str, payload: dict[str, Any]) -> tuple[str | None, Any]
     """(FunctionError or None, the decoded answer) of one synchronous invoke."""
     body = json.dumps(payload).encode()
     if len(body) > MAX_REQUEST_BYTES:
-        raise ValueError(f"the check's request is {len(body)} bytes; Lambda takes at most {MAX_REQUEST_BYTES}")
+        # What Lambda itself answers: the check cannot run, which is the check's failure, not a crash.
+        raise InvokeRefused("RequestEntityTooLargeException",
+                            f"the check's request is {len(body)} bytes; Lambda takes at most {MAX_REQUEST_BYTES}")
     try:
         response = client("lambda").invoke(FunctionName=function_arn, InvocationType="RequestResponse", Payload=body)
     except ClientError as error:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from release.aws import client, notification_topic
+from release.adapters import notifications
+from release.aws import notification_topic
 from release.results import ApprovalRequested, Verified
 from release.step import StepEvent, lambda_step
 
@@ -36,8 +37,5 @@ def handler(event: StepEvent) -> ApprovalRequested:
     body = message(event)
     topic = notification_topic()
     if topic:
-        client("sns").publish(
-            TopicArn=topic, Subject=body["subject"][:100], Message=json.dumps(body, indent=2),
-            MessageAttributes={"event": {"DataType": "String", "StringValue": "ready-for-approval"}},
-        )
+        notifications.publish(topic, body["subject"], json.dumps(body, indent=2), "ready-for-approval")
     return ApprovalRequested(notified=topic, message=body)

@@ -20,37 +20,36 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from release import ownership
-from release.adapters import ecs, tagging
-from release.aws import client
+from release import decisions
+from release.adapters import ecs, elbv2, tagging
+from release.errors import AwsThrottled
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.results import CleanedUp
 from release.step import StepEvent, lambda_step
-from release.steps.task_definition import DIGEST_TAG
 from release.obsolete_mark import obsolete_versions
 from release.steps.obsolete import mark_retired
 
 
 def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, Any]:
-    elb, ecs_client = client("elbv2"), client("ecs")
     service_tags = version.get("service_tags") or {}
     if not ownership.of_service(plan, service_tags) or service_tags.get(f"{TAG_PREFIX}version") != version["version"]:
         # Its target group says obsolete, the service itself is someone else's: delete neither.
         return {**_brief(version), "changed": None, "skipped": f"the service belongs to {ownership.describe(service_tags)}; left alone"}
     try:
-        # An empty list would mean "every target group" to DescribeTargetGroups.
-        groups = elb.describe_target_groups(TargetGroupArns=version["target_groups"])["TargetGroups"] if version["target_groups"] else []
+        groups = elbv2.target_groups(version["target_groups"])
         in_use_groups = [g["TargetGroupName"] for g in groups if g.get("LoadBalancerArns")]
         if in_use_groups:
             # Behind a listener rule means something still routes there: never delete that.
             return {**_brief(version), "changed": None, "skipped": f"{', '.join(in_use_groups)} still behind a listener rule"}
         # The revision first: a re-run after a crash still finds the version, and with it its revision.
         revision = retire_revision(plan, version.get("task_definition"), in_use)
-        # force: ECS deletes a service that still has tasks (stopping them) without a scale-down first.
-        ecs_client.delete_service(cluster=plan.cluster, service=version["ecs_service"], force=True)
+        ecs.delete_service(plan.cluster, version["ecs_service"])
         for group in groups:
-            elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+            elbv2.delete_target_group(group["TargetGroupArn"])
     except ClientError as error:
         return {**_brief(version), "changed": None, "skipped": f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"}
+    except AwsThrottled as error:
+        return {**_brief(version), "changed": None, "skipped": str(error)}
     return {**_brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups],
             **({"task_definition": revision} if revision else {})}
 
@@ -75,7 +74,7 @@ def retire_revision(plan: Plan, revision: str | None, in_use: set[str]) -> dict[
     description = ecs.task_definition(revision)
     if description is None:
         return {"revision": revision, "changed": None, "found": "already deleted"}
-    if DIGEST_TAG not in description["tags"]:
+    if decisions.DIGEST_TAG not in description["tags"]:
         # Registered by someone else (an adopted service's, say): theirs to retire.
         return {"revision": revision, "changed": None, "found": "not registered by Cutover; kept"}
     changed = None
@@ -99,13 +98,7 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 def handler(event: StepEvent) -> CleanedUp:
     plan = event.plan
     candidates = obsolete_versions(plan)
-    ours = f"{plan.env}/{plan.version}"
-    # Only what an *earlier* release marked; the version being released is never a candidate.
-    earlier = [v for v in candidates if v["by"] != ours and v["ecs_service"] != plan.ecs_service]
-    # The version this release retires is the newest retired one and counts toward the keep.
-    keep = plan.config.release.retired_versions_to_keep - 1
-    doomed = earlier[: max(0, len(earlier) - keep)]
-    kept = earlier[len(doomed):]
+    doomed, kept = decisions.cleanup(plan, candidates)
     in_use = revisions_in_use(plan, {v["ecs_service"] for v in doomed}) if doomed else set()
     return CleanedUp(
         obsolete_found=len(candidates),

@@ -8,11 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from release import config_check, environments, naming, ownership
-from release.adapters import ecs, records
-from release.aws import client
+from release.adapters import ecs, objects, records
 from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
 from release.errors import InvalidReleaseInput, NothingToRollBack
@@ -27,11 +24,7 @@ DRAIN_WAIT_SECONDS = 30
 
 
 def _read_s3(uri: str) -> str:
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    try:
-        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        raise InvalidReleaseInput(f"config_uri: cannot read {uri} ({error.response['Error']['Code']})") from error
+    body = objects.read(uri)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -3,7 +3,8 @@ that did not finish is listed, so that nobody mistakes a warning for a clean rel
 from __future__ import annotations
 
 from release import unfinished
-from release.aws import client, notification_topic
+from release.adapters import notifications
+from release.aws import notification_topic
 from release.results import Alarms, Notified, Verified
 from release.step import StepEvent, lambda_step
 
@@ -36,8 +37,4 @@ def handler(event: StepEvent) -> Notified:
     topic = notification_topic()
     if not topic:
         return Notified(found="no notification topic configured", warnings=len(left))
-    sent = client("sns").publish(
-        TopicArn=topic, Subject=subject, Message=text,
-        MessageAttributes={"event": {"DataType": "String", "StringValue": "succeeded"}},
-    )
-    return Notified(MessageId=sent["MessageId"], warnings=len(left))
+    return Notified(MessageId=notifications.publish(topic, subject, text, "succeeded"), warnings=len(left))

@@ -4,18 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from release.adapters import elbv2
+from release import decisions
 from release.results import PreparingRules
 from release.step import StepEvent, lambda_step
 
 
 def attach(rule_arn: str, target_group_arn: str) -> dict[str, Any]:
     description = elbv2.rule(rule_arn)
-    before = elbv2.forward_of(description)
-    after = {target_group_arn: 1}
-    if list(before) == [target_group_arn]:
-        return {"rule": rule_arn, "before": before, "after": before, "changed": None}
-    elbv2.set_forward(rule_arn, description, after)
-    return {"rule": rule_arn, "before": before, "after": after, "changed": "forwarded to the new version"}
+    intent = decisions.preparing_rule(rule_arn, elbv2.forward_of(description), target_group_arn)
+    if not intent.acts:
+        return {"rule": rule_arn, "before": intent.before, "after": intent.after, "changed": None}
+    elbv2.set_forward(rule_arn, description, intent.after)
+    return {"rule": rule_arn, "before": intent.before, "after": intent.after, "changed": "forwarded to the new version"}
 
 
 @lambda_step

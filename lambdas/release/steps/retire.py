@@ -10,6 +10,7 @@ from typing import Any
 
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
+from release import decisions
 from release.plan_view import PlanView as Plan
 from release.results import Retired
 from release.step import StepEvent, lambda_step
@@ -18,16 +19,16 @@ from release.steps.traffic import drifted, expected_now
 
 def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     name = old["ecs_service"]
-    service = ecs.service(plan.cluster, name)
+    service, snapshot = decisions.old_service_found(plan, name)
+    intent = decisions.retirement(plan, old, service, snapshot)
     if service is None:
-        return {"ecs_service": name, "version": old["version"], "changed": None, "found": "service no longer exists"}
+        return {"ecs_service": name, "version": old["version"], "changed": None, "found": intent.why}
     if not ownership.of_service(plan, ecs.tags_of(service)):
         return {**ownership.left_alone("ecs_service", name, ecs.tags_of(service)), "version": old["version"]}
     record = records.get(plan.record_key) or {}
     remembered = (record.get("retired") or {}).get(name) or {}
-    snapshot = autoscaling.snapshot(plan.cluster, name)
     changes = []
-    if snapshot is not None or service["desiredCount"] > 0:
+    if intent.acts:
         remembered = {
             # Which release retired it: a re-run of the same release that finds nothing left to
             # retire records this entry as its `previous`; entries of earlier releases are stale.
@@ -49,7 +50,7 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
         "desired_count_before": remembered.get("desired_count"),
         "autoscaling_before": remembered.get("autoscaling") and {k: remembered["autoscaling"][k] for k in ("min", "max")},
         "changed": "; ".join(changes) or None,
-        "found": None if changes else ("already at zero, no scalable target" if snapshot is None else None),
+        "found": None if changes else intent.why,
     }
 
 

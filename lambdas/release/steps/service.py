@@ -9,8 +9,9 @@ from typing import Any
 
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
-from release.aws import client
 from release.errors import ServiceConflict
+from release import decisions
+from release.intent import CHANGE, CREATE
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.results import Service
 from release.service_spec import configured_autoscaling, create_request
@@ -62,31 +63,23 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
 def handler(event: StepEvent) -> Service:
     plan = event.plan
     existing = ecs.service(plan.cluster, plan.ecs_service)
-    if existing is not None and existing.get("status") == "DRAINING":
-        raise ServiceConflict(ecs.draining_message(plan.ecs_service))
     if plan.action == "rollback":
+        decisions.refuse_draining(plan, existing)
         if existing is None:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
         if not ownership.of_service(plan, ecs.tags_of(existing)):
             raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
         return Service(**revive(plan, existing))
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
-    if existing is not None:
-        if not ownership.of_version(plan, ecs.tags_of(existing)):
-            raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
-        wired = set(ecs.target_group_arns(existing))
-        if wired != set(groups.values()):
-            raise ServiceConflict(
-                f"ECS service {plan.ecs_service} is wired to {sorted(wired)}, not to this release's target groups"
-            )
-        result = {"service": plan.ecs_service, "arn": existing["serviceArn"], "changed": None, "found": "already exists"}
-        if existing["desiredCount"] == 0:
-            # The same version was released before and retired since: bring it back up.
-            result["changed"] = wake(plan, existing, plan.config.service_settings.desired_count)
-    else:
+    intent = decisions.service(plan, existing, groups)
+    if intent.action == CREATE:
         request = create_request(plan, event.result("task_definition")["task_definition"], groups)
-        created = client("ecs").create_service(**request)["service"]
+        created = ecs.create_service(request)
         result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
                   "desired_count": request["desiredCount"]}
+    else:
+        result = {"service": plan.ecs_service, "arn": existing["serviceArn"], "changed": None, "found": "already exists"}
+        if intent.action == CHANGE:
+            result["changed"] = wake(plan, existing, intent.after["desired_count"])
     result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups))
     return Service(**result)

@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 from release import stopping
-from release.aws import client, notification_topic
+from release.adapters import executions, notifications
+from release.aws import notification_topic
 from release.plan_view import PlanView as Plan, read_plan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 from release.results import StoppedUndone
@@ -28,16 +29,6 @@ from release.steps.teardown import describe, tear_down
 
 # The health wait happens inside this function: it must end, with a margin, before the function's timeout.
 WAIT_BUDGET_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds - 60
-
-
-def history(execution_arn: str) -> list[dict[str, Any]]:
-    sfn, kwargs, events = client("stepfunctions"), {"executionArn": execution_arn}, []
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events += page["events"]
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
 
 
 def roll_back(plan: Plan, results: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
@@ -77,8 +68,7 @@ def notify(data: dict[str, Any], how: str, status: str, execution: str, words: s
     message = (f"{(plan.get('config') or {}).get('service', 'a release')} {plan.get('version', '')} ({plan.get('env', '')}) "
                f"was {how}. {'Undone' if undone else 'Could not be fully undone'}: {words}. Execution: {execution}")
     subject = f"Cutover: release {how}" + ("" if undone else ", undo incomplete")
-    client("sns").publish(TopicArn=topic, Subject=subject[:100], Message=message,
-                          MessageAttributes={"event": {"DataType": "String", "StringValue": status.lower()}})
+    notifications.publish(topic, subject, message, status.lower())
 
 
 @lambda_step
@@ -87,7 +77,7 @@ def handler(event: StepEvent) -> StoppedUndone:
     status, execution = detail.get("status"), detail.get("executionArn", "")
     if status not in stopping.ENDED_OUTSIDE_THE_FLOW:
         return StoppedUndone(execution=execution, found=f"execution {status}: it has not ended badly")
-    events = history(execution)
+    events = executions.history(execution)
     if not stopping.undo_needed(status, events):
         # Its Catch undid it; a lock it still holds (its unlock state failed) must not stay behind.
         return StoppedUndone(status=status, found="undone by its own states", **unlock.release_held_by(execution))

@@ -4,31 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from release.adapters import elbv2
-from release.aws import client
-from release.errors import TargetGroupConflict
-from release.plan_view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
+from release import decisions
+from release.intent import Intent
+from release.plan_view import PlanView as Plan, RoutePlanView as RoutePlan
 from release.results import TargetGroups
 from release.step import StepEvent, lambda_step
 
 
-def tags_for(plan: Plan, route: RoutePlan) -> dict[str, str]:
-    return plan.tags(route=route.route.name, **{"ecs-service": plan.ecs_service})
-
-
-def ensure(plan: Plan, route: RoutePlan) -> dict[str, Any]:
-    wanted = tags_for(plan, route)
-    existing = elbv2.target_group_by_name(route.target_group_name)
-    if existing:
-        tags = elbv2.tags_of([existing["TargetGroupArn"]]).get(existing["TargetGroupArn"], {})
-        mine = all(tags.get(f"{TAG_PREFIX}{k}") == wanted[f"{TAG_PREFIX}{k}"] for k in ("env", "service", "version", "route"))
-        if not mine:
-            raise TargetGroupConflict(
-                f"target group {route.target_group_name} exists but is not {plan.env}/{plan.service} "
-                f"version {plan.version} route {route.route.name} (its tags: {tags or 'none'}); rename or delete it"
-            )
-        return {"route": route.route.name, "name": route.target_group_name, "arn": existing["TargetGroupArn"], "changed": None}
+def apply(plan: Plan, route: RoutePlan, intent: Intent) -> dict[str, Any]:
+    if not intent.acts:
+        return {"route": route.route.name, "name": route.target_group_name, "arn": intent.before, "changed": None}
     hc = route.route.health_check
-    created = client("elbv2").create_target_group(
+    created = elbv2.create_target_group(dict(
         Name=route.target_group_name,
         Protocol=route.route.protocol,
         Port=route.route.port,
@@ -40,9 +27,13 @@ def ensure(plan: Plan, route: RoutePlan) -> dict[str, Any]:
         HealthyThresholdCount=hc.healthy_threshold,
         UnhealthyThresholdCount=hc.unhealthy_threshold,
         Matcher={"HttpCode": hc.matcher},
-        Tags=[{"Key": k, "Value": v} for k, v in wanted.items()],
-    )["TargetGroups"][0]
+        Tags=[{"Key": k, "Value": v} for k, v in intent.after.items()],
+    ))
     return {"route": route.route.name, "name": route.target_group_name, "arn": created["TargetGroupArn"], "changed": "created"}
+
+
+def ensure(plan: Plan, route: RoutePlan) -> dict[str, Any]:
+    return apply(plan, route, decisions.target_group(plan, route, *decisions.target_group_found(route)))
 
 
 @lambda_step

@@ -6,33 +6,22 @@ A rollback reuses the task definition the retired service still runs.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
+from release import decisions
 from release.adapters import ecs
-from release.aws import client
-from release.plan_view import TAG_PREFIX
-from release.task_definition_request import task_definition_request
+from release.errors import NothingToRollBack
+from release.intent import Intent
 from release.results import TaskDefinition
+from release.task_definition_request import task_definition_request
 from release.step import StepEvent, lambda_step
 
-DIGEST_TAG = f"{TAG_PREFIX}digest"
 
-
-def digest(request: dict[str, Any]) -> str:
-    content = {k: v for k, v in request.items() if k != "tags"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def registered_already(family: str, wanted: str) -> str | None:
-    """The family's latest revision when it has this content: one call however many revisions the
-    family has (DescribeTaskDefinition of a family alone gives its latest ACTIVE revision). The
-    release holds the service's lock, so a re-run finds its own revision there."""
-    latest = ecs.task_definition(family)
-    if latest and latest["tags"].get(DIGEST_TAG) == wanted:
-        return latest["taskDefinitionArn"]
-    return None
+def apply(request: dict[str, Any], intent: Intent) -> TaskDefinition:
+    if not intent.acts:
+        return TaskDefinition(intent.after, None, found=intent.why)
+    request = {**request, "tags": [*request["tags"], {"key": decisions.DIGEST_TAG, "value": intent.after}]}
+    return TaskDefinition(ecs.register_task_definition(request), "registered")
 
 
 @lambda_step
@@ -41,13 +30,7 @@ def handler(event: StepEvent) -> TaskDefinition:
     if plan.image is None:
         running = ecs.service(plan.cluster, plan.ecs_service)
         if running is None:
-            raise ValueError(f"the retired service {plan.ecs_service} is gone; it cannot be brought back")
+            raise NothingToRollBack(f"the retired service {plan.ecs_service} is gone; it cannot be brought back")
         return TaskDefinition(running["taskDefinition"], None, found="rollback reuses the retired version's task definition")
     request = task_definition_request(plan, plan.image)
-    wanted = digest(request)
-    existing = registered_already(request["family"], wanted)
-    if existing:
-        return TaskDefinition(existing, None, found="same content already registered")
-    request["tags"].append({"key": DIGEST_TAG, "value": wanted})
-    arn = client("ecs").register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
-    return TaskDefinition(arn, "registered")
+    return apply(request, decisions.task_definition(request, decisions.latest_revision(request["family"])))

@@ -11,7 +11,6 @@ from typing import Any
 
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
-from release.aws import client
 from release.plan_view import PlanView as Plan
 from release.results import Undone
 from release.step import StepEvent, lambda_step, record_count
@@ -86,7 +85,7 @@ def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     created_groups = {n: g for n, g in found_groups.items() if ownership.created(plan, group_tags[n])}
     if plan.config.release.on_prepare_failure == "delete" and plan.action == "release" and (created_service or service is None):
         if service is not None and service.get("status") == "ACTIVE":
-            client("ecs").delete_service(cluster=plan.cluster, service=plan.ecs_service, force=True)
+            ecs.delete_service(plan.cluster, plan.ecs_service)
             report["service"]["changed"] = "deleted"
         elif service is not None:
             report["service"]["found"] = "already being deleted"
@@ -108,7 +107,7 @@ def delete_unused_groups(found_groups: dict[str, dict[str, Any]]) -> dict[str, A
         if group and group.get("LoadBalancerArns"):
             kept.append(name)
         elif group:
-            client("elbv2").delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+            elbv2.delete_target_group(group["TargetGroupArn"])
             deleted.append(name)
     return {"changed": "deleted" if deleted else None, "names": deleted,
             "found": f"still used by a load balancer, kept: {kept}" if kept else None}

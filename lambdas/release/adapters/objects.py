@@ -1,0 +1,16 @@
+"""Amazon S3: a deploy config uploaded by CI."""
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from release.aws import client
+from release.errors import InvalidReleaseInput
+
+
+def read(uri: str) -> bytes:
+    """The object at an s3:// URI; a missing or unreadable one is the start input's error."""
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    try:
+        return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        raise InvalidReleaseInput(f"config_uri: cannot read {uri} ({error.response['Error']['Code']})") from error

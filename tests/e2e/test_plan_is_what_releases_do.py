@@ -1,0 +1,168 @@
+"""`cutover plan` says what the release then does: plan, release the same version, and compare what
+the plan said with what the account and the execution history show afterwards.
+
+Both run the steps' own reads and decisions; these tests catch a plan that drifts from the steps.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from cutover import operations
+from cutover.local import environment
+from tests.cli.helpers import cutover
+from tests.conftest import Demo, wait_until_serving
+from tests.e2e.safety_fixtures import config_with, finish, start, tags
+
+pytestmark = pytest.mark.e2e
+
+FAMILY = "web"
+
+
+def plan(demo: Demo, version: str, config: dict[str, Any], tmp_path) -> dict[str, Any]:
+    path = tmp_path / f"deploy-{version}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = cutover("plan", "--env", "demo", "--version", version, "--image", f"registry.local/web:{version}",
+                     "--config", str(path), "--output", "json")
+    assert result.code == 0, result.out + result.err
+    return json.loads(result.out)
+
+
+def account(demo: Demo) -> dict[str, Any]:
+    """What a person would look at: target groups, services (desired count, scalable target, obsolete
+    mark) and the family's task definition revisions."""
+    ecs = demo.client("ecs")
+    services = {}
+    for arn in ecs.list_services(cluster="demo")["serviceArns"]:
+        name = arn.rsplit("/", 1)[-1]
+        found = demo.service(name)
+        if found:
+            services[name] = {"desired": found["desiredCount"], "task_definition": found["taskDefinition"],
+                              "scalable": demo.scalable_target(name) is not None,
+                              "obsolete": "cutover:obsolete-since" in tags(demo, name)}
+    return {
+        "target_groups": demo.target_group_names(),
+        "services": services,
+        "revisions": ecs.list_task_definitions(familyPrefix=FAMILY)["taskDefinitionArns"],
+        "preparing_rule": demo.forward(demo.preparing_rule),
+    }
+
+
+def release(demo: Demo, version: str, config: dict[str, Any], name: str | None = None) -> None:
+    ended = finish(demo, start(demo, version, config, name=name))
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+
+
+def decisions(report: dict[str, Any], resource: str) -> list[dict[str, Any]]:
+    return [d for d in report["decisions"] if d["resource"] == resource]
+
+
+def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
+    version = report["plan"]["version"]
+    new_service = report["plan"]["ecs_service"]
+    for group in decisions(report, "target group"):
+        if group["action"] == "create":
+            assert group["name"] not in before["target_groups"] and group["name"] in after["target_groups"]
+        else:
+            assert group["action"] == "keep" and group["name"] in before["target_groups"]
+    [revision] = decisions(report, "task definition")
+    new_revisions = [r for r in after["revisions"] if r not in before["revisions"]]
+    if revision["action"] == "create":
+        assert len(new_revisions) == 1 and after["services"][new_service]["task_definition"] == new_revisions[0]
+    else:
+        assert new_revisions == [] and after["services"][new_service]["task_definition"] == revision["before"]
+    [service] = decisions(report, "ECS service")
+    assert service["name"] == new_service
+    if service["action"] == "create":
+        assert new_service not in before["services"]
+    elif service["action"] == "change":
+        assert before["services"][new_service]["desired"] == service["before"]["desired_count"] == 0
+    assert after["services"][new_service]["desired"] == service["after"]["desired_count"] > 0
+    # The preparing rule forwards to the new version: moved there, or already there, as planned.
+    [rule] = decisions(report, "preparing rule")
+    new_group = decisions(report, "target group")[0]["name"]
+    assert after["preparing_rule"] == {new_group: 1}
+    assert (before["preparing_rule"] == after["preparing_rule"]) == (rule["action"] == "keep")
+    # Retired: exactly the versions the plan named went to zero, without a scalable target, marked obsolete.
+    retired = {d["name"]: d for d in decisions(report, "old version")}
+    scaled_down = {name for name, now in after["services"].items()
+                   if now["desired"] == 0 and before["services"].get(name, {}).get("desired")}
+    assert scaled_down == {name for name, d in retired.items() if d["action"] == "change"}
+    for name, intent in retired.items():
+        if intent["action"] == "change":
+            assert before["services"][name]["desired"] == intent["before"]["desired_count"] > 0
+        now = after["services"][name]
+        assert (now["desired"], now["scalable"], now["obsolete"]) == (0, False, True)
+    # Deleted: exactly the versions the plan named are gone, and nothing else is.
+    planned = {d["name"] for d in decisions(report, "version")}
+    gone = set(before["services"]) - set(after["services"])
+    assert gone == planned
+    assert {k["ecs_service"] for k in report["keep"]} <= set(after["services"])
+    assert version in new_service
+
+
+def plan_then_release(demo: Demo, version: str, config: dict[str, Any], tmp_path, name: str | None = None) -> dict[str, Any]:
+    report = plan(demo, version, config, tmp_path)
+    before = account(demo)
+    release(demo, version, config, name)
+    assert_done_as_planned(report, before, account(demo))
+    return report
+
+
+@pytest.fixture
+def fresh(engine):
+    """The demo environment with no version of the service yet."""
+    env = environment.create(engine.client)
+    config = environment.demo_config(env.values)
+    config["release"]["traffic_steps"] = [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]
+    demo = Demo(engine=engine, env=env, config=config)
+    yield demo
+    engine.wait_for_running_executions()
+
+
+def test_first_release_does_what_its_plan_said(fresh, tmp_path):
+    # Given an environment where no version exists
+    # When version 1 is planned, then released
+    report = plan_then_release(fresh, "1", config_with(fresh), tmp_path)
+    # Then the plan created everything, retired and deleted nothing, and so did the release
+    assert {d["action"] for d in report["decisions"] if d["resource"] != "preparing rule"} == {"create"}
+    assert report["retire"] == [] and report["delete"] == []
+
+
+def test_steady_state_and_a_release_of_the_same_version_again_do_what_their_plans_said(demo, tmp_path):
+    # Given version 1 live
+    config = config_with(demo)
+    # When version 2 is planned and released: it retires version 1
+    report = plan_then_release(demo, "2", config, tmp_path)
+    assert [r["ecs_service"] for r in report["retire"]] == ["web-1"]
+    # And when version 2 is planned and released again: everything is kept, nothing retired
+    again = plan_then_release(demo, "2", config, tmp_path, name="release-2-again")
+    assert {d["action"] for d in again["decisions"]} == {"keep"}
+
+
+def test_cleanup_of_several_obsolete_versions_deletes_what_the_plan_said(demo, tmp_path):
+    # Given versions 2, 3 and 4 released over 1, keeping three retired versions: 1, 2 and 3 obsolete, at zero
+    for version in ("2", "3", "4"):
+        release(demo, version, config_with(demo, retired_versions_to_keep=3))
+    # When version 5 is planned and released keeping one retired version (the one it retires)
+    report = plan_then_release(demo, "5", config_with(demo, retired_versions_to_keep=1), tmp_path)
+    # Then the plan named the three earlier versions for deletion, and they are the ones gone
+    assert sorted(d["ecs_service"] for d in report["delete"]) == ["web-1", "web-2", "web-3"]
+
+
+def test_after_a_rollback_the_next_release_does_what_its_plan_said(demo, tmp_path):
+    # Given version 2 released over 1, then rolled back: 1 serves, 2 is retired and obsolete
+    release(demo, "2", config_with(demo))
+    rolled = finish(demo, operations.start(demo.sfn, demo.engine.state_machine_arn,
+                                           {"action": "rollback", "env": "demo", "service": "web"}, "rollback-web"))
+    assert rolled["status"] == "SUCCEEDED", rolled.get("cause")
+    wait_until_serving(demo)
+    # When version 3 is planned and released
+    report = plan_then_release(demo, "3", copy.deepcopy(config_with(demo)), tmp_path)
+    # Then it retired version 1 and deleted version 2, as planned
+    assert [r["ecs_service"] for r in report["retire"]] == ["web-1"]
+    assert [d["ecs_service"] for d in report["delete"]] == ["web-2"]

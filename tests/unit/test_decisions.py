@@ -1,0 +1,87 @@
+"""The steps' decisions are pure: given what a step read, what it would create, change, keep or delete."""
+from __future__ import annotations
+
+import pytest
+
+from release.config import DeployConfig
+from release.errors import ServiceConflict, TargetGroupConflict
+from release.plan import build_plan
+from release import decisions
+from release.task_definition_request import task_definition_request
+from tests.unit.configs import raw_config
+
+
+def plan_of(version: str = "3", keep: int = 1):
+    raw = raw_config()
+    raw["release"]["retired_versions_to_keep"] = keep
+    return build_plan(action="release", env="demo", version=version, image=f"web:{version}", environment={},
+                      config=DeployConfig.model_validate(raw), release_id="r-1")
+
+
+def obsolete(version: str, by: str, since: str) -> dict:
+    return {"ecs_service": f"web-{version}", "version": version, "by": by, "since": since}
+
+
+def test_cleanup_keeps_one_fewer_than_configured_and_spares_what_this_release_marked():
+    # Given three versions marked obsolete by earlier releases and one marked by a first run of this one
+    plan = plan_of("5", keep=2)
+    found = [obsolete("1", "demo/2", "2026-01-01"), obsolete("2", "demo/3", "2026-01-02"),
+             obsolete("3", "demo/4", "2026-01-03"), obsolete("4", "demo/5", "2026-01-04")]
+    # When cleanup decides
+    doomed, kept = decisions.cleanup(plan, found)
+    # Then the version this release marked is no candidate, the newest earlier one is kept (the retired
+    # one counts toward the keep of 2), and the older ones are deleted, oldest first
+    assert [v["ecs_service"] for v in doomed] == ["web-1", "web-2"]
+    assert [v["ecs_service"] for v in kept] == ["web-3"]
+    assert [i.action for i in decisions.deletions(doomed)] == ["delete", "delete"]
+
+
+def test_a_target_group_is_created_kept_when_it_is_this_versions_or_refused():
+    plan = plan_of()
+    route = plan.routes[0]
+    assert decisions.target_group(plan, route, None, {}).action == "create"
+    own = decisions.target_group(plan, route, {"TargetGroupArn": "arn:tg"}, decisions.tags_for(plan, route))
+    assert (own.action, own.before) == ("keep", "arn:tg")
+    with pytest.raises(TargetGroupConflict, match="rename or delete it"):
+        decisions.target_group(plan, route, {"TargetGroupArn": "arn:tg"}, {"cutover:env": "prod"})
+
+
+def test_the_service_is_created_kept_or_brought_back_up_and_someone_elses_is_refused():
+    plan = plan_of()
+    mine = [{"key": k, "value": v} for k, v in plan.tags().items()]
+    assert decisions.service(plan, None, None).action == "create"
+    at_zero = {"desiredCount": 0, "tags": mine, "status": "ACTIVE", "loadBalancers": []}
+    woken = decisions.service(plan, at_zero, None)
+    assert (woken.action, woken.before, woken.after) == ("change", {"desired_count": 0}, {"desired_count": 2})
+    assert decisions.service(plan, {**at_zero, "desiredCount": 2}, None).action == "keep"
+    with pytest.raises(ServiceConflict):
+        decisions.service(plan, {**at_zero, "tags": []}, None)
+
+
+def test_the_task_definition_is_reused_only_with_the_same_content():
+    plan = plan_of()
+    request = task_definition_request(plan, plan.image)
+    digest = decisions.digest(request)
+    same = {"taskDefinitionArn": "arn:td:7", "tags": {decisions.DIGEST_TAG: digest}}
+    assert decisions.task_definition(request, same).action == "keep"
+    assert decisions.task_definition(request, {**same, "tags": {}}).action == "create"
+    assert decisions.task_definition(request, None).action == "create"
+
+
+def test_the_preparing_rule_changes_unless_it_forwards_to_the_new_version_alone():
+    assert decisions.preparing_rule("rule", {"arn:new": 1}, "arn:new").action == "keep"
+    assert decisions.preparing_rule("rule", {"arn:old": 1}, "arn:new").after == {"arn:new": 1}
+    # Planned before the target group exists: it will change
+    assert decisions.preparing_rule("rule", {"arn:old": 1}, None).action == "change"
+
+
+def test_the_old_version_is_scaled_to_zero_unless_it_is_already_or_is_someone_elses():
+    plan = plan_of()
+    old = {"ecs_service": "web-1", "version": "1"}
+    mine = [{"key": k, "value": v} for k, v in plan_of("1").tags().items()]
+    running = {"desiredCount": 2, "tags": mine}
+    intent = decisions.retirement(plan, old, running, {"min": 2, "max": 6, "policies": []})
+    assert (intent.action, intent.before["desired_count"], intent.after["desired_count"]) == ("change", 2, 0)
+    assert decisions.retirement(plan, old, {**running, "desiredCount": 0}, None).action == "keep"
+    assert decisions.retirement(plan, old, None, None).action == "keep"
+    assert decisions.retirement(plan, old, {**running, "tags": []}, None).action == "keep"
