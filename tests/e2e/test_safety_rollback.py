@@ -119,3 +119,27 @@ def test_rollback_with_nothing_retired_fails_before_any_change(demo):
     assert "no retired version to roll back to" in result["cause"]
     assert entered(demo, arn)[-1] == "The release input is invalid"
     assert world(demo) == before
+
+
+def test_rollback_to_a_config_todays_rules_refuse_fails_naming_the_version_before_any_change(demo):
+    # Given v2 released over v1, and the record keeping v1's config as an older Cutover wrote it,
+    # with an alarm interval (1200 s) above today's 600 s cap
+    assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
+    demo.client("dynamodb").update_item(
+        TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}},
+        UpdateExpression="SET previous.config.#release.alarm_check_seconds = :seconds",
+        ExpressionAttributeNames={"#release": "release"}, ExpressionAttributeValues={":seconds": {"N": "1200"}},
+    )
+    before = world(demo)
+
+    # When the service is rolled back
+    arn = operations.start(demo.sfn, demo.engine.state_machine_arn, ROLLBACK, "rollback-old-rules")
+    result = finish(demo, arn)
+
+    # Then it fails as bad input in the validation step, naming the version and the field, and
+    # nothing changed: v2 still serves
+    assert result["status"] == "FAILED"
+    assert result["error"] == "InvalidReleaseInput", result.get("cause")
+    assert "version '1'" in result["cause"] and "config.release.alarm_check_seconds" in result["cause"]
+    assert entered(demo, arn)[-1] == "The release input is invalid"
+    assert world(demo) == before

@@ -197,7 +197,7 @@ def test_every_end_after_the_lock_goes_through_an_unlock():
 
 
 def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_before_their_time_limit():
-    from release.config import HTTP_CHECKS_BUDGET_SECONDS
+    from release.config_rules import HTTP_CHECKS_BUDGET_SECONDS
     from release.steps import alarms, health
 
     # A watch stops sleeping while the hold checks' worst case (and the alarm call) still fits in its time

@@ -78,7 +78,15 @@ def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[
         )
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
-    return DeployConfigView(config_check.deploy_config(target["config"])), target["version"], names, restore
+    try:
+        config = DeployConfigView(config_check.deploy_config(target["config"]))
+    except config_check.Invalid as error:
+        # Kept by an older Cutover whose rules were looser: bad input, not a crash to retry.
+        raise InvalidReleaseInput(
+            f"version: the config kept for version {target['version']!r} does not pass today's rules "
+            f"(config.{str(error).replace('; ', '; config.')}); release that version again instead of rolling back"
+        ) from error
+    return config, target["version"], names, restore
 
 
 @lambda_step
