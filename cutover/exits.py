@@ -19,7 +19,7 @@ class Exit:
     meaning: str
 
 
-OK = Exit(0, None, "done; for start --wait, rollback --wait and status: the release succeeded or is still running")
+OK = Exit(0, None, "done; for start --wait and rollback --wait: the release succeeded; for status: it succeeded or is still running")
 FAILED = Exit(errors.FAILED, "internal_error",
               "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)")
 USAGE = Exit(errors.USAGE, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
