@@ -7,7 +7,7 @@ NAMES_PER_CALL = 100
 
 
 def firing(names: list[str]) -> tuple[list[str], list[str]]:
-    """(alarms in ALARM, configured alarms that do not exist)."""
+    """(alarms in ALARM, configured alarms that do not exist); no names, no call."""
     found: dict[str, str] = {}
     cloudwatch = client("cloudwatch")
     for start in range(0, len(names), NAMES_PER_CALL):

@@ -38,7 +38,7 @@ def handler(event: StepEvent) -> Alarms:
     # before the switch, or at the end of the previous hold, or by the run that reached its time limit.
     while (remaining := step.get("hold_until", 0) - time.time()) > 0 and polling.pause(
             min(remaining, settings.alarm_check_seconds), event.context, LOOK_MARGIN_SECONDS):
-        in_alarm, missing = firing(names) if names else ([], [])
+        in_alarm, missing = firing(names)
         looks += 1
         in_alarm = [n for n in in_alarm if n not in accepted]
         if in_alarm:

@@ -18,7 +18,7 @@ from release.step import StepEvent, lambda_step
 
 def alarms_before_switch(settings: Any) -> dict[str, Any]:
     names = list(settings.alarm_names)
-    in_alarm, missing = firing(names) if names else ([], [])
+    in_alarm, missing = firing(names)
     if in_alarm and not settings.allow_alarms_before_switch:
         raise AlarmFired(
             f"alarms already in ALARM before the switch: {', '.join(in_alarm)}; traffic was not moved "

@@ -47,6 +47,11 @@ def parse_start_input(raw: Any) -> StartInputView:
         raise InvalidReleaseInput(str(error)) from error
 
 
+def _under_config(error: config_check.Invalid) -> str:
+    """The problems of a deploy config, each field path named from the start input's `config`."""
+    return "config." + str(error).replace("; ", "; config.")
+
+
 def load_config(start: StartInputView) -> DeployConfigView:
     if start.config is not None:
         return start.config
@@ -55,7 +60,7 @@ def load_config(start: StartInputView) -> DeployConfigView:
     try:
         return DeployConfigView(config_check.deploy_config(data))
     except config_check.Invalid as error:
-        raise InvalidReleaseInput("config." + str(error).replace("; ", "; config.")) from error
+        raise InvalidReleaseInput(_under_config(error)) from error
 
 
 def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[str, Any], dict[str, Any]]:
@@ -84,7 +89,7 @@ def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[
         # Kept by an older Cutover whose rules were looser: bad input, not a crash to retry.
         raise InvalidReleaseInput(
             f"version: the config kept for version {target['version']!r} does not pass today's rules "
-            f"(config.{str(error).replace('; ', '; config.')}); release that version again instead of rolling back"
+            f"({_under_config(error)}); release that version again instead of rolling back"
         ) from error
     return config, target["version"], names, restore
 
