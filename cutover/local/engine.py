@@ -235,8 +235,10 @@ class LocalEngine:
             return
         thread = threading.Thread(target=self._deliver_in_background, args=(execution_arn,), daemon=True,
                                   name="eventbridge-status-change")
-        self._deliveries.append(thread)
+        # Started before it is listed: wait_for_status_changes may join the list at any moment, and
+        # a thread that has not started yet cannot be joined.
         thread.start()
+        self._deliveries.append(thread)
 
     def _deliver_in_background(self, execution_arn: str) -> None:
         # EventBridge invokes its Lambda target asynchronously, and Lambda runs a failed asynchronous
