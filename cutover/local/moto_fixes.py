@@ -132,14 +132,17 @@ def end_task_token_waits_on_stop() -> None:
         for endpoint in endpoints:
             endpoint.report(CallbackConsumerTimeout())
         original_stop(self, stop_date, error, cause)
+        # Told before the execution shows ABORTED: whoever sees it ended and then waits for the
+        # status-change deliveries must find this one among them. The delivery itself waits until
+        # the execution has ended.
+        for listener in list(end_listeners):
+            listener(self.exec_arn)
         if worker and isinstance(worker.env.program_state(), ProgramStopped):
             # The execution ends at once, as on AWS; moto would wait for the state that runs (a
             # Lambda invocation, which StopExecution does not stop: a watch sleeps on to its hold's end).
             self.exec_status, self.stop_date = ExecutionStatus.ABORTED, stop_date
         for endpoint in endpoints:
             endpoint.interrupt_all()
-        for listener in list(end_listeners):
-            listener(self.exec_arn)
 
     stop.cutover_fix = True
     Execution.stop = stop
