@@ -335,9 +335,18 @@ def cmd_plan(ctx: Context) -> int:
         plan = planning.make_plan(checked.config, a.env, a.version, a.image, _env_vars(a.env_var))
     except ValueError as error:
         raise UsageError(str(error)) from error
-    with planning.release_clients(ctx.connection):
-        report = planning.inspect(plan)
+    table = _release_table_if_any(ctx)
+    with planning.release_clients(ctx.connection, table):
+        report = planning.inspect(plan, with_table=table is not None)
     return ctx.show(reports.Report(report, lambda: planning.text(report)))
+
+
+def _release_table_if_any(ctx: Context) -> str | None:
+    """The release table, or None where there is none to read (no stack deployed here yet)."""
+    try:
+        return ctx.connection.release_table()
+    except NotFound:
+        return None
 
 
 def cmd_adopt(ctx: Context) -> int:

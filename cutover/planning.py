@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 from release import aws, decisions, ownership
 from release.adapters import ecs, elbv2
 from release.config import DeployConfig
-from release.errors import ServiceConflict, TargetGroupConflict
+from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import Intent
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from release.obsolete_mark import obsolete_versions
+from release.obsolete_mark import left_unmarked, obsolete_versions
 from release.service_spec import create_request
 
 from cutover import diff, envvars, states
@@ -58,9 +59,23 @@ def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[
     ]
 
 
-def inspect(plan: Plan) -> dict[str, Any]:
+def lock(plan: Plan) -> dict[str, Any]:
+    """Whether the release would take the service's lock, take over a stale one, or be refused: the
+    lock step's own read and decision, for a release that no execution runs yet."""
+    held, running = decisions.lock_found(plan.lock_key, None)
+    try:
+        intent = decisions.lock(plan.lock_key, None, held, running, datetime.now(timezone.utc))
+    except ReleaseInProgress as refused:
+        return {"key": plan.lock_key, "action": None, "held_by": held["held_by"], "since": held.get("taken_at"),
+                "refused": str(refused)}
+    return {"key": plan.lock_key, "action": intent.action, "held_by": (intent.before or {}).get("held_by"),
+            "since": (intent.before or {}).get("taken_at"), "refused": None}
+
+
+def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     """What the release would create, change, retire and delete, given the account as it is now: the
-    steps' own reads and decisions, stopped before each step would apply them."""
+    steps' own reads and decisions, stopped before each step would apply them. (`with_table` False:
+    no release table is known, so neither the lock nor the release record is read.)"""
     cluster_exists = ecs.cluster_active(plan.config.cluster)
     intents: list[Intent] = []
     routes, groups = [], {}
@@ -89,25 +104,33 @@ def inspect(plan: Plan) -> dict[str, Any]:
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
         entry["public_now"] = _versions(rule["forward"], rule_tags)
     live = decisions.old_versions(plan, rules, rule_tags)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     retire_list = []
     for old in live["old_services"]:
         found, snapshot = decisions.old_service_found(plan, old["ecs_service"]) if cluster_exists else (None, None)
         intent = decisions.retirement(plan, old, found, snapshot)
-        intents.append(intent)
+        marking = decisions.obsolete_mark(plan, old["ecs_service"], found, now)
+        intents += [intent, marking]
         retire_list.append({
             "ecs_service": old["ecs_service"], "version": old["version"],
             "desired_count": found["desiredCount"] if found else None,
             "autoscaling": snapshot, "changed": intent.acts,
+            "marked": marking.acts, "mark_found": None if marking.acts else marking.why,
         })
+    # With the release record at hand: an earlier release's retired version that its own marking missed.
+    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}) if with_table and cluster_exists else []
+    intents += [decisions.obsolete_mark(plan, name, ecs.service(plan.cluster, name), now) for name in earlier]
     doomed, kept = decisions.cleanup(plan, obsolete_versions(plan) if cluster_exists else [])
     intents += decisions.deletions(doomed)
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
+        "lock": lock(plan) if with_table else None,
         "ecs_service_exists": existing_service is not None,
         "ecs_service_taken_by": service_owner,
         "routes": routes,
         "retire": retire_list,
+        "mark_earlier": earlier,
         "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
         "keep": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in kept],
         "decisions": [i.as_dict() for i in intents],
@@ -176,6 +199,17 @@ def _diff_text(found: dict[str, Any] | None) -> list[str]:
     return lines + [""]
 
 
+def _lock_text(found: dict[str, Any] | None) -> list[str]:
+    if found is None:
+        return ["Lock: not read (no release table found)", ""]
+    if found["refused"]:
+        (lock_state,) = states.of_step("LockService")
+        return [f"! lock {found['key']} is held: the release would be refused at '{lock_state}'", f"! {found['refused']}", ""]
+    if found["action"] == "change":
+        return [f"Lock: {found['key']} held by {found['held_by']}, which has ended; the release takes it over", ""]
+    return [f"Lock: {found['key']} is free; the release takes it", ""]
+
+
 def text(report: dict[str, Any]) -> str:
     s = report["plan"]
     (load,) = states.of_step("LoadRelease")
@@ -189,6 +223,7 @@ def text(report: dict[str, Any]) -> str:
         lines.append(f"! {what} is taken by {owner}")
     if taken:
         lines += [f"! the release would be refused at '{load}', before the lock; nothing would change", ""]
+    lines += _lock_text(report.get("lock"))
     lines.append("Would create")
     for route in report["routes"]:
         state = _state(route["target_group_exists"], route.get("target_group_taken_by"))
@@ -212,9 +247,11 @@ def text(report: dict[str, Any]) -> str:
         scaling = old["autoscaling"]
         scaling_text = f"scalable target {scaling['min']}..{scaling['max']} deregistered (kept for a rollback), " if scaling else ""
         now = f"{scaling_text}desired {old['desired_count']} -> 0" if old["changed"] else "already at zero"
-        lines.append(f"  {old['ecs_service']} (v{old['version']}): {now}, marked obsolete")
+        lines.append(f"  {old['ecs_service']} (v{old['version']}): {now}, " + ("marked obsolete" if old["marked"] else old["mark_found"]))
     if not report["retire"]:
         lines.append("  nothing (no version of this service serves the public rules now)")
+    for name in report.get("mark_earlier") or []:
+        lines.append(f"  {name}: retired by an earlier release that could not mark it; marked obsolete")
     lines += ["", "Would delete"]
     for doomed in report["delete"]:
         lines.append(f"  {doomed['ecs_service']} (v{doomed['version']}, obsolete since {doomed['obsolete_since']}) and its target groups")

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from release import ownership
-from release.adapters import autoscaling, ecs, elbv2
-from release.errors import ServiceConflict, TargetGroupConflict
+from release.adapters import autoscaling, ecs, elbv2, records
+from release.adapters.executions import owner_running
+from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import CHANGE, CREATE, DELETE, KEEP, Intent
+from release.obsolete_mark import BY, SINCE
 from release.plan_view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
+from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
 
 
 def tags_for(plan: Plan, route: RoutePlan) -> dict[str, str]:
@@ -156,7 +160,7 @@ def retirement(plan: Plan, old: dict[str, Any], service: dict[str, Any] | None, 
     if service is None:
         return Intent(KEEP, "old version", name, why="service no longer exists")
     if not ownership.of_service(plan, ecs.tags_of(service)):
-        return Intent(KEEP, "old version", name, why=f"belongs to {ownership.describe(ecs.tags_of(service))}; left alone")
+        return Intent(KEEP, "old version", name, why=ownership.not_ours(ecs.tags_of(service)))
     now = {"desired_count": service["desiredCount"], "autoscaling": snapshot and {k: snapshot[k] for k in ("min", "max")}}
     if snapshot is None and service["desiredCount"] == 0:
         return Intent(KEEP, "old version", name, before=now, after=now, why="already at zero, no scalable target")
@@ -178,3 +182,67 @@ def cleanup(plan: Plan, candidates: list[dict[str, Any]]) -> tuple[list[dict[str
 def deletions(doomed: list[dict[str, Any]]) -> list[Intent]:
     return [Intent(DELETE, "version", v["ecs_service"], before={"version": v["version"], "obsolete_since": v["since"]},
                    why="marked obsolete by an earlier release") for v in doomed]
+
+
+def obsolete_mark(plan: Plan, name: str, service: dict[str, Any] | None, since: str) -> Intent:
+    """Mark a retired version obsolete (service and target groups tagged) so that a later release
+    deletes it; one gone, someone else's or marked already is kept as it is."""
+    if service is None:
+        return Intent(KEEP, "obsolete mark", name, why="service no longer exists")
+    tags = ecs.tags_of(service)
+    if not ownership.of_service(plan, tags):
+        return Intent(KEEP, "obsolete mark", name, why=ownership.not_ours(tags))
+    if SINCE in tags:
+        found = {SINCE: tags[SINCE], BY: tags.get(BY)}
+        return Intent(KEEP, "obsolete mark", name, before=found, after=found, why=f"already obsolete since {tags[SINCE]}")
+    return Intent(CHANGE, "obsolete mark", name, after={SINCE: since, BY: f"{plan.env}/{plan.version}"},
+                  why="retired; a later release deletes it")
+
+
+# The lock: one release per cluster and service at a time. An undo of an ended release still marked
+# on the lock after its function's time limit has died with it.
+UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
+
+
+def lock_found(key: str, owner: str | None) -> tuple[dict[str, Any] | None, bool]:
+    """The lock item, and whether its holder still runs (asked only when someone else holds it)."""
+    held = records.get(key)
+    holder = (held or {}).get("held_by")
+    return held, bool(holder) and holder != owner and owner_running(holder)
+
+
+def lock(key: str, owner: str | None, held: dict[str, Any] | None, holder_running: bool, now: datetime) -> Intent:
+    """Take a free lock, keep one this execution holds, take over one whose release has ended; refuse
+    while its holder runs, or while the undo of that ended release runs (two of them would then
+    change the service at once). `owner` None: a plan, which no execution runs yet."""
+    service = key.split("#", 1)[1]
+    holder = (held or {}).get("held_by")
+    if not holder:
+        return Intent(CREATE, "lock", key, after={"held_by": owner}, why="free")
+    since = {"held_by": holder, "taken_at": held.get("taken_at")}
+    if holder == owner:
+        return Intent(KEEP, "lock", key, before=since, after=since, why="held by this release already")
+    if holder_running:
+        raise ReleaseInProgress(
+            f"{service} is being released by {holder} (since {held.get('taken_at')}); "
+            "wait for it to finish, or stop it, then start again"
+        )
+    undoing = held.get("undo_started_at")
+    if undoing and now < datetime.fromisoformat(undoing) + timedelta(seconds=UNDO_SECONDS):
+        raise ReleaseInProgress(
+            f"{service} is being undone after {holder} ended (since {undoing}); start again when "
+            f"`cutover status {holder.rsplit(':', 1)[-1]}` says what the undo did"
+        )
+    return Intent(CHANGE, "lock", key, before=since, after={"held_by": owner},
+                  why="taken over from a stale lock: its release ended without unlocking")
+
+
+def unlock(key: str, owner: str, held: dict[str, Any] | None) -> Intent:
+    """Release the lock this execution holds; a free lock, or someone else's, is left as it is."""
+    holder = (held or {}).get("held_by")
+    if holder == owner:
+        return Intent(DELETE, "lock", key, before={"held_by": owner})
+    if held is None:
+        return Intent(KEEP, "lock", key, why="not locked")
+    return Intent(KEEP, "lock", key, before={"held_by": holder}, after={"held_by": holder},
+                  why=f"held by {holder}, left alone")

@@ -1,13 +1,14 @@
 """The obsolete mark: the tags a retired version's service and target groups get so that a later
-release deletes it, and finding the versions of a service that carry it. CleanUp deletes what
-carries it, then sets it on the version retired now; `cutover plan` shows what would go.
+release deletes it, finding the versions of a service that carry it, and the one an earlier release
+retired but left unmarked. CleanUp deletes what carries it, then sets it on the version retired now;
+`cutover plan` shows what would go and what would be marked.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from release import ownership
-from release.adapters import ecs, tagging
+from release.adapters import ecs, records, tagging
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 
 SINCE = f"{TAG_PREFIX}obsolete-since"
@@ -34,3 +35,14 @@ def obsolete_versions(plan: Plan) -> list[dict[str, Any]]:
                               if found.get(arn, {}).get(ownership.VERSION) == version],
         })
     return sorted(versions, key=lambda v: v["since"])
+
+
+def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
+    """The record's previous version, when an earlier release retired it but could not mark it."""
+    previous = ((records.get(plan.record_key) or {}).get("previous") or {}).get("ecs_service")
+    if not previous or previous == plan.ecs_service or previous in retired_now:
+        return []
+    service = ecs.service(plan.cluster, previous)
+    if service is None or service["desiredCount"] > 0 or SINCE in ecs.tags_of(service):
+        return []
+    return [previous]

@@ -59,6 +59,14 @@ def taken_names(plan: Plan) -> list[str]:
     return problems
 
 
+LEFT_ALONE = "left alone"
+
+
 def left_alone(kind: str, name: str, tags: dict[str, Any]) -> dict[str, Any]:
     """A step's report entry for a resource it did not touch because it is not its own."""
-    return {kind: name, "changed": None, "found": f"belongs to {describe(tags)}; left alone"}
+    return {kind: name, "changed": None, "found": not_ours(tags)}
+
+
+def not_ours(tags: dict[str, Any]) -> str:
+    """Why a resource is left alone: whose it is."""
+    return f"belongs to {describe(tags)}; {LEFT_ALONE}"

@@ -16,7 +16,7 @@ from cutover import operations
 from cutover.local import environment
 from tests.cli.helpers import cutover
 from tests.conftest import Demo, wait_until_serving
-from tests.e2e.safety_fixtures import config_with, finish, start, tags
+from tests.e2e.safety_fixtures import config_with, finish, lock_item, start, tags
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +49,7 @@ def account(demo: Demo) -> dict[str, Any]:
         "services": services,
         "revisions": ecs.list_task_definitions(familyPrefix=FAMILY)["taskDefinitionArns"],
         "preparing_rule": demo.forward(demo.preparing_rule),
+        "lock_held_by": (lock_item(demo) or {}).get("held_by", {}).get("S"),
     }
 
 
@@ -64,6 +65,8 @@ def decisions(report: dict[str, Any], resource: str) -> list[dict[str, Any]]:
 def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
     version = report["plan"]["version"]
     new_service = report["plan"]["ecs_service"]
+    # The lock was free, as the plan said, and the release took it and gave it back.
+    assert (report["lock"]["action"], before["lock_held_by"], after["lock_held_by"]) == ("create", None, None)
     for group in decisions(report, "target group"):
         if group["action"] == "create":
             assert group["name"] not in before["target_groups"] and group["name"] in after["target_groups"]
@@ -97,6 +100,11 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
             assert before["services"][name]["desired"] == intent["before"]["desired_count"] > 0
         now = after["services"][name]
         assert (now["desired"], now["scalable"], now["obsolete"]) == (0, False, True)
+    # Marked obsolete: exactly the versions the plan said it would mark.
+    marked = {d["name"] for d in decisions(report, "obsolete mark") if d["action"] == "change"}
+    newly = {name for name, now in after["services"].items()
+             if now["obsolete"] and not before["services"].get(name, {}).get("obsolete")}
+    assert newly == marked
     # Deleted: exactly the versions the plan named are gone, and nothing else is.
     planned = {d["name"] for d in decisions(report, "version")}
     gone = set(before["services"]) - set(after["services"])
@@ -166,3 +174,23 @@ def test_after_a_rollback_the_next_release_does_what_its_plan_said(demo, tmp_pat
     # Then it retired version 1 and deleted version 2, as planned
     assert [r["ecs_service"] for r in report["retire"]] == ["web-1"]
     assert [d["ecs_service"] for d in report["delete"]] == ["web-2"]
+
+
+def test_the_plan_says_who_holds_the_lock_and_that_the_release_would_be_refused(demo, tmp_path):
+    # Given version 2 waiting for approval, holding the service's lock
+    first = demo.start("2")
+    assert operations.wait_for_state(demo.sfn, first, operations.APPROVAL_STATE, 60)
+    # When version 3 is planned meanwhile
+    path = tmp_path / "deploy-3.yaml"
+    path.write_text(yaml.safe_dump(config_with(demo)))
+    shown = cutover("plan", "--env", "demo", "--version", "3", "--image", "registry.local/web:3", "--config", str(path))
+    report = plan(demo, "3", config_with(demo), tmp_path)
+    # Then it names the execution the account shows holding the lock, and says the release would be refused
+    assert report["lock"]["held_by"] == lock_item(demo)["held_by"]["S"] == first
+    assert report["lock"]["action"] is None and first in report["lock"]["refused"]
+    assert "! lock lock#demo#web is held: the release would be refused" in shown.out
+    # And once version 2 has finished, the lock is free and the plan says the release takes it
+    operations.approve(demo.sfn, first, by="alice", wait_seconds=30)
+    assert finish(demo, first)["status"] == "SUCCEEDED"
+    assert lock_item(demo) is None
+    assert plan(demo, "3", config_with(demo), tmp_path)["lock"]["action"] == "create"

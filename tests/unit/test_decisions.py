@@ -1,10 +1,12 @@
 """The steps' decisions are pure: given what a step read, what it would create, change, keep or delete."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from release.config import DeployConfig
-from release.errors import ServiceConflict, TargetGroupConflict
+from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.plan import build_plan
 from release import decisions
 from release.task_definition_request import task_definition_request
@@ -85,3 +87,45 @@ def test_the_old_version_is_scaled_to_zero_unless_it_is_already_or_is_someone_el
     assert decisions.retirement(plan, old, {**running, "desiredCount": 0}, None).action == "keep"
     assert decisions.retirement(plan, old, None, None).action == "keep"
     assert decisions.retirement(plan, old, {**running, "tags": []}, None).action == "keep"
+
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+KEY, ME, OTHER = "lock#demo#web", "arn:execution:release-3", "arn:execution:release-2"
+
+
+def test_a_free_lock_is_taken_one_this_release_holds_is_kept_and_a_stale_one_is_taken_over():
+    assert decisions.lock(KEY, ME, None, False, NOW).action == "create"
+    assert decisions.lock(KEY, ME, {"held_by": ME, "taken_at": "t"}, False, NOW).action == "keep"
+    stale = decisions.lock(KEY, ME, {"held_by": OTHER, "taken_at": "t"}, False, NOW)
+    assert (stale.action, stale.before["held_by"], stale.after["held_by"]) == ("change", OTHER, ME)
+
+
+def test_a_lock_is_refused_while_its_holder_runs_or_while_the_undo_of_its_ended_holder_runs():
+    with pytest.raises(ReleaseInProgress, match="is being released by arn:execution:release-2"):
+        decisions.lock(KEY, ME, {"held_by": OTHER, "taken_at": "t"}, True, NOW)
+    undoing = {"held_by": OTHER, "undo_started_at": (NOW - timedelta(seconds=10)).isoformat()}
+    with pytest.raises(ReleaseInProgress, match="is being undone after .* `cutover status release-2`"):
+        decisions.lock(KEY, ME, undoing, False, NOW)
+    # An undo marked longer ago than its function may run has died with it: the lock is taken over
+    died = {**undoing, "undo_started_at": (NOW - timedelta(seconds=decisions.UNDO_SECONDS + 1)).isoformat()}
+    assert decisions.lock(KEY, ME, died, False, NOW).action == "change"
+
+
+def test_unlock_deletes_only_this_releases_lock():
+    assert decisions.unlock(KEY, ME, {"held_by": ME}).action == "delete"
+    assert decisions.unlock(KEY, ME, None).why == "not locked"
+    other = decisions.unlock(KEY, ME, {"held_by": OTHER})
+    assert (other.action, other.why) == ("keep", f"held by {OTHER}, left alone")
+
+
+def test_a_retired_version_is_marked_obsolete_unless_marked_already_gone_or_someone_elses():
+    plan = plan_of("3")
+    mine = [{"key": k, "value": v} for k, v in plan_of("2").tags().items()]
+    marked = decisions.obsolete_mark(plan, "web-2", {"tags": mine}, "2026-11-27T12:00:00.000000Z")
+    assert (marked.action, marked.after) == ("change", {"cutover:obsolete-since": "2026-11-27T12:00:00.000000Z",
+                                                        "cutover:obsoleted-by": "demo/3"})
+    already = mine + [{"key": "cutover:obsolete-since", "value": "2026-01-01"}]
+    assert decisions.obsolete_mark(plan, "web-2", {"tags": already}, "now").why == "already obsolete since 2026-01-01"
+    assert decisions.obsolete_mark(plan, "web-2", None, "now").why == "service no longer exists"
+    theirs = decisions.obsolete_mark(plan, "web-2", {"tags": [{"key": "team", "value": "payments"}]}, "now")
+    assert theirs.action == "keep" and theirs.why.endswith("left alone")

@@ -7,42 +7,42 @@ service at once, so the new release waits, at most the undo's time limit.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
+from release import decisions
 from release.adapters import records
-from release.adapters.executions import owner_running
 from release.errors import ReleaseInProgress
-from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
+from release.intent import CHANGE, CREATE, Intent
 from release.results import Lock
 from release.step import StepEvent, lambda_step
 
-# An undo still marked after its function's time limit has died with it.
-UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
-
-
 def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
     attributes = {"held_by": owner, "taken_at": datetime.now(timezone.utc).isoformat(), **details}
+    # One call in the common case: the write's condition is the decision's free and held-by-this-release
+    # cases, checked by DynamoDB atomically; the lock is read and decided on only when that fails.
     if records.put(key, attributes, "attribute_not_exists(pk) OR held_by = :me", {":me": owner}):
-        return {"lock": key, "changed": "taken", "owner": owner, "taken_at": attributes["taken_at"]}
-    held = records.get(key) or {}
-    holder = held.get("held_by", "")
-    if holder and owner_running(holder):
-        raise ReleaseInProgress(
-            f"{key.split('#', 1)[1]} is being released by {holder} (since {held.get('taken_at')}); "
-            "wait for it to finish, or stop it, then start again"
-        )
-    undoing = held.get("undo_started_at")
-    if undoing and datetime.now(timezone.utc) < datetime.fromisoformat(undoing) + timedelta(seconds=UNDO_SECONDS):
-        raise ReleaseInProgress(
-            f"{key.split('#', 1)[1]} is being undone after {holder} ended (since {undoing}); start again when "
-            f"`cutover status {holder.rsplit(':', 1)[-1]}` says what the undo did"
-        )
-    # The holder has ended without unlocking; take over only if nobody else did in between.
-    if not records.put(key, attributes, "held_by = :stale", {":stale": holder}):
+        return taken(key, attributes)
+    intent = decisions.lock(key, owner, *decisions.lock_found(key, owner), datetime.now(timezone.utc))
+    return apply(key, attributes, intent)
+
+
+def apply(key: str, attributes: dict[str, Any], intent: Intent) -> dict[str, Any]:
+    """Write the decided lock, only if nobody else has taken it since it was read."""
+    stale = (intent.before or {}).get("held_by")
+    if intent.action == CREATE:
+        written = records.put(key, attributes, "attribute_not_exists(pk)")
+    else:
+        written = records.put(key, attributes, "held_by = :held", {":held": stale})
+    if not written:
         raise ReleaseInProgress(f"{key.split('#', 1)[1]} was just locked by another release; start again later")
-    return {"lock": key, "changed": "taken over from a stale lock", "stale_owner": holder, "owner": owner,
-            "taken_at": attributes["taken_at"]}
+    if intent.action == CHANGE:
+        return {**taken(key, attributes), "changed": "taken over from a stale lock", "stale_owner": stale}
+    return taken(key, attributes)
+
+
+def taken(key: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    return {"lock": key, "changed": "taken", "owner": attributes["held_by"], "taken_at": attributes["taken_at"]}
 
 
 def claim_for_undo(key: str, owner: str) -> bool:

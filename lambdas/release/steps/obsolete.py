@@ -11,41 +11,34 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from release import ownership
-from release.adapters import ecs, elbv2, records
-from release.obsolete_mark import BY, SINCE
+from release import decisions, ownership
+from release.adapters import ecs, elbv2
+from release.intent import Intent
+from release.obsolete_mark import left_unmarked
 from release.plan_view import PlanView as Plan
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, Any]:
     service = ecs.service(plan.cluster, ecs_service)
-    if service is None:
-        return {"ecs_service": ecs_service, "changed": None, "found": "service no longer exists"}
-    tags = ecs.tags_of(service)
-    if not ownership.of_service(plan, tags):
-        return ownership.left_alone("ecs_service", ecs_service, tags)
-    if SINCE in tags:
-        return {"ecs_service": ecs_service, "changed": None, "found": f"already obsolete since {tags[SINCE]}"}
-    marks = {SINCE: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), BY: f"{plan.env}/{plan.version}"}
+    return apply_mark(plan, service, decisions.obsolete_mark(plan, ecs_service, service, now()), target_groups)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, target_groups: list[str]) -> dict[str, Any]:
+    """Tag the service and its target groups (`target_groups`, or those it is wired to) as decided."""
+    if not intent.acts:
+        return {"ecs_service": intent.name, "changed": None, "found": intent.why}
     # Target groups first: cleanup finds versions through their target groups' tags.
     arns = target_groups or ecs.target_group_arns(service)
     group_tags = elbv2.tags_of(arns) if arns else {}
     for arn in arns:
         if ownership.of_service(plan, group_tags.get(arn, {})):
-            elbv2.add_tags(arn, marks)
-    ecs.tag(service["serviceArn"], marks)
-    return {"ecs_service": ecs_service, "changed": "marked obsolete", "tags": marks}
-
-
-def left_unmarked(plan: Plan, retired_now: set[str]) -> list[str]:
-    """The record's previous version, when an earlier release retired it but could not mark it."""
-    previous = ((records.get(plan.record_key) or {}).get("previous") or {}).get("ecs_service")
-    if not previous or previous == plan.ecs_service or previous in retired_now:
-        return []
-    service = ecs.service(plan.cluster, previous)
-    if service is None or service["desiredCount"] > 0 or SINCE in ecs.tags_of(service):
-        return []
-    return [previous]
+            elbv2.add_tags(arn, intent.after)
+    ecs.tag(service["serviceArn"], intent.after)
+    return {"ecs_service": intent.name, "changed": "marked obsolete", "tags": intent.after}
 
 
 def mark_retired(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:

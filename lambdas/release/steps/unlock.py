@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from release import decisions
 from release.adapters import records
 from release.results import Unlock
 from release.step import StepEvent, lambda_step
 
 
 def release(key: str, owner: str) -> dict[str, Any]:
+    # One call in the common case: the delete's condition is the decision's held-by-this-release case,
+    # checked by DynamoDB atomically; the lock is read only to say why it was left as it is.
     if records.delete(key, "held_by = :me", {":me": owner}):
         return {"lock": key, "changed": "released"}
-    held = records.get(key)
-    if held is None:
-        return {"lock": key, "changed": None, "found": "not locked"}
-    return {"lock": key, "changed": None, "found": f"held by {held.get('held_by')}, left alone"}
+    intent = decisions.unlock(key, owner, records.get(key))
+    return {"lock": key, "changed": None, "found": intent.why}
 
 
 def release_held_by(execution_arn: str) -> dict[str, Any]:
