@@ -4,14 +4,16 @@ Two phases, with the state machine's health wait between them, so that no rule e
 a version that cannot serve: `restore` gives the old service its count and autoscaling back;
 `traffic`, once the old version is healthy, puts every public rule back on what the release read
 before it changed anything, unless someone else changed the rule meanwhile (then it is left
-alone and said so), and tears the new version down like a failed preparation.
+alone and said so), and tears the new version down like a failed preparation. What to do is
+decided in `release.compensation_decisions` from what was read; this module applies it.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from release import ownership
+from release import compensation_decisions as compensation, ownership
 from release.adapters import autoscaling, ecs, elbv2, records
+from release.intent import Intent
 from release.plan_view import PlanView as Plan
 from release.results import Undone
 from release.step import StepEvent, lambda_step, record_count
@@ -20,19 +22,16 @@ from release.steps.teardown import describe, tear_down, what_happened
 
 def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
     written = (results.get("traffic") or {}).get("written") or {}
+    routes = (results.get("live") or {}).get("routes", [])
+    described = {route["route"]: elbv2.rule(route["rule"]) for route in routes}
+    current = {name: elbv2.forward_of(description) for name, description in described.items()}
     done = []
-    for route in (results.get("live") or {}).get("routes", []):
-        description = elbv2.rule(route["rule"])
-        current = elbv2.normalized(elbv2.forward_of(description))
-        original = {arn: int(w) for arn, w in route["forward"].items()}
-        ours = written.get(route["route"])
-        if current == elbv2.normalized(original):
-            done.append({"route": route["route"], "changed": None, "found": "already on the old version"})
-        elif ours and current == elbv2.normalized({a: int(w) for a, w in ours.items()}):
-            elbv2.set_forward(route["rule"], description, original)
-            done.append({"route": route["route"], "changed": "back on the old version", "after": original})
+    for route, intent in zip(routes, compensation.public_rules_back(routes, written, current)):
+        if intent.acts:
+            elbv2.set_forward(intent.name, described[route["route"]], intent.after)
+            done.append({"route": route["route"], "changed": intent.why, "after": intent.after})
         else:
-            done.append({"route": route["route"], "changed": None, "found": "changed by someone else; left as it is"})
+            done.append({"route": route["route"], "changed": None, "found": intent.why})
     return done
 
 
@@ -42,26 +41,31 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
     done = []
     for old in (results.get("live") or {}).get("old_services", []):
         name = old["ecs_service"]
-        service = ecs.service(plan.cluster, name)
-        saved = remembered.get(name) or {}
-        if service is None:
-            done.append({"ecs_service": name, "changed": None, "found": "service no longer exists",
-                         "desired_count": 0, "target_groups": old["target_groups"]})
-            continue
-        if not ownership.of_service(plan, ecs.tags_of(service)):
-            done.append(ownership.left_alone("ecs_service", name, ecs.tags_of(service)))
-            continue
-        changes, desired = [], service["desiredCount"]
-        if desired == 0 and saved.get("desired_count"):
-            desired = int(saved["desired_count"])
-            ecs.set_desired(plan.cluster, name, desired)
-            changes.append(f"desired count 0 -> {desired}")
-        if saved.get("autoscaling") and autoscaling.snapshot(plan.cluster, name) is None:
-            autoscaling.restore(plan.cluster, name, saved["autoscaling"])
-            changes.append("autoscaling restored")
-        done.append({"ecs_service": name, "changed": "; ".join(changes) or None,
-                     "desired_count": desired, "target_groups": old["target_groups"]})
+        service, saved = ecs.service(plan.cluster, name), remembered.get(name) or {}
+        # The scalable target is read only when one was remembered: otherwise there is none to restore.
+        ours = service is not None and ownership.of_service(plan, ecs.tags_of(service))
+        snapshot = autoscaling.snapshot(plan.cluster, name) if ours and saved.get("autoscaling") else None
+        intent = compensation.old_version_back(plan, name, service, saved, snapshot)
+        if compensation.left_alone(intent):
+            done.append({"ecs_service": name, "changed": None, "found": intent.why})
+        elif service is None:
+            done.append({"ecs_service": name, "changed": None, "found": intent.why, "desired_count": 0,
+                         "target_groups": old["target_groups"]})
+        else:
+            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent),
+                         "desired_count": intent.after["desired_count"], "target_groups": old["target_groups"]})
     return done
+
+
+def bring_back(plan: Plan, name: str, intent: Intent) -> str | None:
+    changes = []
+    if intent.after["desired_count"] != intent.before["desired_count"]:
+        ecs.set_desired(plan.cluster, name, intent.after["desired_count"])
+        changes.append(f"desired count {intent.before['desired_count']} -> {intent.after['desired_count']}")
+    if "autoscaling" in intent.after:
+        autoscaling.restore(plan.cluster, name, intent.after["autoscaling"])
+        changes.append("autoscaling restored")
+    return "; ".join(changes) or None
 
 
 def restore(event: StepEvent) -> Undone:

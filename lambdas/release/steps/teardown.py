@@ -2,101 +2,77 @@
 
 The preparing rules go back to what they forwarded to before, the new version's service is
 scaled to zero (its scalable target removed first) and marked obsolete, or deleted when the
-config says so. A version that a public rule still forwards to is never scaled down.
+config says so. A version that a public rule still forwards to is never scaled down. What to do
+is decided in `release.compensation_decisions` from what was read; this module applies it.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from release import ownership
+from release import compensation_decisions as compensation
 from release.adapters import autoscaling, ecs, elbv2
-from release.plan_view import PlanView as Plan
+from release.intent import Intent
+from release.plan_view import PlanView as Plan, RoutePlanView as RoutePlan
 from release.results import Undone
 from release.step import StepEvent, lambda_step, record_count
-from release.steps.obsolete import mark
-
-
-def restore_preparing(plan: Plan, results: dict[str, Any], groups: set[str]) -> list[dict[str, Any]]:
-    before = {r["route"]: r.get("before") or {} for r in (results.get("preparing") or {}).get("rules", [])}
-    done = []
-    for route in plan.routes:
-        rule_arn = route.route.preparing_rule_arn
-        description = elbv2.rule(rule_arn)
-        current = elbv2.forward_of(description)
-        previous = {arn: w for arn, w in before.get(route.route.name, {}).items() if arn not in groups}
-        if not set(current) & groups:
-            done.append({"route": route.route.name, "changed": None, "found": "preparing rule does not forward to the new version"})
-        elif not previous:
-            done.append({"route": route.route.name, "changed": None, "found": "nothing to put back on the preparing rule; left on the new version"})
-        else:
-            elbv2.set_forward(rule_arn, description, previous)
-            done.append({"route": route.route.name, "changed": "preparing rule put back", "after": previous})
-    return done
-
-
-def publicly_live(plan: Plan, groups: set[str]) -> bool:
-    return any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & groups for r in plan.routes)
-
-
-def owned_groups(plan: Plan) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]], list[dict[str, Any]]]:
-    """This version's target groups found under its names, their tags, and the ones left alone."""
-    found, tags, foreign = {}, {}, []
-    for route in plan.routes:
-        group = elbv2.target_group_by_name(route.target_group_name)
-        if not group:
-            continue
-        group_tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
-        if ownership.of_version(plan, group_tags, route.route.name):
-            found[route.target_group_name], tags[route.target_group_name] = group, group_tags
-        else:
-            foreign.append(ownership.left_alone("target_group", route.target_group_name, group_tags))
-    return found, tags, foreign
+from release.steps import obsolete
 
 
 def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
-    found_groups, group_tags, foreign = owned_groups(plan)
-    groups = {g["TargetGroupArn"] for g in found_groups.values()}
-    report: dict[str, Any] = {"preparing_rules": restore_preparing(plan, results, groups) if groups else []}
-    if foreign:
-        report["left_alone"] = list(foreign)
-    if groups and publicly_live(plan, groups):
-        report["service"] = {"changed": None, "found": f"{plan.version} serves public traffic; it is kept as it is"}
-        return report
-    service = ecs.service(plan.cluster, plan.ecs_service)
-    if service is not None and not ownership.of_version(plan, ecs.tags_of(service)):
-        report.setdefault("left_alone", []).append(ownership.left_alone("ecs_service", plan.ecs_service, ecs.tags_of(service)))
-        service = None
-    if service is not None:
-        changes = []
-        if autoscaling.snapshot(plan.cluster, plan.ecs_service) is not None:
-            autoscaling.deregister(plan.cluster, plan.ecs_service)
-            changes.append("scalable target deregistered")
-        if service["desiredCount"] > 0:
-            ecs.set_desired(plan.cluster, plan.ecs_service, 0)
-            changes.append(f"desired count {service['desiredCount']} -> 0")
-        report["service"] = {"ecs_service": plan.ecs_service, "changed": "; ".join(changes) or None}
-        if not changes:
-            # Said plainly so that a retried undo still tells what state the version is in.
-            report["service"]["found"] = "already at zero, no scalable target"
-    # Only what this release created is deleted; this version's resources made by an earlier release
-    # (a retired version released again) are kept at zero and marked, so a rollback can still use them.
-    created_service = service is not None and ownership.created(plan, ecs.tags_of(service))
-    created_groups = {n: g for n, g in found_groups.items() if ownership.created(plan, group_tags[n])}
-    if plan.config.release.on_prepare_failure == "delete" and plan.action == "release" and (created_service or service is None):
-        if service is not None and service.get("status") == "ACTIVE":
-            ecs.delete_service(plan.cluster, plan.ecs_service)
-            report["service"]["changed"] = "deleted"
-        elif service is not None:
-            report["service"]["found"] = "already being deleted"
-        report["target_groups"] = delete_unused_groups(created_groups)
-    elif service is not None:
-        report["obsolete"] = mark(plan, plan.ecs_service, sorted(groups))
-    elif created_groups:
-        # No service was created: nothing would ever find these groups again (cleanup walks the
-        # cluster's services), and a new attempt recreates them, so they go now.
-        report["target_groups"] = delete_unused_groups(created_groups)
+    found = compensation.prepared_found(plan)
+    before = {r["route"]: r.get("before") or {} for r in (results.get("preparing") or {}).get("rules", [])}
+    rules = compensation.preparing_rules_back(plan, found, before) if found.groups else []
+    return {"preparing_rules": [put_back(route, found, intent) for route, intent in zip(plan.routes, rules)],
+            **apply(plan, found, compensation.prepared_version(plan, found, obsolete.now()))}
+
+
+def put_back(route: RoutePlan, found: compensation.PreparedFound, intent: Intent) -> dict[str, Any]:
+    if not intent.acts:
+        return {"route": route.route.name, "changed": None, "found": intent.why}
+    elbv2.set_forward(intent.name, found.preparing[route.route.name], intent.after)
+    return {"route": route.route.name, "changed": intent.why, "after": intent.after}
+
+
+def apply(plan: Plan, found: compensation.PreparedFound, intents: list[Intent]) -> dict[str, Any]:
+    """Make the calls the teardown decided, in its order, and report them."""
+    report: dict[str, Any] = {}
+    doomed_groups = {}
+    for intent in intents:
+        if compensation.left_alone(intent):
+            kind = "target_group" if intent.resource == compensation.TARGET_GROUP else "ecs_service"
+            report.setdefault("left_alone", []).append({kind: intent.name, "changed": None, "found": intent.why})
+        elif intent.resource == compensation.TARGET_GROUP:
+            doomed_groups[intent.name] = found.groups[intent.name]
+        elif intent.resource == compensation.OBSOLETE_MARK:
+            report["obsolete"] = obsolete.apply_mark(plan, found.service, intent, sorted(found.arns))
+        elif "service" in report:
+            # The service's second decision, once at zero: delete it, or it is being deleted already.
+            if intent.acts:
+                ecs.delete_service(plan.cluster, plan.ecs_service)
+                report["service"]["changed"] = "deleted"
+            else:
+                report["service"]["found"] = intent.why
+        elif found.publicly_live:
+            report["service"] = {"changed": None, "found": intent.why}
+        else:
+            report["service"] = scale_down(plan, found, intent)
+    if doomed_groups:
+        report["target_groups"] = delete_unused_groups(doomed_groups)
     return report
+
+
+def scale_down(plan: Plan, found: compensation.PreparedFound, intent: Intent) -> dict[str, Any]:
+    if not intent.acts:
+        return {"ecs_service": plan.ecs_service, "changed": None, "found": intent.why}
+    changes = []
+    if found.snapshot is not None:
+        autoscaling.deregister(plan.cluster, plan.ecs_service)
+        changes.append("scalable target deregistered")
+    if found.service["desiredCount"] > 0:
+        ecs.set_desired(plan.cluster, plan.ecs_service, 0)
+        changes.append(f"desired count {found.service['desiredCount']} -> 0")
+    return {"ecs_service": plan.ecs_service, "changed": "; ".join(changes)}
 
 
 def delete_unused_groups(found_groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
