@@ -1,0 +1,132 @@
+"""One release in the steady state, counted as AWS counts it: a service released many times before.
+
+The family already has ten or more task definition revisions and an earlier release marked a version
+obsolete, so this release deletes that version (its service, target group and revision) besides
+retiring and marking the one it replaces. The state is built through real releases in the local
+engine, whose rules page every read the steps make as AWS does (docs/fidelity.md): v1 bootstrapped,
+older revisions of the family registered, v2 and v3 released. Then v4 is released at production
+settings and its calls are counted beside their floor.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import botocore.session
+
+from bench import floor
+from bench.counting import StepCounter
+from bench.release_costs import PRODUCTION, TIME_SCALE, demo_config, scale_time_limits, transitions
+from bench.report import API_CALLS_TARGET, table
+from cutover import operations
+from cutover.local.engine import LocalEngine
+
+REVISIONS = 10  # task definition revisions of the family before the counted release
+TRAFFIC_STEPS = [{"percent": 50, "hold_seconds": 60 // TIME_SCALE}, {"percent": 100, "hold_seconds": 0}]
+SETUP_VERSIONS = ("2", "3")  # v3's release deletes v1 and marks v2 obsolete
+COUNTED = "4"  # deletes v2, retires and marks v3
+
+
+def release(engine: LocalEngine, config: dict[str, Any], version: str) -> list[dict[str, Any]]:
+    """Release `version` through the state machine, approved; its execution history once it succeeded."""
+    sfn = engine.client("stepfunctions")
+    start_input = {"env": "demo", "version": version, "image": f"registry.local/web:{version}", "config": config}
+    arn = operations.start(sfn, engine.state_machine_arn, start_input, f"steady-{version}")
+    if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
+        raise RuntimeError(f"steady state: the release of v{version} never asked for approval")
+    operations.approve(sfn, arn, by="bench", wait_seconds=30)
+    status = operations.wait(sfn, arn, 300)["status"]
+    events = operations.history(sfn, arn)
+    if status != "SUCCEEDED":
+        raise RuntimeError(f"steady state: the release of v{version} ended {status}: {operations.execution_failure(events)}")
+    return events
+
+
+def register_earlier_revisions(engine: LocalEngine, service: str, count: int) -> None:
+    """Revisions of the family from releases long gone: the live version's definition, other images."""
+    ecs = engine.client("ecs")
+    arn = ecs.describe_services(cluster="demo", services=[service])["services"][0]["taskDefinition"]
+    live = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    accepted = botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape.members
+    request = {key: value for key, value in live.items() if key in accepted}
+    for n in range(count):
+        containers = [{**c, "image": f"registry.local/web:0.{n}"} for c in request["containerDefinitions"]]
+        ecs.register_task_definition(**{**request, "containerDefinitions": containers})
+
+
+def revisions(engine: LocalEngine, family: str) -> int:
+    """Revisions registered in the family so far: its latest revision's number."""
+    return engine.client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]["revision"]
+
+
+def service_status(engine: LocalEngine, name: str) -> str:
+    found = engine.client("ecs").describe_services(cluster="demo", services=[name])["services"]
+    return found[0]["status"] if found else "MISSING"
+
+
+def run() -> dict[str, Any]:
+    with LocalEngine(task_start_seconds=0.2) as engine:
+        config = demo_config(engine, 1, TRAFFIC_STEPS)
+        config["release"].update(PRODUCTION)
+        scale_time_limits()
+        family = config["task_definition"]["family"]
+        register_earlier_revisions(engine, "web-1", REVISIONS - 1 - len(SETUP_VERSIONS))
+        for version in SETUP_VERSIONS:
+            release(engine, config, version)
+        before = {"revisions": revisions(engine, family), "obsolete": "web-2", "obsolete_status": service_status(engine, "web-2")}
+        with StepCounter() as counter:
+            events = release(engine, config, COUNTED)
+            uncounted = counter.uncounted_clients()
+        after = {"obsolete_status": service_status(engine, "web-2"), "revisions": revisions(engine, family)}
+        if before["revisions"] < REVISIONS or after["obsolete_status"] == "ACTIVE":
+            raise RuntimeError(f"steady state not reached or not cleaned up: before {before}, after {after}")
+        steps = counter.per_step()
+        # v2 is the one obsolete version; with v3 retired now and v4 new, cleanup finds three versions.
+        inputs = floor.release_of(config, steps, old_autoscaling=True, deleted_versions=1, service_versions=3)
+        floors = floor.per_step(inputs)
+        api_calls = sum(s["api_calls"] for s in steps.values())
+        return {
+            "scenario": "steady state, production settings",
+            "time_scale": TIME_SCALE,
+            "revisions_before": before["revisions"],
+            "deleted": before["obsolete"],
+            "deleted_status_after": after["obsolete_status"],
+            "state_transitions": transitions(events),
+            "lambda_invocations": sum(s["invocations"] for s in steps.values()),
+            "api_calls": api_calls,
+            "api_calls_floor": sum(floors.values()),
+            "api_calls_floor_by_step": floors,
+            "api_calls_by_operation": counter.calls_by_operation(),
+            "steps": steps,
+            "uncounted_clients": uncounted,
+        }
+
+
+def render(steady: dict[str, Any]) -> str:
+    """The steady-state release's calls beside the floor and the target, then step by step."""
+    ratio = steady["api_calls"] / steady["api_calls_floor"]
+    summary = table(("release", "revisions of the family", "versions deleted", "AWS API calls", "floor", "× floor",
+                     f"≤ {API_CALLS_TARGET}×"),
+                    [(steady["scenario"], steady["revisions_before"], 1, steady["api_calls"], steady["api_calls_floor"],
+                      round(ratio, 2), "yes" if ratio <= API_CALLS_TARGET else "NO")])
+    keys = sorted(set(steady["steps"]) | set(steady["api_calls_floor_by_step"]))
+    rows = []
+    for key in keys:
+        step = steady["steps"].get(key, {"api_calls": 0, "calls": {}})
+        calls = ", ".join(f"{op.split(':', 1)[1]} {n}" for op, n in step["calls"].items())
+        rows.append((key, step["api_calls"], steady["api_calls_floor_by_step"].get(key, "–"), calls))
+    by_step = table(("step", "AWS API calls", "floor", "calls"), rows)
+    return "\n".join([
+        "## The steady state, as AWS counts it", "",
+        f"v4 released at production settings (time 1/{steady['time_scale']}) over a family of "
+        f"{steady['revisions_before']} task definition revisions, deleting {steady['deleted']}, which the release of v3 "
+        "marked obsolete. Every read the steps make is paged as AWS pages it (docs/fidelity.md).", "",
+        summary, "", by_step, "",
+    ])
+
+
+def timed_run() -> dict[str, Any]:
+    began = time.perf_counter()
+    result = run()
+    print(f"  steady state: {time.perf_counter() - began:.1f} s", flush=True)
+    return result
