@@ -16,30 +16,14 @@ import botocore.session
 
 from bench import floor
 from bench.counting import StepCounter
-from bench.release_costs import PRODUCTION, TIME_SCALE, demo_config, scale_time_limits, transitions
+from bench.release_costs import PRODUCTION, TIME_SCALE, approved_release, demo_config, scale_time_limits, transitions
 from bench.report import API_CALLS_TARGET, table
-from cutover import operations
 from cutover.local.engine import LocalEngine
 
 REVISIONS = 10  # task definition revisions of the family before the counted release
 TRAFFIC_STEPS = [{"percent": 50, "hold_seconds": 60 // TIME_SCALE}, {"percent": 100, "hold_seconds": 0}]
 SETUP_VERSIONS = ("2", "3")  # v3's release deletes v1 and marks v2 obsolete
 COUNTED = "4"  # deletes v2, retires and marks v3
-
-
-def release(engine: LocalEngine, config: dict[str, Any], version: str) -> list[dict[str, Any]]:
-    """Release `version` through the state machine, approved; its execution history once it succeeded."""
-    sfn = engine.client("stepfunctions")
-    start_input = {"env": "demo", "version": version, "image": f"registry.local/web:{version}", "config": config}
-    arn = operations.start(sfn, engine.state_machine_arn, start_input, f"steady-{version}")
-    if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
-        raise RuntimeError(f"steady state: the release of v{version} never asked for approval")
-    operations.approve(sfn, arn, by="bench", wait_seconds=30)
-    status = operations.wait(sfn, arn, 300)["status"]
-    events = operations.history(sfn, arn)
-    if status != "SUCCEEDED":
-        raise RuntimeError(f"steady state: the release of v{version} ended {status}: {operations.execution_failure(events)}")
-    return events
 
 
 def register_earlier_revisions(engine: LocalEngine, service: str, count: int) -> None:
@@ -72,10 +56,10 @@ def run() -> dict[str, Any]:
         family = config["task_definition"]["family"]
         register_earlier_revisions(engine, "web-1", REVISIONS - 1 - len(SETUP_VERSIONS))
         for version in SETUP_VERSIONS:
-            release(engine, config, version)
+            approved_release(engine, config, version, f"steady-{version}", "steady state")
         before = {"revisions": revisions(engine, family), "obsolete": "web-2", "obsolete_status": service_status(engine, "web-2")}
         with StepCounter() as counter:
-            events = release(engine, config, COUNTED)
+            events = approved_release(engine, config, COUNTED, f"steady-{COUNTED}", "steady state")
             uncounted = counter.uncounted_clients()
         after = {"obsolete_status": service_status(engine, "web-2"), "revisions": revisions(engine, family)}
         if before["revisions"] < REVISIONS or after["obsolete_status"] == "ACTIVE":
