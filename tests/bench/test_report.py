@@ -167,7 +167,7 @@ def test_deleting_a_version_raises_the_cleanup_floor_by_what_deletion_must_call(
 
 def test_the_steady_state_is_shown_beside_its_floor_and_the_target_step_by_step():
     steady = {**RELEASE, "scenario": "steady state, production settings", "time_scale": 10, "revisions_before": 10,
-              "deleted": "web-2", "deleted_status_after": "DRAINING"}
+              "deleted": ["web-2"]}
     tables = tables_of(steady_state.render(steady))
     assert tables[0][2] == "| steady state, production settings | 10 | 1 | 4 | 3 | 1.33 | NO |"
     assert "| ShiftTraffic | 3 | 2 | DescribeRules 3 |" in tables[1]
