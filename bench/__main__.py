@@ -11,10 +11,10 @@ import time
 # before any engine sets it, and their INFO lines would bury the report.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from bench import cleanup_scale, cold_start, release_costs, report  # noqa: E402
+from bench import cleanup_scale, cold_start, release_costs, report, steady_state  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-PARTS = ("releases", "cleanup", "cold_start")
+PARTS = ("releases", "steady", "cleanup", "cold_start")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": report.machine()}
     if "releases" in parts:
         results["releases"] = release_costs.run()
+    if "steady" in parts:
+        results["steady"] = steady_state.timed_run()
     if "cleanup" in parts:
         results["cleanup"] = cleanup_scale.run(tuple(int(s) for s in args.sizes.split(",") if s))
     if "cold_start" in parts:
         results["cold_start"] = cold_start.run(args.repeats)
     results["bench_seconds"] = round(time.perf_counter() - began, 1)
 
-    markdown = report.render(results)
+    markdown = report.render(results) + (steady_state.render(results["steady"]) if "steady" in results else "")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "bench.md"), "w", encoding="utf-8") as f:
         f.write(markdown)

@@ -29,6 +29,9 @@ class Release:
     old_autoscaling: bool
     health_polls: int  # looks at the health of each route, the re-check before the switch included
     manual_approval: bool = True
+    deleted_versions: int = 0  # obsolete versions the cleanup deletes
+    service_versions: int = 0  # versions of the service in the cluster when the cleanup runs, obsolete ones included
+    deleted_revisions: str = "deregister"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,19 @@ def _looks(r: Release) -> int:
     # One per alarm_check_seconds of each hold: a reaction no slower than alarm_check_seconds (the look
     # right before the switch is ReadLiveRoutes'). A hold of zero seconds needs no look.
     return sum(math.ceil(hold / r.alarm_check_seconds) for hold in r.holds if hold > 0) if r.alarms else 0
+
+
+def _deletions(r: Release) -> int:
+    # GetResources could ask for every version of the service, obsolete or not, in its one query (the
+    # mark is read from the tags it returns); then one DescribeServices per ten versions confirms from
+    # ECS what to delete and gives the revisions the staying versions run (never deregister one in
+    # use) and the target groups; one DescribeTargetGroups of all of them (none may sit behind a
+    # rule); per version, DescribeTaskDefinition (did Cutover register its revision?),
+    # DeregisterTaskDefinition (and DeleteTaskDefinitions), DeleteService and DeleteTargetGroup per route.
+    if not r.deleted_versions:
+        return 0
+    revision = {"keep": 0, "deregister": 2, "delete": 3}[r.deleted_revisions]
+    return math.ceil(r.service_versions / 10) + 1 + r.deleted_versions * (revision + 1 + r.routes)
 
 
 FLOOR = [
@@ -69,14 +85,15 @@ FLOOR = [
               lambda r: 4 + (3 if r.old_autoscaling else 0)),
     StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete; deletes only when there is some), "
               "then one tag call: the retired service's target group carries the mark cleanup looks for (its ownership "
-              "was read by ReadLiveRoutes)", lambda r: 2),
+              "was read by ReadLiveRoutes); deleting versions adds what _deletions counts", lambda r: 2 + _deletions(r)),
     StepFloor("RecordRelease", "UpdateItem", lambda r: 1),
     StepFloor("NotifySucceeded", "Publish", lambda r: 1),
     StepFloor("UnlockService", "DeleteItem with a condition", lambda r: 1),
 ]
 
 
-def release_of(config: dict[str, Any], steps: dict[str, dict[str, Any]], old_autoscaling: bool) -> Release:
+def release_of(config: dict[str, Any], steps: dict[str, dict[str, Any]], old_autoscaling: bool,
+               deleted_versions: int = 0, service_versions: int = 0) -> Release:
     """The floor's inputs for a release of `config` (a deploy config as given) whose steps were counted."""
     settings = config.get("release", {})
     scaling = config.get("service_settings", {}).get("autoscaling")
@@ -90,6 +107,9 @@ def release_of(config: dict[str, Any], steps: dict[str, dict[str, Any]], old_aut
         # Each look is one DescribeTargetHealth per route, however many looks an invocation makes.
         health_polls=steps.get("CheckHealth", {}).get("calls", {}).get("elbv2:DescribeTargetHealth", 0) // len(config["routes"]),
         manual_approval=settings.get("approval", {}).get("mode", "manual") == "manual",
+        deleted_versions=deleted_versions,
+        service_versions=service_versions,
+        deleted_revisions=settings.get("deleted_revisions", "deregister"),
     )
 
 

@@ -116,6 +116,21 @@ def transitions(events: list[dict[str, Any]]) -> int:
     return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
+def approved_release(engine: LocalEngine, config: dict[str, Any], version: str, execution: str, scenario: str) -> list[dict[str, Any]]:
+    """Release `version` through the state machine, approved; its execution history once it succeeded."""
+    sfn = engine.client("stepfunctions")
+    start_input = {"env": "demo", "version": version, "image": f"registry.local/web:{version}", "config": config}
+    arn = operations.start(sfn, engine.state_machine_arn, start_input, execution)
+    if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
+        raise RuntimeError(f"{scenario}: the release never asked for approval")
+    operations.approve(sfn, arn, by="bench", wait_seconds=30)
+    status = operations.wait(sfn, arn, 300)["status"]
+    events = operations.history(sfn, arn)
+    if status != "SUCCEEDED":
+        raise RuntimeError(f"{scenario}: the release ended {status}: {operations.execution_failure(events)}")
+    return events
+
+
 def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]], release: dict[str, Any] | None = None,
                  scaled: bool = False) -> dict[str, Any]:
     with LocalEngine(task_start_seconds=0.2) as engine:
@@ -123,17 +138,8 @@ def run_scenario(name: str, routes: int, traffic_steps: list[dict[str, Any]], re
         config["release"].update(release or {})
         if scaled:
             scale_time_limits()
-        sfn = engine.client("stepfunctions")
         with StepCounter() as counter:
-            start_input = {"env": "demo", "version": "2", "image": "registry.local/web:2", "config": config}
-            arn = operations.start(sfn, engine.state_machine_arn, start_input, "bench-2")
-            if not operations.wait_for_state(sfn, arn, operations.APPROVAL_STATE, 90):
-                raise RuntimeError(f"{name}: the release never asked for approval")
-            operations.approve(sfn, arn, by="bench", wait_seconds=30)
-            status = operations.wait(sfn, arn, 300)["status"]
-            events = operations.history(sfn, arn)
-            if status != "SUCCEEDED":
-                raise RuntimeError(f"{name}: the release ended {status}: {operations.execution_failure(events)}")
+            events = approved_release(engine, config, "2", "bench-2", name)
             uncounted = counter.uncounted_clients()
         count = transitions(events)
         steps = counter.per_step()

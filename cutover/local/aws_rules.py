@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 import threading
 import unicodedata
@@ -27,6 +28,9 @@ service_drain_seconds = 5.0
 DESCRIBE_SERVICES_MAX = 10
 LIST_SERVICES_DEFAULT, LIST_SERVICES_MAX = 10, 100
 DESCRIBE_TAGS_MAX = 20
+SCALING_POLICIES_DEFAULT = SCALING_POLICIES_MAX = 10
+ALARMS_DEFAULT, ALARMS_MAX = 50, 100
+HISTORY_DEFAULT, HISTORY_MAX = 100, 1000
 FORWARD_GROUPS_MAX, WEIGHT_MAX = 5, 999
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 # ELBv2 and ECS tags: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ - letters, separators (spaces) and numbers of
@@ -72,6 +76,30 @@ def _check_before(cls: type, name: str, check: Callable[[Any], None]) -> None:
         return checked
 
     _wrap(cls, name, make)
+
+
+# -- paging --------------------------------------------------------------------------------------
+# moto answers many List/Describe/Get calls with everything at once; AWS answers in pages of a fixed
+# size (or a default one when the caller names none). The rules below page as AWS does, so a caller
+# that reads only the first page fails here as it would on AWS, and calls count as AWS counts them.
+def _page_size(asked: Any, default: int, most: int, refuse: Callable[[], Refused], least: int = 1) -> int:
+    if asked is None or asked == "":
+        return default
+    if not least <= int(asked) <= most:
+        raise refuse()
+    return int(asked) or default
+
+
+def _page(items: list[Any], token: str | None, size: int, error_code: str) -> tuple[list[Any], str | None]:
+    """One page of `items` from the offset `token` carries, and the token of the next page (None at the end)."""
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except ValueError as error:
+            raise Refused(error_code, "The pagination token is not valid.") from error
+    following = start + size
+    return items[start:following], (base64.urlsafe_b64encode(str(following).encode()).decode() if following < len(items) else None)
 
 
 # -- tags (ELBv2 and ECS) ------------------------------------------------------------------------
@@ -286,28 +314,16 @@ def _list_services(original: Callable) -> Callable:
 
     def list_services(self, *args, **kwargs):
         _settle()
-        limit = self._get_param("maxResults")
-        if limit is not None and not 1 <= int(limit) <= LIST_SERVICES_MAX:
-            raise Refused("InvalidParameterException", f"maxResults must be between 1 and {LIST_SERVICES_MAX}.")
-        limit = int(limit or LIST_SERVICES_DEFAULT)
+        limit = _page_size(self._get_param("maxResults"), LIST_SERVICES_DEFAULT, LIST_SERVICES_MAX,
+                           lambda: Refused("InvalidParameterException", f"maxResults must be between 1 and {LIST_SERVICES_MAX}."))
         arns = self.ecs_backend.list_services(
             self._get_param("cluster", "default"), self._get_param("schedulingStrategy"),
             launch_type=self._get_param("launchType"),
         )
         status = {s.arn: s.status for s in self.ecs_backend.services.values()}
         arns = [arn for arn in arns if status.get(arn) == "ACTIVE"]
-        token = self._get_param("nextToken")
-        start = 0
-        if token:
-            try:
-                start = int(base64.urlsafe_b64decode(token.encode()).decode())
-            except ValueError as error:
-                raise Refused("InvalidParameterException", "Invalid nextToken.") from error
-        page = arns[start:start + limit]
-        result: dict[str, Any] = {"serviceArns": page}
-        if start + limit < len(arns):
-            result["nextToken"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
-        return ActionResult(result)
+        page, token = _page(arns, self._get_param("nextToken"), limit, "InvalidParameterException")
+        return ActionResult({"serviceArns": page, **({"nextToken": token} if token else {})})
 
     return list_services
 
@@ -350,6 +366,50 @@ def _check_label_attached(response: Any, label: str) -> None:
         raise Refused("ValidationException", f"Target group targetgroup/{group_part} is not associated with load balancer {balancer_part}.")
 
 
+def _describe_scaling_policies(original: Callable) -> Callable:
+    """DescribeScalingPolicies pages: 10 by default, MaxResults 1..10. moto answered up to 100 at once,
+    ignored PolicyNames, and matched ResourceId as a substring (service/c/web-1 answered for web-10 too)."""
+
+    def describe(self, *args, **kwargs):
+        from moto.applicationautoscaling.responses import _build_policy
+
+        asked = self._get_param("MaxResults")
+        size = _page_size(asked, SCALING_POLICIES_DEFAULT, SCALING_POLICIES_MAX, lambda: Refused(
+            "ValidationException", f"1 validation error detected: Value '{asked}' at 'maxResults' failed to satisfy "
+                                   f"constraint: Member must have value less than or equal to {SCALING_POLICIES_MAX}"))
+        wanted = {"service_namespace": self._get_param("ServiceNamespace"), "resource_id": self._get_param("ResourceId"),
+                  "scalable_dimension": self._get_param("ScalableDimension")}
+        names = self._get_param("PolicyNames") or []
+        policies = [p for p in self.applicationautoscaling_backend.policies.values()
+                    if all(value is None or getattr(p, key) == value for key, value in wanted.items())
+                    and (not names or p.policy_name in names)]
+        page, token = _page(policies, self._get_param("NextToken"), size, "InvalidNextTokenException")
+        return json.dumps({"ScalingPolicies": [_build_policy(p) for p in page], **({"NextToken": token} if token else {})})
+
+    return describe
+
+
+# -- CloudWatch ----------------------------------------------------------------------------------
+def _describe_alarms(original: Callable) -> Callable:
+    """DescribeAlarms pages: 50 by default, MaxRecords 1..100, at most 100 AlarmNames; moto answered
+    every alarm at once."""
+
+    def describe(self, *args, **kwargs):
+        names = self._get_param("AlarmNames", [])
+        if len(names) > ALARMS_MAX:
+            raise _validation("alarmNames", names, f"Member must have length less than or equal to {ALARMS_MAX}")
+        asked = self._get_param("MaxRecords")
+        size = _page_size(asked, ALARMS_DEFAULT, ALARMS_MAX, lambda: _validation(
+            "maxRecords", asked, f"Member must have value less than or equal to {ALARMS_MAX}"))
+        found = original(self, *args, **kwargs).result
+        kinds = [("MetricAlarms", a) for a in found.get("MetricAlarms", [])] + [("CompositeAlarms", a) for a in found.get("CompositeAlarms", [])]
+        page, token = _page(kinds, self._get_param("NextToken"), size, "InvalidNextToken")
+        result: dict[str, Any] = {kind: [a for k, a in page if k == kind] for kind in ("MetricAlarms", "CompositeAlarms")}
+        return ActionResult({**result, **({"NextToken": token} if token else {})})
+
+    return describe
+
+
 # -- Step Functions ------------------------------------------------------------------------------
 def _data_limit_is_terminal() -> None:
     """States.DataLimitExceeded cannot be caught or retried by States.ALL; moto lets it be."""
@@ -373,6 +433,24 @@ def _data_limit_is_terminal() -> None:
     _wrap(ErrorEqualsDecl, "_eval_body", make)
 
 
+def _execution_history(original: Callable) -> Callable:
+    """GetExecutionHistory pages: 100 events by default (maxResults 0), at most 1,000, reverseOrder
+    honoured; moto answered every event at once, oldest first."""
+
+    def history(self, *args, **kwargs):
+        asked = self._get_param("maxResults")
+        size = _page_size(asked, HISTORY_DEFAULT, HISTORY_MAX, lambda: Refused(
+            "ValidationException", f"1 validation error detected: Value '{asked}' at 'maxResults' failed to satisfy "
+                                   f"constraint: Member must have value less than or equal to {HISTORY_MAX}"), least=0)
+        events = list(original(self, *args, **kwargs).result["events"])
+        if self._get_param("reverseOrder"):
+            events.reverse()
+        page, token = _page(events, self._get_param("nextToken"), size, "InvalidToken")
+        return ActionResult({"events": page, **({"nextToken": token} if token else {})})
+
+    return history
+
+
 def reset() -> None:
     """Forget services that were draining (the engine starts a new emulated account)."""
     with _lock:
@@ -382,8 +460,10 @@ def reset() -> None:
 
 def install() -> None:
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.cloudwatch.responses import CloudWatchResponse
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.elbv2.responses import ELBV2Response
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     checks: dict[tuple[type, str], tuple[Callable[[Any], None], ...]] = {
         (ELBV2Response, "create_target_group"): (_elb_tags, _health_check_interval),
@@ -406,4 +486,7 @@ def install() -> None:
     _wrap(EC2ContainerServiceResponse, "create_service", _create_service)
     _wrap(EC2ContainerServiceResponse, "delete_service", _delete_service)
     _wrap(EC2ContainerServiceResponse, "list_services", _list_services)
+    _wrap(ApplicationAutoScalingResponse, "describe_scaling_policies", _describe_scaling_policies)
+    _wrap(CloudWatchResponse, "describe_alarms", _describe_alarms)
+    _wrap(StepFunctionResponse, "get_execution_history", _execution_history)
     _data_limit_is_terminal()

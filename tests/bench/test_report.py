@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bench import counting, floor, release_costs, report
+from bench import counting, floor, release_costs, report, steady_state
 from cutover import operations
 
 MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
@@ -151,6 +151,26 @@ def test_the_floor_grows_with_routes_traffic_steps_holds_and_polls_only():
     assert sum(two.values()) - sum(one.values()) == 1 + 1 + 3 + 2
     assert two["LoadRelease"] == one["LoadRelease"] and two["ReadLiveRoutes"] == one["ReadLiveRoutes"]
 
+
+def test_deleting_a_version_raises_the_cleanup_floor_by_what_deletion_must_call():
+    config = {"routes": [{"name": "a"}], "service_settings": {}, "release": {"traffic_steps": []}}
+    steps = {"CheckHealth": {"calls": {"elbv2:DescribeTargetHealth": 1}}}
+    nothing = floor.per_step(floor.release_of(config, steps, old_autoscaling=False))["CleanUp"]
+    one = floor.per_step(floor.release_of(config, steps, old_autoscaling=False, deleted_versions=1, service_versions=3))["CleanUp"]
+    # One DescribeServices of the service's versions, one DescribeTargetGroups, then DescribeTaskDefinition,
+    # DeregisterTaskDefinition, DeleteService and one DeleteTargetGroup per route
+    assert one - nothing == 1 + 1 + 2 + 1 + 1
+    kept = floor.per_step(floor.release_of({**config, "release": {"traffic_steps": [], "deleted_revisions": "keep"}}, steps,
+                                           old_autoscaling=False, deleted_versions=1, service_versions=3))["CleanUp"]
+    assert one - kept == 2
+
+
+def test_the_steady_state_is_shown_beside_its_floor_and_the_target_step_by_step():
+    steady = {**RELEASE, "scenario": "steady state, production settings", "time_scale": 10, "revisions_before": 10,
+              "deleted": ["web-2"]}
+    tables = tables_of(steady_state.render(steady))
+    assert tables[0][2] == "| steady state, production settings | 10 | 1 | 4 | 3 | 1.33 | NO |"
+    assert "| ShiftTraffic | 3 | 2 | DescribeRules 3 |" in tables[1]
 
 def test_production_releases_are_shown_beside_their_targets_and_a_longer_hold_beside_the_shorter():
     # Given the 60 s hold within the targets and a 10-minute hold that took one more loop

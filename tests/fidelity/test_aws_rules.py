@@ -194,6 +194,42 @@ def test_request_count_scaling_needs_the_resource_label_of_an_attached_target_gr
     aas.put_scaling_policy(**policy, TargetTrackingScalingPolicyConfiguration=spec(ResourceLabel=label))
 
 
+def test_scaling_policies_come_ten_to_a_page_for_exactly_the_resource_asked(demo):
+    aas = demo.client("application-autoscaling")
+    scaling = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
+    make_service(demo, "web-10")
+    aas.register_scalable_target(**scaling, ResourceId="service/demo/web-10", MinCapacity=0, MaxCapacity=2)
+    for i in range(12):
+        aas.put_scaling_policy(**scaling, ResourceId="service/demo/web-1", PolicyName=f"cpu-{i}", PolicyType="TargetTrackingScaling",
+                               TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0 + i, "PredefinedMetricSpecification": {
+                                   "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
+
+    first = aas.describe_scaling_policies(**scaling, ResourceId="service/demo/web-1")
+    assert len(first["ScalingPolicies"]) == 10 and first["NextToken"]
+    every = [p["PolicyName"] for page in aas.get_paginator("describe_scaling_policies").paginate(**scaling, ResourceId="service/demo/web-1")
+             for p in page["ScalingPolicies"]]
+    assert len(every) == len(set(every)) >= 12
+    # web-1's policies are not web-10's, though one resource id begins with the other.
+    assert aas.describe_scaling_policies(**scaling, ResourceId="service/demo/web-10")["ScalingPolicies"] == []
+    assert refused(aas.describe_scaling_policies, **scaling, ResourceId="service/demo/web-1", MaxResults=11)["Code"] == "ValidationException"
+
+
+# -- CloudWatch --------------------------------------------------------------------------------------
+def test_alarms_come_fifty_to_a_page_by_default_and_at_most_one_hundred(demo):
+    cloudwatch = demo.client("cloudwatch")
+    names = [f"paging-{i:03d}" for i in range(60)]
+    for name in names:
+        cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
+                                    ComparisonOperator="GreaterThanOrEqualToThreshold")
+
+    first = cloudwatch.describe_alarms(AlarmNames=names)
+    assert len(first["MetricAlarms"]) == 50 and first["NextToken"]
+    assert len(cloudwatch.describe_alarms(AlarmNames=names, MaxRecords=100)["MetricAlarms"]) == 60
+    assert refused(cloudwatch.describe_alarms, AlarmNames=names, MaxRecords=101)["Code"] == "ValidationError"
+    assert refused(cloudwatch.describe_alarms, AlarmNames=[f"a{i}" for i in range(101)])["Code"] == "ValidationError"
+
+
 # -- Step Functions ----------------------------------------------------------------------------------
 def test_a_state_result_over_256_kib_fails_the_execution_even_under_a_catch_all(engine, monkeypatch):
     monkeypatch.setattr(lambdas, "run_step", lambda key, event, arn="": {"data": "x" * (256 * 1024)})
@@ -214,6 +250,23 @@ def test_a_state_result_over_256_kib_fails_the_execution_even_under_a_catch_all(
     assert description["status"] == "FAILED"
     assert description["error"] == "States.DataLimitExceeded"
     assert "Caught" not in [e["stateEnteredEventDetails"]["name"] for e in operations.history(sfn, arn) if e["type"] == "SucceedStateEntered"]
+
+
+def test_an_execution_history_comes_one_hundred_events_to_a_page_by_default(engine):
+    passes = {f"Pass {i}": {"Type": "Pass", "Next": f"Pass {i + 1}"} for i in range(60)}
+    definition = {"StartAt": "Pass 0", "States": {**passes, "Pass 60": {"Type": "Succeed"}}}
+    sfn = engine.client("stepfunctions")
+    machine = sfn.create_state_machine(name="long-history", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/cutover-state-machine")["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="long", input="{}")["executionArn"]
+    assert operations.wait(sfn, arn, 60)["status"] == "SUCCEEDED"
+
+    first = sfn.get_execution_history(executionArn=arn)
+    assert len(first["events"]) == 100 and first["nextToken"]
+    every = operations.history(sfn, arn)
+    assert len(every) > 120 and [e["id"] for e in every] == sorted({e["id"] for e in every})
+    latest = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1000)
+    assert "nextToken" not in latest and latest["events"][0]["type"] == "ExecutionSucceeded"
 
 
 def lambdas_arn() -> str:

@@ -22,9 +22,11 @@ def snapshot(cluster: str, service: str) -> dict[str, Any] | None:
     )["ScalableTargets"]
     if not targets:
         return None
-    policies = aas.describe_scaling_policies(
+    # AWS answers ten policies a page (its most) and a scalable target may have fifty: read every page.
+    pages = aas.get_paginator("describe_scaling_policies").paginate(
         ServiceNamespace=NAMESPACE, ResourceId=rid, ScalableDimension=DIMENSION
-    )["ScalingPolicies"]
+    )
+    policies = [policy for page in pages for policy in page["ScalingPolicies"]]
     return {
         "min": targets[0]["MinCapacity"],
         "max": targets[0]["MaxCapacity"],

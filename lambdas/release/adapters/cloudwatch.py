@@ -13,7 +13,8 @@ def firing(names: list[str]) -> tuple[list[str], list[str]]:
     for start in range(0, len(names), NAMES_PER_CALL):
         batch = names[start : start + NAMES_PER_CALL]
         for page in cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmNames=batch, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+            # AWS answers 50 alarms a page unless asked for its most, 100: one call per batch of names.
+            AlarmNames=batch, AlarmTypes=["MetricAlarm", "CompositeAlarm"], PaginationConfig={"PageSize": NAMES_PER_CALL}
         ):
             for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
                 found[alarm["AlarmName"]] = alarm["StateValue"]
