@@ -14,9 +14,10 @@ import yaml
 
 from cutover import operations
 from cutover.local import environment
+from cutover.local.engine import TABLE_NAME
 from tests.cli.helpers import cutover
 from tests.conftest import Demo, wait_until_serving
-from tests.e2e.safety_fixtures import config_with, finish, lock_item, start, tags
+from tests.e2e.safety_fixtures import LOCK_KEY, config_with, finish, lock_item, start, tags
 
 pytestmark = pytest.mark.e2e
 
@@ -65,8 +66,11 @@ def decisions(report: dict[str, Any], resource: str) -> list[dict[str, Any]]:
 def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
     version = report["plan"]["version"]
     new_service = report["plan"]["ecs_service"]
-    # The lock was free, as the plan said, and the release took it and gave it back.
-    assert (report["lock"]["action"], before["lock_held_by"], after["lock_held_by"]) == ("create", None, None)
+    # The lock was free, or held by a release that had ended, as the plan said; the release took it
+    # (over) and gave it back.
+    lock = report["lock"]
+    assert before["lock_held_by"] == (lock["held_by"] if lock["action"] == "change" else None)
+    assert lock["action"] in ("create", "change") and after["lock_held_by"] is None
     for group in decisions(report, "target group"):
         if group["action"] == "create":
             assert group["name"] not in before["target_groups"] and group["name"] in after["target_groups"]
@@ -194,3 +198,13 @@ def test_the_plan_says_who_holds_the_lock_and_that_the_release_would_be_refused(
     assert finish(demo, first)["status"] == "SUCCEEDED"
     assert lock_item(demo) is None
     assert plan(demo, "3", config_with(demo), tmp_path)["lock"]["action"] == "create"
+
+
+def test_a_lock_left_by_a_release_that_ended_is_taken_over_as_the_plan_said(demo, tmp_path):
+    # Given the service's lock left behind by a release that no longer runs
+    stale = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:ended-long-ago"
+    demo.client("dynamodb").put_item(TableName=TABLE_NAME, Item={"pk": {"S": LOCK_KEY}, "held_by": {"S": stale}})
+    # When version 2 is planned, then released
+    report = plan_then_release(demo, "2", config_with(demo), tmp_path)
+    # Then the plan named the stale holder and said the release takes the lock over, which it did
+    assert (report["lock"]["action"], report["lock"]["held_by"]) == ("change", stale)
