@@ -115,9 +115,11 @@ def handler(event: StepEvent) -> Planned:
     check_references(config)
     if plan.action == "release":
         # Before the lock: a name someone else holds is bad input, not a failure to undo.
-        taken = ownership.taken_names(plan)
+        # One read of the new version's service serves both checks.
+        service = ecs.service(plan.cluster, plan.ecs_service)
+        taken = ownership.taken_names(plan, service)
         if taken:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
-        if not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
+        if service and service.get("status") == "DRAINING" and not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
             raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
     return Planned(plan=data, summary=summary(plan))
