@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release import aws, decisions, ownership
-from release.adapters import ecs, elbv2
+from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import Intent
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
 from release.obsolete_mark import left_unmarked, obsolete_versions
-from release.service_spec import create_request
+from release.service_spec import configured_autoscaling, create_request
 
 from cutover import diff, envvars, states
 from cutover.connection import Connection
@@ -98,6 +98,9 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
     except ServiceConflict as conflict:
         service_owner = ownership.describe(ecs.tags_of(existing_service)) if existing_service else str(conflict)
+    scaling = scalable_target(plan, existing_service if service_owner is None else None)
+    if scaling is not None:
+        intents.append(scaling)
     rules, rule_tags = decisions.public_rules(plan, groups)
     preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
     for entry, rule in zip(routes, rules):
@@ -136,6 +139,14 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         "decisions": [i.as_dict() for i in intents],
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
     }
+
+
+def scalable_target(plan: Plan, existing_service: dict[str, Any] | None) -> Intent | None:
+    """The new version's autoscaling: registered with its service, or already there when the service is."""
+    # The policies' target groups do not matter here: the decision compares bounds and policy names.
+    wanted = configured_autoscaling(plan, {r.route.name: "" for r in plan.routes})
+    current = autoscaling.snapshot(plan.cluster, plan.ecs_service) if existing_service and wanted else None
+    return decisions.scalable_target(plan, wanted, current)
 
 
 def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:
@@ -235,6 +246,12 @@ def text(report: dict[str, Any]) -> str:
     scaling_text = f", autoscaling {scaling['min']}..{scaling['max']}" if scaling else ", no autoscaling"
     state = _state(report["ecs_service_exists"], report.get("ecs_service_taken_by"))
     lines.append(f"  ECS service      {s['ecs_service']:<32} desired {s['desired_count']}{scaling_text} ({state})")
+    for target in (d for d in report["decisions"] if d["resource"] == "scalable target"):
+        after = target["after"]
+        registered = {"create": "registered", "change": f"registered again (now {_value(target['before'])})",
+                      "keep": "already registered"}[target["action"]]
+        lines.append(f"  scalable target  {target['name']:<32} {after['min']}..{after['max']}, policies "
+                     f"{_value(after['policies'])} ({registered})")
     lines += ["", "Would change"]
     steps = " -> ".join(f"{t['percent']}%" + (f" for {t['hold_seconds']} s" if t["hold_seconds"] else "") for t in s["traffic_steps"])
     if s.get("bake_seconds"):

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 
 # How long a deleted ECS service stays DRAINING before it is INACTIVE. On AWS this lasts until
 # its tasks have stopped (minutes, with the target groups' deregistration delay); the local
@@ -40,7 +41,7 @@ TAG_SYMBOLS = set("_.:/=+-@")
 RESOURCE_LABEL = re.compile(r"^app/[^/]+/[0-9a-f]+/targetgroup/[^/]+/[0-9a-f]+$")
 
 _draining: dict[str, tuple[Any, float]] = {}  # service ARN -> (moto service, when it becomes INACTIVE)
-_service_tokens: dict[str, str] = {}  # service ARN -> the clientToken it was created with
+_service_tokens: dict[str, tuple[str, str]] = {}  # service ARN -> the clientToken it was created with, and the request
 _lock = threading.Lock()
 
 
@@ -269,20 +270,30 @@ def _create_service(original: Callable) -> Callable:
         _ecs_tags(self)
         existing = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
         token = self._get_param("clientToken")
+        request = _request_without_token(self)
         if existing is not None and existing.status == "DRAINING":
             raise Refused("InvalidParameterException", "Unable to Start a service that is still Draining.")
         if existing is not None and existing.status == "ACTIVE":
-            # The same clientToken is a retry of the same request: AWS answers with the service it made.
-            if not token or _service_tokens.get(existing.arn) != token:
+            # The same clientToken and the same parameters are a retry of the same request: AWS
+            # answers with the service it made.
+            if not token or _service_tokens.get(existing.arn) != (token, request):
                 raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
             return ActionResult({"service": existing})
         result = original(self, *args, **kwargs)
         created = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
-        if token and created is not None:
-            _service_tokens[created.arn] = token
+        if created is not None:
+            # AWS gives every service its createdAt; moto gives none.
+            created.created_at = utcnow()
+            if token:
+                _service_tokens[created.arn] = (token, request)
         return result
 
     return create
+
+
+def _request_without_token(response: Any) -> str:
+    params = {k: v for k, v in json.loads(response.body or "{}").items() if k != "clientToken"}
+    return json.dumps(params, sort_keys=True)
 
 
 def _delete_service(original: Callable) -> Callable:

@@ -109,6 +109,21 @@ def service(plan: Plan, existing: dict[str, Any] | None, groups: dict[str, str] 
                   after={"desired_count": existing["desiredCount"]}, why="already exists")
 
 
+def scalable_target(plan: Plan, wanted: dict[str, Any] | None, current: dict[str, Any] | None) -> Intent | None:
+    """Register the configured scalable target and policies, unless the service already has them
+    (same bounds, same policy names); None when the config wants no autoscaling. (`current`: the
+    service's scalable target as `autoscaling.snapshot` reads it; a service created now has none.)"""
+    if wanted is None:
+        return None
+    after = {"min": wanted["min"], "max": wanted["max"], "policies": sorted(p["name"] for p in wanted["policies"])}
+    if current is None:
+        return Intent(CREATE, "scalable target", plan.ecs_service, after=after)
+    before = {"min": current["min"], "max": current["max"], "policies": sorted(p["name"] for p in current["policies"])}
+    if before == after:
+        return Intent(KEEP, "scalable target", plan.ecs_service, before=before, after=after, why="already registered")
+    return Intent(CHANGE, "scalable target", plan.ecs_service, before=before, after=after)
+
+
 def public_rules(plan: Plan, new_groups: dict[str, str | None]) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
     """Each public rule's forward now, and the tags of the target groups it forwards to."""
     rules = []

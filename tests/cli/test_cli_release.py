@@ -6,6 +6,7 @@ version 2 approved from a second "terminal", and a release of version 3 rejected
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -81,6 +82,15 @@ def test_plan_on_a_fresh_environment_creates_everything_and_retires_nothing(engi
     assert "Would retire\n  nothing" in result.out
     # And planning touched nothing
     assert engine.client("elbv2").describe_target_groups()["TargetGroups"] == []
+
+
+def test_plan_says_the_new_version_s_autoscaling_would_be_registered(engine, live):
+    # Given version 1 serving, with autoscaling 2..6 and a cpu policy in the config
+    # When version 2 is planned
+    result = cutover("plan", "--env", "demo", "--version", "2", "--image", "web:2", "--config", live["config_path"])
+    # Then the plan shows the scalable target the release would register with the new service
+    assert result.code == 0, result.err
+    assert re.search(r"scalable target  web-2 +2\.\.6, policies cpu \(registered\)", result.out), result.out
 
 
 def test_plan_with_a_live_version_shows_what_is_replaced_and_retired(engine, live):

@@ -35,7 +35,7 @@ def plan(demo: Demo, version: str, config: dict[str, Any], tmp_path) -> dict[str
 
 def account(demo: Demo) -> dict[str, Any]:
     """What a person would look at: target groups, services (desired count, scalable target, obsolete
-    mark) and the family's task definition revisions."""
+    mark), the scalable targets' bounds and the family's task definition revisions."""
     ecs = demo.client("ecs")
     services = {}
     for arn in ecs.list_services(cluster="demo")["serviceArns"]:
@@ -45,9 +45,11 @@ def account(demo: Demo) -> dict[str, Any]:
             services[name] = {"desired": found["desiredCount"], "task_definition": found["taskDefinition"],
                               "scalable": demo.scalable_target(name) is not None,
                               "obsolete": "cutover:obsolete-since" in tags(demo, name)}
+    targets = demo.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     return {
         "target_groups": demo.target_group_names(),
         "services": services,
+        "scalable_targets": {t["ResourceId"].rsplit("/", 1)[-1]: {"min": t["MinCapacity"], "max": t["MaxCapacity"]} for t in targets},
         "revisions": ecs.list_task_definitions(familyPrefix=FAMILY)["taskDefinitionArns"],
         "preparing_rule": demo.forward(demo.preparing_rule),
         "lock_held_by": (lock_item(demo) or {}).get("held_by", {}).get("S"),
@@ -89,6 +91,11 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
     elif service["action"] == "change":
         assert before["services"][new_service]["desired"] == service["before"]["desired_count"] == 0
     assert after["services"][new_service]["desired"] == service["after"]["desired_count"] > 0
+    # Autoscaling: registered with the bounds the plan said, or already there as it said
+    [scaling] = decisions(report, "scalable target")
+    assert scaling["name"] == new_service and after["scalable_targets"][new_service] == {
+        "min": scaling["after"]["min"], "max": scaling["after"]["max"]}
+    assert (scaling["action"] == "keep") == (before["scalable_targets"].get(new_service) == after["scalable_targets"][new_service])
     # The preparing rule forwards to the new version: moved there, or already there, as planned.
     [rule] = decisions(report, "preparing rule")
     new_group = decisions(report, "target group")[0]["name"]

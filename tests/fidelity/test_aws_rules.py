@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
 from botocore.exceptions import ClientError
@@ -78,6 +79,17 @@ def test_creating_a_service_twice_is_idempotent_only_with_the_same_client_token(
     assert make_service(demo, "web-twice", token="token-a")["serviceArn"] == first["serviceArn"]
     error = refused(make_service, demo, "web-twice", token="token-b")
     assert (error["Code"], error["Message"]) == ("InvalidParameterException", "Creation of service was not idempotent.")
+
+
+def test_the_same_client_token_with_other_parameters_is_refused_and_a_retry_gets_the_older_service(demo):
+    first = make_service(demo, "web-token", token="token-a")
+
+    error = refused(make_service, demo, "web-token", desired=1, token="token-a")
+    assert (error["Code"], error["Message"]) == ("InvalidParameterException", "Creation of service was not idempotent.")
+    # A retry is answered with the service the first request made, created before the retry was sent
+    sent = datetime.now(timezone.utc)
+    again = make_service(demo, "web-token", token="token-a")
+    assert again["serviceArn"] == first["serviceArn"] and again["createdAt"] == first["createdAt"] < sent
 
 
 def test_describe_services_takes_at_most_ten(demo):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
@@ -28,8 +29,28 @@ def cluster_active(cluster: str) -> bool:
     return any(c.get("status") == "ACTIVE" for c in found)
 
 
-def create_service(request: dict[str, Any]) -> dict[str, Any]:
-    return client("ecs").create_service(**request)["service"]
+def create_service(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """CreateService with the request's clientToken, without reading first: (the service, whether this
+    call created it).
+
+    AWS answers a retry of the same request (same token, same parameters) with the service it made,
+    older than the call, and refuses any other request for a name in use (InvalidParameterException).
+    Either way the service already there is then read, tags included, for the caller to decide on."""
+    now = datetime.now(timezone.utc)
+    called_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # createdAt is in milliseconds
+    try:
+        made = client("ecs").create_service(**request)["service"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "InvalidParameterException":
+            raise
+        held = service(request["cluster"], request["serviceName"])
+        if held is None:
+            raise  # a request ECS refuses for itself, not for the name
+        return held, False
+    created_at = made.get("createdAt")
+    if created_at is None or created_at >= called_at:
+        return made, True
+    return service(request["cluster"], request["serviceName"]) or made, False
 
 
 def delete_service(cluster: str, name: str) -> None:

@@ -11,7 +11,7 @@ from release import ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.errors import ServiceConflict
 from release import decisions
-from release.intent import CHANGE, CREATE
+from release.intent import CHANGE, Intent
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.results import Service
 from release.service_spec import configured_autoscaling, create_request
@@ -20,17 +20,22 @@ from release.step import StepEvent, lambda_step
 OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
 
 
-def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None) -> dict[str, Any]:
-    if wanted is None:
+def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None, created_now: bool = False) -> dict[str, Any]:
+    """Read the service's scalable target (a service created now has none: nothing to read), decide, apply."""
+    current = None if wanted is None or created_now else autoscaling.snapshot(plan.cluster, plan.ecs_service)
+    return apply_autoscaling(plan, wanted, decisions.scalable_target(plan, wanted, current))
+
+
+def apply_autoscaling(plan: Plan, wanted: dict[str, Any] | None, intent: Intent | None) -> dict[str, Any]:
+    if wanted is None or intent is None:
         return {"autoscaling": None, "changed": None, "found": "no autoscaling configured"}
-    current = autoscaling.snapshot(plan.cluster, plan.ecs_service)
-    same = current is not None and current["min"] == wanted["min"] and current["max"] == wanted["max"] and (
-        sorted(p["name"] for p in current["policies"]) == sorted(p["name"] for p in wanted["policies"])
-    )
-    if same:
-        return {"autoscaling": {"min": wanted["min"], "max": wanted["max"]}, "changed": None}
+    bounds = {"min": wanted["min"], "max": wanted["max"]}
+    if not intent.acts:
+        return {"autoscaling": bounds, "changed": None}
+    # RegisterScalableTarget and PutScalingPolicy replace what they find.
     autoscaling.restore(plan.cluster, plan.ecs_service, wanted)
-    return {"autoscaling": {"min": wanted["min"], "max": wanted["max"]}, "before": current and {"min": current["min"], "max": current["max"]}, "changed": "registered"}
+    before = intent.before and {"min": intent.before["min"], "max": intent.before["max"]}
+    return {"autoscaling": bounds, "before": before, "changed": "registered"}
 
 
 def revive(plan: Plan, existing: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +67,8 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
 @lambda_step
 def handler(event: StepEvent) -> Service:
     plan = event.plan
-    existing = ecs.service(plan.cluster, plan.ecs_service)
     if plan.action == "rollback":
+        existing = ecs.service(plan.cluster, plan.ecs_service)
         decisions.refuse_draining(plan, existing)
         if existing is None:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
@@ -71,15 +76,17 @@ def handler(event: StepEvent) -> Service:
             raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
         return Service(**revive(plan, existing))
     groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
-    intent = decisions.service(plan, existing, groups)
-    if intent.action == CREATE:
-        request = create_request(plan, event.result("task_definition")["task_definition"], groups)
-        created = ecs.create_service(request)
-        result = {"service": plan.ecs_service, "arn": created["serviceArn"], "changed": "created",
-                  "desired_count": request["desiredCount"]}
+    request = create_request(plan, event.result("task_definition")["task_definition"], groups)
+    # Create first: the usual path is one call. The clientToken gets a re-run back what an earlier
+    # attempt made; that, or a name held otherwise, is read and decided on as before.
+    found, created = ecs.create_service(request)
+    result: dict[str, Any] = {"service": plan.ecs_service, "arn": found["serviceArn"], "changed": None}
+    if created:
+        result.update(changed="created", desired_count=request["desiredCount"])
     else:
-        result = {"service": plan.ecs_service, "arn": existing["serviceArn"], "changed": None, "found": "already exists"}
+        intent = decisions.service(plan, found, groups)
+        result["found"] = "already exists"
         if intent.action == CHANGE:
-            result["changed"] = wake(plan, existing, intent.after["desired_count"])
-    result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups))
+            result["changed"] = wake(plan, found, intent.after["desired_count"])
+    result["autoscaling"] = ensure_autoscaling(plan, configured_autoscaling(plan, groups), created_now=created)
     return Service(**result)
