@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from release import aws, decisions, ownership
+from release import aws, decisions, ownership, traffic_decisions
 from release.adapters import autoscaling, ecs, elbv2
 from release.config import DeployConfig
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
@@ -107,6 +107,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
         entry["public_now"] = _versions(rule["forward"], rule_tags)
     live = decisions.old_versions(plan, rules, rule_tags)
+    intents += shifts(plan, live["routes"])
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     retire_list = []
     for old in live["old_services"]:
@@ -139,6 +140,22 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         "decisions": [i.as_dict() for i in intents],
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
     }
+
+
+def shifts(plan: Plan, routes: list[dict[str, Any]]) -> list[Intent]:
+    """Each traffic step's weights on each public rule, by target group name: the shift's own
+    decision, step after step, each starting from what the one before would have written."""
+    planned = {r.route.name: r.target_group_name for r in plan.routes}
+    named = [{"route": r["route"], "new": planned[r["route"]], "old": [elbv2.name_of(arn) for arn in r["old"]],
+              "forward": {elbv2.name_of(arn): weight for arn, weight in r["forward"].items()}} for r in routes]
+    intents, previous = [], {"written": {}}
+    for step in plan.config.release.traffic_steps:
+        for route in named:
+            current = previous["written"].get(route["route"]) or route["forward"]
+            intent = traffic_decisions.weight_change(route, current, step.percent, previous)
+            previous["written"][route["route"]] = intent.after
+            intents.append(intent)
+    return intents
 
 
 def scalable_target(plan: Plan, existing_service: dict[str, Any] | None) -> Intent | None:
@@ -259,6 +276,9 @@ def text(report: dict[str, Any]) -> str:
     for route in report["routes"]:
         lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
         lines.append(f"  public rule      {route['route']:<12} now {_live(route['public_now'])} -> {route['target_group']}: {steps}")
+        for shift in (d for d in report["decisions"] if d["resource"] == "public rule" and d["name"] == route["route"]):
+            weights = ", ".join(f"{name} {weight}" for name, weight in shift["after"].items())
+            lines.append(f"  {'':<29} {shift['why']}: {weights}")
     lines += ["", *_diff_text(report.get("diff")), "Would retire"]
     for old in report["retire"] or []:
         scaling = old["autoscaling"]

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cutover import operations
+from cutover import operations, states
 from cutover.local import environment
 from cutover.local.engine import TABLE_NAME
+from release.adapters.elbv2 import name_of
 from tests.cli.helpers import cutover
 from tests.conftest import Demo, wait_until_serving
 from tests.e2e.safety_fixtures import LOCK_KEY, config_with, finish, lock_item, start, tags
@@ -52,20 +53,28 @@ def account(demo: Demo) -> dict[str, Any]:
         "scalable_targets": {t["ResourceId"].rsplit("/", 1)[-1]: {"min": t["MinCapacity"], "max": t["MaxCapacity"]} for t in targets},
         "revisions": ecs.list_task_definitions(familyPrefix=FAMILY)["taskDefinitionArns"],
         "preparing_rule": demo.forward(demo.preparing_rule),
+        "public_rule": demo.forward(demo.public_rule),
         "lock_held_by": (lock_item(demo) or {}).get("held_by", {}).get("S"),
     }
 
 
-def release(demo: Demo, version: str, config: dict[str, Any], name: str | None = None) -> None:
-    ended = finish(demo, start(demo, version, config, name=name))
+def release(demo: Demo, version: str, config: dict[str, Any], name: str | None = None) -> list[dict[str, int]]:
+    """Release, and return the weights each traffic step wrote, by target group name, from the history."""
+    arn = start(demo, version, config, name=name)
+    ended = finish(demo, arn)
     assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    (shift,) = states.of_step("ShiftTraffic")
+    return [{name_of(group): weight for group, weight in rule["weights"].items()}
+            for state, result in operations.step_results(operations.history(demo.sfn, arn)) if state == shift
+            for rule in result["rules"]]
 
 
 def decisions(report: dict[str, Any], resource: str) -> list[dict[str, Any]]:
     return [d for d in report["decisions"] if d["resource"] == resource]
 
 
-def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
+def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after: dict[str, Any],
+                           shifted: list[dict[str, int]]) -> None:
     version = report["plan"]["version"]
     new_service = report["plan"]["ecs_service"]
     # The lock was free, or held by a release that had ended, as the plan said; the release took it
@@ -101,6 +110,10 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
     new_group = decisions(report, "target group")[0]["name"]
     assert after["preparing_rule"] == {new_group: 1}
     assert (before["preparing_rule"] == after["preparing_rule"]) == (rule["action"] == "keep")
+    # Traffic: each step wrote the weights the plan said, from the rule as it was, to where it ends now.
+    planned_shifts = decisions(report, "public rule")
+    assert shifted == [d["after"] for d in planned_shifts]
+    assert planned_shifts[0]["before"] == before["public_rule"] and after["public_rule"] == shifted[-1]
     # Retired: exactly the versions the plan named went to zero, without a scalable target, marked obsolete.
     retired = {d["name"]: d for d in decisions(report, "old version")}
     scaled_down = {name for name, now in after["services"].items()
@@ -127,8 +140,8 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
 def plan_then_release(demo: Demo, version: str, config: dict[str, Any], tmp_path, name: str | None = None) -> dict[str, Any]:
     report = plan(demo, version, config, tmp_path)
     before = account(demo)
-    release(demo, version, config, name)
-    assert_done_as_planned(report, before, account(demo))
+    shifted = release(demo, version, config, name)
+    assert_done_as_planned(report, before, account(demo), shifted)
     return report
 
 
@@ -148,7 +161,7 @@ def test_first_release_does_what_its_plan_said(fresh, tmp_path):
     # When version 1 is planned, then released
     report = plan_then_release(fresh, "1", config_with(fresh), tmp_path)
     # Then the plan created everything, retired and deleted nothing, and so did the release
-    assert {d["action"] for d in report["decisions"] if d["resource"] != "preparing rule"} == {"create"}
+    assert {d["action"] for d in report["decisions"] if not d["resource"].endswith(" rule")} == {"create"}
     assert report["retire"] == [] and report["delete"] == []
 
 

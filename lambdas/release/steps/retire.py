@@ -14,7 +14,7 @@ from release import decisions
 from release.plan_view import PlanView as Plan
 from release.results import Retired
 from release.step import StepEvent, lambda_step
-from release.steps.traffic import drifted, expected_now
+from release.traffic_decisions import unchanged_since
 
 
 def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
@@ -60,9 +60,7 @@ def handler(event: StepEvent) -> Retired:
     # The old version goes to zero only while the public rules still hold what this release wrote.
     previous = event.result("traffic")
     for route in event.result("live").get("routes", []):
-        current = elbv2.forward_of(elbv2.rule(route["rule"]))
-        if elbv2.normalized(current) != elbv2.normalized(expected_now(route, previous)):
-            raise drifted(route, current, previous)
+        unchanged_since(route, elbv2.forward_of(elbv2.rule(route["rule"])), previous)
     olds = [o for o in event.result("live").get("old_services", []) if o["ecs_service"] != plan.ecs_service]
     if not olds:
         return Retired([], found="no old version to retire")
