@@ -1,11 +1,12 @@
-"""Record what serves now and what a rollback would bring back, in the release table."""
+"""Record what serves now and what a rollback would bring back, in the release table: the record is
+read, the update decided in `release.record_decision`, and written only when it says something new."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
+from release import record_decision
 from release.adapters import elbv2, records
-from release.plan_view import PlanView as Plan
 from release.results import Recorded
 from release.step import StepEvent, lambda_step, record_seconds
 
@@ -50,43 +51,18 @@ def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -
     }
 
 
-def kept_versions(plan: Plan, record: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    """Every retired version cleanup keeps, by version, with what `cutover rollback --to` restores:
-    the newest `retired_versions_to_keep` of them, as cleanup keeps them; never the one serving."""
-    kept = dict(record.get("kept") or {})
-    if previous and previous["version"] not in kept:
-        kept[previous["version"]] = {**previous, "retired_at": datetime.now(timezone.utc).isoformat()}
-    kept.pop(plan.version, None)
-    newest = sorted(kept.items(), key=lambda item: item[1].get("retired_at", ""), reverse=True)
-    return dict(newest[: plan.config.release.retired_versions_to_keep])
-
-
 @lambda_step
 def handler(event: StepEvent) -> Recorded:
     plan = event.plan
     record = records.get(plan.record_key) or {}
-    current = record.get("current") or {}
     retired = retired_by_this_release(event, record)
-    attributes: dict[str, Any] = {"cluster": plan.cluster}
-    if retired:
-        attributes["previous"] = previous_of(event, record, retired[0])
-        # What earlier releases retired is no longer needed (a rollback brings back `previous`);
-        # keeping only this release's entries stops the item growing with every release.
-        kept = {r["ecs_service"] for r in retired}
-        attributes["retired"] = {k: v for k, v in (record.get("retired") or {}).items() if k in kept}
+    previous = previous_of(event, record, retired[0]) if retired else None
     taken_at = event.result("lock").get("taken_at")
     if taken_at:
         record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())
-    attributes["kept"] = kept_versions(plan, record, attributes.get("previous"))
-    serves = current.get("version") == plan.version and current.get("ecs_service") == plan.ecs_service
-    if serves and all(record.get(name) == value for name, value in attributes.items()):
-        return Recorded(changed=None, found=f"record already says {plan.version} serves",
-                        previous=(record.get("previous") or {}).get("version"))
-    attributes["current"] = {
-        "version": plan.version, "ecs_service": plan.ecs_service, "release": event.execution_id,
-        "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
-        "config": plan.config.model_dump(mode="json"),
-        "at": datetime.now(timezone.utc).isoformat(),
-    }
-    records.update(plan.record_key, attributes)
-    return Recorded(changed=f"{current.get('version') or 'nothing'} -> {plan.version}", previous=attributes.get("previous", {}).get("version"))
+    intent = record_decision.record_update(plan, record, previous, {r["ecs_service"] for r in retired},
+                                           event.execution_id, datetime.now(timezone.utc).isoformat())
+    if not intent.acts:
+        return Recorded(changed=None, found=intent.why, previous=(record.get("previous") or {}).get("version"))
+    records.update(plan.record_key, intent.after)
+    return Recorded(changed=intent.why, previous=previous and previous["version"])
