@@ -120,9 +120,9 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
             "autoscaling": snapshot, "changed": intent.acts,
             "marked": marking.acts, "mark_found": None if marking.acts else marking.why,
         })
-    # With the release record at hand: an earlier release's retired version that its own marking missed.
+    # An earlier release's retired version that its own marking missed.
     versions = versions_found(plan) if cluster_exists else Versions()
-    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions) if with_table and cluster_exists else []
+    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions)
     intents += [decisions.obsolete_mark(plan, name, service_of(plan, versions, name), now) for name in earlier]
     doomed, kept = decisions.cleanup(plan, obsolete_versions(plan, versions))
     intents += decisions.deletions(doomed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release import ownership
-from release.adapters import ecs, records, tagging
+from release.adapters import ecs, tagging
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 
 SINCE = f"{TAG_PREFIX}obsolete-since"
@@ -87,15 +87,15 @@ def retired_service(plan: Plan, found: Versions, name: str) -> dict[str, Any] | 
 
 
 def left_unmarked(plan: Plan, retired_now: set[str], found: Versions) -> list[str]:
-    """The record's previous version, when an earlier release retired it but could not mark it."""
-    previous = ((records.get(plan.record_key) or {}).get("previous") or {}).get("ecs_service")
-    if not previous or previous == plan.ecs_service or previous in retired_now:
-        return []
-    arn = found.service_arns(plan.cluster).get(previous)
-    if arn is not None and SINCE in found.tags[arn] and previous not in found.described:
-        # Marked, by the tags: ECS is asked only when the mark is missing.
-        return []
-    service = service_of(plan, found, previous)
-    if service is None or service["desiredCount"] > 0 or SINCE in ecs.tags_of(service):
-        return []
-    return [previous]
+    """The versions an earlier release retired but could not mark: this env+service's services without
+    the mark other than the one released and those retired now (by the query's tags), that ECS
+    confirms ours and at zero. Asked of ECS only when the tags show one."""
+    unmarked = {name: arn for name, arn in found.service_arns(plan.cluster).items()
+                if name != plan.ecs_service and name not in retired_now
+                and SINCE not in found.tags[arn] and ownership.of_service(plan, found.tags[arn])}
+    described = {name: found.described[name] for name in unmarked if name in found.described}
+    missing = [arn for name, arn in unmarked.items() if name not in described]
+    described.update({s["serviceName"]: s for s in ecs.describe_many(plan.cluster, missing)} if missing else {})
+    return sorted(name for name, s in described.items()
+                  if s.get("status") == "ACTIVE" and s["desiredCount"] == 0
+                  and SINCE not in ecs.tags_of(s) and ownership.of_service(plan, ecs.tags_of(s)))

@@ -2,9 +2,9 @@
 the version a release retired (by the cleanup step, once it has deleted what earlier releases
 marked), and the new version of a release that was undone.
 
-Besides the version retired now, the version the release record names as the previous one is
-marked too when it sits retired at zero and unmarked: an earlier release whose own marking failed
-(a warning, not a failure) is finished this way.
+Besides the version retired now, a version of the service that sits retired at zero and unmarked
+is marked too: an earlier release whose own marking failed (a warning, not a failure) is finished
+this way.
 """
 from __future__ import annotations
 
