@@ -15,7 +15,7 @@ from release.config import DeployConfig
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import Intent
 from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from release.obsolete_mark import left_unmarked, obsolete_versions
+from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
 from release.service_spec import configured_autoscaling, create_request
 
 from cutover import diff, envvars, states
@@ -121,10 +121,11 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
             "autoscaling": snapshot, "changed": intent.acts,
             "marked": marking.acts, "mark_found": None if marking.acts else marking.why,
         })
-    # With the release record at hand: an earlier release's retired version that its own marking missed.
-    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}) if with_table and cluster_exists else []
-    intents += [decisions.obsolete_mark(plan, name, ecs.service(plan.cluster, name), now) for name in earlier]
-    doomed, kept = decisions.cleanup(plan, obsolete_versions(plan) if cluster_exists else [])
+    # An earlier release's retired version that its own marking missed.
+    versions = versions_found(plan) if cluster_exists else Versions()
+    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions)
+    intents += [decisions.obsolete_mark(plan, name, service_of(plan, versions, name), now) for name in earlier]
+    doomed, kept = decisions.cleanup(plan, obsolete_versions(plan, versions))
     intents += decisions.deletions(doomed)
     return {
         "plan": summary(plan),

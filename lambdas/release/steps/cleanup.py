@@ -4,10 +4,11 @@ mark the version retired now obsolete, for the next release (`release.steps.obso
 Both are work after the switch that moves no traffic, so they share one step: a failure of either
 is one warning, and the next release finishes both.
 
-Versions are found by their tags, not by scanning the cluster: one Resource Groups Tagging API
-query returns this env and service's ECS services and target groups that carry the obsolete mark,
-so finding them costs the same in a cluster of ten services or of thousands. Each service found is
-then described (10 at a time) to confirm, from ECS itself, that it is still there and still marked.
+Versions are found by their tags, not by scanning the cluster (`release.obsolete_mark`): one
+Resource Groups Tagging API query returns this env and service's ECS services and target groups
+with their tags, and when any carries the obsolete mark ECS confirms them (10 at a time): which are
+still there and marked, and which revisions the versions that stay run. The same read serves the
+marking afterwards.
 The newest obsolete versions are kept as configured. The task definition revision of each version
 deleted is deregistered (or deleted, or kept: `release.deleted_revisions`) once no remaining
 version of the service runs it, if Cutover registered it. One version that cannot be deleted is reported and skipped, never fatal:
@@ -21,12 +22,12 @@ from botocore.exceptions import ClientError
 
 from release import ownership
 from release import decisions
-from release.adapters import ecs, elbv2, tagging
+from release.adapters import ecs, elbv2
 from release.errors import AwsThrottled
 from release.plan_view import TAG_PREFIX, PlanView as Plan
 from release.results import CleanedUp
 from release.step import StepEvent, lambda_step
-from release.obsolete_mark import obsolete_versions
+from release.obsolete_mark import obsolete_versions, revisions_in_use, versions_found
 from release.steps.obsolete import mark_retired
 
 
@@ -52,14 +53,6 @@ def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, A
         return {**_brief(version), "changed": None, "skipped": str(error)}
     return {**_brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups],
             **({"task_definition": revision} if revision else {})}
-
-
-def revisions_in_use(plan: Plan, leaving: set[str]) -> set[str]:
-    """The revisions that the versions of this env's service staying after cleanup run (found by tags)."""
-    found = tagging.resources({ownership.SERVICE: [plan.service], ownership.ENV: [plan.env]}, ["ecs:service"])
-    services = [arn for arn, _ in found if ecs.is_service_of(arn, plan.cluster)]
-    return {s["taskDefinition"] for s in ecs.describe_many(plan.cluster, services)
-            if s.get("status") in ("ACTIVE", "DRAINING") and s["serviceName"] not in leaving and s.get("taskDefinition")}
 
 
 def retire_revision(plan: Plan, revision: str | None, in_use: set[str]) -> dict[str, Any] | None:
@@ -97,13 +90,14 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 @lambda_step
 def handler(event: StepEvent) -> CleanedUp:
     plan = event.plan
-    candidates = obsolete_versions(plan)
+    found = versions_found(plan)
+    candidates = obsolete_versions(plan, found)
     doomed, kept = decisions.cleanup(plan, candidates)
-    in_use = revisions_in_use(plan, {v["ecs_service"] for v in doomed}) if doomed else set()
+    in_use = revisions_in_use(found, {v["ecs_service"] for v in doomed})
     return CleanedUp(
         obsolete_found=len(candidates),
         deleted=[delete(plan, v, in_use) for v in doomed],
         kept=[_brief(v) for v in kept],
         # After the deletes: what is marked now is never deleted by this release.
-        marked=mark_retired(plan, event.results),
+        marked=mark_retired(plan, event.results, found),
     )

@@ -2,9 +2,9 @@
 the version a release retired (by the cleanup step, once it has deleted what earlier releases
 marked), and the new version of a release that was undone.
 
-Besides the version retired now, the version the release record names as the previous one is
-marked too when it sits retired at zero and unmarked: an earlier release whose own marking failed
-(a warning, not a failure) is finished this way.
+Besides the version retired now, a version of the service that sits retired at zero and unmarked
+is marked too: an earlier release whose own marking failed (a warning, not a failure) is finished
+this way.
 """
 from __future__ import annotations
 
@@ -14,26 +14,32 @@ from typing import Any
 from release import decisions, ownership
 from release.adapters import ecs, elbv2
 from release.intent import Intent
-from release.obsolete_mark import left_unmarked
+from release.obsolete_mark import Versions, left_unmarked, retired_service, service_of
 from release.plan_view import PlanView as Plan
 
 
-def mark(plan: Plan, ecs_service: str, target_groups: list[str]) -> dict[str, Any]:
-    service = ecs.service(plan.cluster, ecs_service)
-    return apply_mark(plan, service, decisions.obsolete_mark(plan, ecs_service, service, now()), target_groups)
+def mark(plan: Plan, ecs_service: str, target_groups: list[str], found: Versions) -> dict[str, Any]:
+    """Mark a version: one this release retired comes with its target groups (ReadLiveRoutes found
+    them ours), whose service the query's tags describe enough; another is read from ECS."""
+    service = (retired_service if target_groups else service_of)(plan, found, ecs_service)
+    return apply_mark(plan, service, decisions.obsolete_mark(plan, ecs_service, service, now()), target_groups, found.tags)
 
 
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, target_groups: list[str]) -> dict[str, Any]:
-    """Tag the service and its target groups (`target_groups`, or those it is wired to) as decided."""
+def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, target_groups: list[str],
+               known_tags: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Tag the service and its target groups (`target_groups`, or those it is wired to) as decided;
+    a target group's tags are read unless `known_tags` has them."""
     if not intent.acts:
         return {"ecs_service": intent.name, "changed": None, "found": intent.why}
     # Target groups first: cleanup finds versions through their target groups' tags.
     arns = target_groups or ecs.target_group_arns(service)
-    group_tags = elbv2.tags_of(arns) if arns else {}
+    known = known_tags or {}
+    unknown = [arn for arn in arns if arn not in known]
+    group_tags = {**known, **(elbv2.tags_of(unknown) if unknown else {})}
     for arn in arns:
         if ownership.of_service(plan, group_tags.get(arn, {})):
             elbv2.add_tags(arn, intent.after)
@@ -41,10 +47,10 @@ def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, targe
     return {"ecs_service": intent.name, "changed": "marked obsolete", "tags": intent.after}
 
 
-def mark_retired(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
+def mark_retired(plan: Plan, results: dict[str, Any], found: Versions) -> list[dict[str, Any]]:
     """Mark the versions this release retired, and one an earlier release retired but left unmarked."""
     retired = (results.get("retire") or {}).get("retired", [])
     olds = {o["ecs_service"]: o for o in (results.get("live") or {}).get("old_services", [])}
-    earlier = left_unmarked(plan, {r["ecs_service"] for r in retired})
-    marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", [])) for r in retired]
-    return marked + [mark(plan, name, []) for name in earlier]
+    earlier = left_unmarked(plan, {r["ecs_service"] for r in retired}, found)
+    marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", []), found) for r in retired]
+    return marked + [mark(plan, name, [], found) for name in earlier]
