@@ -8,7 +8,7 @@ from cutover import operations
 from cutover.local import faults, snapshot
 from release import naming
 from release.errors import ReleaseError
-from tests.e2e.safety_fixtures import config_with, entered, finish, lock_item, start
+from tests.e2e.safety_fixtures import config_with, entered, finish, lock_item, start, tags
 
 V1 = ("demo", "web", "1")
 
@@ -128,3 +128,20 @@ def test_the_undo_does_not_fight_an_operators_own_weights(demo):
     # and v2, which still gets a share, keeps running
     assert demo.service("web-2")["desiredCount"] == 2
     assert lock_item(demo) is None
+
+
+def test_a_version_an_earlier_release_retired_but_left_unmarked_is_marked_by_the_next(demo):
+    # Given v2 released over v1, and v1's obsolete mark gone, as when that release's marking failed
+    assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
+    marks = ["cutover:obsolete-since", "cutover:obsoleted-by"]
+    v1 = demo.service("web-1")
+    demo.client("ecs").untag_resource(resourceArn=v1["serviceArn"], tagKeys=marks)
+    groups = [lb["targetGroupArn"] for lb in v1["loadBalancers"]]
+    demo.client("elbv2").remove_tags(ResourceArns=groups, TagKeys=marks)
+    assert "cutover:obsolete-since" not in tags(demo, "web-1")
+    # When v3 is released
+    assert finish(demo, start(demo, "3", config_with(demo)))["status"] == "SUCCEEDED"
+    # Then v1, still at zero, is marked again beside v2, which v3 retired, so that a later release deletes it
+    assert demo.service("web-1")["desiredCount"] == 0
+    assert tags(demo, "web-1").get("cutover:obsoleted-by") == "demo/3"
+    assert tags(demo, "web-2").get("cutover:obsoleted-by") == "demo/3"
