@@ -114,7 +114,7 @@ STEPS: tuple[Step, ...] = (
          ("tag:GetResources", "ecs:DescribeServices", "ecs:DeleteService", "elasticloadbalancing:DescribeTargetGroups",
           "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions",
           "elasticloadbalancing:DeleteTargetGroup",
-          "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags", "ecs:TagResource"),
+          "elasticloadbalancing:AddTags", "ecs:TagResource"),
          timeout_seconds=300),
     Step("RecordRelease", "release.steps.record", results.Recorded, "Record what serves now and what can be rolled back to",
          ("dynamodb:GetItem", "dynamodb:UpdateItem")),

@@ -31,15 +31,16 @@ def now() -> str:
 
 def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, target_groups: list[str],
                known_tags: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    """Tag the service and its target groups (`target_groups`, or those it is wired to) as decided;
-    a target group's tags are read unless `known_tags` has them."""
+    """Tag the service and its target groups (`target_groups`, or those it is wired to) as decided.
+    Their tags are read, unless `known_tags` gives every target group of this env+service (cleanup's
+    one query): a group it lacks is not tagged as ours, so it is not marked."""
     if not intent.acts:
         return {"ecs_service": intent.name, "changed": None, "found": intent.why}
     # Target groups first: cleanup finds versions through their target groups' tags.
     arns = target_groups or ecs.target_group_arns(service)
-    known = known_tags or {}
-    unknown = [arn for arn in arns if arn not in known]
-    group_tags = {**known, **(elbv2.tags_of(unknown) if unknown else {})}
+    # The versions cleanup marks were made by earlier releases, long enough ago for the tagging API
+    # (eventually consistent) to list their groups; at worst a group is left unmarked, never deleted.
+    group_tags = known_tags if known_tags is not None else (elbv2.tags_of(arns) if arns else {})
     for arn in arns:
         if ownership.of_service(plan, group_tags.get(arn, {})):
             elbv2.add_tags(arn, intent.after)
