@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from release import aws, decisions, ownership, traffic_decisions
-from release.adapters import autoscaling, ecs, elbv2
+from release import aws, decisions, ownership, record_decision, traffic_decisions
+from release.adapters import autoscaling, ecs, elbv2, records
 from release.config import DeployConfig
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import Intent
@@ -127,6 +127,8 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     intents += [decisions.obsolete_mark(plan, name, service_of(plan, versions, name), now) for name in earlier]
     doomed, kept = decisions.cleanup(plan, obsolete_versions(plan, versions))
     intents += decisions.deletions(doomed)
+    if with_table:
+        intents.append(record(plan, live, retire_list, now))
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
@@ -141,6 +143,18 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         "decisions": [i.as_dict() for i in intents],
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
     }
+
+
+def record(plan: Plan, live: dict[str, Any], retire_list: list[dict[str, Any]], now: str) -> Intent:
+    """What RecordRelease would write: the step's own decision, with the version retired first as what
+    a rollback brings back, remembered as its retirement would remember it."""
+    found = records.get(plan.record_key) or {}
+    previous = None
+    if retire_list:
+        old = retire_list[0]
+        remembered = {"desired_count": old["desired_count"], "autoscaling": old["autoscaling"]}
+        previous = record_decision.previous_entry(plan, found, old, remembered, live)
+    return record_decision.record_update(plan, found, previous, {o["ecs_service"] for o in retire_list}, "plan", now)
 
 
 def shifts(plan: Plan, routes: list[dict[str, Any]]) -> list[Intent]:
@@ -290,6 +304,10 @@ def text(report: dict[str, Any]) -> str:
         lines.append("  nothing (no version of this service serves the public rules now)")
     for name in report.get("mark_earlier") or []:
         lines.append(f"  {name}: retired by an earlier release that could not mark it; marked obsolete")
+    for entry in (d for d in report["decisions"] if d["resource"] == "release record"):
+        rollback = ((entry["after"] or {}).get("previous") or {}).get("version") if entry["action"] != "keep" else None
+        lines += ["", "Would record", f"  {entry['name']}: {entry['why']}"
+                  + (f"; a rollback brings back {rollback}" if rollback else "")]
     lines += ["", "Would delete"]
     for doomed in report["delete"]:
         lines.append(f"  {doomed['ecs_service']} (v{doomed['version']}, obsolete since {doomed['obsolete_since']}) and its target groups")

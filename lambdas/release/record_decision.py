@@ -8,8 +8,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from release.intent import CHANGE, KEEP, Intent
+from release.adapters.elbv2 import name_of
+from release.intent import CHANGE, CREATE, KEEP, Intent
 from release.plan_view import PlanView as Plan
+
+
+def retired_groups(live: dict[str, Any], ecs_service: str) -> dict[str, str]:
+    """Route -> name of the retired service's target group, as the public rules forwarded to it
+    (`live`: what ReadLiveRoutes found)."""
+    ours = {arn for o in live.get("old_services", []) if o["ecs_service"] == ecs_service for arn in o["target_groups"]}
+    return {r["route"]: name_of(arn) for r in live.get("routes", []) for arn in r.get("old", []) if arn in ours}
+
+
+def previous_entry(plan: Plan, record: dict[str, Any], old: dict[str, Any], remembered: dict[str, Any],
+                   live: dict[str, Any]) -> dict[str, Any]:
+    """The version a rollback brings back: the retired one, with its count, autoscaling and config
+    (`remembered`: the count and autoscaling its retirement kept)."""
+    current, earlier = record.get("current") or {}, record.get("previous") or {}
+    if current.get("version") == old["version"]:
+        known = current
+    elif earlier.get("version") == old["version"]:
+        known = earlier  # the record was written before and already moved it along
+    else:
+        known = {"config": plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
+    return {
+        "version": old["version"],
+        "ecs_service": old["ecs_service"],
+        "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
+        "autoscaling": remembered.get("autoscaling"),
+        # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
+        "target_groups": retired_groups(live, old["ecs_service"]) or known.get("target_groups"),
+        "config": known.get("config"),
+    }
 
 
 def kept_versions(plan: Plan, record: dict[str, Any], previous: dict[str, Any] | None, now: str) -> dict[str, Any]:
@@ -46,5 +76,5 @@ def record_update(plan: Plan, record: dict[str, Any], previous: dict[str, Any] |
         "config": plan.config.model_dump(mode="json"),
         "at": now,
     }
-    return Intent(CHANGE, "release record", plan.record_key, before=current.get("version"), after=attributes,
+    return Intent(CHANGE if current else CREATE, "release record", plan.record_key, before=current.get("version"), after=attributes,
                   why=f"{current.get('version') or 'nothing'} -> {plan.version}")

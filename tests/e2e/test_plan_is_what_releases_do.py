@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from boto3.dynamodb.types import TypeDeserializer
 
 from cutover import operations, states
 from cutover.local import environment
@@ -55,7 +56,13 @@ def account(demo: Demo) -> dict[str, Any]:
         "preparing_rule": demo.forward(demo.preparing_rule),
         "public_rule": demo.forward(demo.public_rule),
         "lock_held_by": (lock_item(demo) or {}).get("held_by", {}).get("S"),
+        "record": record_item(demo),
     }
+
+
+def record_item(demo: Demo) -> dict[str, Any]:
+    item = demo.client("dynamodb").get_item(TableName=TABLE_NAME, Key={"pk": {"S": "release#demo#web"}}).get("Item") or {}
+    return {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
 
 
 def release(demo: Demo, version: str, config: dict[str, Any], name: str | None = None) -> list[dict[str, int]]:
@@ -114,6 +121,17 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
     planned_shifts = decisions(report, "public rule")
     assert shifted == [d["after"] for d in planned_shifts]
     assert planned_shifts[0]["before"] == before["public_rule"] and after["public_rule"] == shifted[-1]
+    # The record says what the plan said it would: the version serving, and what a rollback brings back.
+    [recorded] = decisions(report, "release record")
+    assert (recorded["action"] == "keep") == (before["record"] == after["record"])
+    if recorded["action"] != "keep":
+        planned_previous, previous = recorded["after"].get("previous"), after["record"].get("previous")
+        assert after["record"]["current"]["version"] == recorded["after"]["current"]["version"] == version
+        assert (planned_previous is None) == ("previous" not in recorded["after"])
+        if planned_previous:
+            assert {k: previous[k] for k in ("version", "ecs_service", "desired_count", "target_groups")} == {
+                k: planned_previous[k] for k in ("version", "ecs_service", "desired_count", "target_groups")}
+        assert set(after["record"]["kept"]) == set(recorded["after"]["kept"])
     # Retired: exactly the versions the plan named went to zero, without a scalable target, marked obsolete.
     retired = {d["name"]: d for d in decisions(report, "old version")}
     scaled_down = {name for name, now in after["services"].items()

@@ -11,7 +11,7 @@ V2 = {"version": "2", "ecs_service": "web-2", "desired_count": 2, "autoscaling":
 def test_the_first_record_says_what_serves_and_what_a_rollback_brings_back():
     plan = plan_of("3", keep=2)
     intent = record_update(plan, {}, V2, {"web-2"}, "release-3", NOW)
-    assert intent.action == "change" and intent.why == "nothing -> 3"
+    assert intent.action == "create" and intent.why == "nothing -> 3"
     after = intent.after
     assert after["current"]["version"] == "3" and after["current"]["release"] == "release-3"
     assert after["previous"] == V2 and after["kept"] == {"2": {**V2, "retired_at": NOW}}
@@ -30,6 +30,12 @@ def test_only_the_newest_retired_versions_are_kept_and_never_the_one_serving():
                        "3": {"version": "3", "retired_at": "2026-11-02T00:00:00+00:00"}}}
     after = record_update(plan, record, V2, {"web-2"}, "release-3", NOW).after
     assert list(after["kept"]) == ["2"]
+
+
+def test_a_record_that_names_another_version_is_changed_to_this_one():
+    record = {"current": {"version": "2", "ecs_service": "web-2"}}
+    intent = record_update(plan_of("3"), record, V2, {"web-2"}, "release-3", NOW)
+    assert (intent.action, intent.before, intent.why) == ("change", "2", "2 -> 3")
 
 
 def test_only_this_releases_retired_entries_stay_in_the_record():

@@ -6,16 +6,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from release import record_decision
-from release.adapters import elbv2, records
+from release.adapters import records
 from release.results import Recorded
 from release.step import StepEvent, lambda_step, record_seconds
-
-
-def retired_groups(event: StepEvent, ecs_service: str) -> dict[str, str]:
-    """Route -> name of the retired service's target group, as the public rules forwarded to it."""
-    live = event.result("live")
-    ours = {arn for o in live.get("old_services", []) if o["ecs_service"] == ecs_service for arn in o["target_groups"]}
-    return {r["route"]: elbv2.name_of(arn) for r in live.get("routes", []) for arn in r.get("old", []) if arn in ours}
 
 
 def retired_by_this_release(event: StepEvent, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,24 +24,9 @@ def retired_by_this_release(event: StepEvent, record: dict[str, Any]) -> list[di
 
 
 def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """The version a rollback brings back: the retired one, with its count, autoscaling and config."""
+    """The version a rollback brings back, with what its retirement remembered in the record."""
     remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
-    current, earlier = record.get("current") or {}, record.get("previous") or {}
-    if current.get("version") == old["version"]:
-        known = current
-    elif earlier.get("version") == old["version"]:
-        known = earlier  # this step ran before and already moved it along
-    else:
-        known = {"config": event.plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
-    return {
-        "version": old["version"],
-        "ecs_service": old["ecs_service"],
-        "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
-        "autoscaling": remembered.get("autoscaling"),
-        # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
-        "target_groups": retired_groups(event, old["ecs_service"]) or known.get("target_groups"),
-        "config": known.get("config"),
-    }
+    return record_decision.previous_entry(event.plan, record, old, remembered, event.result("live"))
 
 
 @lambda_step
