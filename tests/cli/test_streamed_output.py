@@ -52,6 +52,9 @@ def _answer_when_asked(engine, name: str, *argv: str) -> threading.Thread:
             except sfn.exceptions.ExecutionDoesNotExist:
                 pass
             time.sleep(0.1)
+        # A person answers seconds after the request, not within one poll of `--wait` (0.3 s): answered
+        # faster, the waiting terminal could miss the wait it is meant to show.
+        time.sleep(2)
         cutover(*argv, name, "--wait-seconds", "60", "--by", "alice")
 
     thread = threading.Thread(target=operator)
