@@ -173,11 +173,12 @@ def _refuse_taken_names(ctx: Context, config: Any, start_input: dict[str, Any]) 
     """The release's own check of its names, made here too so that a taken name is exit 2 before it starts."""
     from cutover import planning
     from release import ownership
+    from release.adapters import ecs
 
     plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
     try:
         with planning.release_clients(ctx.connection):
-            taken = ownership.taken_names(plan)
+            taken = ownership.taken_names(plan, ecs.service(plan.cluster, plan.ecs_service))
     except (ClientError, BotoCoreError) as error:
         ctx.err.write(f"note: could not check the names here ({error}); the release checks them itself\n")
         return

@@ -14,6 +14,7 @@ from release import decisions, ownership
 from release.adapters import autoscaling, ecs, elbv2
 from release.intent import CHANGE, DELETE, KEEP, Intent
 from release.plan_view import PlanView as Plan
+from release.traffic_decisions import expected_now
 
 PREPARING_RULE, TARGET_GROUP, SERVICE, PUBLIC_RULE, OLD_VERSION, OBSOLETE_MARK = (
     "preparing rule", "target group", "ECS service", "public rule", "old version", "obsolete mark")
@@ -97,12 +98,7 @@ def prepared_version(plan: Plan, found: PreparedFound, since: str) -> list[Inten
         intents.append(Intent(KEEP, SERVICE, plan.ecs_service, why=ownership.not_ours(ecs.tags_of(service))))
         service = None
     if service is not None:
-        now = {"desired_count": service["desiredCount"], "autoscaling": found.snapshot and {k: found.snapshot[k] for k in ("min", "max")}}
-        if found.snapshot is None and service["desiredCount"] == 0:
-            # Said plainly so that a retried undo still tells what state the version is in.
-            intents.append(Intent(KEEP, SERVICE, plan.ecs_service, before=now, after=now, why="already at zero, no scalable target"))
-        else:
-            intents.append(Intent(CHANGE, SERVICE, plan.ecs_service, before=now, after={"desired_count": 0, "autoscaling": None}))
+        intents.append(decisions.to_zero(SERVICE, plan.ecs_service, service, found.snapshot))
     # Only what this release created is deleted; this version's resources made by an earlier release
     # (a retired version released again) are kept at zero and marked, so a rollback can still use them.
     created_service = service is not None and ownership.created(plan, ecs.tags_of(service))
@@ -130,10 +126,9 @@ def public_rules_back(routes: list[dict[str, Any]], written: dict[str, dict[str,
     for route in routes:
         now = elbv2.normalized(current[route["route"]])
         original = {arn: int(w) for arn, w in route["forward"].items()}
-        ours = written.get(route["route"])
         if now == elbv2.normalized(original):
             intents.append(Intent(KEEP, PUBLIC_RULE, route["rule"], before=now, after=now, why="already on the old version"))
-        elif ours and now == elbv2.normalized({a: int(w) for a, w in ours.items()}):
+        elif now == elbv2.normalized(expected_now(route, {"written": written})):
             intents.append(Intent(CHANGE, PUBLIC_RULE, route["rule"], before=now, after=original, why="back on the old version"))
         else:
             intents.append(Intent(KEEP, PUBLIC_RULE, route["rule"], before=now, after=now, why="changed by someone else; left as it is"))

@@ -176,11 +176,17 @@ def retirement(plan: Plan, old: dict[str, Any], service: dict[str, Any] | None, 
         return Intent(KEEP, "old version", name, why="service no longer exists")
     if not ownership.of_service(plan, ecs.tags_of(service)):
         return Intent(KEEP, "old version", name, why=ownership.not_ours(ecs.tags_of(service)))
+    return to_zero("old version", name, service, snapshot, why="retired, kept at zero for a rollback")
+
+
+def to_zero(resource: str, name: str, service: dict[str, Any], snapshot: dict[str, Any] | None,
+            why: str | None = None) -> Intent:
+    """Scale a service to zero, its scalable target (`snapshot`) removed first; one already at zero
+    without a scalable target is kept, and says so, so that a step run again still tells its state."""
     now = {"desired_count": service["desiredCount"], "autoscaling": snapshot and {k: snapshot[k] for k in ("min", "max")}}
     if snapshot is None and service["desiredCount"] == 0:
-        return Intent(KEEP, "old version", name, before=now, after=now, why="already at zero, no scalable target")
-    return Intent(CHANGE, "old version", name, before=now, after={"desired_count": 0, "autoscaling": None},
-                  why="retired, kept at zero for a rollback")
+        return Intent(KEEP, resource, name, before=now, after=now, why="already at zero, no scalable target")
+    return Intent(CHANGE, resource, name, before=now, after={"desired_count": 0, "autoscaling": None}, why=why)
 
 
 def cleanup(plan: Plan, candidates: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

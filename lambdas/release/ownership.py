@@ -43,12 +43,9 @@ def refusal(plan: Plan, kind: str, name: str, tags: dict[str, str]) -> str:
     return f"{kind} {name} is taken by {describe(tags)}; this release of {plan.service} {plan.version} in env {plan.env} leaves it alone"
 
 
-_UNREAD: Any = object()
-
-
-def taken_names(plan: Plan, service: dict[str, Any] | None = _UNREAD) -> list[str]:
+def taken_names(plan: Plan, service: dict[str, Any] | None) -> list[str]:
     """Names this release would use that belong to someone else, each with its owner. Reads only
-    (`service`: the new version's service, None when there is none, if the caller read it already)."""
+    (`service`: the new version's service as the caller read it, None when there is none)."""
 
     problems = []
     for route in plan.routes:
@@ -57,8 +54,6 @@ def taken_names(plan: Plan, service: dict[str, Any] | None = _UNREAD) -> list[st
             tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
             if not of_version(plan, tags, route.route.name):
                 problems.append(refusal(plan, "target group", route.target_group_name, tags))
-    if service is _UNREAD:
-        service = ecs.service(plan.cluster, plan.ecs_service)
     if service is not None and not of_version(plan, ecs.tags_of(service)):
         problems.append(refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(service)))
     return problems

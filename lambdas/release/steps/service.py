@@ -27,7 +27,7 @@ def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None, created_now: b
 
 
 def apply_autoscaling(plan: Plan, wanted: dict[str, Any] | None, intent: Intent | None) -> dict[str, Any]:
-    if wanted is None or intent is None:
+    if intent is None:
         return {"autoscaling": None, "changed": None, "found": "no autoscaling configured"}
     bounds = {"min": wanted["min"], "max": wanted["max"]}
     if not intent.acts:
