@@ -46,6 +46,7 @@ policies: $(STAMP)
 # Every Lambda Task's Retry blocks, from the one retry policy (lambdas/release/retries.py, errors.py).
 retries: $(STAMP)
 	$(BIN)/python -m release.retries statemachine/release.asl.json
+	$(BIN)/python -m release.retries statemachine/undo.asl.json
 
 # What LoadRelease checks configs with (lambdas/release/config_schema.py), from the config models.
 checker: $(STAMP)

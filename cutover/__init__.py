@@ -23,3 +23,5 @@ def shipped(*parts: str) -> str:
 
 
 DEFINITION = shipped("statemachine", "release.asl.json")
+# The undo of releases that ended outside their flow: a flow of its own, deployed and run like the release's.
+UNDO_DEFINITION = shipped("statemachine", "undo.asl.json")

@@ -36,10 +36,13 @@ def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, 
 
 
 def _follow(targets: Targets) -> list[dict[str, Any]]:
-    """Find the state machine through the stack's output, read executions and their history."""
+    """Find the state machine through the stack's output, read executions and their history, and the
+    undo of a release that ended outside its flow (an execution of `<machine>-Undo` of the same name)."""
+    undos = targets.executions_arn.removesuffix(":*") + "-Undo:*"
     return [
         _statement("FindTheStateMachine", ["cloudformation:DescribeStacks"], [targets.stack_arn]),
-        _statement("FollowReleases", ["states:DescribeExecution", "states:GetExecutionHistory"], [targets.executions_arn]),
+        _statement("FollowReleases", ["states:DescribeExecution", "states:GetExecutionHistory"],
+                   [targets.executions_arn, undos]),
     ]
 
 

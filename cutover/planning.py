@@ -62,9 +62,9 @@ def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[
 def lock(plan: Plan) -> dict[str, Any]:
     """Whether the release would take the service's lock, take over a stale one, or be refused: the
     lock step's own read and decision, for a release that no execution runs yet."""
-    held, running = decisions.lock_found(plan.lock_key, None)
+    held, running, undo_pending = decisions.lock_found(plan.lock_key, None)
     try:
-        intent = decisions.lock(plan.lock_key, None, held, running, datetime.now(timezone.utc))
+        intent = decisions.lock(plan.lock_key, None, held, running, datetime.now(timezone.utc), undo_pending)
     except ReleaseInProgress as refused:
         return {"key": plan.lock_key, "action": None, "held_by": held["held_by"], "since": held.get("taken_at"),
                 "refused": str(refused)}

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from release import stopping
 from release.results import ApprovalAnswer, Check
 from release.unfinished import line
@@ -82,9 +84,31 @@ def status(sfn, arn: str) -> Report:
         "waiting_for_approval": running and operations.current_state(events) == operations.APPROVAL_STATE,
         "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
+        "undo_run": undo_run(sfn, arn) if now in stopping.ENDED_OUTSIDE_THE_FLOW else None,
         "checks": [check.to_json() for check in checks],
     }
     return Report(data, lambda: status_text(data, checks), exits.FAILED if now in ENDED_BADLY else exits.OK)
+
+
+def undo_run(sfn, arn: str) -> dict[str, Any] | None:
+    """What the undo's own execution (named after the release's) did: done, still running or failed."""
+    try:
+        undo = sfn.describe_execution(executionArn=stopping.undo_execution_arn(arn))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "StateMachineDoesNotExist", "InvalidArn"):
+            return {"state": "not started", "status": None,
+                    "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
+        raise
+    finished = (json.loads(undo.get("output") or "{}").get("finished") or {})
+    if undo["status"] == "RUNNING":
+        return {"state": "still running", "status": "RUNNING", "did": "waiting until nothing of the release can still "
+                "run, then undoing it", "undo_execution": undo["executionArn"]}
+    if undo["status"] == "SUCCEEDED":
+        state = "done" if finished.get("fully_undone", True) else "incomplete"
+        return {"state": state, "status": "SUCCEEDED", "did": finished.get("undone") or finished.get("found") or "",
+                "undo_execution": undo["executionArn"]}
+    return {"state": "failed", "status": undo["status"], "undo_execution": undo["executionArn"],
+            "did": undo.get("cause") or "the undo failed; see its execution's history"}
 
 
 def status_text(report: dict[str, Any], checks: list[Check]) -> str:
@@ -105,6 +129,8 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
         lines += [f"  error     {failure['error']}", f"  cause     {failure['cause']}"]
     if report["undo"]:
         lines.append(f"  undo      {report['undo']}")
+    if report.get("undo_run"):
+        lines.append(f"  undone    {report['undo_run']['state']}: {report['undo_run']['did']}")
     lines += warning_lines(report["warnings"])
     lines.append(f"  history   cutover history {name}")
     return "\n".join(lines)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aws_cdk import Names
 from constructs import Construct
-from release.registry import STEPS, STOPPED_RELEASE_HANDLER
+from release.registry import STEPS, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 from cutover.cdk.access_policies import AccessPolicies
 from cutover.cdk.monitoring import Monitoring
@@ -46,7 +46,7 @@ class ReleaseOrchestrator(Construct):
         # machine's executions, and the machine refers to that function, so an attribute would be a cycle.
         # Unique per construct (path and hash), so two orchestrators in one stack or account never collide.
         self.state_machine_name = props.state_machine_name or Names.unique_resource_name(
-            self, max_length=80, separator="-")
+            self, max_length=75, separator="-")
 
         self.table = ReleaseTable(self, "ReleaseTable", removal_policy=props.removal_policy).table
         self.notifications = Notifications(self, "Notifications", emails=props.notification_emails)
@@ -75,5 +75,11 @@ class ReleaseOrchestrator(Construct):
                                 config_bucket_names=props.config_bucket_names).policies
         # Attach to the role CI assumes and to the approvers' roles (`cutover iam-policy` prints the same).
         self.ci_policy, self.approver_policy = access["ci"], access["approver"]
-        StoppedReleaseUnlock(self, "StoppedReleaseUnlock", state_machine=self.state_machine,
-                             undo_function=self.functions[STOPPED_RELEASE_HANDLER])
+        self.undo = StoppedReleaseUnlock(
+            self, "StoppedReleaseUnlock", state_machine=self.state_machine, state_machine_name=self.state_machine_name,
+            undo_function=self.functions[STOPPED_RELEASE_HANDLER], definition_path=props.undo_definition_path,
+            function_timeouts={key: (fn, may_change_after_a_stop(key)) for key, fn in self.functions.items()
+                               if key != STOPPED_RELEASE_HANDLER},
+            notifications=self.notifications, sweep_minutes=props.sweep_minutes,
+            log_retention=props.log_retention, removal_policy=props.removal_policy)
+        self.alarms.update(self.undo.alarms)

@@ -9,6 +9,7 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
 from cutover.cdk.settings import ReleaseOrchestratorProps
+from release.stopping import undo_state_machine_name
 
 UNSCOPED = "unscoped"
 # CloudWatch alarm actions that AWS authorizes on `*` for Cutover's uses: DescribeAlarms returns composite
@@ -34,6 +35,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "dynamodb:Scan": ("table",),
     "states:DescribeExecution": ("executions",),
     "states:GetExecutionHistory": ("executions",),
+    "states:StartExecution": ("undo_state_machine",),
     "sns:Publish": ("topic",),
     "cloudwatch:DescribeAlarms": (EVERY_ALARM,),
     "cloudwatch:PutMetricAlarm": (EVERY_ALARM,),
@@ -163,8 +165,13 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
         "table": Grant((table_arn,), "The release table only."),
         "topic": Grant((topic_arn,), "The notification topic only."),
         "executions": Grant(
-            (arn("states", f"execution:{state_machine_name}:*"),),
-            "Executions of the release state machine only; execution names are chosen by CI at run time."),
+            (arn("states", f"execution:{state_machine_name}:*"),
+             arn("states", f"execution:{undo_state_machine_name(state_machine_name)}:*")),
+            "Executions of the release state machine and of its undo only; execution names are chosen by CI at "
+            "run time (an undo is named after the release execution it undoes)."),
+        "undo_state_machine": Grant(
+            (arn("states", f"stateMachine:{undo_state_machine_name(state_machine_name)}"),),
+            "The undo's state machine only: its executions are named after the release executions they undo."),
         EVERY_ALARM: Grant(
             ("*",),
             "cloudwatch:DescribeAlarms returns composite alarms only when granted on `*` (CloudWatch API "

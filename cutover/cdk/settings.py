@@ -10,10 +10,11 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from cutover import DEFINITION
+from cutover import DEFINITION, UNDO_DEFINITION
 
 # The one definition: statemachine/ of a checkout, or its copy inside the installed package.
 DEFAULT_DEFINITION = Path(DEFINITION)
+DEFAULT_UNDO_DEFINITION = Path(UNDO_DEFINITION)
 
 # Context keys (`cdk deploy -c cutover:clusterNames=prod,staging`, or the `context` of cdk.json).
 CONTEXT_KEYS = {
@@ -31,6 +32,7 @@ CONTEXT_KEYS = {
     "check_function_arns": "cutover:checkFunctionArns",
     "check_subnet_ids": "cutover:checkSubnetIds",
     "check_security_group_ids": "cutover:checkSecurityGroupIds",
+    "sweep_minutes": "cutover:sweepMinutes",
 }
 
 
@@ -76,12 +78,18 @@ class ReleaseOrchestratorProps:
     the X-Ray SDK adds about 250 ms to each function's cold start, up to 16 of them per release, and
     the execution history already records every step's input, output and error. Lambda's and Step
     Functions' own X-Ray traces stay on either way."""
+    sweep_minutes: int = 5
+    """How often the safety net looks for a release that ended holding its lock with no undo started
+    (a status change EventBridge never delivered) and starts its undo, in minutes."""
     definition_path: Path = DEFAULT_DEFINITION
+    undo_definition_path: Path = DEFAULT_UNDO_DEFINITION
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """For the release table (what can be rolled back to) and the log groups, when the stack is deleted."""
 
     def __post_init__(self) -> None:
+        if not 1 <= self.sweep_minutes <= 1440:
+            raise ValueError(f"sweep_minutes must be from 1 to 1440, got {self.sweep_minutes}")
         if bool(self.check_subnet_ids) != bool(self.check_security_group_ids):
             raise ValueError("check_subnet_ids and check_security_group_ids go together: give both (the functions that "
                              "run verification checks join the VPC with them) or neither")
@@ -99,6 +107,8 @@ class ReleaseOrchestratorProps:
                 values[name] = _as_tuple(raw)
             elif "bool" in str(types[name]):
                 values[name] = _as_bool(key, raw)
+            elif str(types[name]) == "int":
+                values[name] = _as_minutes(key, raw)
             else:
                 values[name] = str(raw)
         return cls(**values)
@@ -109,6 +119,16 @@ def _as_bool(key: str, raw: Any) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"context {key} must be true or false, got {raw!r}")
     return text == "true"
+
+
+def _as_minutes(key: str, raw: Any) -> int:
+    try:
+        minutes = int(str(raw).strip())
+    except ValueError:
+        minutes = 0
+    if not 1 <= minutes <= 1440:
+        raise ValueError(f"context {key} must be a whole number of minutes from 1 to 1440, got {raw!r}")
+    return minutes
 
 
 def _as_tuple(raw: Any) -> tuple[str, ...]:

@@ -14,12 +14,13 @@ from typing import Any, Iterator
 
 import boto3
 
-from cutover import DEFINITION, connection, envvars, operations
+from cutover import DEFINITION, UNDO_DEFINITION, connection, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
 from release.observability import logger as step_logger
-from release.registry import STEPS, STOPPED_RELEASE_HANDLER, integration_arns
+from release.registry import BY_KEY, STEPS, STOPPED_RELEASE_HANDLER, integration_arns
+from release.stopping import undo_state_machine_name
 
 logger = logging.getLogger(__name__)
 # An asynchronous Lambda invocation is tried at most three times.
@@ -31,6 +32,10 @@ ACCOUNT = "123456789012"
 STATE_MACHINE_NAME = "cutover-release"
 TABLE_NAME = connection.TABLE_NAME  # where the command line finds the table without a stack
 TOPIC_NAME = "cutover-notifications"
+# The undo function's on-failure destination: a status change it failed to handle three times.
+DEAD_LETTER_QUEUE = "cutover-undo-dead-letters"
+# How EventBridge delivers a status change here: at least once, best effort (`--event-delivery`).
+EVENT_DELIVERIES = ("normal", "twice", "late:SECONDS", "lost")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -46,6 +51,21 @@ def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
 
 def function_arn(key: str) -> str:
     return check_function_arn(lambdas.function_name(key))
+
+
+def parse_event_delivery(text: str) -> tuple[str, float]:
+    """("normal" | "twice" | "late" | "lost", seconds late); a bad value raises ValueError naming the choices."""
+    mode, _, seconds = text.partition(":")
+    if mode in ("normal", "twice", "lost") and not seconds:
+        return mode, 0.0
+    if mode == "late":
+        try:
+            late = float(seconds)
+        except ValueError:
+            late = -1.0
+        if late >= 0:
+            return mode, late
+    raise ValueError(f"--event-delivery {text!r}: one of normal, twice, late:SECONDS (e.g. late:30), lost")
 
 
 def check_function_arn(name: str) -> str:
@@ -75,8 +95,19 @@ class LocalEngine:
     """Start with `with LocalEngine() as engine:`; `engine.client("ecs")` talks to the emulated AWS."""
 
     def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5,
-                 service_drain_seconds: float = 2.0, retry_backoff_scale: float = 1.0):
+                 service_drain_seconds: float = 2.0, retry_backoff_scale: float = 1.0,
+                 event_delivery: str = "normal", sweep_every: float | None = None):
         self.port = port
+        # How the status changes of executions that end badly reach the undo (chosen per test: each
+        # new account starts with the engine's own choice again).
+        parse_event_delivery(event_delivery)
+        self.event_delivery = self._event_delivery = event_delivery
+        # The stack's schedule that sweeps for undos no status change started: off unless asked.
+        self.sweep_every = sweep_every
+        self.lost_events: list[str] = []
+        self.dead_letters: list[str] = []
+        self._sweeper: threading.Thread | None = None
+        self._sweeping = threading.Event()
         # The state machine's Retry back-off really sleeps; a scale below 1 shortens each sleep
         # (same attempts, same order) where a run must be quick, as the fault matrix's is.
         self.retry_backoff_scale = retry_backoff_scale
@@ -93,6 +124,7 @@ class LocalEngine:
         self._clients: dict[str, Any] = {}
         self.running = False
         self.state_machine_arn = ""
+        self.undo_state_machine_arn = ""
         self.topic_arn = ""
         self._deliveries: list[threading.Thread] = []
 
@@ -158,16 +190,26 @@ class LocalEngine:
             self.data_plane = DataPlane(self.session, self.endpoint_url, tick_seconds=self.tick_seconds,
                                         task_start_seconds=self.task_start_seconds, make_client=self.client).start()
         self.data_plane.resume()
+        self.lost_events, self.dead_letters, self.event_delivery = [], [], self._event_delivery
+        self._sweeping.clear()
+        if self.sweep_every:
+            self._sweeper = threading.Thread(target=self._sweep_in_background, daemon=True, name="cutover-sweep")
+            self._sweeper.start()
         return self
 
     def stop(self, *, reuse: bool = False) -> None:
         """Let running executions end and empty the account. `reuse`: keep the session, the clients
         and the data plane (paused) for the next `start()`, which is then much quicker."""
         if self.running:
+            self._sweeping.set()
+            if self._sweeper:
+                self._sweeper.join(timeout=60)
+                self._sweeper = None
             self.wait_for_running_executions()
             if self._execution_ended_badly in moto_fixes.end_listeners:
                 moto_fixes.end_listeners.remove(self._execution_ended_badly)
-            # A bad end's status-change event is delivered on a thread of its own: let it end first.
+            # A bad end's status-change event is delivered on a thread of its own: let it end first,
+            # and the undo it started.
             self.wait_for_status_changes()
             # A watch whose execution was stopped sleeps on (StopExecution does not stop a running Lambda function).
             lambdas.end_running_handlers()
@@ -185,7 +227,7 @@ class LocalEngine:
             _scale_retry_sleeps(1.0)
             envvars.apply(self._saved_env)
             self._saved_env.clear()
-            self.state_machine_arn = ""
+            self.state_machine_arn = self.undo_state_machine_arn = ""
         if not reuse or self.port:
             if self.data_plane:
                 self.data_plane.stop()
@@ -208,7 +250,8 @@ class LocalEngine:
         sfn = self.client("stepfunctions")
         deadline = time.time() + timeout
         while time.time() < deadline:
-            running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")["executions"]
+            running = [e for machine in (self.state_machine_arn, self.undo_state_machine_arn) if machine
+                       for e in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]]
             if not running:
                 return
             for execution in running:
@@ -225,24 +268,33 @@ class LocalEngine:
         lambdas.add_check_function(name, handler)
         return check_function_arn(name)
 
-    # -- EventBridge ----------------------------------------------------------------------------
+    # -- EventBridge, Lambda's asynchronous invocation, the sweep's schedule ---------------------------
     def _execution_ended_badly(self, execution_arn: str) -> None:
         """The stack's EventBridge rule (cutover/cdk/stopped_releases.py), emulated here: moto sends no
         Step Functions status-change events, so the engine delivers the one a stop, a failure or a
         timeout causes to the rule's target once the execution has ended, asynchronously, as
-        EventBridge would."""
+        EventBridge would: best effort, at least once. `event_delivery` chooses how: normal (once,
+        at once), twice (two deliveries at the same time), late:SECONDS, or lost (never)."""
         if not execution_arn.startswith(self.state_machine_arn.replace(":stateMachine:", ":execution:") + ":"):
             return
-        thread = threading.Thread(target=self._deliver_in_background, args=(execution_arn,), daemon=True,
-                                  name="eventbridge-status-change")
-        # Started before it is listed: wait_for_status_changes may join the list at any moment, and
-        # a thread that has not started yet cannot be joined.
-        thread.start()
-        self._deliveries.append(thread)
+        mode, late = parse_event_delivery(self.event_delivery)
+        if mode == "lost":
+            self.lost_events.append(execution_arn)
+            return
+        for _ in range(2 if mode == "twice" else 1):
+            thread = threading.Thread(target=self._deliver_in_background, args=(execution_arn, late), daemon=True,
+                                      name="eventbridge-status-change")
+            # Started before it is listed: wait_for_status_changes may join the list at any moment, and
+            # a thread that has not started yet cannot be joined.
+            thread.start()
+            self._deliveries.append(thread)
 
-    def _deliver_in_background(self, execution_arn: str) -> None:
+    def _deliver_in_background(self, execution_arn: str, late: float = 0.0) -> None:
+        if late and self._sweeping.wait(late):
+            return  # the account ended before the late delivery
         # EventBridge invokes its Lambda target asynchronously, and Lambda runs a failed asynchronous
-        # invocation twice more, a minute then two later (here a second each, scaled like retries):
+        # invocation twice more, a minute then two later (here a second each, scaled like retries),
+        # then sends the event to the function's on-failure destination:
         # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
         for attempt in range(ASYNC_ATTEMPTS):
             try:
@@ -251,32 +303,69 @@ class LocalEngine:
             except Exception:  # noqa: BLE001 - logged for the test to see once the last attempt fails
                 if attempt == ASYNC_ATTEMPTS - 1:
                     logger.exception("the undo of stopped releases failed for %s", execution_arn)
+                    self._to_dead_letters(execution_arn)
                 else:
                     time.sleep(self.retry_backoff_scale)
 
+    def _to_dead_letters(self, execution_arn: str) -> None:
+        self.dead_letters.append(execution_arn)
+        with contextlib.suppress(Exception):
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(self._status_change(execution_arn)))
+
+    def _status_change(self, execution_arn: str) -> dict[str, Any]:
+        status = self.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+        return {
+            "version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+            "region": REGION, "account": ACCOUNT,
+            "detail": {"executionArn": execution_arn, "stateMachineArn": self.state_machine_arn, "status": status},
+        }
+
     def deliver_status_change(self, execution_arn: str, timeout: float = 60) -> Any:
         """Deliver the execution's end (ABORTED, TIMED_OUT, FAILED…) to the rule's target, as EventBridge
-        does, once the execution has ended; returns what the target returned."""
+        does, once the execution has ended; returns what the target returned (the undo it started)."""
         sfn = self.client("stepfunctions")
         deadline = time.time() + timeout
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
         while status == "RUNNING" and time.time() < deadline:
             time.sleep(0.1)
             status = sfn.describe_execution(executionArn=execution_arn)["status"]
-        event = {
-            "version": "0", "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-            "region": REGION, "account": ACCOUNT,
-            "detail": {"executionArn": execution_arn, "stateMachineArn": self.state_machine_arn, "status": status},
-        }
-        return lambdas.run_step(STOPPED_RELEASE_HANDLER, event, function_arn(STOPPED_RELEASE_HANDLER))
+        return lambdas.run_step(STOPPED_RELEASE_HANDLER, self._status_change(execution_arn),
+                                function_arn(STOPPED_RELEASE_HANDLER))
+
+    def sweep(self) -> Any:
+        """What the stack's schedule does every few minutes: start the undo of every release that ended
+        holding its lock (a status change never delivered, or dead-lettered)."""
+        return lambdas.run_step(STOPPED_RELEASE_HANDLER, {"sweep": True}, function_arn(STOPPED_RELEASE_HANDLER))
+
+    def _sweep_in_background(self) -> None:
+        while not self._sweeping.wait(self.sweep_every):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the next sweep tries again, as the schedule would
+                logger.exception("the sweep for undos failed")
 
     def wait_for_status_changes(self, timeout: float = 180) -> None:
-        """Until every status change delivered so far has been handled (the undo of a stop, the
-        second attempt at an undo that failed)."""
+        """Until every status change delivered so far has been handled and the undo it started has
+        ended (the undo of a stop, the second attempt at an undo that failed)."""
         deadline = time.time() + timeout
         for delivery in list(self._deliveries):
             delivery.join(timeout=max(0.0, deadline - time.time()))
         self._deliveries = [d for d in self._deliveries if d.is_alive()]
+        self.wait_for_undos(max(0.0, deadline - time.time()))
+
+    def wait_for_undos(self, timeout: float = 180) -> list[dict[str, Any]]:
+        """Until no undo runs; the undo executions, newest first."""
+        if not self.undo_state_machine_arn:
+            return []
+        sfn = self.client("stepfunctions")
+        deadline = time.time() + timeout
+        while True:
+            undos = sfn.list_executions(stateMachineArn=self.undo_state_machine_arn)["executions"]
+            if not any(u["status"] == "RUNNING" for u in undos) or time.time() >= deadline:
+                return undos
+            time.sleep(0.1)
 
     # -- AWS ------------------------------------------------------------------------------------
     def client(self, name: str):
@@ -301,6 +390,14 @@ class LocalEngine:
         substitutions = {step.substitution: function_arn(step.key) for step in STEPS}
         substitutions["NotificationTopicArn"] = self.topic_arn
         substitutions.update(integration_arns(PARTITION))
-        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+        sfn = self.client("stepfunctions")
+        self.state_machine_arn = sfn.create_state_machine(
             name=STATE_MACHINE_NAME, definition=definition(substitutions), roleArn=role, type="STANDARD",
         )["stateMachineArn"]
+        undo_substitutions = {BY_KEY[STOPPED_RELEASE_HANDLER].substitution: function_arn(STOPPED_RELEASE_HANDLER)}
+        self.undo_state_machine_arn = sfn.create_state_machine(
+            name=undo_state_machine_name(STATE_MACHINE_NAME), definition=definition(undo_substitutions, UNDO_DEFINITION),
+            roleArn=role, type="STANDARD",
+        )["stateMachineArn"]
+        self._setenv(UNDO_STATE_MACHINE_ARN=self.undo_state_machine_arn)
+        self.client("sqs").create_queue(QueueName=DEAD_LETTER_QUEUE)

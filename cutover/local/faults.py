@@ -34,6 +34,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
 from cutover.local import iam, lambdas
+from cutover.local.lambdas import LambdaTimedOut
 from release import aws
 from release.registry import BY_KEY
 
@@ -284,12 +285,6 @@ def deny(aim: Aim, clients: Iterable[str] | None = None) -> Iterator[dict[str, i
 
 class Crash(Exception):
     """The function died (before or after its work), before it could report the result."""
-
-
-class LambdaTimedOut(Exception):
-    """Lambda stopped the function at its timeout; this is how Lambda names that error."""
-
-    error_type = "Sandbox.Timedout"
 
 
 def _strike(aims: Iterable[Aim], times: int, error: Callable[[str], Exception]) -> tuple[Callable[..., None], dict[str, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import re
 import threading
 import time
@@ -24,7 +25,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cutover.local import iam
 from release import aws
-from release.registry import BY_KEY
+from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 FUNCTION_PREFIX = "cutover-"
 # The local stack lets releases invoke check functions with names like this one (check_function_arns).
@@ -41,6 +42,8 @@ invocations: list[tuple[str, float]] = []
 check_functions: dict[str, Callable[[Any, Any], Any]] = {}
 # A step's time limit here, when not its function's own (a test of a wait longer than the limit).
 time_limits: dict[str, float] = {}
+# Steps whose function sleeps this long after it starts, before it changes anything (`--slow`).
+delays: dict[str, float] = {}
 _lock = threading.Lock()
 _running = threading.local()
 # Set while the account ends: every running handler is then out of time, so that none outlives it.
@@ -107,6 +110,34 @@ def current() -> tuple[str, dict[str, Any]] | None:
     return getattr(_running, "step", None)
 
 
+class LambdaTimedOut(Exception):
+    """Lambda stopped the function at its timeout; this is how Lambda names that error."""
+
+    error_type = "Sandbox.Timedout"
+
+
+def time_limit(key: str) -> float:
+    return time_limits.get(key, BY_KEY[key].timeout_seconds)
+
+
+def deployed_timeouts() -> str:
+    """FUNCTION_TIMEOUTS as the stack gives it to the undo of stopped releases, for the functions as
+    deployed here (their time limits, shortened by a test or not)."""
+    return json.dumps([[function_name(key), time_limit(key) if may_change_after_a_stop(key) else 0]
+                       for key in BY_KEY if key != STOPPED_RELEASE_HANDLER])
+
+
+def _slow_start(key: str) -> None:
+    """A slow function: it sleeps before it changes anything, and Lambda stops it at its time limit."""
+    seconds, limit = delays.get(key, 0), time_limit(key)
+    if not seconds:
+        return
+    if _ending.wait(min(seconds, limit)):
+        raise LambdaTimedOut(f"RequestId: {uuid.uuid4()} Error: the account ended while the function slept")
+    if seconds >= limit:
+        raise LambdaTimedOut(f"RequestId: {uuid.uuid4()} Error: Task timed out after {limit:.2f} seconds")
+
+
 def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
     handler = importlib.import_module(BY_KEY[key].module).handler
     outer, _running.step = current(), (key, event)
@@ -114,8 +145,11 @@ def run_step(key: str, event: dict[str, Any], arn: str = "") -> Any:
         for hook in list(before_hooks):
             hook(key, event)
         context = LocalContext(function_name=function_name(key), invoked_function_arn=arn, aws_request_id=str(uuid.uuid4()),
-                               time_limit_seconds=time_limits.get(key, BY_KEY[key].timeout_seconds))
+                               time_limit_seconds=time_limit(key))
+        if key == STOPPED_RELEASE_HANDLER:
+            os.environ["FUNCTION_TIMEOUTS"] = deployed_timeouts()
         with iam.running(key), _counted():
+            _slow_start(key)
             result = handler(event, context)
         for hook in list(after_hooks):
             hook(key, event, result)
@@ -173,6 +207,7 @@ def reset() -> None:
         invocations.clear()
         check_functions.clear()
         time_limits.clear()
+        delays.clear()
     _ending.clear()
 
 

@@ -2,6 +2,7 @@
 boto3 session: each new session loads the SDK's service models again."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import Callable
@@ -62,3 +63,15 @@ def release_table() -> str:
 
 def notification_topic() -> str | None:
     return os.environ.get("NOTIFICATION_TOPIC_ARN")
+
+
+def undo_state_machine() -> str:
+    """The undo's state machine (statemachine/undo.asl.json), which the undo function starts."""
+    return os.environ["UNDO_STATE_MACHINE_ARN"]
+
+
+def function_timeouts() -> dict[str, int]:
+    """Each release function's timeout (function ARN -> seconds), as the stack deployed them: how
+    long a function the state machine scheduled may still run after its execution ended."""
+    pairs = json.loads(os.environ.get("FUNCTION_TIMEOUTS") or "[]")
+    return {str(function): int(seconds) for function, seconds in pairs}

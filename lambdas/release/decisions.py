@@ -14,12 +14,13 @@ from typing import Any
 
 from release import ownership
 from release.adapters import autoscaling, ecs, elbv2, records
-from release.adapters.executions import owner_running
+from release.adapters.executions import status as execution_status
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from release.intent import CHANGE, CREATE, DELETE, KEEP, Intent
 from release.obsolete_mark import BY, SINCE
 from release.plan_view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
 from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER
+from release.stopping import undo_execution_arn
 
 
 def tags_for(plan: Plan, route: RoutePlan) -> dict[str, str]:
@@ -225,17 +226,27 @@ def obsolete_mark(plan: Plan, name: str, service: dict[str, Any] | None, since: 
 UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
 
 
-def lock_found(key: str, owner: str | None) -> tuple[dict[str, Any] | None, bool]:
-    """The lock item, and whether its holder still runs (asked only when someone else holds it)."""
+def lock_found(key: str, owner: str | None) -> tuple[dict[str, Any] | None, bool, bool]:
+    """The lock item, whether its holder still runs, and whether the holder ended outside its flow
+    with its undo not run yet (both asked only when someone else holds it)."""
     held = records.get(key)
     holder = (held or {}).get("held_by")
-    return held, bool(holder) and holder != owner and owner_running(holder)
+    if not holder or holder == owner:
+        return held, False, False
+    status = execution_status(holder)
+    if status == "RUNNING":
+        return held, True, False
+    # Stopped or timed out: its undo (named after it) frees the lock when done; until it has run, the
+    # release's steps may still be changing the service and what they left is not undone.
+    pending = status in ("ABORTED", "TIMED_OUT") and execution_status(undo_execution_arn(holder)) in (None, "RUNNING")
+    return held, False, pending
 
 
-def lock(key: str, owner: str | None, held: dict[str, Any] | None, holder_running: bool, now: datetime) -> Intent:
+def lock(key: str, owner: str | None, held: dict[str, Any] | None, holder_running: bool, now: datetime,
+         undo_pending: bool = False) -> Intent:
     """Take a free lock, keep one this execution holds, take over one whose release has ended; refuse
-    while its holder runs, or while the undo of that ended release runs (two of them would then
-    change the service at once). `owner` None: a plan, which no execution runs yet."""
+    while its holder runs, or while the undo of that ended release is pending or runs (two of them
+    would then change the service at once). `owner` None: a plan, which no execution runs yet."""
     service = key.split("#", 1)[1]
     holder = (held or {}).get("held_by")
     if not holder:
@@ -249,7 +260,13 @@ def lock(key: str, owner: str | None, held: dict[str, Any] | None, holder_runnin
             "wait for it to finish, or stop it, then start again"
         )
     undoing = held.get("undo_started_at")
-    if undoing and now < datetime.fromisoformat(undoing) + timedelta(seconds=UNDO_SECONDS):
+    if undo_pending and not undoing:
+        raise ReleaseInProgress(
+            f"{service} is held by {holder}, which ended without its undo yet (its status change may come late, "
+            f"or the sweep starts the undo within minutes); start again when `cutover status "
+            f"{holder.rsplit(':', 1)[-1]}` says what the undo did"
+        )
+    if undoing and (undo_pending or now < datetime.fromisoformat(undoing) + timedelta(seconds=UNDO_SECONDS)):
         raise ReleaseInProgress(
             f"{service} is being undone after {holder} ended (since {undoing}); start again when "
             f"`cutover status {holder.rsplit(':', 1)[-1]}` says what the undo did"

@@ -137,8 +137,8 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          timeout_seconds=120),
     Step("UndoStoppedRelease", "release.steps.stopped", results.StoppedUndone,
-         "Undo a release stopped by hand, timed out or failed outside its flow, as a failure at that point; free its lock",
-         ("states:GetExecutionHistory", "sns:Publish", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+         "Undo a release stopped by hand, timed out or failed outside its flow, once nothing of it runs; free its lock",
+         ("states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory", "sns:Publish", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
           "dynamodb:Scan",
           "elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:DescribeTargetHealth",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
@@ -146,7 +146,7 @@ STEPS: tuple[Step, ...] = (
           "ecs:TagResource", "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
           "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
-         # It waits for the old version's health itself (no state of the definition runs after a stop).
+         # Each phase of the undo's own state machine is one invocation; the health wait polls inside one.
          timeout_seconds=900),
 )
 
@@ -156,6 +156,17 @@ BY_KEY = {step.key: step for step in STEPS}
 CHECK_RUNNERS = ("VerifyPrepared", "WatchAlarms")
 # What the EventBridge rule for executions that end outside the flow (stopped, timed out, uncaught failure) calls.
 STOPPED_RELEASE_HANDLER = "UndoStoppedRelease"
+
+# Steps whose functions change nothing of the account's releases (they read, invoke the user's checks,
+# or ask for approval): the undo of a stopped release need not wait for one of them to end.
+CHANGES_NOTHING = ("CheckHealth", "VerifyPrepared", "RequestApproval", "WatchAlarms", "ReadLiveRoutes")
+
+
+def may_change_after_a_stop(key: str) -> int:
+    """How long the undo of a stopped release waits for this step's function, once scheduled: its
+    timeout, or 0 for a step that changes nothing."""
+    return 0 if key in CHANGES_NOTHING else BY_KEY[key].timeout_seconds
+
 
 # The step whose state waits for an operator's answer on its task token.
 APPROVAL = "RequestApproval"

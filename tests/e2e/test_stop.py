@@ -102,10 +102,11 @@ def test_stop_during_the_approval_wait_tears_down_the_prepared_version_and_refus
     status = _cutover(demo, "status", "release-2")
     assert status["status"] == "ABORTED"
     assert status["undo"] == "the prepared version is torn down; public traffic was not moved"
+    assert status["undo_run"]["state"] == "done" and "public traffic was not moved" in status["undo_run"]["did"]
     assert _cutover(demo, "history", "release-2")["undo"] == status["undo"]
 
 
-def test_the_undo_of_a_stop_run_again_changes_nothing(demo):
+def test_a_status_change_delivered_again_starts_no_second_undo(demo):
     # Given a release stopped during the approval wait, and undone
     arn = demo.start("2")
     _pending_token(demo, arn)
@@ -114,10 +115,11 @@ def test_the_undo_of_a_stop_run_again_changes_nothing(demo):
     after_first = snapshot.take(demo.client)
     # When EventBridge delivers the status change again (it delivers at least once)
     again = demo.engine.deliver_status_change(arn)
-    # Then the account is as the first undo left it, and the undo says it found everything done
+    demo.engine.wait_for_status_changes()
+    # Then no second undo runs: its execution, named after the release's, exists already
+    assert again["found"] == "undo started earlier; it has ended"
+    assert [u["name"] for u in demo.engine.wait_for_undos()] == ["release-2"]
     assert snapshot.take(demo.client) == after_first
-    assert again["released"] == [] and again["fully_undone"]
-    assert again["report"]["service"]["changed"] is None
     # And the same release started again succeeds
     assert demo.release("2", name="release-2-again")["status"] == "SUCCEEDED"
 
@@ -155,17 +157,21 @@ def test_stop_while_traffic_is_split_puts_the_rules_back_and_restores_the_old_ve
     assert outside == [], "\n".join(map(str, outside))
 
 
-def test_stop_while_the_old_version_is_retired_brings_it_back_healthy_before_it_gets_traffic(demo):
+def test_stop_right_after_the_old_version_was_retired_keeps_traffic_on_the_new_version(demo):
     # Given v2 at 100 % and the old version scaled to zero by the retire step, when the stop lands
     # before the state could record it (the sampler of the demo fixture watches the public rule)
     notifications = _notifications(demo)
     with _stop_right_after(demo, "RetireOldVersion"):
         arn = demo.start("2", config=config_with(demo))
         _stopped(demo, arn)
-    # Then v1 got its count and autoscaling back and serves alone again; v2 is torn down
-    assert_v1_serves_as_before(demo)
-    assert_torn_down(demo, "web-2")
-    assert "old service restored and healthy" in notifications("was stopped by hand")
+    # Then the undo, reading the account, finds the new version serving alone and the old one
+    # retired: nothing moves back (bringing v1 back would undo a finished switch for nothing)
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.service("web-2")["desiredCount"] == 2
+    assert "nothing moved back: the new version serves all traffic" in notifications("was stopped by hand")
+    # And the next release finishes the work
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+    assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
 
 
 def test_stop_after_the_switch_moves_nothing_back_and_says_what_is_left(demo):
@@ -208,3 +214,140 @@ def test_a_watch_that_outlives_its_stopped_execution_changes_nothing(demo):
     assert not [t for t in later if t.endswith(("StateExited", "StateEntered"))], later
     assert demo.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     assert_v1_serves_as_before(demo)
+
+
+# -- A step that finishes after the stop, a status change twice, late or never -----------------------
+@contextlib.contextmanager
+def _stop_while_running(demo, step: str, slow_seconds: float = 2, time_limit: float = 5):
+    """The step's function is slow (it sleeps before its change, `--slow STEP:SECONDS`) and the
+    execution is stopped as soon as it starts: its change lands after the stop, as on AWS."""
+    lambdas.delays[step] = slow_seconds
+    lambdas.time_limits[step] = time_limit
+    stopped = threading.Event()
+
+    def stop(key, event):
+        if key == step and not stopped.is_set():
+            stopped.set()
+            demo.sfn.stop_execution(executionArn=event["release"]["execution_id"], error="Stopped", cause="by hand")
+
+    lambdas.before_hooks.append(stop)
+    try:
+        yield stopped
+    finally:
+        lambdas.before_hooks.remove(stop)
+
+
+def test_stop_while_the_traffic_shift_runs_waits_for_it_then_puts_the_rules_back(demo):
+    notifications = _notifications(demo)
+    before = snapshot.take(demo.client)
+    # Given a release stopped while its traffic shift is slow: its ModifyRule lands after the stop
+    with _stop_while_running(demo, "ShiftTraffic") as stopped:
+        arn = demo.start("2", config=config_with(demo))
+        assert stopped.wait(120)
+        _stopped(demo, arn)
+    # Then the undo waited for it: the public rule is on v1 alone, which serves as before, and v2 is
+    # at zero (the fixture's sampler saw no weight on a group without a healthy target meanwhile)
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert "public rules back on the old version (1 of 1)" in notifications("was stopped by hand")
+    outside = snapshot.changes_outside(before, snapshot.take(demo.client), [("demo", "web", "2")])
+    assert outside == [], "\n".join(map(str, outside))
+    # And the next release succeeds
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+
+
+def test_stop_while_the_service_is_created_leaves_no_service_of_that_version_running(demo):
+    # Given a release stopped while CreateService is slow: the service is created after the stop
+    with _stop_while_running(demo, "CreateService") as stopped:
+        arn = demo.start("2", config=config_with(demo))
+        assert stopped.wait(120)
+        _stopped(demo, arn)
+    # Then the undo found the service the late step made and scaled it to zero, without autoscaling
+    assert_torn_down(demo, "web-2")
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 1}
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+
+
+def test_stop_while_the_old_version_is_retired_leaves_traffic_on_the_new_version(demo):
+    # Given a release stopped while RetireOldVersion is slow: v1 is scaled to zero after the stop
+    with _stop_while_running(demo, "RetireOldVersion") as stopped:
+        arn = demo.start("2", config=config_with(demo))
+        assert stopped.wait(120)
+        _stopped(demo, arn)
+    # Then traffic stays on v2, which serves; the rules never went back to a version being retired
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-2")["desiredCount"] == 2
+    assert demo.service("web-1")["desiredCount"] == 0
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+    assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
+
+
+def _told(demo, queue_reader_timeout: float = 3) -> list[str]:
+    """Every notification sent so far, read from a queue subscribed before the release."""
+    sqs = demo.client("sqs")
+    url = sqs.get_queue_url(QueueName="release-notifications")["QueueUrl"]
+    bodies, quiet_until = [], time.time() + queue_reader_timeout
+    while time.time() < quiet_until:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        time.sleep(0.2)
+    return bodies
+
+
+def test_a_status_change_delivered_twice_at_once_is_undone_once_and_told_once(demo):
+    _notifications(demo)
+    demo.engine.event_delivery = "twice"
+    # Given a release stopped during its approval wait, whose status change comes twice at once
+    arn = demo.start("2")
+    _pending_token(demo, arn)
+    demo.sfn.stop_execution(executionArn=arn)
+    _stopped(demo, arn)
+    # Then one undo ran, the prepared version is torn down, and people were told once
+    assert [u["name"] for u in demo.engine.wait_for_undos()] == ["release-2"]
+    assert_torn_down(demo, "web-2")
+    told = [body for body in _told(demo) if "was stopped by hand" in body]
+    assert len(told) == 1, told
+
+
+def test_a_lost_status_change_is_undone_by_the_sweep_and_blocks_the_next_release_until_then(demo):
+    demo.engine.event_delivery = "lost"
+    # Given a release stopped during its approval wait, whose status change never comes
+    arn = demo.start("2")
+    _pending_token(demo, arn)
+    demo.sfn.stop_execution(executionArn=arn)
+    assert operations.wait(demo.sfn, arn, 60)["status"] == "ABORTED"
+    demo.engine.wait_for_status_changes()
+    assert demo.engine.lost_events == [arn]
+    # Then nothing undid it yet: the lock is held, the prepared version runs, and status says so
+    assert lock_item(demo) is not None and demo.service("web-2")["desiredCount"] == 2
+    assert _cutover(demo, "status", "release-2")["undo_run"]["state"] == "not started"
+    # When the stack's schedule sweeps
+    swept = demo.engine.sweep()
+    demo.engine.wait_for_status_changes()
+    # Then the undo ran: v2 torn down, the lock free, and the next release succeeds
+    assert [u["execution"] for u in swept["undos"]] == [arn]
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+    assert _cutover(demo, "status", "release-2")["undo_run"]["state"] == "done"
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+
+
+def test_a_late_status_change_after_the_next_release_started_changes_nothing_of_it(demo):
+    demo.engine.event_delivery = "late:4"
+    # Given a release stopped during its approval wait, whose status change comes late
+    arn = demo.start("2")
+    _pending_token(demo, arn)
+    demo.sfn.stop_execution(executionArn=arn)
+    assert operations.wait(demo.sfn, arn, 60)["status"] == "ABORTED"
+    # When the next release starts before it: it is refused while the undo is pending
+    early = demo.release("3", config=config_with(demo), name="release-3-early")
+    assert early["status"] == "FAILED"
+    assert "ReleaseInProgress" in json.dumps(operations.history(demo.sfn, early["executionArn"]), default=str)
+    # Then the late delivery undoes the stopped one, and the next release goes through after it
+    demo.engine.wait_for_status_changes()
+    assert_torn_down(demo, "web-2")
+    assert lock_item(demo) is None
+    assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
+    assert demo.forward(demo.public_rule) == {"demo-web-3": 1}

@@ -42,6 +42,11 @@ class Synthesized:
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {name: r for name, r in self.resources.items() if r["Type"] == resource_type}
 
+    def state_machines(self, *, undo: bool = False) -> dict[str, dict[str, Any]]:
+        """The release's state machine (by its logical id), or the undo's (`undo`)."""
+        return {name: r for name, r in self.of_type("AWS::StepFunctions::StateMachine").items()
+                if str(r["Properties"].get("StateMachineName", "")).endswith("-Undo") == undo}
+
     def function_with_handler(self, handler: str) -> tuple[str, dict[str, Any]]:
         matches = [(name, r) for name, r in self.of_type("AWS::Lambda::Function").items()
                    if r["Properties"].get("Handler") == handler]

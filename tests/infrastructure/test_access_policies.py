@@ -27,5 +27,5 @@ def test_the_deployed_policies_name_this_state_machine(synthesized):
     outputs = synthesized.template["Outputs"]
     ci = synthesized.resources[outputs["CiPolicyArn"]["Value"]["Ref"]]["Properties"]["PolicyDocument"]
     (start,) = [s for s in ci["Statement"] if s["Sid"] == "StartReleases"]
-    (machine,) = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    (machine,) = synthesized.state_machines()
     assert start["Resource"] == {"Ref": machine}

@@ -20,7 +20,9 @@ def test_two_orchestrators_in_one_stack_get_their_own_names_and_resources(tmp_pa
     # Then each has its own state machine name, table and topic, exposed on the construct
     machines = [r["Properties"]["StateMachineName"] for r in template["Resources"].values()
                 if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    assert len(machines) == len(set(machines)) == 2
+    # (each with the state machine of its undo, named after it)
+    assert len(machines) == len(set(machines)) == 4
     assert all(len(name) <= 80 for name in machines)
-    assert {shop.state_machine_name, billing.state_machine_name} == set(machines)
+    releases = {shop.state_machine_name, billing.state_machine_name}
+    assert releases | {f"{name}-Undo" for name in releases} == set(machines)
     assert shop.topic.node.path != billing.topic.node.path

@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import cfnlint
 import pytest
-from release.registry import STEPS
+from release.registry import STEPS, STOPPED_RELEASE_HANDLER
 
 from cutover.cdk.permissions import EVERY_ALARM, SCOPE_OF_ACTION, ResourceScope
 from cutover.cdk.settings import ReleaseOrchestratorProps
@@ -20,6 +20,7 @@ SERVICE_AUTHORIZATION = json.loads(
 EVERY_FUNCTION_NEEDS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
                         "xray:PutTelemetryRecords"}
 ENCRYPTED_PUBLISH_NEEDS = {"kms:Decrypt", "kms:GenerateDataKey"}
+ON_FAILURE_QUEUE_NEEDS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 PSEUDO = {"AWS::Partition": "<AWS::Partition>", "AWS::Region": "<AWS::Region>", "AWS::AccountId": "<AWS::AccountId>"}
 
 
@@ -72,6 +73,9 @@ def test_a_step_may_make_exactly_its_own_calls(synthesized, step):
     expected = set(step.calls) | EVERY_FUNCTION_NEEDS
     if "sns:Publish" in step.calls:
         expected |= ENCRYPTED_PUBLISH_NEEDS
+    if step.key == STOPPED_RELEASE_HANDLER:
+        # Lambda sends a status change it failed to handle three times to the on-failure queue, with its role
+        expected |= ON_FAILURE_QUEUE_NEEDS
     assert set(granted) == expected
 
 
@@ -121,10 +125,21 @@ def test_notifications_go_only_to_the_notification_topic(synthesized):
     assert granted["kms:GenerateDataKey"] == {f"<GetAtt:{key}.Arn>"}
 
 
-def test_the_lock_step_may_describe_only_executions_of_the_release_state_machine(synthesized):
+def test_the_lock_step_may_describe_only_executions_of_the_release_state_machine_and_its_undo(synthesized):
     granted, _ = _step_grants(synthesized, next(s for s in STEPS if "states:DescribeExecution" in s.calls))
     assert granted["states:DescribeExecution"] == {
-        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Cutover-Release:*"}
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Cutover-Release:*",
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Cutover-Release-Undo:*"}
+
+
+def test_only_the_undo_function_may_start_executions_and_only_of_the_undo(synthesized):
+    for step in STEPS:
+        granted, _ = _step_grants(synthesized, step)
+        if step.key == STOPPED_RELEASE_HANDLER:
+            assert granted["states:StartExecution"] == {
+                "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Cutover-Release-Undo"}
+        else:
+            assert "states:StartExecution" not in granted, step.key
 
 
 def test_by_default_ecs_and_load_balancer_changes_stay_in_this_account_and_region(synthesized):
@@ -164,7 +179,7 @@ def test_roles_can_be_passed_only_to_ecs_tasks(synthesized):
 
 
 def test_the_state_machine_may_invoke_only_its_functions_and_publish_only_to_its_topic(synthesized):
-    (machine,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    (machine,) = synthesized.state_machines().values()
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     granted = _grants(synthesized.statements_of_role(role))
     functions = synthesized.of_type("AWS::Lambda::Function")

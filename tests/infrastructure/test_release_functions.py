@@ -42,8 +42,16 @@ def test_each_function_has_a_role_of_its_own(synthesized):
 def test_functions_get_the_environment_the_step_code_reads(synthesized):
     (table,) = synthesized.of_type("AWS::DynamoDB::Table")
     (topic,) = synthesized.of_type("AWS::SNS::Topic")
+    undo, _ = synthesized.function_with_handler("release.steps.stopped.handler")
     for name, function in synthesized.of_type("AWS::Lambda::Function").items():
-        assert function["Properties"]["Environment"]["Variables"] == {
+        variables = dict(function["Properties"]["Environment"]["Variables"])
+        if name == undo:
+            # The undo starts its own state machine, and waits for a stopped release's function by its timeout
+            assert variables.pop("UNDO_STATE_MACHINE_ARN") == {"Fn::Join": ["", [
+                "arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+                ":stateMachine:Cutover-Release-Undo"]]}
+            assert "Fn::Join" in variables.pop("FUNCTION_TIMEOUTS")
+        assert variables == {
             "RELEASE_TABLE": {"Ref": table},
             "NOTIFICATION_TOPIC_ARN": {"Ref": topic},
             "POWERTOOLS_SERVICE_NAME": "cutover",

@@ -11,7 +11,7 @@ from cutover.cdk.state_machine import substitutions_in
 
 
 def _state_machine(synthesized):
-    (machine,) = synthesized.of_type("AWS::StepFunctions::StateMachine").values()
+    (machine,) = synthesized.state_machines().values()
     return machine["Properties"]
 
 
@@ -76,11 +76,12 @@ def test_executions_and_steps_are_traced_with_x_ray(synthesized):
 def test_failed_timed_out_and_aborted_releases_notify_the_topic(synthesized):
     # Given the notification topic people subscribe to
     (topic,) = synthesized.of_type("AWS::SNS::Topic")
-    (machine,) = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    (machine,) = synthesized.state_machines()
 
     # When a release ends badly
     alarms = {alarm["Properties"]["MetricName"]: alarm["Properties"]
-              for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()}
+              for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+              if {"Name": "StateMachineArn", "Value": {"Ref": machine}} in alarm["Properties"].get("Dimensions", [])}
 
     # Then an alarm on that outcome of this state machine fires on the first occurrence, and tells the topic
     assert {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} <= alarms.keys()

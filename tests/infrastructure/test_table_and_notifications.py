@@ -40,7 +40,7 @@ def test_a_release_stopped_by_hand_timed_out_or_failed_outside_its_flow_is_undon
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
-    (machine_name,) = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    (machine_name,) = synthesized.state_machines()
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_name}]
     (target,) = rule["Properties"]["Targets"]
     undo = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()

@@ -33,13 +33,13 @@ def world(monkeypatch):
         )
         sfn = boto3.client("stepfunctions")
         role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        machine = sfn.create_state_machine(
-            name="cutover-release", roleArn=role,
+        machines = {name: sfn.create_state_machine(
+            name=name, roleArn=role,
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        )["stateMachineArn"]
+        )["stateMachineArn"] for name in ("cutover-release", "cutover-release-Undo")}
 
-        def execution(name: str) -> str:
-            return sfn.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
+        def execution(name: str, machine: str = "cutover-release") -> str:
+            return sfn.start_execution(stateMachineArn=machines[machine], name=name, input="{}")["executionArn"]
 
         yield sfn, execution
         aws.reset()
@@ -87,12 +87,14 @@ def test_a_second_release_is_refused_while_the_holder_runs(world):
     assert holder() == owner
 
 
-@pytest.mark.parametrize("end", ["stopped", "gone"])
+@pytest.mark.parametrize("end", ["stopped and undone", "gone"])
 def test_a_lock_whose_holder_has_ended_is_taken_over(world, end):
     sfn, execution = world
-    if end == "stopped":
+    if end == "stopped and undone":
         stale = execution("release-2")
         sfn.stop_execution(executionArn=stale)
+        # Its undo ran (and failed for good, leaving the lock): nothing of the release can still change
+        sfn.stop_execution(executionArn=execution("release-2", machine="cutover-release-Undo"))
     else:
         stale = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:deleted-long-ago"
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": KEY}, "held_by": {"S": stale}})
@@ -105,6 +107,22 @@ def test_a_lock_whose_holder_has_ended_is_taken_over(world, end):
     assert result["changed"] == "taken over from a stale lock"
     assert result["stale_owner"] == stale
     assert holder() == newcomer
+
+
+def test_a_lock_whose_holder_was_stopped_is_not_taken_over_before_its_undo_has_run(world):
+    sfn, execution = world
+    stale = execution("release-2")
+    sfn.stop_execution(executionArn=stale)
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": KEY}, "held_by": {"S": stale}})
+
+    # When a new release asks for the lock before the stopped release's undo ran (its status
+    # change late or lost): the stopped release's steps may still be changing the service
+    with pytest.raises(ReleaseInProgress) as error:
+        locking(KEY, execution("release-3"), {"version": "3"})
+
+    # Then it is refused, saying what it waits for, and the lock stays with the stopped release
+    assert "ended without its undo yet" in str(error.value)
+    assert holder() == stale
 
 
 def test_unlock_releases_only_its_own_lock(world):
@@ -141,35 +159,38 @@ def undoing(event: dict) -> dict:
         return stopped.handler(event, context)
 
 
-def test_a_release_stopped_by_hand_has_its_lock_freed_by_the_status_change_event(world):
+def test_a_release_stopped_by_hand_has_its_lock_freed_by_its_undo(world):
     sfn, execution = world
     owner, other = execution("release-2"), execution("release-3")
     locking(KEY, owner, {"version": "2"})
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "lock#demo#api"}, "held_by": {"S": other}})
     sfn.stop_execution(executionArn=owner)
 
-    # When EventBridge delivers the execution's ABORTED status to the undo of stopped releases
-    result = undoing(status_change(owner, "ABORTED"))
+    # When its undo runs (it had not got as far as a plan: there is nothing else to undo)
+    found = undoing({"phase": "find", "execution": owner})
+    result = undoing({"phase": "finish", "execution": owner, "found": found, "undo": {}, "health": {}})
 
     # Then its lock is released, and another release's lock is left alone
+    assert found["undo"] is False and found["status"] == "ABORTED"
     assert result["released"] == [KEY]
     assert holder() is None
     assert boto3.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "lock#demo#api"}})["Item"]["held_by"]["S"] == other
 
 
-def test_a_release_that_failed_where_no_catch_sees_it_has_its_lock_freed(world):
-    # Given a release that holds the lock and failed with States.Runtime, skipping its unlock states
+def test_a_status_change_starts_one_undo_named_after_the_release(world, monkeypatch):
     sfn, execution = world
     owner = execution("release-2")
-    locking(KEY, owner, {"version": "2"})
+    sfn.stop_execution(executionArn=owner)
+    undo_machine = owner.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0] + "-Undo"
+    monkeypatch.setenv("UNDO_STATE_MACHINE_ARN", undo_machine)
 
-    # When EventBridge delivers its FAILED status
-    result = undoing(status_change(owner, "FAILED"))
+    # When EventBridge delivers the ABORTED status, then delivers it again
+    first, second = undoing(status_change(owner, "ABORTED")), undoing(status_change(owner, "ABORTED"))
 
-    # Then the lock is free; the same event again (or after the flow's own unlock) changes nothing
-    assert result["released"] == [KEY]
-    assert holder() is None
-    assert undoing(status_change(owner, "FAILED"))["released"] == []
+    # Then one undo execution runs, under the release execution's name, and the second start is it
+    undos = sfn.list_executions(stateMachineArn=undo_machine)["executions"]
+    assert [u["name"] for u in undos] == ["release-2"]
+    assert first["undo_execution"] == second["undo_execution"] == undos[0]["executionArn"]
 
 
 def test_a_running_release_keeps_its_lock_whatever_event_arrives(world):
@@ -208,12 +229,11 @@ def test_a_lock_its_ended_holders_undo_is_using_is_not_taken_over(world):
 def test_an_undo_whose_lock_another_release_took_over_does_not_run(world):
     sfn, execution = world
     stopped_release, newcomer = execution("release-2"), execution("release-3")
-    locking(KEY, stopped_release, {"version": "2"})
     sfn.stop_execution(executionArn=stopped_release)
-    # Given a new release took the stale lock over before the stop's undo started
-    assert locking(KEY, newcomer, {"version": "3"})["stale_owner"] == stopped_release
+    # Given a new release holds the service's lock (taken over once the stopped release's undo had ended)
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": KEY}, "held_by": {"S": newcomer}})
 
-    # Then the undo may not claim it (and so changes nothing); the new release keeps its lock
+    # Then a late undo may not claim it (and so changes nothing); the new release keeps its lock
     assert claiming(KEY, stopped_release) is False
     assert holder() == newcomer
     # A lock already free (the undo delivered again after it finished) lets the undo run: it changes nothing

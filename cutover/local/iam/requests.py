@@ -119,6 +119,7 @@ RESOURCES: dict[str, Resources] = {
        for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan", "Query")},
     "states:DescribeExecution": lambda a, p, w: [p["executionArn"]],
     "states:GetExecutionHistory": lambda a, p, w: [p["executionArn"]],
+    "states:StartExecution": lambda a, p, w: [p["stateMachineArn"]],
     "sns:Publish": lambda a, p, w: [p.get("TopicArn") or p["TargetArn"]],
     "ecs:DescribeClusters": lambda a, p, w: [
         c if c.startswith("arn:") else fill(a, ":cluster/", w, ClusterName=c) for c in p.get("clusters") or ["default"]],

@@ -90,3 +90,15 @@ def keys_held_by(owner: str) -> list[str]:
     ):
         keys.extend(item["pk"]["S"] for item in page.get("Items", []))
     return keys
+
+
+def locks() -> list[dict[str, Any]]:
+    """Every lock item held now (the table holds one per service, so the scan is small): the
+    sweep for undos no status change started."""
+    items = []
+    for page in client("dynamodb").get_paginator("scan").paginate(
+        TableName=release_table(), FilterExpression="attribute_exists(held_by)",
+        ProjectionExpression="pk, held_by",
+    ):
+        items.extend(_to_plain({k: _deserialize(v) for k, v in item.items()}) for item in page.get("Items", []))
+    return items

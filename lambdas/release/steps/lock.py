@@ -23,7 +23,8 @@ def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
     # cases, checked by DynamoDB atomically; the lock is read and decided on only when that fails.
     if records.put(key, attributes, "attribute_not_exists(pk) OR held_by = :me", {":me": owner}):
         return taken(key, attributes)
-    intent = decisions.lock(key, owner, *decisions.lock_found(key, owner), datetime.now(timezone.utc))
+    held, running, undo_pending = decisions.lock_found(key, owner)
+    intent = decisions.lock(key, owner, held, running, datetime.now(timezone.utc), undo_pending)
     return apply(key, attributes, intent)
 
 
