@@ -413,10 +413,11 @@ def cmd_sandbox_up(ctx: Context) -> int:
     try:
         faults.parse_rehearsal(ctx.args.fail or [])
         sandbox.load_functions(ctx.args.function or [])
+        timing = sandbox.Timing.parse(ctx.args.slow or [], ctx.args.event_delivery, ctx.args.sweep_every)
     except ValueError as error:
         raise UsageError(str(error)) from error
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
-                                            functions=ctx.args.function))
+                                            functions=ctx.args.function, timing=timing))
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -544,6 +545,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--function", action="append", metavar="NAME=FILE:FUNCTION",
                     help="serve the Python function FUNCTION(event, context) of FILE as the Lambda function NAME "
                          "(named check-…), for verification checks (release.verify[].lambda); repeat for more")
+    up.add_argument("--slow", action="append", metavar="STEP:SECONDS",
+                    help="the step's function sleeps SECONDS after it starts, before it changes anything, as a slow "
+                         "function would (Lambda stops it at its timeout); a stop meanwhile lets its change land "
+                         "after the stop; repeat for more")
+    up.add_argument("--event-delivery", default="normal", metavar="normal|twice|late:SECONDS|lost",
+                    help="how the status change of a stopped, timed-out or failed release reaches its undo: once at "
+                         "once (normal), twice at once, SECONDS late, or never (lost) (default: normal)")
+    up.add_argument("--sweep-every", type=float, default=None, metavar="SECONDS",
+                    help="how often the stack's schedule sweeps for releases that ended holding their lock with no "
+                         "undo started (default: never in the sandbox)")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

@@ -8,13 +8,15 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from cutover.exits import UsageError
 from cutover.local import environment, faults, lambdas
-from cutover.local.engine import REGION, LocalEngine
+from cutover.local.engine import REGION, LocalEngine, parse_event_delivery
+from release.registry import BY_KEY
 from cutover.reports import Event, Report
 from cutover.streaming import Emit
 
@@ -58,8 +60,41 @@ def load_functions(specs: list[str]) -> dict[str, Callable[[Any, Any], Any]]:
     return found
 
 
+@dataclass(frozen=True)
+class Timing:
+    """What the sandbox does in time as AWS does: slow functions, how status changes arrive, the sweep."""
+
+    slow: dict[str, float] = field(default_factory=dict)
+    event_delivery: str = "normal"
+    sweep_every: float | None = None
+
+    @classmethod
+    def parse(cls, slow: list[str], event_delivery: str = "normal", sweep_every: float | None = None) -> Timing:
+        """From the flags; a bad value raises ValueError naming the flag and what it takes."""
+        delays = {}
+        for spec in slow:
+            step, sep, seconds = spec.partition(":")
+            try:
+                delay = float(seconds) if sep else -1.0
+            except ValueError:
+                delay = -1.0
+            if step not in BY_KEY or delay < 0:
+                raise ValueError(f"--slow {spec!r}: write STEP:SECONDS, with STEP one of {', '.join(BY_KEY)} "
+                                 f"and SECONDS a number, e.g. ShiftTraffic:6")
+            delays[step] = delay
+        parse_event_delivery(event_delivery)
+        if sweep_every is not None and sweep_every <= 0:
+            raise ValueError(f"--sweep-every {sweep_every}: a number of seconds above 0, e.g. 10")
+        return cls(delays, event_delivery, sweep_every)
+
+    def lines(self) -> str:
+        return ("".join(f"  slow           {step}: sleeps {seconds:g} s before its change\n" for step, seconds in self.slow.items())
+                + (f"  status change  {self.event_delivery}\n" if self.event_delivery != "normal" else "")
+                + (f"  sweep          every {self.sweep_every:g} s\n" if self.sweep_every else ""))
+
+
 def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: threading.Event | None = None,
-       fail: list[str] | None = None, functions: list[str] | None = None) -> Report:
+       fail: list[str] | None = None, functions: list[str] | None = None, timing: Timing | None = None) -> Report:
     """Serve until stopped: a `ready` event once the endpoint, state machine and files exist, and the
     report of the stop.
 
@@ -67,6 +102,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
     ("NAME=FILE:FUNCTION", …) deploys Python functions as Lambda functions, for verification checks.
     """
     failures = faults.parse_rehearsal(fail or [])
+    timing = timing or Timing()
     handlers = load_functions(functions or [])
     if not port_free(port):
         raise UsageError(f"--port: {port} on 127.0.0.1 is in use; choose another")
@@ -77,7 +113,9 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             signal.signal(signum, lambda *_: stop.set())
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with LocalEngine(port=port) as engine, faults.rehearsal(fail or []):
+    with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
+            faults.rehearsal(fail or []):
+        lambdas.delays.update(timing.slow)
         deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
         env = environment.create(engine.client)
         text = environment.config_text(env.values)
@@ -96,7 +134,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             f.writelines(f"export {key}={value}\n" for key, value in variables.items())
         ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
                  "config": config_path, "env": env_path, "functions": deployed,
-                 "failing": [{"step": step, "mode": mode} for step, mode in failures]}
+                 "failing": [{"step": step, "mode": mode} for step, mode in failures],
+                 "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every}
         emit(Event("ready", ready,
             f"Cutover sandbox ready\n"
             f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
@@ -104,6 +143,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
             + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
             + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
+            + timing.lines()
             + f"\nIn another shell:\n"
             f"  source {env_path}\n"
             f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
