@@ -9,6 +9,7 @@ rule with the AWS documentation it comes from.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
 import re
@@ -462,11 +463,46 @@ def _execution_history(original: Callable) -> Callable:
     return history
 
 
+# -- Resource Groups Tagging API -----------------------------------------------------------------
+# How far GetResources lags behind tagging (AWS: eventually consistent, no bound given); 0: not at all.
+tagging_lag_seconds = 0.0
+# Resource ARN -> (its tags as last answered by moto, since when, the tags shown before that change).
+_tag_views: dict[str, tuple[dict[str, str], float, dict[str, str] | None]] = {}
+
+
+def _lagging_tags(original: Callable) -> Callable:
+    """GetResources answers a change of a resource's tags (its creation included) only once the
+    change is `tagging_lag_seconds` old, counted from when a GetResources answer first held it:
+    until then, the tags it had before, or nothing for a resource it did not list yet."""
+
+    def get_resources(self, *args, **kwargs):
+        token, found = original(self, *args, **kwargs)
+        if not tagging_lag_seconds:
+            return token, found
+        now, shown = time.monotonic(), []
+        with _lock:
+            for item in found:
+                arn, tags = item.arn, dict(item.tags)
+                seen = _tag_views.get(arn)
+                if seen is None or seen[0] != tags:
+                    before = None if seen is None else (seen[0] if now - seen[1] >= tagging_lag_seconds else seen[2])
+                    seen = _tag_views[arn] = (tags, now, before)
+                answer = seen[0] if now - seen[1] >= tagging_lag_seconds else seen[2]
+                if answer is not None:
+                    shown.append(dataclasses.replace(item, tags=dict(answer)))
+        return token, shown
+
+    return get_resources
+
+
 def reset() -> None:
     """Forget services that were draining (the engine starts a new emulated account)."""
+    global tagging_lag_seconds
     with _lock:
         _draining.clear()
         _service_tokens.clear()
+        _tag_views.clear()
+    tagging_lag_seconds = 0.0
 
 
 def install() -> None:
@@ -500,4 +536,7 @@ def install() -> None:
     _wrap(ApplicationAutoScalingResponse, "describe_scaling_policies", _describe_scaling_policies)
     _wrap(CloudWatchResponse, "describe_alarms", _describe_alarms)
     _wrap(StepFunctionResponse, "get_execution_history", _execution_history)
+    from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+
+    _wrap(ResourceGroupsTaggingAPIBackend, "get_resources", _lagging_tags)
     _data_limit_is_terminal()

@@ -96,7 +96,7 @@ class LocalEngine:
 
     def __init__(self, *, port: int | None = None, tick_seconds: float = 0.2, task_start_seconds: float = 0.5,
                  service_drain_seconds: float = 2.0, retry_backoff_scale: float = 1.0,
-                 event_delivery: str = "normal", sweep_every: float | None = None):
+                 event_delivery: str = "normal", sweep_every: float | None = None, tagging_lag_seconds: float = 0.0):
         self.port = port
         # How the status changes of executions that end badly reach the undo (chosen per test: each
         # new account starts with the engine's own choice again).
@@ -104,6 +104,8 @@ class LocalEngine:
         self.event_delivery = self._event_delivery = event_delivery
         # The stack's schedule that sweeps for undos no status change started: off unless asked.
         self.sweep_every = sweep_every
+        # How far the Resource Groups Tagging API lags behind tagging (AWS: eventually consistent).
+        self.tagging_lag_seconds = tagging_lag_seconds
         self.lost_events: list[str] = []
         self.dead_letters: list[str] = []
         self._sweeper: threading.Thread | None = None
@@ -160,6 +162,7 @@ class LocalEngine:
         aws_rules.install()
         aws_rules.reset()
         aws_rules.service_drain_seconds = self.service_drain_seconds
+        aws_rules.tagging_lag_seconds = self.tagging_lag_seconds
         _scale_retry_sleeps(self.retry_backoff_scale)
         moto_fixes.end_listeners.append(self._execution_ended_badly)
         if self.port:

@@ -285,3 +285,27 @@ def lambdas_arn() -> str:
     from cutover.local.engine import function_arn
 
     return function_arn("CheckHealth")
+
+
+def test_the_tagging_api_lags_behind_tagging_as_long_as_the_engine_says(demo, monkeypatch):
+    from cutover.local import aws_rules
+
+    monkeypatch.setattr(aws_rules, "tagging_lag_seconds", 1.5)
+    tagging, elbv2 = demo.client("resourcegroupstaggingapi"), demo.client("elbv2")
+
+    def listed() -> dict[str, dict[str, str]]:
+        found = tagging.get_resources(ResourceTypeFilters=["elasticloadbalancing:targetgroup"])["ResourceTagMappingList"]
+        return {r["ResourceARN"].split("/")[1]: {t["Key"]: t["Value"] for t in r["Tags"]} for r in found}
+
+    # Given a target group created (with its tags) a moment ago, and one re-tagged a moment ago
+    group = new_group(demo, "demo-web-lag")
+    elbv2.add_tags(ResourceArns=[group], Tags=[{"Key": "marked", "Value": "yes"}])
+    first = listed()
+    elbv2.add_tags(ResourceArns=[v1_group(demo)], Tags=[{"Key": "late", "Value": "1"}])
+    # Then the tag query does not list the new one yet, nor the new tag of the other
+    assert "demo-web-lag" not in first
+    assert "late" not in listed().get("demo-web-1", {})
+    # And it does once the lag has passed, as AWS's eventually consistent index would
+    time.sleep(1.6)
+    later = listed()
+    assert later["demo-web-lag"]["marked"] == "yes" and later["demo-web-1"]["late"] == "1"
