@@ -1,8 +1,10 @@
 """The cells of the fault matrix, generated from the definition and the step registry.
 
 Every state of `statemachine/release.asl.json` that runs a Lambda step gets one cell per fault
-kind; every phase of a release (prepared, each traffic step, the bake when the config has one)
-gets a stop by hand and an alarm. A state that a plain release never enters (the undo steps,
+kind, and a stop while its function runs when its step changes anything (the function finishing
+after the stop); every phase of a release (prepared, each traffic step, the bake when the config
+has one) gets a stop by hand and an alarm, and a stop whose status change comes twice, late
+(after the next release started) or never (then the stack's sweep finds it). A state that a plain release never enters (the undo steps,
 their unlocks) is reached by a route: the states whose permanent failure leads there through
 their Catch, found by walking the definition from the states a plain release enters.
 """
@@ -15,19 +17,27 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cutover import DEFINITION
-from release.registry import task_states
+from release.registry import may_change_after_a_stop, task_states
 
 # A transient fault heals on the step's retry; the release must end as if nothing had happened.
 TRANSIENT = ("throttle", "crash_before", "crash_after", "timeout")
 FAULTS = (*TRANSIENT, "access_denied")
-EVENTS = ("stop", "alarm")
+# In time: the function is slow and the execution is stopped while it runs; its change lands after.
+SLOW_STOP = "slow_stop"
+EVENTS = ("stop", "alarm", "stop_twice", "stop_late", "stop_lost")
+# How the status change of a stop is delivered, for the stop events.
+DELIVERY = {"stop": "normal", "stop_twice": "twice", "stop_late": "late:5", "stop_lost": "lost"}
 FAULT_TEXT = {
     "throttle": "AWS throttles every call of the step once",
     "crash_before": "the function crashes before its AWS change",
     "crash_after": "the function crashes right after its AWS change",
     "timeout": "the function runs past its Lambda timeout (Sandbox.Timedout)",
     "access_denied": "every AWS call of the step is refused with AccessDenied",
+    "slow_stop": "the function is slow and the execution is stopped while it runs: its change lands after the stop",
     "stop": "an operator stops the execution (StopExecution)",
+    "stop_twice": "an operator stops the execution and its status change is delivered twice at once",
+    "stop_late": "an operator stops the execution and its status change comes late, after the next release started",
+    "stop_lost": "an operator stops the execution, its status change never comes, and the stack's sweep finds it",
     "alarm": "a watched alarm goes into ALARM",
 }
 
@@ -118,6 +128,8 @@ def cells(definition: dict[str, Any], entered: list[str], config: dict[str, Any]
     if missing:
         raise ValueError(f"no way found into states {missing}: the matrix cannot cover them")
     found = [Cell(state, fault, key, reach[state]) for state, key in lambda_states(definition).items() for fault in FAULTS]
+    found += [Cell(state, SLOW_STOP, key, reach[state]) for state, key in lambda_states(definition).items()
+              if may_change_after_a_stop(key)]
     found += [Cell(phase, event) for phase in phases(config) for event in EVENTS]
     return found
 
@@ -164,7 +176,8 @@ def diagonal(all_cells: list[Cell]) -> list[Cell]:
 
 def sample(all_cells: list[Cell], seed: int, leave_out: Callable[[Cell], bool] = lambda cell: False) -> list[Cell]:
     """Every step once (in one of its states, with one fault kind, both drawn by the seed), and a
-    stop and an alarm at drawn phases; cells `leave_out` names are not drawn."""
+    stop, an alarm and a stop whose status change comes twice, late or never, at drawn phases;
+    cells `leave_out` names are not drawn."""
     import random
 
     rng = random.Random(seed)
@@ -175,5 +188,7 @@ def sample(all_cells: list[Cell], seed: int, leave_out: Callable[[Cell], bool] =
             by_step.setdefault(cell.step, []).append(cell)
     chosen = [rng.choice(by_step[step]) for step in sorted(by_step)]
     events = [c for c in all_cells if not c.step]
-    chosen += [rng.choice(found) for event in EVENTS if (found := [c for c in events if c.fault == event])]
+    # A stop, an alarm, and one stop whose status change comes twice, late or never.
+    kinds = (("stop",), ("alarm",), tuple(e for e in EVENTS if e not in ("stop", "alarm")))
+    chosen += [rng.choice(found) for kind in kinds if (found := [c for c in events if c.fault in kind])]
     return chosen

@@ -5,7 +5,7 @@ import json
 import os
 from typing import Any
 
-from chaos.matrix import FAULTS, EVENTS
+from chaos.matrix import EVENTS, FAULTS, SLOW_STOP
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # The whole matrix must fit a laptop's lunch break: 15 minutes on 2 CPUs.
@@ -40,10 +40,11 @@ def markdown(run: dict[str, Any]) -> str:
         "(ok, undone, stopped), its time, and ✗ when an invariant broke.", "",
     ]
     states = list(dict.fromkeys(r["state"] for r in results if r["step"]))
-    lines += ["| state | step | " + " | ".join(FAULTS) + " |", "|---|---|" + "---|" * len(FAULTS)]
+    kinds = (*FAULTS, SLOW_STOP)
+    lines += ["| state | step | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
     for state in states:
         step = next(r["step"] for r in results if r["state"] == state)
-        lines.append(f"| {state} | {step} | " + " | ".join(_mark(by.get((state, f))) for f in FAULTS) + " |")
+        lines.append(f"| {state} | {step} | " + " | ".join(_mark(by.get((state, f))) for f in kinds) + " |")
     phases = list(dict.fromkeys(r["state"] for r in results if not r["step"]))
     if phases:
         lines += ["", "| phase | " + " | ".join(EVENTS) + " |", "|---|" + "---|" * len(EVENTS)]

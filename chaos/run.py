@@ -17,7 +17,7 @@ from cutover.cli import main as cutover_main
 from cutover.local import faults
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler
-from chaos.matrix import Cell
+from chaos.matrix import DELIVERY, SLOW_STOP, Cell
 from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, World
 
 RELEASE_TIMEOUT = 180
@@ -53,6 +53,10 @@ def fault(cell: Cell, world: World) -> contextlib.AbstractContextManager:
         return faults.time_out([aim])
     if cell.fault == "access_denied":
         return faults.deny(aim)
+    if cell.fault == SLOW_STOP:
+        sfn = world.client("stepfunctions")
+        return faults.stop_while_running(aim, lambda arn: sfn.stop_execution(
+            executionArn=arn, error="Stopped", cause="stopped by an operator while the step ran"))
     return contextlib.nullcontext()
 
 
@@ -106,7 +110,7 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
         token = operations.pending_approval(events)[0] if events else None
         if not acted and _at_phase(cell, world, events):
             acted = True
-            if cell.fault == "stop":
+            if cell.fault in DELIVERY:
                 sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped by an operator")
                 continue
             world.set_alarm("ALARM")
@@ -170,13 +174,19 @@ def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetS
     report = status_report(world, name)
     status = report["status"]
     unfinished = {w["step"] for w in report.get("warnings") or []}
+    # A release stopped once its switch was done (a retire that finished after the stop) is kept by
+    # its undo, which says so and lists what the next release finishes.
+    undo_did = (report.get("undo_run") or {}).get("did") or ""
+    kept = status in FAILED_ENDS and undo_did.startswith("nothing moved back")
+    if kept:
+        unfinished |= {state for state, left in unfinished_names.LEFT_TO_DO.values() if left in undo_did}
     where, problems = end_state(world, unfinished)
     broken += [f"end state: {p}" for p in problems]
-    if where == "new" and status != "SUCCEEDED":
+    if where == "new" and status != "SUCCEEDED" and not kept:
         broken.append(f"the new version serves alone but cutover status says {status}")
     if where == "old" and status not in FAILED_ENDS:
         broken.append(f"the old version serves alone but cutover status says {status}")
-    if where == "new" and OBSOLETE_TAG not in world.tags(ECS_SERVICE[OLD]) and not _left_to_do(report):
+    if where == "new" and OBSOLETE_TAG not in world.tags(ECS_SERVICE[OLD]) and not (_left_to_do(report) or kept):
         broken.append(f"{ECS_SERVICE[OLD]} is retired but not marked obsolete, and cutover status lists nothing left to do")
     if expect_success and status != "SUCCEEDED":
         broken.append(f"expected the release to succeed, it ended {status}: {report.get('failure')}")
@@ -225,12 +235,23 @@ def run_cell(cell: Cell, states: dict[str, str]) -> dict[str, Any]:
             lap("set-up")
             with EmptyTargetSampler(world.client("elbv2"), world.public_rules, interval_seconds=0.25) as sampler:
                 name = f"chaos-{cell.id}"[:72]
+                engine.event_delivery = DELIVERY.get(cell.fault, "normal")
                 with route(cell, states), fault(cell, world):
                     arn = start(world, name)
                     drive(cell, world, arn)
                 world.set_alarm("OK")
+                if cell.fault == "stop_late":
+                    # The next release starts before the late status change: it must change nothing
+                    # while the stopped release's undo is pending (its lock is refused).
+                    early = drive(None, world, start(world, f"{name}-early"))
+                    if early["status"] != "FAILED":
+                        broken.append(f"a release started before the late undo ended {early['status']}, not FAILED")
                 # What EventBridge sends when an execution ends badly, delivered by the engine itself: handled.
                 engine.wait_for_status_changes()
+                if cell.fault == "stop_lost":
+                    # The status change never came: the stack's schedule sweeps for it.
+                    engine.sweep()
+                    engine.wait_for_status_changes()
                 lap("release")
                 first, problems = check(world, name, before, sampler, expect_success=cell.transient)
                 result["first"] = first

@@ -350,6 +350,30 @@ def time_out(steps: Iterable[Aim], times: int = 1) -> Iterator[dict[str, int]]:
 
 
 @contextlib.contextmanager
+def stop_while_running(aim: Aim, stop: Callable[[str], None], slow_seconds: float = 1.0,
+                       time_limit: float = 3.0) -> Iterator[threading.Event]:
+    """Make the aimed step's function slow (it sleeps `slow_seconds` before its change, with
+    `time_limit` as its function's timeout) and call `stop(execution ARN)` when it starts the first
+    time: the stop lands while the function runs, and its change after it, as on AWS."""
+    (target,) = _targets([aim])
+    stopped = threading.Event()
+
+    def hook(key: str, event: dict[str, Any]) -> None:
+        if target.matches(key, event) and not stopped.is_set():
+            stopped.set()
+            stop(event["release"]["execution_id"])
+
+    lambdas.delays[target.step] = slow_seconds
+    # The function's timeout stays for the account: the undo, running after the block, waits by it.
+    lambdas.time_limits[target.step] = time_limit
+    try:
+        with _hooked(lambdas.before_hooks, hook):
+            yield stopped
+    finally:
+        lambdas.delays.pop(target.step, None)
+
+
+@contextlib.contextmanager
 def refuse(step: Aim, error: Exception) -> Iterator[None]:
     """Make the aimed step fail with `error` before it does anything, every time it runs."""
     targets = _targets([step])

@@ -351,3 +351,30 @@ def test_a_late_status_change_after_the_next_release_started_changes_nothing_of_
     assert lock_item(demo) is None
     assert demo.release("3", config=config_with(demo))["status"] == "SUCCEEDED"
     assert demo.forward(demo.public_rule) == {"demo-web-3": 1}
+
+
+def test_an_undo_that_fails_for_good_says_so_in_status_and_tells_people(demo):
+    notifications = _notifications(demo)
+
+    def broken_undo(key, event):
+        if key == "UndoStoppedRelease" and event.get("phase") == "decide":
+            raise RuntimeError("ECS is unreachable from the undo")
+
+    # Given a release stopped during its approval wait, whose undo fails every time it reads the account
+    lambdas.before_hooks.append(broken_undo)
+    try:
+        arn = demo.start("2")
+        _pending_token(demo, arn)
+        demo.sfn.stop_execution(executionArn=arn)
+        assert operations.wait(demo.sfn, arn, 60)["status"] == "ABORTED"
+        demo.engine.wait_for_status_changes()
+    finally:
+        lambdas.before_hooks.remove(broken_undo)
+    # Then its execution failed (the stack's alarm counts it), cutover status says so, people are told,
+    # and the lock is free for a person or the next release to take over
+    (undo,) = demo.engine.wait_for_undos()
+    assert undo["status"] == "FAILED"
+    assert _cutover(demo, "status", "release-2")["undo_run"]["state"] == "failed"
+    told = notifications("Could not be fully undone")
+    assert "was stopped by hand. Could not be fully undone: the undo failed: RuntimeError: ECS is unreachable" in told
+    assert lock_item(demo) is None

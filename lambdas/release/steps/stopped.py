@@ -95,10 +95,6 @@ def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
     if held is not None and held.get("held_by") != execution:
         # Taken over while the undo waited (its mark ran out): the service is another release's now.
         return {"decision": stopping.NOTHING, "fully_undone": False, "words": TAKEN_OVER}
-    if held is None:
-        # The release never took its lock (a lock step that ran late would have taken it by now).
-        return {"decision": stopping.NOTHING, "fully_undone": True, "words": stopping.intent({})}
-    lock.claim_for_undo(plan.lock_key, execution)
     routes = read_routes(results)
     new_weight = any(now.get(route["new"], 0) > 0 for route, now in routes)
     new_only = bool(routes) and all(set(now) == {route["new"]} for route, now in routes)
@@ -106,7 +102,15 @@ def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
     old_retired = all(service is None or service["desiredCount"] == 0 for service in old)
     decision = stopping.decide_from_account(results, new_weight, new_only, old_retired)
     if decision == stopping.KEEP:
+        # Nothing to change: a finished switch is kept, with or without the lock (a late unlock freed it).
         return {"decision": decision, "fully_undone": True, "words": stopping.keep_words(results)}
+    if held is None:
+        if "lock" not in results:
+            # The release never took its lock (a lock step that ran late would have taken it by now).
+            return {"decision": stopping.NOTHING, "fully_undone": True, "words": stopping.intent({})}
+        return {"decision": stopping.NOTHING, "fully_undone": False,
+                "words": "nothing undone: the lock was freed before the undo could hold it, and the undo acts only holding it"}
+    lock.claim_for_undo(plan.lock_key, execution)
     record_count("Rollbacks")
     if decision == stopping.ROLL_BACK:
         return {"decision": decision, "old_services": restore_old(plan, results)}
