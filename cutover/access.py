@@ -1,6 +1,7 @@
-"""Who may do what with Cutover from outside the stack: the CI role that starts releases and the
-people who approve them. One source for `cutover iam-policy ci|approver` and the stack's managed
-policies, so the printed policy is the deployed one.
+"""Who may do what with Cutover from outside the stack: the CI role that starts releases, the
+people who approve them, and readers (`plan`, `status`, `history`, nothing changed). One source for
+`cutover iam-policy ci|approver|reader` and the stack's managed policies, so the printed policy is
+the deployed one; tests/cli/test_iam_policies.py runs the commands under each printed policy.
 
 Each statement says why. Read calls of Elastic Load Balancing, Application Auto Scaling and
 CloudWatch `Describe*` support no resource-level permissions (Service Authorization Reference), nor
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("ci", "approver")
+ROLES = ("ci", "approver", "reader")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Targets:
     executions_arn: str = "arn:aws:states:${Region}:${Account}:execution:${StateMachineName}:*"
     stack_arn: str = "arn:aws:cloudformation:${Region}:${Account}:stack/${StackName}/*"
     config_objects_arns: tuple[str, ...] = ("arn:aws:s3:::${ConfigBucket}/*",)
+    table_arn: str = "arn:aws:dynamodb:${Region}:${Account}:table/${ReleaseTableName}"
+    config_key_arns: tuple[str, ...] = ()
+    """Customer managed KMS keys of the config buckets (SSE-KMS): uploading needs kms:GenerateDataKey."""
 
     @classmethod
     def of_state_machine(cls, state_machine_arn: str, **others: Any) -> Targets:
@@ -46,8 +50,23 @@ def _follow(targets: Targets) -> list[dict[str, Any]]:
     ]
 
 
+def _plan(targets: Targets) -> list[dict[str, Any]]:
+    """What `cutover plan` reads: the service's lock and record, and what the release would change."""
+    return [
+        # The lock (who holds it: states:DescribeExecution, in FollowReleases) and the release record.
+        _statement("ReadLocksAndRecords", ["dynamodb:GetItem"], [targets.table_arn]),
+        # These reads take no resource ARN (Service Authorization Reference).
+        _statement("PlanReadsTheWorld", [
+            "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "tag:GetResources",
+            "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTags",
+            "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+        ], ["*"]),
+    ]
+
+
 def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
-    """The IAM policy document for `role` (ci or approver)."""
+    """The IAM policy document for `role` (ci, approver or reader)."""
     targets = targets or Targets()
     if role == "ci":
         statements = [
@@ -57,14 +76,14 @@ def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
             # start reads the service name back for the execution name. No buckets: configs go inline.
             *([_statement("UploadDeployConfigs", ["s3:PutObject", "s3:GetObject"], list(targets.config_objects_arns))]
               if targets.config_objects_arns else []),
-            # `cutover plan` reads what the release would change; these reads take no resource ARN.
-            _statement("PlanReadsTheWorld", [
-                "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "tag:GetResources",
-                "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTags",
-                "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-            ], ["*"]),
+            # A bucket encrypted with a customer managed key: S3 asks KMS for a data key on upload, and
+            # to decrypt it on the read back (Amazon S3 user guide, "Using SSE-KMS": permissions).
+            *([_statement("EncryptDeployConfigs", ["kms:Decrypt", "kms:GenerateDataKey"], list(targets.config_key_arns))]
+              if targets.config_key_arns and targets.config_objects_arns else []),
+            *_plan(targets),
         ]
+    elif role == "reader":
+        statements = [*_follow(targets), *_plan(targets)]
     elif role == "approver":
         statements = [
             *_follow(targets),

@@ -526,8 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", metavar="FILE", help="an ASL file (default: statemachine/release.asl.json)")
 
     p = command("iam-policy", cmd_iam_policy,
-                "Print the least-privilege IAM policy for the CI role that starts releases, or for approvers.")
-    p.add_argument("role", choices=["ci", "approver"])
+                "Print the least-privilege IAM policy for the CI role that starts releases, for approvers, or for "
+                "readers (plan, status, history: nothing changed).")
+    p.add_argument("role", choices=["ci", "approver", "reader"])
     p.add_argument("--config-bucket", help="the bucket CI uploads deploy configs to (default: a placeholder)")
 
     command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")

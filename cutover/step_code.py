@@ -2,9 +2,11 @@
 and the cold-start bench.
 
 The asset is the `release` package without caches or tests, the layer the installed pure-Python
-modules of the packages the public Powertools layer lacks; both carry their bytecode compiled by the
-runtime's Python: Lambda's /var/task and /opt are read-only, so without shipped bytecode every cold
-start compiles those modules again. The bytecode is hash-checked (PEP 552): CDK zips the asset
+modules of the packages the public Powertools layer lacks and of the pinned AWS SDK (boto3, botocore
+and what they need: the runtime's own SDK is whatever Lambda last put there, and its ECS model can
+differ from the one `cutover plan` validated with); both carry their bytecode compiled by the
+runtime's Python, found beside this one when this one is not it: Lambda's /var/task and /opt are
+read-only, so without shipped bytecode every cold start compiles those modules again. The bytecode is hash-checked (PEP 552): CDK zips the asset
 with fixed timestamps, which would make timestamp-checked bytecode stale on arrival, while a
 checked hash stays valid for exactly the source it was compiled from (and a changed source is
 compiled as usual). No CDK import here: the bench builds the asset without the seconds that costs.
@@ -18,22 +20,30 @@ import importlib.machinery
 import os
 import py_compile
 import shutil
+import subprocess
 import sys
 from importlib import metadata
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import release
 
 from cutover import checker_schema
 
-# The Lambda runtime of every step function; the stack takes its Runtime from this name.
-RUNTIME_NAME = "python3.11"
+# The Lambda runtime of every step function; the stack takes its Runtime from this name. An Amazon
+# Linux 2023 runtime (cutover/cdk/runtime_support.py holds the deprecation dates a test checks).
+RUNTIME_NAME = "python3.13"
+# An interpreter of the runtime's Python to compile the bytecode with, when synth runs on another one.
+RUNTIME_PYTHON_VARIABLE = "CUTOVER_RUNTIME_PYTHON"
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
 # The step code: the `release` package, wherever it is imported from (lambdas/ in a checkout,
 # site-packages once installed); handlers are `release.steps.….handler` from the asset root.
 RELEASE_PACKAGE = Path(release.__file__).resolve().parent
-# Packages the public Powertools layer lacks; each must work without its compiled extensions.
-LAYER_PACKAGES = ("PyYAML",)
+# Packages the public Powertools layer lacks, and the pinned AWS SDK with what it needs (the versions
+# installed beside this code: requirements.txt pins boto3 and botocore); each must work without its
+# compiled extensions.
+SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+LAYER_PACKAGES = ("PyYAML", *SDK_PACKAGES)
 _NATIVE = tuple(importlib.machinery.EXTENSION_SUFFIXES) + (".so", ".pyd", ".dylib", ".dll")
 
 
@@ -52,10 +62,50 @@ def environment(*, trace_aws_calls: bool = False) -> dict[str, str]:
     }
 
 
-def compiles_for_runtime(version: tuple[int, ...] | None = None) -> bool:
-    """Whether this interpreter writes bytecode the runtime reads: bytecode is per minor version."""
+def is_runtime_version(version: tuple[int, ...] | None = None) -> bool:
+    """Whether an interpreter of `version` (this one by default) writes bytecode the runtime reads:
+    bytecode is per minor version."""
     major, minor = (version or sys.version_info)[:2]
     return RUNTIME_NAME == f"python{major}.{minor}"
+
+
+def _version_of(python: str) -> tuple[int, int] | None:
+    try:
+        done = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = done.stdout.split()
+    return (int(parts[0]), int(parts[1])) if done.returncode == 0 and len(parts) == 2 else None
+
+
+def _candidates() -> list[str]:
+    """Where an interpreter of the runtime's version may be: $CUTOVER_RUNTIME_PYTHON, `python3.13` on
+    the PATH, and the versions pyenv installed (the project's machines have pyenv's 3.13)."""
+    found = [os.environ.get(RUNTIME_PYTHON_VARIABLE, ""), shutil.which(RUNTIME_NAME) or ""]
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    versions = Path(root, "versions")
+    if versions.is_dir():
+        prefix = RUNTIME_NAME.removeprefix("python") + "."
+        found += [str(Path(v, "bin", RUNTIME_NAME)) for v in sorted(versions.iterdir(), reverse=True)
+                  if v.name.startswith(prefix)]
+    return [c for c in found if c]
+
+
+@lru_cache(maxsize=1)
+def runtime_python() -> str | None:
+    """An interpreter of the runtime's Python version (this one when it is), or None when the machine has none."""
+    if is_runtime_version():
+        return sys.executable
+    explicit = os.environ.get(RUNTIME_PYTHON_VARIABLE)
+    if explicit and not is_runtime_version(_version_of(explicit) or (0, 0)):
+        raise RuntimeError(f"{RUNTIME_PYTHON_VARIABLE}={explicit} is not a {RUNTIME_NAME} interpreter")
+    return next((c for c in _candidates() if is_runtime_version(_version_of(c) or (0, 0))), None)
+
+
+def compiles_for_runtime() -> bool:
+    """Whether the build ships bytecode: an interpreter of the runtime's version is at hand."""
+    return runtime_python() is not None
 
 
 def _ignored(name: str) -> bool:
@@ -104,10 +154,16 @@ def _refuse_a_stale_checker(source: Path) -> None:
 
 
 def _compile(folder: Path, what: str) -> bool:
-    if not compiles_for_runtime():
+    python = runtime_python()
+    if python is None:
         return False
-    compiled = compileall.compile_dir(str(folder), quiet=1, workers=1,
-                                      invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    if python == sys.executable:
+        compiled = compileall.compile_dir(str(folder), quiet=1, workers=1,
+                                          invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    else:
+        done = subprocess.run([python, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash", str(folder)],
+                              capture_output=True, text=True, timeout=600)
+        compiled = done.returncode == 0
     if not compiled:
         raise RuntimeError(f"{what} does not compile")
     return True

@@ -23,13 +23,15 @@ def _why(resource: str) -> str:
 
 class AccessPolicies(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, state_machine_arn: str, state_machine_name: str,
-                 config_bucket_names: Sequence[str]) -> None:
+                 config_bucket_names: Sequence[str], table_arn: str, config_key_arns: Sequence[str] = ()) -> None:
         super().__init__(scope, construct_id)
         targets = access.Targets(
             state_machine_arn=state_machine_arn,
             executions_arn=arn("states", f"execution:{state_machine_name}:*"),
             stack_arn=Stack.of(self).stack_id,
             config_objects_arns=tuple(f"arn:{Aws.PARTITION}:s3:::{bucket}/*" for bucket in config_bucket_names),
+            table_arn=table_arn,
+            config_key_arns=tuple(config_key_arns),
         )
         self.policies = {
             role: iam.ManagedPolicy(self, role.capitalize(), description=f"Cutover: what the {role} may do with releases",

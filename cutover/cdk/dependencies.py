@@ -1,11 +1,15 @@
-"""The step functions' third-party packages: the public Powertools layer, plus a small layer for the rest.
+"""The step functions' third-party packages: the public Powertools layer, plus a layer for the rest.
 
 The Powertools for AWS Lambda (Python) v3 layer is built with `aws-lambda-powertools[all]`, so it
-carries Powertools, pydantic v2 and the X-Ray SDK; it does not carry PyYAML, which the layer built
-here adds. Both follow the versions installed beside this code (requirements.txt pins them in a
-checkout). The layer is copied from the installed PyYAML's pure-Python modules, with their bytecode
-(cutover.step_code): synth needs no network, no pip and no Docker, and gives the same layer on any
-machine (PyYAML's optional C speed-up is left out; its Python parser reads deploy configs alike).
+carries Powertools, pydantic v2 and the X-Ray SDK; it does not carry PyYAML nor boto3, which the
+layer built here adds: the pinned boto3 and botocore, so the steps call AWS with the service models
+`cutover plan` and the tests use, not with whatever SDK the Lambda runtime has that day (a layer
+comes before the runtime's SDK on the path: Lambda developer guide, "Managing Lambda dependencies
+with layers", to lock an embedded SDK version). Both layers follow the versions installed beside
+this code (requirements.txt pins them in a checkout). The layer is copied from the installed
+packages' pure-Python modules, with their bytecode (cutover.step_code): synth needs no network, no
+pip and no Docker, and gives the same layer on any machine (PyYAML's optional C speed-up is left
+out; its Python parser reads deploy configs alike).
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from constructs import Construct
 from cutover import step_code
 from cutover.step_code import RUNTIME_NAME
 
-# The runtime the step code's bytecode is compiled for (cutover.step_code), e.g. PYTHON_3_11.
+# The runtime the step code's bytecode is compiled for (cutover.step_code), e.g. PYTHON_3_13.
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_NAME.removeprefix("python").replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.X86_64
 

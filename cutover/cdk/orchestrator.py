@@ -72,9 +72,11 @@ class ReleaseOrchestrator(Construct):
         self.alarms = Monitoring(self, "Monitoring", state_machine=self.state_machine, topic=self.topic).alarms
         access = AccessPolicies(self, "Access", state_machine_arn=self.state_machine.state_machine_arn,
                                 state_machine_name=self.state_machine_name,
-                                config_bucket_names=props.config_bucket_names).policies
-        # Attach to the role CI assumes and to the approvers' roles (`cutover iam-policy` prints the same).
-        self.ci_policy, self.approver_policy = access["ci"], access["approver"]
+                                config_bucket_names=props.config_bucket_names, table_arn=self.table.table_arn,
+                                config_key_arns=props.config_key_arns).policies
+        # Attach to the role CI assumes, to the approvers' roles and to those who only read (`cutover
+        # iam-policy` prints the same).
+        self.ci_policy, self.approver_policy, self.reader_policy = access["ci"], access["approver"], access["reader"]
         self.undo = StoppedReleaseUnlock(
             self, "StoppedReleaseUnlock", state_machine=self.state_machine, state_machine_name=self.state_machine_name,
             undo_function=self.functions[STOPPED_RELEASE_HANDLER], definition_path=props.undo_definition_path,

@@ -113,6 +113,8 @@ class ResourceScope:
         statements = []
         for scopes, actions in by_scopes.items():
             grants = [self.grants[name] for name in scopes]
+            if not any(grant.resources for grant in grants):
+                continue  # a setting left empty grants nothing (check_function_arns)
             conditions: dict[str, Any] = {}
             for grant in grants:
                 conditions.update(grant.conditions)
@@ -121,6 +123,19 @@ class ResourceScope:
                 resources=list(dict.fromkeys(r for grant in grants for r in grant.resources)),
                 conditions=conditions or None,
             ))
+        return statements
+
+    def implied(self, calls: Iterable[str]) -> list[iam.PolicyStatement]:
+        """What AWS checks besides a step's own calls, for the resources the settings list: decrypting a deploy
+        config encrypted with a listed key (s3:GetObject), passing a listed role to ECS (ecs:CreateService)."""
+        calls = set(calls)
+        statements = []
+        for call, action, name in (("s3:GetObject", "kms:Decrypt", "config_keys"),
+                                   ("ecs:CreateService", "iam:PassRole", "infrastructure_roles")):
+            grant = self.grants[name]
+            if call in calls and grant.resources:
+                statements.append(iam.PolicyStatement(actions=[action], resources=list(grant.resources),
+                                                      conditions=dict(grant.conditions) or None))
         return statements
 
     def wildcard_reasons(self, calls: Iterable[str]) -> dict[str, str]:
@@ -221,13 +236,19 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
                else "ALB listener rules of this account and region until listener_rule_arns or listener_arns "
                     "is set.")),
         "check_functions": Grant(
-            tuple(f for function in props.check_function_arns for f in (function, f"{function}:*"))
-            if props.check_function_arns
-            else (arn("lambda", "function:*"),),
-            "Verification checks invoke the functions named in each service's deploy config; scoped to "
-            + (f"the check functions {', '.join(props.check_function_arns)} and their versions and aliases."
-               if props.check_function_arns
-               else "any function of this account and region until check_function_arns is set.")),
+            tuple(f for function in props.check_function_arns for f in (function, f"{function}:*")),
+            "Verification checks invoke the functions named in each service's deploy config; scoped to the check "
+            f"functions {', '.join(props.check_function_arns)} and their versions and aliases (none unless "
+            "check_function_arns lists them)."),
+        "config_keys": Grant(
+            tuple(props.config_key_arns),
+            "Deploy configs in buckets encrypted with these customer managed keys (SSE-KMS); only through S3.",
+            {"StringLike": {"kms:ViaService": f"s3.*.{Aws.URL_SUFFIX}"}}),
+        "infrastructure_roles": Grant(
+            tuple(props.infrastructure_role_arns),
+            "Roles a service's config hands to ECS (service role, managed EBS volume and VPC Lattice roles); passed "
+            "to ECS only.",
+            {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}),
         "scalable_targets": Grant(
             (arn("application-autoscaling", "scalable-target/*"),),
             "Scalable target ARNs carry a random id assigned by Application Auto Scaling, so they cannot be "

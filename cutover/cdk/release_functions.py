@@ -81,8 +81,9 @@ class ReleaseFunctions(Construct):
         code = step_code()
         if not asset.compiles_for_runtime():
             Annotations.of(self).add_warning_v2("cutover:stepBytecode", (
-                f"synthesized with Python {sys.version_info.major}.{sys.version_info.minor}, not {asset.RUNTIME_NAME}: "
-                "the step code ships without bytecode, so every cold start compiles it"))
+                f"synthesized with Python {sys.version_info.major}.{sys.version_info.minor} and no {asset.RUNTIME_NAME} "
+                f"interpreter found (set {asset.RUNTIME_PYTHON_VARIABLE}): the step code and its layer ship without "
+                "bytecode, so every cold start compiles them"))
         environment = {
             "RELEASE_TABLE": table_name,
             "NOTIFICATION_TOPIC_ARN": notifications.topic.topic_arn,
@@ -96,7 +97,7 @@ class ReleaseFunctions(Construct):
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                 description=f"Cutover step {step.key}: {step.description}",
             )
-            for statement in resources.statements(step.calls):
+            for statement in resources.statements(step.calls) + resources.implied(step.calls):
                 role.add_to_policy(statement)
             if "sns:Publish" in step.calls:
                 # The topic is encrypted: publishing also needs the key.
@@ -128,6 +129,6 @@ class ReleaseFunctions(Construct):
                 for applies_to, reason in reasons.items()))
             Validations.of(self.functions[step.key]).acknowledge(Acknowledgment(
                 id="AwsSolutions-L1",
-                reason=f"{RUNTIME.name} is the Python the dependency layer is built for and the tests run on; "
-                       "a newer runtime means changing RUNTIME in cutover/cdk/dependencies.py and the test interpreter "
-                       "together."))
+                reason=f"{RUNTIME.name} (Amazon Linux 2023, supported until 2029: cutover/cdk/runtime_support.py) is "
+                       "the Python the step code's bytecode and the dependency layer are built for; a newer runtime "
+                       "means changing RUNTIME_NAME in cutover/step_code.py, with its Powertools layer."))

@@ -33,6 +33,8 @@ CONTEXT_KEYS = {
     "check_subnet_ids": "cutover:checkSubnetIds",
     "check_security_group_ids": "cutover:checkSecurityGroupIds",
     "sweep_minutes": "cutover:sweepMinutes",
+    "config_key_arns": "cutover:configKeyArns",
+    "infrastructure_role_arns": "cutover:infrastructureRoleArns",
 }
 
 
@@ -64,7 +66,15 @@ class ReleaseOrchestratorProps:
     """Addresses subscribed to release notifications (approval requests, failures)."""
     check_function_arns: tuple[str, ...] = ()
     """Lambda functions that verification checks (`release.verify[].lambda`) may invoke, with their versions
-    and aliases."""
+    and aliases. None by default: a config written by CI must not make the checks invoke any function of the
+    account. A name may end in `*` (`function:smoke-*`); every function (`*`, `function:*`) is refused."""
+    config_key_arns: tuple[str, ...] = ()
+    """KMS keys (customer managed) that encrypt deploy configs in the config buckets (SSE-KMS): LoadRelease may
+    decrypt with them through S3 (kms:Decrypt), the CI policy may encrypt uploads (kms:GenerateDataKey)."""
+    infrastructure_role_arns: tuple[str, ...] = ()
+    """Roles a service's config may hand to ECS in CreateService (`service_settings.role`,
+    `volume_configurations[].managed_ebs_volume.role_arn`, `vpc_lattice_configurations[].role_arn`): CreateService
+    may pass them to ECS only (iam:PassRole with iam:PassedToService ecs.amazonaws.com). None by default."""
     check_subnet_ids: tuple[str, ...] = ()
     """Subnets of the services' VPC for the functions that run verification checks, so that HTTP checks reach
     URLs inside it (give check_security_group_ids too). Those subnets need a route to the Lambda, CloudWatch
@@ -90,6 +100,14 @@ class ReleaseOrchestratorProps:
     def __post_init__(self) -> None:
         if not 1 <= self.sweep_minutes <= 1440:
             raise ValueError(f"sweep_minutes must be from 1 to 1440, got {self.sweep_minutes}")
+        for arn in self.check_function_arns:
+            _refuse_any_function(arn)
+        for name, arns, kind in (("config_key_arns", self.config_key_arns, ":kms:"),
+                                 ("infrastructure_role_arns", self.infrastructure_role_arns, ":iam::")):
+            for arn in arns:
+                if not arn.startswith("arn:") or kind not in arn or "*" in arn:
+                    raise ValueError(f"{name}: {arn!r} is not the ARN of one {'KMS key' if kind == ':kms:' else 'IAM role'} "
+                                     f"(e.g. {'arn:aws:kms:eu-west-1:111122223333:key/…' if kind == ':kms:' else 'arn:aws:iam::111122223333:role/ecs-infrastructure'})")
         if bool(self.check_subnet_ids) != bool(self.check_security_group_ids):
             raise ValueError("check_subnet_ids and check_security_group_ids go together: give both (the functions that "
                              "run verification checks join the VPC with them) or neither")
@@ -112,6 +130,17 @@ class ReleaseOrchestratorProps:
             else:
                 values[name] = str(raw)
         return cls(**values)
+
+
+def _refuse_any_function(arn: str) -> None:
+    name = arn.split(":function:", 1)[1] if ":function:" in arn else ""
+    if not arn.startswith("arn:") or ":lambda:" not in arn or not name:
+        raise ValueError(f"check_function_arns (cutover:checkFunctionArns): {arn!r} is not a Lambda function ARN "
+                         "(arn:aws:lambda:REGION:ACCOUNT:function:NAME)")
+    if not name.strip("*"):
+        raise ValueError(f"check_function_arns (cutover:checkFunctionArns): {arn!r} would let releases invoke every "
+                         "function of the account, Cutover's own included; list the check functions (a name may end "
+                         "in *, e.g. function:smoke-*)")
 
 
 def _as_bool(key: str, raw: Any) -> bool:

@@ -28,3 +28,5 @@ class CutoverStack(Stack):
                   description="Attach to the role CI assumes to start and follow releases")
         CfnOutput(self, "ApproverPolicyArn", value=orchestrator.approver_policy.managed_policy_arn,
                   description="Attach to the roles of the people who approve releases")
+        CfnOutput(self, "ReaderPolicyArn", value=orchestrator.reader_policy.managed_policy_arn,
+                  description="Attach to roles that plan releases and read their status and history, changing nothing")

@@ -1,4 +1,4 @@
-"""The stack's CI and approver policies are the ones `cutover iam-policy` prints."""
+"""The stack's CI, approver and reader policies are the ones `cutover iam-policy` prints."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ def _actions(document: dict) -> list[tuple[str, tuple[str, ...]]]:
 def test_the_stack_deploys_the_printed_policies_and_outputs_them(synthesized):
     policies = synthesized.of_type("AWS::IAM::ManagedPolicy")
     outputs = synthesized.template["Outputs"]
-    for role, output in (("ci", "CiPolicyArn"), ("approver", "ApproverPolicyArn")):
+    for role, output in (("ci", "CiPolicyArn"), ("approver", "ApproverPolicyArn"), ("reader", "ReaderPolicyArn")):
         deployed = synthesized.resources[outputs[output]["Value"]["Ref"]]
         assert deployed in policies.values()
         printed = json.loads(cutover("iam-policy", role).out)

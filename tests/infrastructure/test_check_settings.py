@@ -96,3 +96,27 @@ def test_context_gives_the_check_settings():
 def test_cfn_lint_reports_no_errors_with_the_check_settings(with_checks):
     errors = [str(m) for m in lint_file(with_checks.outdir / "Cutover.template.json") if m.rule.id.startswith("E")]
     assert errors == []
+
+
+def test_without_check_function_arns_no_step_may_invoke_any_function(synthesized):
+    # Given the stack as `python app.py` builds it, with no check functions listed
+    # When its roles are read
+    # Then no step may invoke a Lambda function: not `function:*`, not Cutover's own
+    for step in STEPS:
+        assert "lambda:InvokeFunction" not in _actions(synthesized, step), step.key
+
+
+@pytest.mark.parametrize("arn", ["*", "arn:aws:lambda:eu-west-1:111122223333:function:*",
+                                 "arn:aws:lambda:*:*:function:**", "shop-contract-tests"])
+def test_check_function_arns_refuses_every_function_and_what_is_not_a_function_arn(arn):
+    # Given a setting that would let releases invoke any function (or is no function ARN)
+    # When the stack's settings are built from it
+    # Then they are refused, naming the setting and how to list the check functions
+    with pytest.raises(ValueError, match=r"check_function_arns \(cutover:checkFunctionArns\)"):
+        ReleaseOrchestratorProps(check_function_arns=(CHECK, arn))
+
+
+def test_check_function_arns_from_context_refuses_a_wildcard():
+    app = cdk.App(context={"cutover:checkFunctionArns": "arn:aws:lambda:eu-west-1:111122223333:function:*"})
+    with pytest.raises(ValueError, match="every function of the account"):
+        CutoverStack(app, "Cutover")
