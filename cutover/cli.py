@@ -412,12 +412,12 @@ def cmd_sandbox_up(ctx: Context) -> int:
 
     try:
         faults.parse_rehearsal(ctx.args.fail or [])
-        sandbox.load_functions(ctx.args.function or [])
+        sandbox.load_functions(ctx.args.function or [], any_name=ctx.args.settings is not None)
         timing = sandbox.Timing.parse(ctx.args.slow or [], ctx.args.event_delivery, ctx.args.sweep_every)
     except ValueError as error:
         raise UsageError(str(error)) from error
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
-                                            functions=ctx.args.function, timing=timing))
+                                            functions=ctx.args.function, timing=timing, settings=ctx.args.settings))
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -556,6 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--sweep-every", type=float, default=None, metavar="SECONDS",
                     help="how often the stack's schedule sweeps for releases that ended holding their lock with no "
                          "undo started (default: never in the sandbox)")
+    up.add_argument("--settings", metavar="FILE",
+                    help="the stack's settings (cdk.json, or a JSON object of cutover:… keys): the steps' IAM is "
+                         "scoped as that stack's, so the rehearsal runs under your own names (default: the demo's)")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

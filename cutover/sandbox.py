@@ -1,21 +1,24 @@
 """`cutover sandbox up`: the local engine as an AWS endpoint on 127.0.0.1, with the demo environment."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from cutover import sandbox_settings
 from cutover.exits import UsageError
 from cutover.local import environment, faults, lambdas
-from cutover.local.engine import REGION, LocalEngine, parse_event_delivery
+from cutover.local.engine import ACCOUNT, REGION, LocalEngine, parse_event_delivery
+from cutover.local.iam import policies
 from release.registry import BY_KEY
 from cutover.reports import Event, Report
 from cutover.streaming import Emit
@@ -34,15 +37,16 @@ def port_free(port: int) -> bool:
     return True
 
 
-def load_functions(specs: list[str]) -> dict[str, Callable[[Any, Any], Any]]:
-    """`NAME=FILE:FUNCTION` each: the Python function FUNCTION of FILE, to serve as the Lambda function NAME."""
+def load_functions(specs: list[str], *, any_name: bool = False) -> dict[str, Callable[[Any, Any], Any]]:
+    """`NAME=FILE:FUNCTION` each: the Python function FUNCTION of FILE, to serve as the Lambda function NAME
+    (named check-… unless `any_name`: the stack's own settings then say which functions releases may invoke)."""
     found: dict[str, Callable[[Any, Any], Any]] = {}
     for spec in specs:
         name, _, target = spec.partition("=")
         path, _, attribute = target.rpartition(":")
         if not name or not path or not attribute:
             raise ValueError(f"--function {spec!r}: write NAME=FILE:FUNCTION, e.g. check-smoke=checks.py:handler")
-        if not name.startswith(lambdas.CHECK_FUNCTION_PREFIX):
+        if not any_name and not name.startswith(lambdas.CHECK_FUNCTION_PREFIX):
             raise ValueError(f"--function {spec!r}: the sandbox's stack lets releases invoke functions named "
                              f"{lambdas.CHECK_FUNCTION_PREFIX}*; name it {lambdas.CHECK_FUNCTION_PREFIX}{name}")
         if not os.path.isfile(path):
@@ -93,17 +97,44 @@ class Timing:
                 + (f"  sweep          every {self.sweep_every:g} s\n" if self.sweep_every else ""))
 
 
+def _demo_inside(settings: dict[str, Any]) -> bool:
+    """Whether the demo's next version (web-2 on cluster demo, target group demo-web-2, family web) is in scope."""
+    return ((not settings.get("cluster_names") or "demo" in settings["cluster_names"])
+            and "web-2".startswith(settings.get("service_name_prefix", ""))
+            and f"{environment.ENV}-web-2".startswith(settings.get("target_group_name_prefix", ""))
+            and (not settings.get("task_definition_families") or "web" in settings["task_definition_families"]))
+
+
+def scope_text(settings: dict[str, Any], source: str | None) -> str:
+    """The banner's account of what the steps' IAM allows, and where it comes from."""
+    if source is None:
+        head = ("  IAM scope      the demo's names only (the sandbox's own stack settings); "
+                "--settings FILE rehearses under yours:\n")
+    else:
+        head = (f"  IAM scope      the stack settings of {source} (their ARNs moved into account {ACCOUNT}, "
+                f"region {REGION}):\n")
+    lines = "".join(f"                   {line}\n" for line in sandbox_settings.scope(settings))
+    outside = ("" if _demo_inside(settings) else
+               "                   the demo service (web on cluster demo) is outside them: its release is refused, "
+               "as AWS would\n")
+    return head + lines + outside
+
+
 def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: threading.Event | None = None,
-       fail: list[str] | None = None, functions: list[str] | None = None, timing: Timing | None = None) -> Report:
+       fail: list[str] | None = None, functions: list[str] | None = None, timing: Timing | None = None,
+       settings: str | None = None) -> Report:
     """Serve until stopped: a `ready` event once the endpoint, state machine and files exist, and the
     report of the stop.
 
     `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals. `functions`
     ("NAME=FILE:FUNCTION", …) deploys Python functions as Lambda functions, for verification checks.
+    `settings` (a file of the stack's settings, e.g. cdk.json) scopes the steps' IAM as that stack would.
     """
     failures = faults.parse_rehearsal(fail or [])
     timing = timing or Timing()
-    handlers = load_functions(functions or [])
+    stack_settings = (sandbox_settings.read(settings, region=REGION, account=ACCOUNT) if settings
+                      else policies.local_settings())
+    handlers = load_functions(functions or [], any_name=settings is not None)
     if not port_free(port):
         raise UsageError(f"--port: {port} on 127.0.0.1 is in use; choose another")
     stop = stop or threading.Event()
@@ -113,8 +144,11 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             signal.signal(signum, lambda *_: stop.set())
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # The steps' roles as the user's stack would synthesize them (seconds of CDK), while the engine starts;
+    # in place before the banner, so before any step runs.
+    synth = _Synthesis(stack_settings) if settings else None
     with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
-            faults.rehearsal(fail or []):
+            faults.rehearsal(fail or []), _installed(settings is not None):
         lambdas.delays.update(timing.slow)
         deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
         env = environment.create(engine.client)
@@ -135,12 +169,17 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
                  "config": config_path, "env": env_path, "functions": deployed,
                  "failing": [{"step": step, "mode": mode} for step, mode in failures],
-                 "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every}
+                 "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
+                 "settings": settings, "scope": sandbox_settings.scope(stack_settings),
+                 "demo_in_scope": _demo_inside(stack_settings)}
+        if synth:
+            synth.wait()
         emit(Event("ready", ready,
             f"Cutover sandbox ready\n"
             f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
             f"  state machine  {engine.state_machine_arn}\n"
             f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
+            + scope_text(stack_settings, settings)
             + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
             + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
             + timing.lines()
@@ -157,3 +196,31 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         # Running executions finish before the engine stops: that can take a while.
         emit(Event("stopping", {}, "stopping the sandbox"))
     return Report({"endpoint": ready["endpoint"]}, lambda: "")
+
+
+class _Synthesis(threading.Thread):
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(name="cutover-sandbox-synth", daemon=True)
+        self.settings, self.error = settings, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            policies.install(self.settings)
+        except Exception as error:  # noqa: BLE001 - reported by wait(), in the sandbox's own thread
+            self.error = error
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise UsageError(f"--settings: the stack does not synthesize with these settings: {self.error}") from self.error
+
+
+@contextlib.contextmanager
+def _installed(active: bool) -> Iterator[None]:
+    """Put the committed policies back when the sandbox stops (an in-process sandbox, as the tests run it)."""
+    try:
+        yield
+    finally:
+        if active:
+            policies.uninstall()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -115,11 +116,16 @@ class ReleaseOrchestratorProps:
     @classmethod
     def from_context(cls, node: Node) -> ReleaseOrchestratorProps:
         """Props from CDK context; lists may be given as JSON arrays or comma-separated strings."""
+        return cls.from_settings({key: node.try_get_context(key) for key in CONTEXT_KEYS.values()})
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> ReleaseOrchestratorProps:
+        """Props from context keys and their values (the `context` of cdk.json, `cutover sandbox up --settings`)."""
         values: dict[str, Any] = {}
         types = {f.name: f.type for f in fields(cls)}
         for name, key in CONTEXT_KEYS.items():
-            raw = node.try_get_context(key)
-            if raw is None or raw == "":
+            raw = settings.get(key)
+            if raw is None or raw == "" or raw == []:
                 continue
             if "tuple" in str(types[name]):
                 values[name] = _as_tuple(raw)

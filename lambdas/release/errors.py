@@ -53,6 +53,13 @@ class NothingToRollBack(ReleaseError):
     """There is no retired version to bring back."""
 
 
+class PermissionDenied(ReleaseError):
+    """AWS refused a call to the step's role: the stack's settings do not cover what the release touches. The
+    message names the action, the resource and the setting that would allow it (release.permission_settings)."""
+
+    exit_code = AWS_ERROR
+
+
 class AwsThrottled(ReleaseError):
     """An AWS API kept throttling after the SDK's own retries; the state machine retries the step."""
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
 
+from release import permission_settings
 from release.observability import logger, metrics, traced
 from release.plan_view import PlanView, read_plan
 from release.results import StepResult
@@ -44,6 +46,11 @@ def lambda_step(fn: Callable[[StepEvent], StepResult | dict[str, Any]]) -> Calla
                                context=context)
         try:
             result = fn(step_event)
+        except ClientError as error:
+            # A refusal to the step's role is the stack's settings' problem, named as such for every step.
+            if permission_settings.access_denied(error):
+                raise permission_settings.denied(error) from error
+            raise
         finally:
             # Most steps record no metric; flushing only then avoids an empty-metrics warning per call.
             if metrics.metric_set:

@@ -39,7 +39,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(directory: Path, *options: str) -> Iterator[dict[str, Any]]:
+def sandbox_process(directory: Path, *options: str, ready_seconds: float = 60) -> Iterator[dict[str, Any]]:
     """`cutover sandbox up` in its own process on a free port, stopped (and checked) on exit."""
     port = free_port()
     # Its output goes to a file: a pipe nobody reads after the banner would fill up and block it.
@@ -49,7 +49,7 @@ def sandbox_process(directory: Path, *options: str) -> Iterator[dict[str, Any]]:
         [sys.executable, "-m", "cutover", "sandbox", "up", "--port", str(port), "--dir", str(directory), *options],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
-    deadline = time.time() + 60
+    deadline = time.time() + ready_seconds
     while time.time() < deadline and process.poll() is None:
         if "Ctrl-C stops the sandbox" in log_path.read_text():
             break

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -121,3 +122,64 @@ def test_sandbox_refuses_a_function_it_cannot_load(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert "--function 'check-x=missing.py:f': no file missing.py" in result.stderr
+
+
+def _settings_file(directory, context: dict) -> str:
+    path = directory / "cdk.json"
+    path.write_text(json.dumps({"app": "python3 app.py", "context": {**context, "@aws-cdk/core:target": "x"}}))
+    return str(path)
+
+
+def test_sandbox_settings_scope_the_steps_and_a_refusal_names_the_action_and_the_setting(tmp_path):
+    # Given a sandbox rehearsing under a team's own stack settings (their cdk.json), which do not cover the demo
+    settings = _settings_file(tmp_path, {"cutover:clusterNames": ["prod"], "cutover:serviceNamePrefix": "shop-",
+                                         "cutover:targetGroupNamePrefix": "prod-shop-"})
+    # (the sandbox synthesizes the stack with them as it starts: CDK takes its time on a loaded machine)
+    with sandbox_process(tmp_path, "--settings", settings, ready_seconds=180) as sandbox:
+        # Then the banner says what the steps may touch, from that file, and that the demo is outside it
+        assert f"IAM scope      the stack settings of {settings}" in sandbox["banner"]
+        assert "services       named 'shop-*' in prod" in sandbox["banner"]
+        assert "the demo service (web on cluster demo) is outside them" in sandbox["banner"]
+
+        # When the demo is released there
+        result = _cli(sandbox, "start", "--env", "demo", "--version", "2", "--image", "web:2",
+                      "--config", str(sandbox["dir"] / "deploy.yaml"), "--name", "web-2", "--wait")
+
+    # Then it fails before changing anything, as a permission problem naming the action and the setting
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "PermissionDenied: AWS refused ecs:DescribeClusters" in result.stdout
+    assert "cluster_names (cutover:clusterNames)" in result.stdout
+    assert "The stack's settings do not allow this release" in result.stdout
+    assert "The release input is invalid" not in result.stdout + result.stderr
+
+
+def test_sandbox_settings_that_cover_the_demo_let_its_release_through(tmp_path):
+    # Given settings naming the demo's resources, with the role ARN of the team's own account
+    settings = _settings_file(tmp_path, {
+        "cutover:clusterNames": ["demo"], "cutover:serviceNamePrefix": "web-", "cutover:targetGroupNamePrefix": "demo-web-",
+        "cutover:taskDefinitionFamilies": ["web"], "cutover:taskRoleArns": ["arn:aws:iam::111122223333:role/demo-web-execution"]})
+    # (the sandbox synthesizes the stack with them as it starts: CDK takes its time on a loaded machine)
+    with sandbox_process(tmp_path, "--settings", settings, ready_seconds=180) as sandbox:
+        # Then the role is scoped in the sandbox's account, and the demo is inside the scope
+        assert "task roles arn:aws:iam::123456789012:role/demo-web-execution" in sandbox["banner"]
+        assert "outside them" not in sandbox["banner"]
+        env = sandbox_env(sandbox)
+        starter = subprocess.Popen(
+            [sys.executable, "-m", "cutover", "start", "--env", "demo", "--version", "2", "--image", "web:2",
+             "--config", str(sandbox["dir"] / "deploy.yaml"), "--name", "web-2", "--wait"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # When the release is approved
+        approval = _cli(sandbox, "approve", "web-2", "--wait-seconds", "60")
+        out, err = starter.communicate(timeout=90)
+    # Then it succeeds under those settings
+    assert approval.returncode == 0, approval.stderr
+    assert starter.returncode == 0, out + err
+    assert "web-2: SUCCEEDED" in out
+
+
+def test_sandbox_settings_refuse_an_unknown_key_before_starting(tmp_path):
+    settings = _settings_file(tmp_path, {"cutover:clusterName": ["prod"]})
+    result = subprocess.run([sys.executable, "-m", "cutover", "sandbox", "up", "--port", "1", "--settings", settings],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "cutover:clusterName: not a setting of the stack" in result.stderr

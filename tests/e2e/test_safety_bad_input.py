@@ -18,12 +18,6 @@ def unknown_rule(config):
     return "routes.0.public_rule_arn: listener rule"
 
 
-def unknown_cluster(config):
-    # Outside the clusters the stack grants, as an unknown cluster is in a scoped deployment
-    config["cluster"] = "arn:aws:ecs:us-east-1:123456789012:cluster/nowhere"
-    return "cluster: ECS cluster 'arn:aws:ecs:us-east-1:123456789012:cluster/nowhere' is not one this Cutover deployment may release to"
-
-
 def unknown_key(config):
     config["release"]["traffic_step"] = [{"percent": 100, "hold_seconds": 0}]
     return "config.release.traffic_step: unknown key"
@@ -40,8 +34,8 @@ def misspelt_alarm(config):
     return "release.alarm_names: no CloudWatch alarm named 'web-5xx-rate'"
 
 
-@pytest.mark.parametrize("spoil", [unknown_rule, unknown_cluster, unknown_key, weights_not_ending_at_100, misspelt_alarm],
-                         ids=["unknown-rule", "unknown-cluster", "unknown-key", "weights", "misspelt-alarm"])
+@pytest.mark.parametrize("spoil", [unknown_rule, unknown_key, weights_not_ending_at_100, misspelt_alarm],
+                         ids=["unknown-rule", "unknown-key", "weights", "misspelt-alarm"])
 def test_bad_config_fails_in_validation_and_changes_nothing(demo, spoil):
     # Given a config with one mistake
     config = config_with(demo)
@@ -58,6 +52,26 @@ def test_bad_config_fails_in_validation_and_changes_nothing(demo, spoil):
     states = entered(demo, result["executionArn"])
     assert states[-2:] == [VALIDATION_STATE, "The release input is invalid"]
     # and nothing in AWS changed: no target group, service, task definition, rule edit or lock
+    assert world(demo) == before
+
+
+def test_a_cluster_the_stack_does_not_grant_is_a_permission_problem_naming_the_setting(demo):
+    # Given a config whose cluster is outside the stack's cluster_names (the local stack grants `demo` only)
+    config = config_with(demo)
+    config["cluster"] = "arn:aws:ecs:us-east-1:123456789012:cluster/nowhere"
+    before = world(demo)
+
+    # When it is released
+    result = finish(demo, start(demo, "2", config))
+
+    # Then it fails in the validation step as a permission problem, not as invalid input, naming the action,
+    # the cluster and the setting that would allow it
+    assert result["status"] == "FAILED"
+    assert result["error"] == "PermissionDenied", result.get("cause")
+    assert "ecs:DescribeClusters" in result["cause"] and "'arn:aws:ecs:us-east-1:123456789012:cluster/nowhere'" in result["cause"]
+    assert "cluster_names (cutover:clusterNames)" in result["cause"]
+    assert entered(demo, result["executionArn"])[-2:] == [VALIDATION_STATE, "The stack's settings do not allow this release"]
+    # and nothing in AWS changed
     assert world(demo) == before
 
 

@@ -37,8 +37,9 @@ def local_settings() -> dict[str, Any]:
     }
 
 
-def synthesize_template() -> dict[str, Any]:
-    """The CloudFormation template of the stack with the local settings (no asset bundling)."""
+def synthesize_template(settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CloudFormation template of the stack with the local settings, or with `settings` (ReleaseOrchestratorProps
+    fields) in their place (no asset bundling)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
     import aws_cdk as cdk
 
@@ -48,7 +49,7 @@ def synthesize_template() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as outdir:
         # Bundling the dependency layer only builds an asset; the roles do not depend on it.
         app = cdk.App(outdir=outdir, context={"aws:cdk:bundling-stacks": []})
-        CutoverStack(app, STACK_NAME, props=ReleaseOrchestratorProps(**local_settings()))
+        CutoverStack(app, STACK_NAME, props=ReleaseOrchestratorProps(**(local_settings() if settings is None else settings)))
         app.synth()
         return json.loads((Path(outdir) / f"{STACK_NAME}.template.json").read_text())
 
@@ -107,9 +108,29 @@ def render(policies: dict[str, Any]) -> str:
     return json.dumps(policies, indent=1, sort_keys=True) + "\n"
 
 
-@lru_cache(maxsize=1)
+_installed: list[dict[str, Any]] = []
+
+
 def load() -> dict[str, Any]:
+    """The statements the engine enforces: the committed file, or those `install` put in its place."""
+    return _installed[0] if _installed else _committed()
+
+
+@lru_cache(maxsize=1)
+def _committed() -> dict[str, Any]:
     return json.loads(POLICY_FILE.read_text())
+
+
+def install(settings: dict[str, Any]) -> dict[str, Any]:
+    """Enforce, in this process, the stack synthesized with `settings` (ReleaseOrchestratorProps fields; the
+    engine's state machine name is kept): the sandbox's `--settings`."""
+    data = from_template(synthesize_template({**settings, "state_machine_name": local_settings()["state_machine_name"]}))
+    _installed[:] = [data]
+    return data
+
+
+def uninstall() -> None:
+    _installed.clear()
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from release import naming
 from release.aws import client
-from release.errors import InvalidReleaseInput
+from release.errors import PermissionDenied
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
 
@@ -21,10 +21,11 @@ def cluster_active(cluster: str) -> bool:
     except ClientError as error:
         if error.response["Error"]["Code"] != "AccessDeniedException":
             raise
-        # The stack grants the clusters named in its cluster_names setting only.
-        raise InvalidReleaseInput(
-            f"cluster: ECS cluster {cluster!r} is not one this Cutover deployment may release to; "
-            "add it to the stack's cluster_names (cutover:clusterNames) or use one of those"
+        # The stack grants the clusters named in its cluster_names setting only: a permission problem, not bad input.
+        raise PermissionDenied(
+            f"AWS refused ecs:DescribeClusters on cluster {cluster!r} to the step's role: this Cutover deployment "
+            "may not release to it; add it to the stack setting cluster_names (cutover:clusterNames) and deploy the "
+            f"stack again, or use one of those clusters. AWS said: {error.response['Error'].get('Message', '')}"
         ) from error
     return any(c.get("status") == "ACTIVE" for c in found)
 

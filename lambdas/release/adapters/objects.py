@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from release import permission_settings
 from release.aws import client
 from release.errors import InvalidReleaseInput
 
@@ -13,4 +14,8 @@ def read(uri: str) -> bytes:
     try:
         return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
+        if permission_settings.access_denied(error):
+            # S3 also answers AccessDenied for a missing key to a caller without s3:ListBucket, and says no more.
+            raise permission_settings.denied(
+                error, "s3:GetObject", resource=f"{uri} (or no such object: S3 answers a missing key so too)") from error
         raise InvalidReleaseInput(f"config_uri: cannot read {uri} ({error.response['Error']['Code']})") from error
