@@ -394,6 +394,10 @@ def cmd_iam_policy(ctx: Context) -> int:
         given["stack_arn"] = f"arn:aws:cloudformation:${{Region}}:${{Account}}:stack/{a.stack_name}/*"
     if a.config_bucket:
         given["config_objects_arns"] = (f"arn:aws:s3:::{a.config_bucket}/*",)
+    if a.config_key:
+        given["config_key_arns"] = tuple(a.config_key)
+    if a.release_table:
+        given["table_arn"] = f"arn:aws:dynamodb:${{Region}}:${{Account}}:table/{a.release_table}"
     targets = access.Targets.of_state_machine(a.state_machine_arn, **given) if a.state_machine_arn else access.Targets(**given)
     # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
     ctx.emit(access.policy(a.role, targets))
@@ -530,6 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
                 "readers (plan, status, history: nothing changed).")
     p.add_argument("role", choices=["ci", "approver", "reader"])
     p.add_argument("--config-bucket", help="the bucket CI uploads deploy configs to (default: a placeholder)")
+    p.add_argument("--config-key", action="append", metavar="KEY_ARN",
+                   help="the customer managed KMS key that encrypts that bucket (SSE-KMS); repeat for more")
+    p.add_argument("--release-table", metavar="NAME",
+                   help="the release table (the stack's ReleaseTableName output; default: a placeholder)")
 
     command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")
     command("demo", cmd_demo, "Run two releases over a live version on the local engine, no AWS account needed.")

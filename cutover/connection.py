@@ -75,6 +75,8 @@ class Connection:
         try:
             self.client("dynamodb").describe_table(TableName=TABLE_NAME)
         except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise  # a refusal is a permission problem, not a missing table: plan must not skip the lock
             raise NotFound(
                 f"no release table found: no stack {self.stack_name!r} with output {TABLE_OUTPUT}, and no table "
                 f"named {TABLE_NAME!r}; set CUTOVER_RELEASE_TABLE (or --stack-name)") from error

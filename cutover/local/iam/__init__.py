@@ -44,6 +44,10 @@ ACCESS_DENIED = {
 }
 
 _running: ContextVar[str | None] = ContextVar("cutover_running_step", default=None)
+# (principal name, its statements): calls made outside a step, by someone holding that policy.
+_acting: ContextVar[tuple[str, list[dict[str, Any]]] | None] = ContextVar("cutover_acting_as", default=None)
+# Actions AWS authorizes for any caller whatever its policies say (STS API reference, GetCallerIdentity).
+NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 _lock = threading.Lock()
 used: set[tuple[str, str]] = set()
 """(step key, IAM action) pairs this process has been allowed."""
@@ -57,6 +61,16 @@ def running(step_key: str | None) -> Iterator[None]:
         yield
     finally:
         _running.reset(token)
+
+
+@contextlib.contextmanager
+def acting_as(name: str, document: dict[str, Any]) -> Iterator[None]:
+    """Calls made inside, outside any step, on clients under enforcement, are made by `name` holding `document`."""
+    token = _acting.set((name, list(document["Statement"])))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
 
 
 def _account() -> Account:
@@ -74,6 +88,17 @@ def authorize(step_key: str, service: str, action: str, params: dict[str, Any]) 
         _record(step_key, request.action)
 
 
+def authorize_principal(name: str, statements: list[dict[str, Any]], service: str, action: str,
+                        params: dict[str, Any]) -> None:
+    """Raise the ClientError AWS would return if `name`, holding `statements`, may not make this call."""
+    if action in NEEDS_NO_PERMISSION:
+        return
+    for request in requests_for(action, params, _account()):
+        decision = decide(statements, request)
+        if decision != "Allow":
+            raise _refusal(name, name, service, action, request, decision)
+
+
 def _refusal(step_key: str, role: str, service: str, operation: str, request: Request, decision: str) -> ClientError:
     if service not in ACCESS_DENIED:
         raise LookupError(f"no access-denied error is known for {service}: add it to {__name__}.ACCESS_DENIED")
@@ -81,7 +106,8 @@ def _refusal(step_key: str, role: str, service: str, operation: str, request: Re
     because = ("with an explicit deny in an identity-based policy" if decision == "ExplicitDeny"
                else f"because no identity-based policy allows the {request.action} action")
     account = _account().account
-    message = (f"User: arn:aws:sts::{account}:assumed-role/{role}/cutover-{step_key} is not authorized to perform: "
+    session = f"cutover-{step_key}" if step_key != role else "cli"
+    message = (f"User: arn:aws:sts::{account}:assumed-role/{role}/{session} is not authorized to perform: "
                f"{request.action} on resource: {request.resource} {because}")
     if request.refused_as:
         code, status = request.refused_as, 400
@@ -108,9 +134,13 @@ def _record(step_key: str, action: str) -> None:
 
 def _before_call(params: dict[str, Any], model: Any, **_: Any) -> None:
     step_key = _running.get()
+    service, action = model.service_model.service_name, iam_action(model.service_model, model.name)
     if step_key is None:
-        return  # not a release step: the test itself, the data plane or the command line
-    authorize(step_key, model.service_model.service_name, iam_action(model.service_model, model.name), params)
+        acting = _acting.get()
+        if acting is not None:
+            authorize_principal(*acting, service, action, params)
+        return  # else not a release step: the test itself, the data plane or the command line
+    authorize(step_key, service, action, params)
 
 
 def enforce_on(client: Any) -> None:

@@ -115,11 +115,19 @@ Resources = Callable[[str, Mapping[str, Any], Account], list[str]]
 # be scoped and is missing here is refused with a message saying so: a new call needs a line here.
 RESOURCES: dict[str, Resources] = {
     "s3:GetObject": lambda a, p, w: [fill(a, ":::", w, BucketName=p["Bucket"], ObjectName=p["Key"])],
+    "s3:PutObject": lambda a, p, w: [fill(a, ":::", w, BucketName=p["Bucket"], ObjectName=p["Key"])],
     **{f"dynamodb:{op}": (lambda a, p, w: [fill(a, ":table/", w, TableName=p["TableName"])])
-       for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan", "Query")},
+       for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Scan", "Query", "DescribeTable")},
     "states:DescribeExecution": lambda a, p, w: [p["executionArn"]],
     "states:GetExecutionHistory": lambda a, p, w: [p["executionArn"]],
+    "states:StopExecution": lambda a, p, w: [p["executionArn"]],
     "states:StartExecution": lambda a, p, w: [p["stateMachineArn"]],
+    "states:DescribeStateMachine": lambda a, p, w: [p["stateMachineArn"]],
+    "states:ListExecutions": lambda a, p, w: [p["stateMachineArn"]],
+    # A stack's ARN ends in an id CloudFormation assigned; DescribeStacks takes the name.
+    "cloudformation:DescribeStacks": lambda a, p, w: [
+        p["StackName"] if p.get("StackName", "").startswith("arn:")
+        else fill(a, ":stack/", w, StackName=p.get("StackName") or ASSIGNED_BY_AWS, Id=ASSIGNED_BY_AWS)],
     "sns:Publish": lambda a, p, w: [p.get("TopicArn") or p["TargetArn"]],
     "ecs:DescribeClusters": lambda a, p, w: [
         c if c.startswith("arn:") else fill(a, ":cluster/", w, ClusterName=c) for c in p.get("clusters") or ["default"]],

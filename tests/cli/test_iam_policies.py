@@ -1,0 +1,142 @@
+"""Each policy `cutover iam-policy` prints is enough for the commands it is for, and no more: the command line runs
+under it with the IAM enforcement the steps have (cutover/local/iam), against the local engine."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from cutover import connection, operations
+from cutover.local import engine as local, environment, iam
+from tests.cli.helpers import cutover, demo_service
+
+pytestmark = pytest.mark.e2e
+
+BUCKET = "ci-configs"
+
+
+@pytest.fixture(scope="module")
+def engine(worker_engine):
+    with worker_engine.new_account() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def live(engine, tmp_path_factory):
+    demo = demo_service(engine, tmp_path_factory.mktemp("service"))
+    environment.bootstrap_live_version(engine.client, demo["config"])
+    engine.client("s3").create_bucket(Bucket=BUCKET)
+    return demo
+
+
+@pytest.fixture(autouse=True)
+def enforced(monkeypatch, engine):
+    """The command line's own clients go through the enforcement the steps' clients do (plan's already do).
+
+    The state machine is named as a team using the construct names it (CUTOVER_STATE_MACHINE_ARN): the local
+    engine deploys no CloudFormation stack to find it through.
+    """
+    monkeypatch.setenv("CUTOVER_STATE_MACHINE_ARN", engine.state_machine_arn)
+    monkeypatch.setenv("CUTOVER_RELEASE_TABLE", local.TABLE_NAME)
+    made = connection.Connection.client
+
+    def client(self, name):
+        created = made(self, name)
+        iam.enforce_on(created)
+        return created
+
+    monkeypatch.setattr(connection.Connection, "client", client)
+
+
+def printed(role: str, engine) -> dict:
+    """`cutover iam-policy ROLE` for this deployment, its remaining placeholders filled in."""
+    result = cutover("iam-policy", role, "--state-machine-arn", engine.state_machine_arn, "--config-bucket", BUCKET,
+                     "--release-table", local.TABLE_NAME)
+    assert result.code == 0, result.err
+    text = result.out.replace("${Region}", local.REGION).replace("${Account}", local.ACCOUNT)
+    text = text.replace("${StackName}", connection.STACK_NAME)
+    assert "${" not in text, text
+    return json.loads(text)
+
+
+def as_(role: str, engine, *argv: str):
+    with iam.acting_as(role, printed(role, engine)):
+        return cutover(*argv)
+
+
+def plan_argv(live, version: str) -> tuple[str, ...]:
+    return ("plan", "--env", "demo", "--version", version, "--image", f"web:{version}", "--config", live["config_path"])
+
+
+def test_ci_plans_starts_and_follows_a_release_and_the_approver_approves_it(engine, live):
+    # Given CI holding the printed ci policy, and an approver holding the approver policy in another terminal
+    def approver() -> None:
+        sfn = engine.client("stepfunctions")
+        arn = operations.execution_arn(engine.state_machine_arn, "web-2")
+        for _ in range(300):
+            try:
+                sfn.describe_execution(executionArn=arn)
+                break
+            except sfn.exceptions.ExecutionDoesNotExist:
+                time.sleep(0.1)
+        answers["approve"] = as_("approver", engine, "approve", "web-2", "--wait-seconds", "60", "--by", "alice")
+
+    answers: dict = {}
+    thread = threading.Thread(target=approver)
+
+    # When CI plans the release, uploads its config, starts it and follows it to the end
+    plan = as_("ci", engine, *plan_argv(live, "2"))
+    # (the workflow's `aws s3 cp`, under the ci policy too)
+    uploader = engine.client("s3")
+    iam.enforce_on(uploader)
+    with iam.acting_as("ci", printed("ci", engine)), open(live["config_path"], "rb") as config:
+        uploader.put_object(Bucket=BUCKET, Key="web/deploy.yaml", Body=config.read())
+    thread.start()
+    started = as_("ci", engine, "start", "--env", "demo", "--version", "2", "--image", "web:2",
+                  "--config-uri", f"s3://{BUCKET}/web/deploy.yaml", "--name", "web-2", "--wait", "--poll", "0.5")
+    thread.join(60)
+
+    # Then every command was allowed and did its work, plan reading the service's lock
+    assert plan.code == 0, plan.err
+    assert "Lock: " in plan.out and "not read" not in plan.out, plan.out
+    assert answers["approve"].code == 0, answers["approve"].err
+    assert started.code == 0, started.out + started.err
+    assert "web-2: SUCCEEDED" in started.out
+    for command in (("status", "web-2"), ("history", "web-2")):
+        result = as_("ci", engine, *command)
+        assert result.code == 0, (command, result.err)
+
+
+def test_a_reader_plans_and_reads_status_and_history_but_cannot_start_or_approve(engine, live):
+    # Given someone holding the printed reader policy, and a release that ran (web-2, above)
+    # When they plan, and read a release's status and history
+    results = {"plan": as_("reader", engine, *plan_argv(live, "3")),
+               "status": as_("reader", engine, "status", "web-2"),
+               "history": as_("reader", engine, "history", "web-2")}
+
+    # Then each works
+    assert {name: r.code for name, r in results.items()} == {"plan": 0, "status": 0, "history": 0}, \
+        {name: r.err for name, r in results.items()}
+    assert "not read" not in results["plan"].out and "SUCCEEDED" in results["status"].out
+
+    # And starting a release is refused by AWS, naming the action it lacks (exit 4: AWS refused)
+    start = as_("reader", engine, "start", "--env", "demo", "--version", "3", "--image", "web:3",
+                "--config", live["config_path"], "--name", "web-3")
+    assert start.code == 4, start.out + start.err
+    assert "states:StartExecution" in start.err
+
+
+def test_plan_without_the_release_table_read_is_refused_as_aws_would(engine, live):
+    # Given the ci policy as it was before plan's reads of the lock and the record were in it
+    document = printed("ci", engine)
+    document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "ReadLocksAndRecords"]
+
+    # When CI plans
+    with iam.acting_as("ci", document):
+        result = cutover(*plan_argv(live, "3"))
+
+    # Then AWS's refusal of the read names it
+    assert result.code == 4, result.out + result.err
+    assert "dynamodb:GetItem" in result.err
