@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cutover import connection, operations
 from cutover.local import engine as local, environment, iam
@@ -50,10 +51,10 @@ def enforced(monkeypatch, engine):
     monkeypatch.setattr(connection.Connection, "client", client)
 
 
-def printed(role: str, engine) -> dict:
+def printed(role: str, engine, *options: str, bucket: str = BUCKET) -> dict:
     """`cutover iam-policy ROLE` for this deployment, its remaining placeholders filled in."""
-    result = cutover("iam-policy", role, "--state-machine-arn", engine.state_machine_arn, "--config-bucket", BUCKET,
-                     "--release-table", local.TABLE_NAME)
+    result = cutover("iam-policy", role, "--state-machine-arn", engine.state_machine_arn, "--config-bucket", bucket,
+                     "--release-table", local.TABLE_NAME, *options)
     assert result.code == 0, result.err
     text = result.out.replace("${Region}", local.REGION).replace("${Account}", local.ACCOUNT)
     text = text.replace("${StackName}", connection.STACK_NAME)
@@ -140,3 +141,28 @@ def test_plan_without_the_release_table_read_is_refused_as_aws_would(engine, liv
     # Then AWS's refusal of the read names it
     assert result.code == 4, result.out + result.err
     assert "dynamodb:GetItem" in result.err
+
+
+def test_ci_uploads_to_a_bucket_encrypted_with_its_key_only_when_the_policy_names_the_key(engine, live):
+    # Given a config bucket whose default encryption is a customer managed KMS key
+    key = engine.client("kms").create_key(Description="deploy configs")["KeyMetadata"]["Arn"]
+    s3 = engine.client("s3")
+    s3.create_bucket(Bucket="ci-secure")
+    s3.put_bucket_encryption(Bucket="ci-secure", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    uploader = engine.client("s3")
+    iam.enforce_on(uploader)
+
+    def upload(document: dict) -> None:
+        with iam.acting_as("ci", document):
+            uploader.put_object(Bucket="ci-secure", Key="web/deploy.yaml", Body=b"service: web\n")
+
+    # When CI uploads under the ci policy printed without the key, S3 refuses: no kms:GenerateDataKey
+    with pytest.raises(ClientError) as refused:
+        upload(printed("ci", engine, bucket="ci-secure"))
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert f"kms:GenerateDataKey on resource: {key}" in refused.value.response["Error"]["Message"]
+
+    # And under the policy printed with --config-key, the upload goes through
+    upload(printed("ci", engine, "--config-key", key, bucket="ci-secure"))
+    assert s3.head_object(Bucket="ci-secure", Key="web/deploy.yaml")["SSEKMSKeyId"] == key

@@ -1,5 +1,6 @@
 """The stack settings for verification checks: which functions releases may invoke, and running the
-checks inside the services' VPC (only the two functions that run checks, with what Lambda needs)."""
+checks inside the services' VPC (only the two functions that run checks, with what Lambda needs); and the
+settings for what AWS checks beyond the steps' calls: the config buckets' KMS keys, the roles handed to ECS."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,8 @@ from tests.infrastructure.conftest import Synthesized
 CHECK = "arn:aws:lambda:eu-west-1:111122223333:function:shop-contract-tests"
 SUBNETS = ("subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788")
 GROUPS = ("sg-0123456789abcdef0",)
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+INFRASTRUCTURE_ROLE = "arn:aws:iam::111122223333:role/ecs-infrastructure"
 ENI_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
 
@@ -27,7 +30,8 @@ def with_checks(tmp_path_factory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("checks-cdk.out")
     app = cdk.App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
     CutoverStack(app, "Cutover", props=ReleaseOrchestratorProps(
-        check_function_arns=(CHECK,), check_subnet_ids=SUBNETS, check_security_group_ids=GROUPS))
+        check_function_arns=(CHECK,), check_subnet_ids=SUBNETS, check_security_group_ids=GROUPS,
+        config_bucket_names=("ci-configs",), config_key_arns=(KEY,), infrastructure_role_arns=(INFRASTRUCTURE_ROLE,)))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     error = None
     try:
@@ -120,3 +124,40 @@ def test_check_function_arns_from_context_refuses_a_wildcard():
     app = cdk.App(context={"cutover:checkFunctionArns": "arn:aws:lambda:eu-west-1:111122223333:function:*"})
     with pytest.raises(ValueError, match="every function of the account"):
         CutoverStack(app, "Cutover")
+
+
+def test_only_load_release_may_decrypt_configs_and_only_through_s3(with_checks):
+    for step in STEPS:
+        _, function = with_checks.function_with_handler(step.handler)
+        statements = with_checks.statements_of_role(with_checks.role_of_function(function))
+        decrypting = [s for s in statements if "kms:Decrypt" in json.dumps(s["Action"]) and KEY in json.dumps(s["Resource"])]
+        if step.key == "LoadRelease":
+            (statement,) = decrypting
+            assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == KEY
+            assert "kms:ViaService" in statement["Condition"]["StringLike"]
+        else:
+            assert decrypting == [], step.key
+
+
+def test_only_create_service_may_pass_the_listed_roles_and_only_to_ecs(with_checks):
+    for step in STEPS:
+        _, function = with_checks.function_with_handler(step.handler)
+        statements = with_checks.statements_of_role(with_checks.role_of_function(function))
+        passing = [s for s in statements if s["Action"] == "iam:PassRole" and s["Resource"] == INFRASTRUCTURE_ROLE]
+        if step.key == "CreateService":
+            (statement,) = passing
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+        else:
+            assert passing == [], step.key
+
+
+def test_the_ci_policy_may_encrypt_uploads_with_the_listed_key(with_checks):
+    ci = with_checks.resources[with_checks.template["Outputs"]["CiPolicyArn"]["Value"]["Ref"]]
+    (statement,) = [s for s in ci["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "EncryptDeployConfigs"]
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"] and statement["Resource"] == KEY
+
+
+@pytest.mark.parametrize("name", ["config_key_arns", "infrastructure_role_arns"])
+def test_key_and_role_settings_take_one_arn_each(name):
+    with pytest.raises(ValueError, match=name):
+        ReleaseOrchestratorProps(**{name: ("arn:aws:iam::111122223333:role/*",)})

@@ -114,3 +114,27 @@ def test_an_explicit_deny_wins_and_conditions_need_their_key():
 def test_an_action_that_can_be_scoped_but_has_no_known_resource_parameters_is_not_let_through():
     with pytest.raises(LookupError, match="RESOURCES"):
         requests_for("ecs:DeleteCluster", {"cluster": "demo"}, HERE)
+
+
+def test_every_role_a_service_hands_to_ecs_is_passed_to_ecs():
+    # Given a CreateService request with a service role (by name), a managed EBS volume's and a VPC Lattice role
+    params = {"cluster": "demo", "serviceName": "web-2", "role": "ecs-lb",
+              "volumeConfigurations": [{"name": "data", "managedEBSVolume": {
+                  "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure", "sizeInGiB": 10}}],
+              "vpcLatticeConfigurations": [{"roleArn": "arn:aws:iam::123456789012:role/ecs-lattice",
+                                            "targetGroupArn": "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-1",
+                                            "portName": "http"}]}
+    # When AWS authorizes it, each role is passed, to ECS itself
+    passed = [(r.resource, r.context["iam:PassedToService"]) for r in requests_for("ecs:CreateService", params, HERE)
+              if r.action == "iam:PassRole"]
+    assert passed == [("arn:aws:iam::123456789012:role/ecs-lb", "ecs.amazonaws.com"),
+                      ("arn:aws:iam::123456789012:role/ecs-infrastructure", "ecs.amazonaws.com"),
+                      ("arn:aws:iam::123456789012:role/ecs-lattice", "ecs.amazonaws.com")]
+    # UpdateService hands them over the same way
+    update = {"cluster": "demo", "service": "web-2", "vpcLatticeConfigurations": params["vpcLatticeConfigurations"]}
+    assert [r.resource for r in requests_for("ecs:UpdateService", update, HERE) if r.action == "iam:PassRole"] == [
+        "arn:aws:iam::123456789012:role/ecs-lattice"]
+
+    # And the stack's CreateService role, which lists no infrastructure roles, is refused the first
+    response = refused("CreateService", "ecs", "ecs:CreateService", params)
+    assert "iam:PassRole on resource: arn:aws:iam::123456789012:role/ecs-lb" in response["Error"]["Message"]

@@ -164,6 +164,76 @@ def _alarms(action: str, params: Mapping[str, Any], where: Account) -> list[str]
 RESOURCES["cloudwatch:DescribeAlarms"] = _alarms
 
 
+# Fields of CreateService and UpdateService that hand ECS a role it then acts with (ECS API reference: `role`;
+# ServiceManagedEBSVolumeConfiguration `roleArn`, the infrastructure role; VpcLatticeConfiguration `roleArn`):
+# each passes the role, which the caller needs iam:PassRole for (IAM User Guide, "Grant a user permissions to
+# pass a role to an AWS service"; ECS developer guide, "Amazon ECS infrastructure IAM role").
+ECS = "ecs.amazonaws.com"
+
+
+def roles_handed_to_ecs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, role) for every role a CreateService or UpdateService request hands to ECS."""
+    found = [("role", params["role"])] if params.get("role") else []
+    for i, volume in enumerate(params.get("volumeConfigurations") or ()):
+        arn = (volume.get("managedEBSVolume") or {}).get("roleArn")
+        if arn:
+            found.append((f"volumeConfigurations[{i}].managedEBSVolume.roleArn", arn))
+    for i, lattice in enumerate(params.get("vpcLatticeConfigurations") or ()):
+        if lattice.get("roleArn"):
+            found.append((f"vpcLatticeConfigurations[{i}].roleArn", lattice["roleArn"]))
+    return found
+
+
+def _role_arn(role: str, where: Account) -> str:
+    # A role given by name is the role of that name at the root path (CreateService `role`).
+    return role if role.startswith("arn:") else f"arn:{where.partition}:iam::{where.account}:role/{role}"
+
+
+# Amazon S3 user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)": reading an object encrypted
+# with a customer managed key needs kms:Decrypt on it, writing one kms:GenerateDataKey; S3 makes the request to
+# KMS for the caller (kms:ViaService). An AWS managed key (aws/s3) is allowed by its key policy to every
+# principal of the account using S3, so only customer managed keys are checked.
+AWS_MANAGED_S3_KEY = "alias/aws/s3"
+
+
+def _key_arn(key: str | None, where: Account) -> str | None:
+    if not key or key.endswith(AWS_MANAGED_S3_KEY):
+        return None
+    if key.startswith("arn:"):
+        return key
+    return f"arn:{where.partition}:kms:{where.region}:{where.account}:{key if key.startswith('alias/') else 'key/' + key}"
+
+
+def _s3_bucket(where: Account, bucket: str) -> Any:
+    from moto.s3.models import s3_backends
+
+    try:
+        return s3_backends[where.account][where.partition].get_bucket(bucket)
+    except Exception:  # noqa: BLE001 - a bucket that does not exist: S3 answers that itself
+        return None
+
+
+def _key_of_object(params: Mapping[str, Any], where: Account) -> str | None:
+    bucket = _s3_bucket(where, params["Bucket"])
+    found = bucket.keys.get(params["Key"]) if bucket is not None else None
+    if found is None or getattr(found, "encryption", None) != "aws:kms":
+        return None
+    return _key_arn(found.kms_key_id, where)
+
+
+def _key_of_upload(params: Mapping[str, Any], where: Account) -> str | None:
+    if params.get("ServerSideEncryption"):
+        return _key_arn(params.get("SSEKMSKeyId"), where) if params["ServerSideEncryption"] == "aws:kms" else None
+    # The bucket's default encryption applies to an upload that names none.
+    bucket = _s3_bucket(where, params["Bucket"])
+    rules = ((bucket.encryption or {}).get("Rule") if bucket is not None else None) or []
+    for rule in rules if isinstance(rules, list) else [rules]:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm") == "aws:kms":
+            return _key_arn(default.get("KMSMasterKeyID"), where)
+    return None
+
+
 def _context(action: str, params: Mapping[str, Any], where: Account) -> dict[str, str]:
     """Condition keys AWS puts in the request context of the call (those the stack's conditions use)."""
     if action.startswith("s3:"):
@@ -196,9 +266,16 @@ def _implicit(action: str, params: Mapping[str, Any], where: Account, resources:
             if params.get(key):
                 checks.append(Request("iam:PassRole", params[key], {"iam:PassedToService": ECS_TASKS},
                                       f"{action} names {key}"))
-    if action == "ecs:CreateService" and params.get("role"):
-        checks.append(Request("iam:PassRole", params["role"], {"iam:PassedToService": "ecs.amazonaws.com"},
-                              f"{action} names a service role"))
+    if action in ("ecs:CreateService", "ecs:UpdateService"):
+        checks += [Request("iam:PassRole", _role_arn(role, where), {"iam:PassedToService": ECS},
+                           f"{action} hands ECS the role in {field}") for field, role in roles_handed_to_ecs(params)]
+    if action in ("s3:GetObject", "s3:PutObject"):
+        reading = action == "s3:GetObject"
+        key = _key_of_object(params, where) if reading else _key_of_upload(params, where)
+        if key:
+            checks.append(Request("kms:Decrypt" if reading else "kms:GenerateDataKey", key,
+                                  {"kms:ViaService": f"s3.{where.region}.amazonaws.com"},
+                                  f"{action} of an object encrypted with a customer managed KMS key (SSE-KMS)"))
     if action.startswith("application-autoscaling:") and params.get("ServiceNamespace") == "ecs" and action.split(":")[1] in (
             "RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy", "DeleteScalingPolicy"):
         checks += _autoscaling_validation(action, params, where)
