@@ -16,8 +16,9 @@ import yaml
 
 from cutover import sandbox_settings
 from cutover.exits import UsageError
-from cutover.local import environment, faults, lambdas
-from cutover.local.engine import ACCOUNT, REGION, LocalEngine, parse_event_delivery
+from cutover import step_code
+from cutover.local import environment, faults, functions_shown, lambdas
+from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
 from release.registry import BY_KEY
 from cutover.reports import Event, Report
@@ -159,7 +160,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         with open(config_path, "w", encoding="utf-8") as f:
             f.write(text)
         variables = {
-            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION,
+            # boto3 reads the region from AWS_DEFAULT_REGION, the AWS CLI and other SDKs from AWS_REGION.
+            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "CUTOVER_STATE_MACHINE_ARN": engine.state_machine_arn,
         }
@@ -174,11 +176,17 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
                  "demo_in_scope": _demo_inside(stack_settings)}
         if synth:
             synth.wait()
+        # The functions and roles as the stack deploys them, for account-level checks (get-function-configuration,
+        # get-role-policy): made once the roles the engine enforces are known.
+        ready["step_functions"] = functions_shown.show(engine.client, directory, {
+            "RELEASE_TABLE": TABLE_NAME, "NOTIFICATION_TOPIC_ARN": engine.topic_arn, **step_code.environment()})
         emit(Event("ready", ready,
             f"Cutover sandbox ready\n"
             f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
             f"  state machine  {engine.state_machine_arn}\n"
             f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
+            f"  step functions {len(ready['step_functions'])} on {step_code.RUNTIME_NAME}, as the stack deploys them "
+            f"(aws lambda list-functions)\n"
             + scope_text(stack_settings, settings)
             + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
             + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())

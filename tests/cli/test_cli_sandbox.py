@@ -8,10 +8,14 @@ import subprocess
 import sys
 import threading
 
+import boto3
 import pytest
 import yaml
+from release.registry import STEPS
 
 from cutover import ROOT
+from cutover.cdk import runtime_support
+from tests.infrastructure.test_release_functions import pinned
 from tests.cli.helpers import cutover_process, sandbox_env, sandbox_process
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +35,33 @@ def test_sandbox_prints_its_endpoint_and_writes_the_demo_config(sandbox):
     assert f"http://127.0.0.1:{sandbox['port']}" in sandbox["banner"]
     assert "stateMachine:cutover-release" in sandbox["banner"]
     assert "service: web" in (sandbox["dir"] / "deploy.yaml").read_text()
+
+
+def test_an_account_level_check_with_boto3_finds_what_the_stack_deploys(sandbox):
+    # Given a script that checks an account with boto3 alone, pointed at the sandbox by its env file
+    env = sandbox_env(sandbox)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=env["AWS_DEFAULT_REGION"])
+    functions = session.client("lambda", endpoint_url=env["AWS_ENDPOINT_URL"])
+    roles = session.client("iam", endpoint_url=env["AWS_ENDPOINT_URL"])
+
+    # When it reads the step functions, their layer and their roles' policies
+    found = functions.list_functions()["Functions"]
+    (layer,) = {layer["Arn"] for f in found for layer in f["Layers"]}
+    name, version = layer.split(":")[-2:]
+    description = functions.get_layer_version(LayerName=name, VersionNumber=int(version))["Description"]
+    invokable = [resource for f in found for name in roles.list_role_policies(RoleName=f["Role"].rsplit("/", 1)[1])["PolicyNames"]
+                 for statement in roles.get_role_policy(RoleName=f["Role"].rsplit("/", 1)[1], PolicyName=name)["PolicyDocument"]["Statement"]
+                 if "lambda:InvokeFunction" in statement["Action"]
+                 for resource in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])]
+
+    # Then every step runs on a supported Amazon Linux 2023 runtime
+    assert len(found) == len(STEPS)
+    assert {runtime_support.problem(f["Runtime"]) for f in found} == {None}
+    # And with the pinned boto3 and botocore in its layer
+    assert f"boto3=={pinned('boto3')}" in description and f"botocore=={pinned('botocore')}" in description
+    # And no step may invoke every function: only the check functions the sandbox's settings list
+    assert invokable and all(r.endswith(":function:check-*") or r.endswith(":function:check-*:*") for r in invokable), invokable
 
 
 def test_plan_against_the_sandbox_reads_the_live_version(sandbox):

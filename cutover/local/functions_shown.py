@@ -1,0 +1,77 @@
+"""The step functions as the stack deploys them, made visible in the sandbox's account: each function with its
+runtime, handler, timeout and layer, each role with the statements the engine enforces, so an account-level
+check (`aws lambda get-function-configuration`, `aws iam get-role-policy`) reads there what it reads on AWS.
+
+The engine runs the handlers itself (cutover/local/lambdas.py); these records only describe them. The layer
+carries the content the stack's does (cutover.step_code: PyYAML and the pinned AWS SDK, with bytecode), built
+once per version into the sandbox's folder.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+from release.registry import STEPS
+
+from cutover import step_code
+from cutover.local import lambdas
+from cutover.local.iam import policies
+
+LAYER_NAME = "cutover-packages"
+POLICY_NAME = "cutover-step"
+ASSUME_BY_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def _zipped(folder: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return buffer.getvalue()
+
+
+def layer_zip(cache_dir: str) -> bytes:
+    """The package layer's zip as the stack builds it, cached in `cache_dir` by what decides its content."""
+    cached = Path(cache_dir, f"layer-{step_code.layer_fingerprint()[:16]}.zip")
+    if not cached.is_file():
+        with tempfile.TemporaryDirectory(prefix="cutover-layer-") as scratch:
+            step_code.build_layer(scratch)
+            os.makedirs(cache_dir, exist_ok=True)
+            cached.write_bytes(_zipped(scratch))
+    return cached.read_bytes()
+
+
+def code_zip() -> bytes:
+    with tempfile.TemporaryDirectory(prefix="cutover-asset-") as scratch:
+        step_code.build(scratch)
+        return _zipped(scratch)
+
+
+def show(client: Callable[[str], Any], cache_dir: str, environment: dict[str, str]) -> dict[str, str]:
+    """Create each step's role, the package layer and each step's function record; {step key: function ARN}."""
+    iam, functions = client("iam"), client("lambda")
+    layer = functions.publish_layer_version(
+        LayerName=LAYER_NAME, Description=f"Cutover step dependencies: {', '.join(step_code.layer_requirements())}",
+        Content={"ZipFile": layer_zip(cache_dir)}, CompatibleRuntimes=[step_code.RUNTIME_NAME],
+        CompatibleArchitectures=["x86_64"])["LayerVersionArn"]
+    code = code_zip()
+    enforced = policies.load()["functions"]
+    arns = {}
+    for step in STEPS:
+        role = iam.create_role(RoleName=f"cutover-{step.key}", AssumeRolePolicyDocument=ASSUME_BY_LAMBDA,
+                               Description=f"Cutover step {step.key}: {step.description}")["Role"]["Arn"]
+        iam.put_role_policy(RoleName=f"cutover-{step.key}", PolicyName=POLICY_NAME, PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": enforced[step.key]["statements"]}))
+        arns[step.key] = functions.create_function(
+            FunctionName=lambdas.function_name(step.key), Runtime=step_code.RUNTIME_NAME, Role=role,
+            Handler=step.handler, Code={"ZipFile": code}, Description=step.description, Timeout=step.timeout_seconds,
+            MemorySize=256, Layers=[layer], Environment={"Variables": environment}, Architectures=["x86_64"],
+        )["FunctionArn"]
+    return arns
