@@ -176,6 +176,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
                  "demo_in_scope": _demo_inside(stack_settings)}
         if synth:
             synth.wait()
+            engine.tell_steps_the_roles_for_ecs()
         # The functions and roles as the stack deploys them, for account-level checks (get-function-configuration,
         # get-role-policy): made once the roles the engine enforces are known.
         ready["step_functions"] = functions_shown.show(engine.client, directory, {

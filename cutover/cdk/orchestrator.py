@@ -58,6 +58,7 @@ class ReleaseOrchestrator(Construct):
             table_name=self.table.table_name, log_retention=props.log_retention,
             removal_policy=props.removal_policy, trace_aws_calls=props.trace_aws_calls,
             check_network=CheckNetwork(props.check_subnet_ids, props.check_security_group_ids),
+            infrastructure_role_arns=props.infrastructure_role_arns,
         ).functions
         self.state_machine = ReleaseStateMachine(
             self, "Release",

@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from release.registry import CHECK_RUNNERS, Step
+from release.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
@@ -75,7 +76,7 @@ class ReleaseFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, steps: Sequence[Step], resources: ResourceScope,
                  notifications: Notifications, table_name: str, log_retention: logs.RetentionDays,
                  removal_policy: RemovalPolicy, trace_aws_calls: bool = False,
-                 check_network: CheckNetwork | None = None) -> None:
+                 check_network: CheckNetwork | None = None, infrastructure_role_arns: Sequence[str] = ()) -> None:
         super().__init__(scope, construct_id)
         dependencies = Dependencies(self, "Dependencies")
         code = step_code()
@@ -117,7 +118,8 @@ class ReleaseFunctions(Construct):
                 timeout=Duration.seconds(step.timeout_seconds),
                 memory_size=256,
                 tracing=lambda_.Tracing.ACTIVE,
-                environment=environment,
+                environment={**environment, **({ALLOWED_VARIABLE: ",".join(infrastructure_role_arns)}
+                                               if step.key == "LoadRelease" else {})},
                 log_group=log_group,
             )
             if step.key in CHECK_RUNNERS and check_network:

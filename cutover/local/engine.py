@@ -377,6 +377,14 @@ class LocalEngine:
             self._clients[name] = aws.client_from(self.session, name, endpoint_url=self.endpoint_url)
         return self._clients[name]
 
+    def tell_steps_the_roles_for_ecs(self) -> None:
+        """LoadRelease's environment as the stack sets it: the roles CreateService may pass to ECS, from the
+        statements the engine enforces (release.service_roles)."""
+        from cutover.local.iam import policies
+        from release.service_roles import ALLOWED_VARIABLE
+
+        self._setenv(**{ALLOWED_VARIABLE: policies.infrastructure_roles()})
+
     def _deploy(self) -> None:
         """What the CDK stack creates, made the same way in the emulated account."""
         self.client("dynamodb").create_table(
@@ -385,6 +393,7 @@ class LocalEngine:
         )
         self.topic_arn = self.client("sns").create_topic(Name=TOPIC_NAME)["TopicArn"]
         self._setenv(NOTIFICATION_TOPIC_ARN=self.topic_arn)
+        self.tell_steps_the_roles_for_ecs()
         role = self.client("iam").create_role(
             RoleName="cutover-state-machine",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from release.registry import STEPS
+from release.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code
 from cutover.local import lambdas
@@ -72,6 +73,8 @@ def show(client: Callable[[str], Any], cache_dir: str, environment: dict[str, st
         arns[step.key] = functions.create_function(
             FunctionName=lambdas.function_name(step.key), Runtime=step_code.RUNTIME_NAME, Role=role,
             Handler=step.handler, Code={"ZipFile": code}, Description=step.description, Timeout=step.timeout_seconds,
-            MemorySize=256, Layers=[layer], Environment={"Variables": environment}, Architectures=["x86_64"],
+            MemorySize=256, Layers=[layer], Architectures=["x86_64"],
+            Environment={"Variables": {**environment, **({ALLOWED_VARIABLE: policies.infrastructure_roles()}
+                                                         if step.key == "LoadRelease" else {})}},
         )["FunctionArn"]
     return arns

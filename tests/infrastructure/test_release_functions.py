@@ -71,6 +71,9 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
                 "arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
                 ":stateMachine:Cutover-Release-Undo"]]}
             assert "Fn::Join" in variables.pop("FUNCTION_TIMEOUTS")
+        # LoadRelease also learns which roles CreateService may hand to ECS (none unless the settings list some)
+        if function["Properties"]["Handler"] == "release.steps.load.handler":
+            assert variables.pop("CUTOVER_INFRASTRUCTURE_ROLES") == ""
         assert variables == {
             "RELEASE_TABLE": {"Ref": table},
             "NOTIFICATION_TOPIC_ARN": {"Ref": topic},

@@ -70,3 +70,42 @@ def test_the_stacks_grant_for_a_listed_key_and_role_lets_the_steps_through(demo,
                        for s in f["statements"])] == ["LoadRelease"]
     finally:
         policies.uninstall()
+
+
+LATTICE_ROLE = "arn:aws:iam::123456789012:role/ecs-lattice"
+
+
+def _with_lattice_role(config: dict) -> dict:
+    settings = {**config["service_settings"], "vpc_lattice_configurations": [
+        {"role_arn": LATTICE_ROLE, "port_name": "http",
+         "target_group_arn": "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0"}]}
+    return {**config, "service_settings": settings}
+
+
+def _load_inline(config: dict):
+    return run_step("LoadRelease", {"input": {"env": "demo", "version": "8", "image": "web:8", "config": config},
+                                    "release": RELEASE})
+
+
+def test_a_role_the_stack_may_not_hand_to_ecs_is_refused_before_anything_starts(demo):
+    # Given a config handing ECS a VPC Lattice role, and the stack without infrastructure_role_arns
+    # When LoadRelease checks it
+    with pytest.raises(PermissionDenied) as refused:
+        _load_inline(_with_lattice_role(demo.config))
+
+    # Then it is refused there, naming the field, the role and the setting that would allow it
+    message = str(refused.value)
+    assert message.startswith(f"service_settings.vpc_lattice_configurations.0.role_arn: {LATTICE_ROLE}")
+    assert "infrastructure_role_arns (cutover:infrastructureRoleArns)" in message
+
+
+def test_a_role_the_stack_lists_is_let_through(demo):
+    # Given the stack synthesized with that role listed
+    policies.install({**policies.local_settings(), "infrastructure_role_arns": (LATTICE_ROLE,)})
+    demo.engine.tell_steps_the_roles_for_ecs()
+    try:
+        # When LoadRelease checks the config, it plans the release
+        assert _load_inline(_with_lattice_role(demo.config))["ecs_service"] == "web-8"
+    finally:
+        policies.uninstall()
+        demo.engine.tell_steps_the_roles_for_ecs()

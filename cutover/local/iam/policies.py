@@ -138,3 +138,16 @@ def main() -> int:
     print(f"wrote {POLICY_FILE}", file=sys.stderr)
     return 0
 
+
+
+def infrastructure_roles() -> str:
+    """What the stack tells LoadRelease (release.service_roles): the roles CreateService may pass to ECS under
+    the statements enforced now, comma-separated."""
+    found = []
+    for statement in load()["functions"]["CreateService"]["statements"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        passed_to = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("iam:PassedToService")
+        if "iam:PassRole" in actions and passed_to == "ecs.amazonaws.com":
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            found += resources
+    return ",".join(found)

@@ -16,6 +16,8 @@ from typing import Any
 
 from policy_sentry.querying.actions import get_action_data
 
+from release import service_roles
+
 from cutover.local.iam.evaluation import Request
 
 # Parts of an ARN that AWS assigns during the call (a target group's id, a task definition's new
@@ -171,19 +173,6 @@ RESOURCES["cloudwatch:DescribeAlarms"] = _alarms
 ECS = "ecs.amazonaws.com"
 
 
-def roles_handed_to_ecs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(field, role) for every role a CreateService or UpdateService request hands to ECS."""
-    found = [("role", params["role"])] if params.get("role") else []
-    for i, volume in enumerate(params.get("volumeConfigurations") or ()):
-        arn = (volume.get("managedEBSVolume") or {}).get("roleArn")
-        if arn:
-            found.append((f"volumeConfigurations[{i}].managedEBSVolume.roleArn", arn))
-    for i, lattice in enumerate(params.get("vpcLatticeConfigurations") or ()):
-        if lattice.get("roleArn"):
-            found.append((f"vpcLatticeConfigurations[{i}].roleArn", lattice["roleArn"]))
-    return found
-
-
 def _role_arn(role: str, where: Account) -> str:
     # A role given by name is the role of that name at the root path (CreateService `role`).
     return role if role.startswith("arn:") else f"arn:{where.partition}:iam::{where.account}:role/{role}"
@@ -268,7 +257,7 @@ def _implicit(action: str, params: Mapping[str, Any], where: Account, resources:
                                       f"{action} names {key}"))
     if action in ("ecs:CreateService", "ecs:UpdateService"):
         checks += [Request("iam:PassRole", _role_arn(role, where), {"iam:PassedToService": ECS},
-                           f"{action} hands ECS the role in {field}") for field, role in roles_handed_to_ecs(params)]
+                           f"{action} hands ECS the role in {field}") for field, role in service_roles.handed_to_ecs(params)]
     if action in ("s3:GetObject", "s3:PutObject"):
         reading = action == "s3:GetObject"
         key = _key_of_object(params, where) if reading else _key_of_upload(params, where)

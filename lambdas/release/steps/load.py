@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from release import config_check, environments, naming, ownership
+from release import config_check, environments, naming, ownership, service_roles
 from release.adapters import ecs, objects, records
 from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
@@ -113,6 +113,8 @@ def handler(event: StepEvent) -> Planned:
         raise InvalidReleaseInput(f"routes: {error}") from error
     plan = read_plan(data)
     check_references(config)
+    # Before anything changes: a role the stack may not hand to ECS would fail CreateService much later.
+    service_roles.refuse_unlisted(plan.config.service_settings.request_fields())
     if plan.action == "release":
         # Before the lock: a name someone else holds is bad input, not a failure to undo.
         # One read of the new version's service serves both checks.
