@@ -2,17 +2,17 @@
 
 The asset and the package layer are built by the code the stack bundles with (cutover.step_code):
 the `release` package with the stack's excludes and its hash-checked bytecode, then zipped, and
-PyYAML's pure-Python modules with theirs. Every module, the boto3-only handler included, is imported
-in a fresh interpreter from that copy, as Lambda imports a handler: the environment is the stack's
+PyYAML's and the pinned AWS SDK's pure-Python modules with theirs. Every module, the boto3-only
+handler included, is imported in a fresh interpreter of the runtime's Python (when the machine has
+one, else this one) from that copy, as Lambda imports a handler: the environment is the stack's
 (tracing as the stack sets it), nothing is written back (/var/task and /opt are read-only), PyYAML
-comes from the layer as built, and the other third-party packages (boto3, Powertools, pydantic)
-from the venv, as from the public layers. The samples of all modules are interleaved, so a busy moment of a
+and boto3 come from the layer as built, and Powertools from the venv, as from its public layer. The samples of all modules are interleaved, so a busy moment of a
 shared machine weighs on each alike.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import py_compile
 import shutil
 import statistics
 import subprocess
@@ -78,14 +78,26 @@ def add_baseline(asset: str) -> None:
     """The boto3-only handler, beside the steps and compiled the same way."""
     source = os.path.join(asset, f"{BASELINE}.py")
     Path(source).write_text(BASELINE_SOURCE, encoding="utf-8")
-    if step_code.compiles_for_runtime():
-        py_compile.compile(source, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH, doraise=True)
+    python = step_code.runtime_python()
+    if python:
+        # By the runtime's Python, as the steps' bytecode is.
+        subprocess.run([python, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], "
+                        "invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH, doraise=True)", source],
+                       check=True, capture_output=True)
+
+
+def _interpreter() -> str:
+    """The runtime's Python when the machine has one (it reads the shipped bytecode), else this one."""
+    return step_code.runtime_python() or sys.executable
 
 
 def _env(asset: str, layer: str, trace_aws_calls: bool = False) -> dict[str, str]:
     # A bare environment, as a Lambda sandbox has, with what the stack sets: nothing from this shell leaks in.
-    # The path is Lambda's order: the function's code, then the layers' python/ folders.
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join((asset, os.path.join(layer, "python"))),
+    # The path is Lambda's order: the function's code, then the layers' python/ folders; last this
+    # environment's packages, for Powertools, which Lambda's public layer gives.
+    site = str(Path(importlib.util.find_spec("aws_lambda_powertools").origin).parents[1])
+    return {"PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.pathsep.join((asset, os.path.join(layer, "python"), site)),
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": asset, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
             **step_code.environment(trace_aws_calls=trace_aws_calls)}
@@ -93,7 +105,7 @@ def _env(asset: str, layer: str, trace_aws_calls: bool = False) -> dict[str, str
 
 def import_seconds(module: str, asset: str, layer: str, trace_aws_calls: bool = False) -> tuple[float, float]:
     """(wall, CPU) seconds of importing `module` in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE.format(module=module)],
+    done = subprocess.run([_interpreter(), "-c", IMPORT_PROBE.format(module=module)],
                           env=_env(asset, layer, trace_aws_calls), cwd=asset,
                           capture_output=True, text=True, check=True)
     wall, cpu = done.stdout.strip().splitlines()[-1].split()
@@ -105,7 +117,7 @@ def import_profile(module: str, asset: str, layer: str) -> dict[str, float]:
 
     Interpreter start-up (site, encodings: about 10 ms) is in the list too; it is not separable.
     """
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(asset, layer), cwd=asset,
+    done = subprocess.run([_interpreter(), "-X", "importtime", "-c", f"import {module}"], env=_env(asset, layer), cwd=asset,
                           capture_output=True, text=True, check=True)
     by_package: dict[str, float] = {}
     for line in done.stderr.splitlines():

@@ -179,7 +179,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             engine.tell_steps_the_roles_for_ecs()
         # The functions and roles as the stack deploys them, for account-level checks (get-function-configuration,
         # get-role-policy): made once the roles the engine enforces are known.
-        ready["step_functions"] = functions_shown.show(engine.client, directory, {
+        ready["step_functions"] = functions_shown.show(engine.client, {
             "RELEASE_TABLE": TABLE_NAME, "NOTIFICATION_TOPIC_ARN": engine.topic_arn, **step_code.environment()})
         emit(Event("ready", ready,
             f"Cutover sandbox ready\n"

@@ -2,15 +2,15 @@
 runtime, handler, timeout and layer, each role with the statements the engine enforces, so an account-level
 check (`aws lambda get-function-configuration`, `aws iam get-role-policy`) reads there what it reads on AWS.
 
-The engine runs the handlers itself (cutover/local/lambdas.py); these records only describe them. The layer
-carries the content the stack's does (cutover.step_code: PyYAML and the pinned AWS SDK, with bytecode), built
-once per version into the sandbox's folder.
+The engine runs the handlers itself (cutover/local/lambdas.py), with the packages installed beside it, which
+are the versions the stack's layer ships. So the layer published here carries what names those versions, the
+packages' metadata (`python/<package>.dist-info/METADATA`, as in the stack's layer), with the stack's
+description; its modules (about 36 MB, botocore's models) would only slow every sandbox's start.
 """
 from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -38,15 +38,15 @@ def _zipped(folder: str) -> bytes:
     return buffer.getvalue()
 
 
-def layer_zip(cache_dir: str) -> bytes:
-    """The package layer's zip as the stack builds it, cached in `cache_dir` by what decides its content."""
-    cached = Path(cache_dir, f"layer-{step_code.layer_fingerprint()[:16]}.zip")
-    if not cached.is_file():
-        with tempfile.TemporaryDirectory(prefix="cutover-layer-") as scratch:
-            step_code.build_layer(scratch)
-            os.makedirs(cache_dir, exist_ok=True)
-            cached.write_bytes(_zipped(scratch))
-    return cached.read_bytes()
+def layer_zip() -> bytes:
+    """The package layer's metadata files, at the paths the stack's layer has them (cutover.step_code)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in step_code.LAYER_PACKAGES:
+            for source, relative in step_code.pure_python_files(package):
+                if relative.parts[0].endswith(".dist-info"):
+                    archive.write(source, str(Path("python", *relative.parts)))
+    return buffer.getvalue()
 
 
 def code_zip() -> bytes:
@@ -55,12 +55,12 @@ def code_zip() -> bytes:
         return _zipped(scratch)
 
 
-def show(client: Callable[[str], Any], cache_dir: str, environment: dict[str, str]) -> dict[str, str]:
+def show(client: Callable[[str], Any], environment: dict[str, str]) -> dict[str, str]:
     """Create each step's role, the package layer and each step's function record; {step key: function ARN}."""
     iam, functions = client("iam"), client("lambda")
     layer = functions.publish_layer_version(
         LayerName=LAYER_NAME, Description=f"Cutover step dependencies: {', '.join(step_code.layer_requirements())}",
-        Content={"ZipFile": layer_zip(cache_dir)}, CompatibleRuntimes=[step_code.RUNTIME_NAME],
+        Content={"ZipFile": layer_zip()}, CompatibleRuntimes=[step_code.RUNTIME_NAME],
         CompatibleArchitectures=["x86_64"])["LayerVersionArn"]
     code = code_zip()
     enforced = policies.load()["functions"]
