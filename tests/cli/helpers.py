@@ -55,8 +55,15 @@ def sandbox_process(directory: Path, *options: str, ready_seconds: float = 60) -
             break
         time.sleep(0.2)
     banner = log_path.read_text()
-    assert process.poll() is None, banner
-    yield {"port": port, "dir": directory, "banner": banner, "process": process}
+    try:
+        assert process.poll() is None, banner
+        yield {"port": port, "dir": directory, "banner": banner, "process": process}
+    except BaseException:
+        # A failing test does not leave its sandbox serving.
+        process.kill()
+        process.wait(30)
+        log.close()
+        raise
     process.send_signal(signal.SIGTERM)
     try:
         assert process.wait(150) == 0, log_path.read_text()[-3000:]
