@@ -320,11 +320,15 @@ def cmd_render(ctx: Context) -> int:
         raise UsageError(f"{a.config} is not a valid deploy config for env {a.env}:\n  " + "\n  ".join(checked.problems))
     import yaml
 
-    return ctx.show(reports.Report(checked.data, lambda: yaml.safe_dump(checked.data, sort_keys=False).rstrip("\n")))
+    from cutover.masking import masked
+
+    data = masked(checked.data)
+    return ctx.show(reports.Report(data, lambda: yaml.safe_dump(data, sort_keys=False).rstrip("\n")))
 
 
 def cmd_plan(ctx: Context) -> int:
     from cutover import configfile, planning
+    from cutover.masking import masked
 
     a = ctx.args
     checked = configfile.check(a.config, env=a.env, client=ctx.client)
@@ -338,7 +342,7 @@ def cmd_plan(ctx: Context) -> int:
         raise UsageError(str(error)) from error
     table = _release_table_if_any(ctx)
     with planning.release_clients(ctx.connection, table):
-        report = planning.inspect(plan, with_table=table is not None)
+        report = masked(planning.inspect(plan, with_table=table is not None))
     return ctx.show(reports.Report(report, lambda: planning.text(report)))
 
 

@@ -16,6 +16,7 @@ from release.results import ApprovalAnswer, Check
 from release.unfinished import line
 
 from cutover import exits, operations, render, states
+from cutover.masking import masked
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -145,7 +146,7 @@ def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
     description = sfn.describe_execution(executionArn=arn)
     events = operations.history(sfn, arn)
-    data = {"executionArn": arn, "status": description["status"], "states": operations.timeline(events),
+    data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),
             "undo": stopping.what_undo_did(description["status"], events)}
     return Report(data, lambda: history_text(data, description, choices))

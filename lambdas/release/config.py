@@ -106,11 +106,22 @@ class Container(PassesThrough):
     memory: int | None = Field(default=None, ge=4)
     memory_reservation: int | None = Field(default=None, ge=4)
     port_mappings: list[PortMapping] = Field(default_factory=list)
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain values; a name that looks like a secret (PASSWORD, SECRET, TOKEN, API_KEY, PRIVATE_KEY…) "
+                    "is refused unless listed in allow_plaintext: give secrets as secrets",
+    )
     secrets: list[Secret] = Field(default_factory=list)
+    allow_plaintext: list[str] = Field(
+        default_factory=list,
+        description="Names in environment (or --env-var names this container receives) whose plain value is "
+                    "not secret although the name looks so",
+    )
     command: list[str] | None = None
     entry_point: list[str] | None = None
     log_configuration: LogConfiguration | None = None
+
+    _no_plain_secrets = checked_by(config_rules.no_plain_secrets)
 
 
 class TaskDefinition(PassesThrough):

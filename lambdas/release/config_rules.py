@@ -17,6 +17,45 @@ MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functio
 # worst (every attempt timing out) they must end well before that.
 HTTP_CHECKS_BUDGET_SECONDS = 40
 DEFAULT_APPROVAL_TIMEOUT = 86400
+# Names that say their value is a secret. A plain value travels in the start input and the task
+# definition, which the execution history shows to anyone with states:GetExecutionHistory.
+SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY|SIGNING_?KEY|"
+    r"DATABASE_URL|DSN", re.IGNORECASE)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def _plain_secrets_message(field: str, names: list[str], where: str) -> str:
+    listed = ", ".join(names)
+    return (f"{field}: {listed} looks like a secret, and a plain value is readable by anyone who reads the execution "
+            f"history or the task definition; give it in secrets ({{name: {names[0]}, value_from: <Secrets Manager "
+            f"or SSM parameter ARN>}}) instead, or, if it is not secret, list it in {where}allow_plaintext: [{listed}]")
+
+
+def no_plain_secrets(container: dict[str, Any]) -> None:
+    """A container's environment holds no value whose name says it is a secret, unless allowed by name."""
+    allowed = set(container["allow_plaintext"])
+    found = sorted(n for n in container["environment"] if looks_secret(n) and n not in allowed)
+    if found:
+        raise ValueError(_plain_secrets_message("environment", found, ""))
+
+
+def deploy_time_secrets(environment: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The deploy-time variables (`--env-var`) that look like secrets and that no container receiving
+    them allows as plain text."""
+    receivers = [c for c in config["task_definition"]["containers"] if c.get("image") is None]
+    return sorted(n for n in environment
+                  if looks_secret(n) and not any(n in (c.get("allow_plaintext") or []) for c in receivers))
+
+
+def refuse_deploy_time_secrets(environment: dict[str, Any], config: dict[str, Any]) -> None:
+    found = deploy_time_secrets(environment, config)
+    if found:
+        raise ValueError(_plain_secrets_message(
+            "environment (--env-var)", found, "the containers' (those that receive the release's image) "))
 
 
 def unique_container_names(containers: list[dict[str, Any]]) -> None:
@@ -182,6 +221,8 @@ def complete_start(start: dict[str, Any]) -> None:
             raise ValueError(f"a release needs {' and '.join(missing)}")
         if (start["config"] is None) == (start["config_uri"] is None):
             raise ValueError("give exactly one of config (inline object) or config_uri (s3://bucket/key)")
+        if start["config"] is not None:
+            refuse_deploy_time_secrets(start["environment"], start["config"])
     elif start["service"] is None:
         raise ValueError("a rollback needs service (the deploy config's service name)")
 

@@ -129,7 +129,7 @@ class ContainerView(PassesThroughView):
     __slots__ = ()
     AWS_SHAPE = aws_fields.CONTAINER
     FIELDS = frozenset({"name", "image", "essential", "cpu", "memory", "memory_reservation", "port_mappings",
-                        "environment", "secrets", "command", "entry_point", "log_configuration"})
+                        "environment", "secrets", "allow_plaintext", "command", "entry_point", "log_configuration"})
     MODELS = {"port_mappings": View, "secrets": View, "log_configuration": View}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from release import config_check, environments, naming, ownership
+from release import config_check, config_rules, environments, naming, ownership
 from release.adapters import ecs, objects, records
 from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
@@ -103,6 +103,12 @@ def handler(event: StepEvent) -> Planned:
         image = None
     else:
         config, version, image = load_config(start), start.version, start.image
+        if start.config_uri is not None:
+            # An inline config's deploy-time variables were checked with the start input; one read from S3 only now.
+            try:
+                config_rules.refuse_deploy_time_secrets(dict(start.environment), config.model_dump(mode="json"))
+            except ValueError as error:
+                raise InvalidReleaseInput(str(error)) from error
     try:
         data = plan_data(
             action=start.action, env=start.env, version=version, image=image,
