@@ -86,7 +86,7 @@ class Context:
 
 
 def _who(args: argparse.Namespace) -> str:
-    return args.by or os.environ.get("CUTOVER_USER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+    return getattr(args, "by", None) or os.environ.get("CUTOVER_USER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
 
 
 def _env_vars(pairs: list[str]) -> dict[str, str]:
@@ -160,6 +160,7 @@ def cmd_start(ctx: Context) -> int:
     _check_start_input(start_input)
     if a.config:
         _refuse_taken_names(ctx, checked.config, start_input)
+    start_input["started_by"] = _started_by(ctx)
     name = a.name or operations.execution_name(f"{service or 'release'}-{a.env}", a.version, operations.ci_run_id())
     sfn = ctx.connection.sfn
     try:
@@ -221,8 +222,10 @@ def _check_name(name: str | None) -> None:
 def cmd_rollback(ctx: Context) -> int:
     a = ctx.args
     _check_name(a.name)
-    start_input = operations.rollback_input(a.env, a.service, a.to)
+    start_input = operations.rollback_input(a.env, a.service, a.to, a.require_approval)
     _check_start_input(start_input)
+    _refuse_nothing_to_roll_back(ctx, a.env, a.service, a.to)
+    start_input["started_by"] = _started_by(ctx)
     what = f"rollback-to-{a.to}" if a.to else "rollback"
     name = a.name or operations.execution_name(f"{a.service}-{a.env}", what, operations.ci_run_id())
     try:
@@ -230,6 +233,31 @@ def cmd_rollback(ctx: Context) -> int:
     except operations.OperationError as error:
         raise UsageError(str(error)) from error
     return _started(ctx, arn, name, attached)
+
+
+def _refuse_nothing_to_roll_back(ctx: Context, env: str, service: str, version: str | None) -> None:
+    """The rollback's own choice of what to bring back, made here too, so that a version nobody kept
+    is exit 3 before any execution starts (NothingToRollBack lists what is kept)."""
+    from cutover import planning
+    from release import naming, record_decision
+    from release.adapters import records
+    from release.errors import NothingToRollBack
+
+    try:
+        with planning.release_clients(ctx.connection, ctx.connection.release_table()):
+            record = records.get(naming.record_key(env, service))
+    except (ClientError, BotoCoreError, NotFound) as error:
+        ctx.err.write(f"note: could not read the release record here ({error}); the rollback checks it itself\n")
+        return
+    try:
+        record_decision.rollback_target(record, env, service, version)
+    except NothingToRollBack as error:
+        raise NotFound(f"{error}; no execution was started") from error
+
+
+def _started_by(ctx: Context) -> dict[str, Any]:
+    """Who starts the release, recorded in its input as approvals record who answered."""
+    return {"name": _who(ctx.args), "identity": _caller_identity(ctx)}
 
 
 def _caller_identity(ctx: Context) -> str:
@@ -494,11 +522,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("execution", metavar="EXECUTION")
     p.add_argument("--all", action="store_true", help="include the choice states")
 
-    p = command("rollback", cmd_rollback, "Bring back the version the last release retired (or any version still kept), the same careful way.")
+    p = command("rollback", cmd_rollback,
+                "Bring back the version the last release retired (or any version still kept), the same careful way. "
+                "Checked before it starts: a version nobody kept, or nothing to bring back, exits 3 and starts nothing. "
+                "A rollback does not wait for approval, whatever the kept config's approval.mode says: it is the way "
+                "out of a bad release; add --require-approval to have an operator approve it first.")
     p.add_argument("--env", required=True)
     p.add_argument("--service", required=True, help="the deploy config's service name")
     p.add_argument("--to", metavar="VERSION", help="a version cleanup still keeps (release.retired_versions_to_keep); "
                                                    "default: the one the last release retired")
+    p.add_argument("--require-approval", action="store_true",
+                   help="wait for an operator's approval (cutover approve) before traffic moves back, as a release "
+                        "with approval.mode manual does; without it a rollback does not wait")
     p.add_argument("--name", help="execution name (default: SERVICE-ENV-rollback-<CI run id or time>)")
     _wait_options(p)
 

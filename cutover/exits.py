@@ -23,8 +23,8 @@ OK = Exit(0, None, "done; for start --wait and rollback --wait: the release succ
 FAILED = Exit(errors.FAILED, "internal_error",
               "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)")
 USAGE = Exit(errors.USAGE, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
-NOT_FOUND = Exit(3, "not_found",
-                 "not found or not possible now: no such execution or state machine, not waiting for approval")
+NOT_FOUND = Exit(errors.NOT_POSSIBLE, "not_found",
+                 "not found or not possible now: no such execution or state machine, not waiting for approval, nothing to roll back to")
 AWS_ERROR = Exit(errors.AWS_ERROR, "aws_error", "AWS refused or could not be reached: credentials, permissions, endpoint")
 STILL_RUNNING = Exit(5, None, "--timeout ran out while the release was still running")
 INTERRUPTED = Exit(130, "interrupted", "interrupted (Ctrl-C); the release itself goes on")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 HIDDEN = "(hidden)"
+CHANGED = "(hidden, changed)"
 
 
 def _values_hidden(value: Any) -> Any:
@@ -24,5 +25,8 @@ def masked(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     if str(data.get("field", "")).endswith(".environment") and {"before", "after"} <= set(data):
-        return {**data, "before": _values_hidden(data["before"]), "after": _values_hidden(data["after"])}
+        before, after = data["before"] or {}, data["after"] or {}
+        # Which names change value shows, not the values themselves.
+        changed = {name: CHANGED if name in before and before[name] != value else HIDDEN for name, value in after.items()}
+        return {**data, "before": _values_hidden(data["before"]), "after": changed if data["after"] is not None else None}
     return {key: _values_hidden(value) if key == "environment" else masked(value) for key, value in data.items()}

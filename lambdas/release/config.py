@@ -329,6 +329,13 @@ class DeployConfig(DeployConfigReads, Model):
     _routes_fit = checked_by(config_rules.routes_fit)
 
 
+class StartedBy(Model):
+    """Who started a release: the name they gave and the AWS identity that called StartExecution."""
+
+    name: str = Field(min_length=1, max_length=256)
+    identity: str | None = Field(default=None, max_length=2048, description="the caller's ARN (STS GetCallerIdentity)")
+
+
 class StartInput(Model):
     """What CI passes to StartExecution."""
 
@@ -339,8 +346,13 @@ class StartInput(Model):
     config: DeployConfig | None = None
     config_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$")
     service: str | None = Field(default=None, pattern=SERVICE_PATTERN, description="rollback only")
+    require_approval: bool = Field(
+        default=False, description="rollback only: wait for an operator's approval (a rollback does not otherwise, "
+                                   "whatever the kept config's approval.mode)")
     environment: dict[
         Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str
     ] = Field(default_factory=dict)
+    started_by: StartedBy | None = Field(
+        default=None, description="who started the release (cutover start and rollback fill it in); the ledger keeps it")
 
     _complete = checked_by(config_rules.complete_start)

@@ -4,6 +4,8 @@ the release ledger."""
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timedelta
 
 import pytest
 import yaml
@@ -80,3 +82,89 @@ def test_a_name_allowed_as_plain_text_passes_and_plan_and_render_hide_every_valu
         assert "TOKEN_ENDPOINT" in shown and "(hidden)" in shown
         assert "https://auth.example/token" not in shown and "debug-7f3a" not in shown
     assert "public-k3y" not in plan.out and "FEATURE_API_KEY" in plan.out
+
+
+# -- a rollback is checked before it starts -----------------------------------------------------------
+
+def test_a_rollback_with_nothing_to_bring_back_exits_3_and_starts_nothing(engine, live):
+    # Given v1 live and no release finished yet
+    before = _executions(engine)
+    result = cutover("rollback", "--env", "demo", "--service", "web")
+    # Then it says there is nothing kept, and why, and no execution starts
+    assert result.code == 3, result.err
+    assert "keeps no retired version to roll back to" in result.err and "no execution was started" in result.err
+    assert _executions(engine) == before
+
+
+# -- the approval wait, visible, and who started and approved ---------------------------------------
+
+def _wait_for_approval(engine, name: str) -> None:
+    from cutover import operations
+
+    arn = operations.execution_arn(engine.state_machine_arn, name)
+    assert operations.wait_for_state(engine.client("stepfunctions"), arn, operations.APPROVAL_STATE, timeout=120)
+    for _ in range(100):
+        if operations.pending_task_token(engine.client("stepfunctions"), arn):
+            return
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def released_v2(engine, live):
+    """v2 started by carol with a deploy-time variable, seen while it waits, then approved by alice."""
+    started = cutover("start", "--env", "demo", "--version", "2", "--image", "web:2", "--config", live["config_path"],
+                      "--name", "web-2", "--env-var", "RELEASE_NOTE=n0te-2")
+    assert started.code == 0, started.err
+    _wait_for_approval(engine, "web-2")
+    waiting = cutover("status", "web-2"), cutover("status", "web-2", "--output", "json")
+    approved = cutover("approve", "web-2", "--by", "alice")
+    assert approved.code == 0, approved.err
+    from cutover import operations
+
+    operations.wait(engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, "web-2"), timeout=120)
+    return waiting
+
+
+def test_status_during_the_approval_wait_says_since_until_where_to_try_and_how_to_answer(released_v2):
+    text, as_json = released_v2
+    assert text.code == 0, text.err
+    wait = json.loads(as_json.out)["approval_wait"]
+    since = datetime.fromisoformat(wait["since"])
+    until = datetime.fromisoformat(wait["until"])
+    # Then the deadline is the approval timeout of the config (3600 s) after the wait began
+    assert until - since == timedelta(seconds=3600)
+    assert wait["preparing_urls"] == [{"route": "www", "url": "http://preparing.demo.local/"}]
+    assert f"since {since:%H:%M} UTC" in text.out and f"until {until:%Y-%m-%d %H:%M} UTC" in text.out
+    assert "try it    http://preparing.demo.local/" in text.out
+    assert "cutover approve web-2" in text.out and "cutover reject web-2" in text.out
+    # And who started it, as AWS knows the caller
+    assert json.loads(as_json.out)["started_by"]["identity"].startswith("arn:aws:")
+
+
+def test_history_hides_the_deploy_time_values(released_v2):
+    shown = cutover("history", "web-2", "--output", "json")
+    assert shown.code == 0
+    assert "RELEASE_NOTE" in shown.out and "n0te-2" not in shown.out
+
+
+def test_rollback_to_a_version_nobody_kept_exits_3_listing_what_is_kept(engine, released_v2):
+    before = _executions(engine)
+    result = cutover("rollback", "--env", "demo", "--service", "web", "--to", "9")
+    assert result.code == 3, result.err
+    assert "keeps no version '9'" in result.err and "it keeps 1" in result.err
+    assert _executions(engine) == before
+
+
+def test_a_rollback_waits_for_approval_only_when_asked_to(engine, released_v2):
+    from cutover import operations
+
+    # When a rollback is started with --require-approval
+    started = cutover("rollback", "--env", "demo", "--service", "web", "--require-approval", "--name", "web-back-1")
+    assert started.code == 0, started.err
+    # Then it waits for an operator before traffic moves back, and goes on once approved
+    _wait_for_approval(engine, "web-back-1")
+    assert json.loads(cutover("status", "web-back-1", "--output", "json").out)["waiting_for_approval"] is True
+    assert cutover("approve", "web-back-1", "--by", "bob").code == 0
+    ended = operations.wait(engine.client("stepfunctions"),
+                            operations.execution_arn(engine.state_machine_arn, "web-back-1"), timeout=120)
+    assert ended["status"] == "SUCCEEDED"
