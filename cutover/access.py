@@ -23,6 +23,7 @@ class Targets:
     executions_arn: str = "arn:aws:states:${Region}:${Account}:execution:${StateMachineName}:*"
     stack_arn: str = "arn:aws:cloudformation:${Region}:${Account}:stack/${StackName}/*"
     config_objects_arns: tuple[str, ...] = ("arn:aws:s3:::${ConfigBucket}/*",)
+    release_table_arn: str = "arn:aws:dynamodb:${Region}:${Account}:table/${ReleaseTableName}"
 
     @classmethod
     def of_state_machine(cls, state_machine_arn: str, **others: Any) -> Targets:
@@ -43,6 +44,7 @@ def _follow(targets: Targets) -> list[dict[str, Any]]:
         _statement("FindTheStateMachine", ["cloudformation:DescribeStacks"], [targets.stack_arn]),
         _statement("FollowReleases", ["states:DescribeExecution", "states:GetExecutionHistory"],
                    [targets.executions_arn, undos]),
+        _statement("ReadReleaseRecordsAndLedger", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], [targets.release_table_arn]),
     ]
 
 

@@ -301,6 +301,21 @@ def cmd_history(ctx: Context) -> int:
     return ctx.show(reports.history(ctx.connection.sfn, arn, choices=ctx.args.all))
 
 
+def cmd_releases(ctx: Context) -> int:
+    from release import ledger
+
+    from cutover import releases
+
+    a = ctx.args
+    start, end = releases.period(a.since, a.until)
+    entries = releases.read(ctx.client("dynamodb"), ctx.connection.release_table(), a.service, start, end)
+    found = releases.report(entries, a.service, a.env, start, end)
+    if a.stats:
+        found = {**found, "stats": ledger.stats(found["releases"], start, end)}
+        return ctx.show(reports.Report(found, lambda: releases.stats_text(found)))
+    return ctx.show(reports.Report(found, lambda: releases.text(found)))
+
+
 def cmd_validate(ctx: Context) -> int:
     from cutover import configfile
 
@@ -371,7 +386,10 @@ def cmd_plan(ctx: Context) -> int:
     table = _release_table_if_any(ctx)
     with planning.release_clients(ctx.connection, table):
         report = masked(planning.inspect(plan, with_table=table is not None))
-    return ctx.show(reports.Report(report, lambda: planning.text(report)))
+    # A plan that predicts the release would be refused or fail ends as that release would: a script
+    # (CI's plan job) stops there.
+    return ctx.show(reports.Report(report, lambda: planning.text(report),
+                                   exits.FAILED if planning.would_fail(report) else exits.OK))
 
 
 def _release_table_if_any(ctx: Context) -> str | None:
@@ -426,10 +444,28 @@ def cmd_iam_policy(ctx: Context) -> int:
         given["stack_arn"] = f"arn:aws:cloudformation:${{Region}}:${{Account}}:stack/{a.stack_name}/*"
     if a.config_bucket:
         given["config_objects_arns"] = (f"arn:aws:s3:::{a.config_bucket}/*",)
-    targets = access.Targets.of_state_machine(a.state_machine_arn, **given) if a.state_machine_arn else access.Targets(**given)
+    # Like every command: the option, else CUTOVER_STATE_MACHINE_ARN (a name alone names no ARN to scope to).
+    machine = a.state_machine_arn or os.environ.get("CUTOVER_STATE_MACHINE_ARN")
+    machine = machine if machine and machine.startswith("arn:") else None
+    targets = access.Targets.of_state_machine(machine, **given) if machine else access.Targets(**given)
     # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
     ctx.emit(access.policy(a.role, targets))
     return exits.OK.code
+
+
+def cmd_init_stack(ctx: Context) -> int:
+    from cutover import stack_files
+
+    written = stack_files.write(ctx.args.dir, force=ctx.args.force)
+    return ctx.show(reports.Report(
+        {"written": written},
+        lambda: "\n".join([*(f"wrote {path}" for path in written), "",
+                            "Next (docs/deploying.md has the whole runbook):",
+                            f"  cd {ctx.args.dir}",
+                            "  pip install 'cutover[cdk]'   # the CDK library; the CDK CLI: npm install -g aws-cdk",
+                            "  edit cdk.json: cutover:clusterNames, cutover:listenerArns, cutover:taskRoleArns …",
+                            "  cdk bootstrap   # once per account and region",
+                            "  cdk deploy"])))
 
 
 def cmd_demo(ctx: Context) -> int:
@@ -537,6 +573,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="execution name (default: SERVICE-ENV-rollback-<CI run id or time>)")
     _wait_options(p)
 
+    p = command("releases", cmd_releases,
+                "The release ledger of a service: every release, rollback and stop, with who started and approved it, "
+                "when, how long, how it ended and why; kept beyond Step Functions' 90 days (the stack's "
+                "ledger_retention_days). --stats: the DORA measures over the period.")
+    p.add_argument("--service", required=True, help="the deploy config's service name")
+    p.add_argument("--env", help="only this env (default: every env)")
+    p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD in UTC (default: 29 days before --until, 30 days in all)")
+    p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD in UTC (default: today)")
+    p.add_argument("--stats", action="store_true",
+                   help="deploy frequency, change failure rate, time to restore and time from start to all traffic")
+
     p = command("validate", cmd_validate, "Check a deploy config file offline (exit 2 when it is not valid).")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--env", help="check the file as a release to this env reads it (default: every env it names)")
@@ -545,7 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True)
     p.add_argument("--config", required=True, metavar="FILE")
 
-    p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing.")
+    p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing. "
+                                  "Exits 1 when it predicts the release would fail (a missing cluster, a name taken, "
+                                  "the service locked by a running release).")
     p.add_argument("--env", required=True)
     p.add_argument("--version", required=True)
     p.add_argument("--image", required=True)
@@ -570,6 +619,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config-bucket", help="the bucket CI uploads deploy configs to (default: a placeholder)")
 
     command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")
+
+    p = command("init-stack", cmd_init_stack,
+                "Write the CDK app that deploys the Cutover stack (app.py and cdk.json) into DIR, for `cdk deploy`.")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite app.py and cdk.json if DIR has them")
     command("demo", cmd_demo, "Run two releases over a live version on the local engine, no AWS account needed.")
 
     p = command("sandbox", None, "The local engine as an AWS endpoint on 127.0.0.1.")

@@ -23,13 +23,14 @@ def _why(resource: str) -> str:
 
 class AccessPolicies(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, state_machine_arn: str, state_machine_name: str,
-                 config_bucket_names: Sequence[str]) -> None:
+                 config_bucket_names: Sequence[str], release_table_arn: str) -> None:
         super().__init__(scope, construct_id)
         targets = access.Targets(
             state_machine_arn=state_machine_arn,
             executions_arn=arn("states", f"execution:{state_machine_name}:*"),
             stack_arn=Stack.of(self).stack_id,
             config_objects_arns=tuple(f"arn:{Aws.PARTITION}:s3:::{bucket}/*" for bucket in config_bucket_names),
+            release_table_arn=release_table_arn,
         )
         self.policies = {
             role: iam.ManagedPolicy(self, role.capitalize(), description=f"Cutover: what the {role} may do with releases",

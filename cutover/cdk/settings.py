@@ -33,6 +33,7 @@ CONTEXT_KEYS = {
     "check_subnet_ids": "cutover:checkSubnetIds",
     "check_security_group_ids": "cutover:checkSecurityGroupIds",
     "sweep_minutes": "cutover:sweepMinutes",
+    "ledger_retention_days": "cutover:ledgerRetentionDays",
 }
 
 
@@ -81,6 +82,10 @@ class ReleaseOrchestratorProps:
     sweep_minutes: int = 5
     """How often the safety net looks for a release that ended holding its lock with no undo started
     (a status change EventBridge never delivered) and starts its undo, in minutes."""
+    ledger_retention_days: int = 730
+    """How long the release ledger keeps each release, rollback and stop (`cutover releases`); DynamoDB's
+    TTL deletes the entries of a day this many days after it. Step Functions keeps an execution's own
+    history 90 days after it ends."""
     definition_path: Path = DEFAULT_DEFINITION
     undo_definition_path: Path = DEFAULT_UNDO_DEFINITION
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
@@ -108,10 +113,20 @@ class ReleaseOrchestratorProps:
             elif "bool" in str(types[name]):
                 values[name] = _as_bool(key, raw)
             elif str(types[name]) == "int":
-                values[name] = _as_minutes(key, raw)
+                values[name] = _as_days(key, raw) if name == "ledger_retention_days" else _as_minutes(key, raw)
             else:
                 values[name] = str(raw)
         return cls(**values)
+
+
+def _as_days(key: str, raw: Any) -> int:
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"context {key} must be a whole number of days (1 or more), got {raw!r}")
+    return days
 
 
 def _as_bool(key: str, raw: Any) -> bool:

@@ -168,3 +168,69 @@ def test_a_rollback_waits_for_approval_only_when_asked_to(engine, released_v2):
     ended = operations.wait(engine.client("stepfunctions"),
                             operations.execution_arn(engine.state_machine_arn, "web-back-1"), timeout=120)
     assert ended["status"] == "SUCCEEDED"
+
+
+# -- the release ledger ------------------------------------------------------------------------------
+
+def test_the_ledger_lists_each_release_and_rollback_with_who_started_and_approved_it(engine, released_v2):
+    # Given v2 released (approved by alice) and then rolled back (approved by bob), both ended
+    engine.wait_for_status_changes()
+    result = cutover("releases", "--service", "web", "--env", "demo", "--output", "json")
+    assert result.code == 0, result.err
+    found = {e["execution"]: e for e in json.loads(result.out)["releases"]}
+    release, rollback = found["web-2"], found["web-back-1"]
+    # Then each says what, who started and approved it, when, how long and how it ended
+    assert (release["action"], release["version"], release["outcome"]) == ("release", "2", "succeeded")
+    assert release["approved_by"]["name"] == "alice" and release["approved_by"]["identity"].startswith("arn:aws:")
+    assert release["started_by"]["identity"].startswith("arn:aws:")
+    assert release["duration_seconds"] > 0 and release["ended"] > release["started"]
+    assert 0 < release["seconds_to_all_traffic"] <= release["duration_seconds"]
+    assert (rollback["action"], rollback["version"], rollback["outcome"]) == ("rollback", "1", "succeeded")
+    assert rollback["approved_by"]["name"] == "bob"
+    # And the text names them too
+    text = cutover("releases", "--service", "web", "--env", "demo")
+    assert "alice" in text.out and "bob" in text.out and "succeeded" in text.out
+
+
+def test_the_ledger_stats_count_a_rolled_back_release_as_a_change_failure(engine, released_v2):
+    engine.wait_for_status_changes()
+    result = cutover("releases", "--service", "web", "--env", "demo", "--stats", "--output", "json")
+    assert result.code == 0, result.err
+    stats = json.loads(result.out)["stats"]
+    assert stats["succeeded"] == 1 and stats["rollbacks"] == 1
+    assert stats["change_failure_rate"] == 1.0
+    assert [f["execution"] for f in stats["change_failures"]] == ["web-2"]
+    assert stats["time_to_restore_seconds"]["median"] > 0
+    assert "change failure rate       100 %" in cutover("releases", "--service", "web", "--env", "demo", "--stats").out
+
+
+def test_a_stopped_release_is_in_the_ledger_as_stopped(engine, live, released_v2):
+    from cutover import operations
+
+    started = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"],
+                      "--name", "web-3")
+    assert started.code == 0, started.err
+    _wait_for_approval(engine, "web-3")
+    sfn = engine.client("stepfunctions")
+    arn = operations.execution_arn(engine.state_machine_arn, "web-3")
+    sfn.stop_execution(executionArn=arn, error="Stopped", cause="wrong image tag")
+    operations.wait(sfn, arn, timeout=60)
+    engine.wait_for_status_changes()
+    found = {e["execution"]: e for e in json.loads(cutover("releases", "--service", "web", "--output", "json").out)["releases"]}
+    # (the stop's cause is its `why` on AWS; moto's history leaves the ExecutionAborted details empty)
+    assert found["web-3"]["outcome"] == "stopped" and found["web-3"]["status"] == "ABORTED"
+    assert found["web-3"]["approved_by"] is None and found["web-3"]["started_by"]["identity"].startswith("arn:aws:")
+    # And approving the stopped release says it waits no more, with the "not waiting" exit code
+    late = cutover("approve", "web-3")
+    assert late.code == 3 and "not waiting for approval" in late.err and "TaskTimedOut" not in late.err
+
+
+# -- papercuts --------------------------------------------------------------------------------------
+
+def test_plan_exits_1_when_it_predicts_the_release_would_fail(live, tmp_path):
+    config = dict(live["config"], cluster="no-such-cluster")
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = cutover("plan", "--env", "demo", "--version", "5", "--image", "web:5", "--config", str(path))
+    assert result.code == 1
+    assert "cluster no-such-cluster does not exist" in result.out

@@ -51,6 +51,9 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
                 "arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
                 ":stateMachine:Cutover-Release-Undo"]]}
             assert "Fn::Join" in variables.pop("FUNCTION_TIMEOUTS")
+        if "RecordInLedger" in name:
+            # The ledger's writer also reads how long entries are kept (the stack's ledger_retention_days).
+            assert variables.pop("LEDGER_RETENTION_DAYS") == "730"
         assert variables == {
             "RELEASE_TABLE": {"Ref": table},
             "NOTIFICATION_TOPIC_ARN": {"Ref": topic},
