@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from release import errors
 
@@ -73,6 +73,9 @@ def of(error: BaseException) -> CommandError:
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         return AwsError(f"AWS said {info.get('Code')}: {info.get('Message')}")
+    if isinstance(error, EndpointConnectionError) and any(host in str(error) for host in ("127.0.0.1", "localhost")):
+        return AwsError(f"{error}: is the sandbox running? Start it with `cutover sandbox up` (and `source` its env "
+                        "file in this shell), or unset AWS_ENDPOINT_URL to use AWS")
     if isinstance(error, BotoCoreError):
         return AwsError(str(error))
     if isinstance(error, KeyboardInterrupt):

@@ -106,7 +106,13 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
     while True:
         token, _ = pending_approval(history(sfn, execution_arn))
         if token:
-            sfn.send_task_success(taskToken=token, output=json.dumps(decision))
+            try:
+                sfn.send_task_success(taskToken=token, output=json.dumps(decision))
+            except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as error:
+                # The wait ended between reading its token and answering: stopped, timed out or answered.
+                status = sfn.describe_execution(executionArn=execution_arn)["status"]
+                raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
+                                     f"it was stopped, timed out or answered meanwhile)") from error
             return
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:

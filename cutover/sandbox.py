@@ -113,6 +113,9 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             signal.signal(signum, lambda *_: stop.set())
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # moto's interpreter logs every error a state raises with a dump of the state's whole parse tree;
+    # the release reports its errors itself (status, history), so those dumps would only bury them.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL + 1)
     with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
             faults.rehearsal(fail or []):
         lambdas.delays.update(timing.slow)
@@ -125,7 +128,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         with open(config_path, "w", encoding="utf-8") as f:
             f.write(text)
         variables = {
-            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION,
+            # AWS_DEFAULT_REGION for boto3 and the AWS CLI, AWS_REGION for the other SDKs.
+            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "CUTOVER_STATE_MACHINE_ARN": engine.state_machine_arn,
         }

@@ -227,10 +227,49 @@ def complete_start(start: dict[str, Any]) -> None:
         raise ValueError("a rollback needs service (the deploy config's service name)")
 
 
+def _model_fields(root: str, parents: tuple[Any, ...]) -> dict[str, bool]:
+    """Key -> required, of the model found at `parents` below the model named `root` (release.config);
+    {} when there is none (a mapping, a pass-through field)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from release import config
+
+    def model_in(annotation: Any) -> Any:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        return next((found for arg in typing.get_args(annotation) if (found := model_in(arg)) is not None), None)
+
+    model = getattr(config, root, None)
+    for part in parents:
+        if isinstance(part, int) or model is None:
+            continue
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        model = model_in(field.annotation) if field else None
+    if model is None:
+        return {}
+    return {(f.alias or name): f.is_required() for name, f in model.model_fields.items()}
+
+
+def _nearest_key(root: str, loc: tuple[Any, ...]) -> str | None:
+    """The known key of that place closest to the unknown key at `loc`, if one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(loc[-1]), list(_model_fields(root, loc[:-1])), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def format_validation_error(error: Any) -> str:
     """One line per problem, each naming the field path: what Catch and the CLI show."""
     lines = []
-    for problem in error.errors():
+    root = getattr(error, "title", "")
+    problems = error.errors()
+    missing = {tuple(p["loc"]) for p in problems if p["type"] == "missing"}
+    nearest = {tuple(p["loc"]): _nearest_key(root, tuple(p["loc"])) for p in problems if p["type"] == "extra_forbidden"}
+    # A required key that is missing because it was misspelt is said once, with the misspelling.
+    misspelt = {(*loc[:-1], key) for loc, key in nearest.items() if key and (*loc[:-1], key) in missing}
+    for problem in problems:
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
         message = problem["msg"]
         # A pass-through field's check names the field below the model's own level (aws_fields).
@@ -239,7 +278,23 @@ def format_validation_error(error: Any) -> str:
             path, message = (f"{path}.{nested.group(1)}" if path != "(top level)" else nested.group(1)), nested.group(2)
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling against the config reference"
+            key = nearest.get(tuple(problem["loc"]))
+            if key:
+                required = (*problem["loc"][:-1], key) in misspelt
+                message += f"; did you mean {key}{' (a required key, missing here)' if required else ''}?"
         elif problem["type"] == "missing":
+            if tuple(problem["loc"]) in misspelt:
+                continue  # said with the misspelt key
             message = "required field is missing"
+        elif problem["type"] == "string_pattern_mismatch":
+            message = _pattern_words(problem["ctx"]["pattern"]) or message
         lines.append(f"{path}: {message}")
     return "; ".join(lines)
+
+
+def _pattern_words(pattern: str) -> str | None:
+    """A pattern of the config said as a rule in words (release.config.PATTERN_WORDS)."""
+    from release import config
+
+    words = config.PATTERN_WORDS.get(pattern)
+    return f"must be {words}" if words else None

@@ -285,8 +285,8 @@ def test_a_name_taken_by_someone_else_is_planned_as_taken_and_refused_with_exit_
     plan = cutover("plan", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"])
     start = cutover("start", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"],
                     "--name", "web-9")
-    # Then the plan says the name is taken and by whom, instead of "reused"
-    assert plan.code == 0, plan.err
+    # Then the plan says the name is taken and by whom, instead of "reused", and exits 1: the release would not go
+    assert plan.code == 1, plan.err
     assert "! target group demo-web-9 is taken by something not made by Cutover" in plan.out
     assert "TAKEN by another owner" in plan.out and "exists already" not in plan.out
     # And start refuses with exit 2, naming the owner, and starts nothing
