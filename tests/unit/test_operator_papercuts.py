@@ -74,3 +74,22 @@ def test_iam_policy_reads_the_state_machine_from_the_environment(monkeypatch):
     policy = json.loads(cutover("iam-policy", "ci").out)
     resources = {r for s in policy["Statement"] for r in s["Resource"]}
     assert machine in resources and "arn:aws:states:eu-west-1:111122223333:execution:cutover-release:*" in resources
+
+
+def test_make_demo_installs_the_local_extra_at_the_project_s_pins_and_nothing_else():
+    import pathlib
+    import re
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+
+    def pins(name: str) -> dict[str, str]:
+        text = (root / name).read_text()
+        return {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", text, re.M)}
+
+    demo, pinned = pins("requirements-demo.txt"), {**pins("requirements.txt"), **pins("requirements-dev.txt")}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    needed = {re.split(r"[<>=!~ ]", d)[0].lower() for d in project["dependencies"] + project["optional-dependencies"]["local"]}
+    # Every package the command line and the local engine need, at the pin the project tests with; no CDK, no test tools
+    assert set(demo) == needed | {"botocore"}  # pinned beside boto3, as requirements.txt pins it
+    assert all(pinned[name] == version for name, version in demo.items())
