@@ -38,6 +38,7 @@ CONTEXT = {
     "cutover:checkFunctionArns": [],
     "cutover:checkSubnetIds": [],
     "cutover:checkSecurityGroupIds": [],
+    "cutover:sweepMinutes": "",
     "cutover:ledgerRetentionDays": 730,
 }
 
