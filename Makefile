@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
 .PHONY: test lint demo bench chaos synth policies retries checker setup clean
@@ -25,8 +26,17 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check --select F,E9 --quiet lambdas cutover tests bench chaos app.py
 
-demo: $(STAMP)
+# The demo needs only the local engine: a fresh clone installs that (requirements-demo.txt), a set-up one
+# uses what it has.
+demo: $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
 	$(BIN)/python -m cutover demo
+
+$(DEMO_STAMP): requirements-demo.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-demo.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(DEMO_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -47,14 +47,16 @@ def _follow(targets: Targets) -> list[dict[str, Any]]:
         _statement("FindTheStateMachine", ["cloudformation:DescribeStacks"], [targets.stack_arn]),
         _statement("FollowReleases", ["states:DescribeExecution", "states:GetExecutionHistory"],
                    [targets.executions_arn, undos]),
+        # The lock (who holds it), the release record and the ledger (`cutover releases`).
+        _statement("ReadLocksRecordsAndLedger", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], [targets.table_arn]),
     ]
 
 
 def _plan(targets: Targets) -> list[dict[str, Any]]:
     """What `cutover plan` reads: the service's lock and record, and what the release would change."""
     return [
-        # The lock (who holds it: states:DescribeExecution, in FollowReleases) and the release record.
-        _statement("ReadLocksAndRecords", ["dynamodb:GetItem"], [targets.table_arn]),
+        # The lock and the release record are read under ReadLocksRecordsAndLedger (_follow), who holds
+        # the lock under FollowReleases.
         # These reads take no resource ARN (Service Authorization Reference).
         _statement("PlanReadsTheWorld", [
             "ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "tag:GetResources",

@@ -86,7 +86,7 @@ class Context:
 
 
 def _who(args: argparse.Namespace) -> str:
-    return args.by or os.environ.get("CUTOVER_USER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+    return getattr(args, "by", None) or os.environ.get("CUTOVER_USER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
 
 
 def _env_vars(pairs: list[str]) -> dict[str, str]:
@@ -160,6 +160,7 @@ def cmd_start(ctx: Context) -> int:
     _check_start_input(start_input)
     if a.config:
         _refuse_taken_names(ctx, checked.config, start_input)
+    start_input["started_by"] = _started_by(ctx)
     name = a.name or operations.execution_name(f"{service or 'release'}-{a.env}", a.version, operations.ci_run_id())
     sfn = ctx.connection.sfn
     try:
@@ -221,8 +222,10 @@ def _check_name(name: str | None) -> None:
 def cmd_rollback(ctx: Context) -> int:
     a = ctx.args
     _check_name(a.name)
-    start_input = operations.rollback_input(a.env, a.service, a.to)
+    start_input = operations.rollback_input(a.env, a.service, a.to, a.require_approval)
     _check_start_input(start_input)
+    _refuse_nothing_to_roll_back(ctx, a.env, a.service, a.to)
+    start_input["started_by"] = _started_by(ctx)
     what = f"rollback-to-{a.to}" if a.to else "rollback"
     name = a.name or operations.execution_name(f"{a.service}-{a.env}", what, operations.ci_run_id())
     try:
@@ -230,6 +233,31 @@ def cmd_rollback(ctx: Context) -> int:
     except operations.OperationError as error:
         raise UsageError(str(error)) from error
     return _started(ctx, arn, name, attached)
+
+
+def _refuse_nothing_to_roll_back(ctx: Context, env: str, service: str, version: str | None) -> None:
+    """The rollback's own choice of what to bring back, made here too, so that a version nobody kept
+    is exit 3 before any execution starts (NothingToRollBack lists what is kept)."""
+    from cutover import planning
+    from release import naming, record_decision
+    from release.adapters import records
+    from release.errors import NothingToRollBack
+
+    try:
+        with planning.release_clients(ctx.connection, ctx.connection.release_table()):
+            record = records.get(naming.record_key(env, service))
+    except (ClientError, BotoCoreError, NotFound) as error:
+        ctx.err.write(f"note: could not read the release record here ({error}); the rollback checks it itself\n")
+        return
+    try:
+        record_decision.rollback_target(record, env, service, version)
+    except NothingToRollBack as error:
+        raise NotFound(f"{error}; no execution was started") from error
+
+
+def _started_by(ctx: Context) -> dict[str, Any]:
+    """Who starts the release, recorded in its input as approvals record who answered."""
+    return {"name": _who(ctx.args), "identity": _caller_identity(ctx)}
 
 
 def _caller_identity(ctx: Context) -> str:
@@ -271,6 +299,21 @@ def cmd_status(ctx: Context) -> int:
 def cmd_history(ctx: Context) -> int:
     arn = ctx.connection.execution_arn(ctx.args.execution)
     return ctx.show(reports.history(ctx.connection.sfn, arn, choices=ctx.args.all))
+
+
+def cmd_releases(ctx: Context) -> int:
+    from release import ledger
+
+    from cutover import releases
+
+    a = ctx.args
+    start, end = releases.period(a.since, a.until)
+    entries = releases.read(ctx.client("dynamodb"), ctx.connection.release_table(), a.service, start, end)
+    found = releases.report(entries, a.service, a.env, start, end)
+    if a.stats:
+        found = {**found, "stats": ledger.stats(found["releases"], start, end)}
+        return ctx.show(reports.Report(found, lambda: releases.stats_text(found)))
+    return ctx.show(reports.Report(found, lambda: releases.text(found)))
 
 
 def cmd_validate(ctx: Context) -> int:
@@ -320,11 +363,15 @@ def cmd_render(ctx: Context) -> int:
         raise UsageError(f"{a.config} is not a valid deploy config for env {a.env}:\n  " + "\n  ".join(checked.problems))
     import yaml
 
-    return ctx.show(reports.Report(checked.data, lambda: yaml.safe_dump(checked.data, sort_keys=False).rstrip("\n")))
+    from cutover.masking import masked
+
+    data = masked(checked.data)
+    return ctx.show(reports.Report(data, lambda: yaml.safe_dump(data, sort_keys=False).rstrip("\n")))
 
 
 def cmd_plan(ctx: Context) -> int:
     from cutover import configfile, planning
+    from cutover.masking import masked
 
     a = ctx.args
     checked = configfile.check(a.config, env=a.env, client=ctx.client)
@@ -338,8 +385,11 @@ def cmd_plan(ctx: Context) -> int:
         raise UsageError(str(error)) from error
     table = _release_table_if_any(ctx)
     with planning.release_clients(ctx.connection, table):
-        report = planning.inspect(plan, with_table=table is not None)
-    return ctx.show(reports.Report(report, lambda: planning.text(report)))
+        report = masked(planning.inspect(plan, with_table=table is not None))
+    # A plan that predicts the release would be refused or fail ends as that release would: a script
+    # (CI's plan job) stops there.
+    return ctx.show(reports.Report(report, lambda: planning.text(report),
+                                   exits.FAILED if planning.would_fail(report) else exits.OK))
 
 
 def _release_table_if_any(ctx: Context) -> str | None:
@@ -398,10 +448,28 @@ def cmd_iam_policy(ctx: Context) -> int:
         given["config_key_arns"] = tuple(a.config_key)
     if a.release_table:
         given["table_arn"] = f"arn:aws:dynamodb:${{Region}}:${{Account}}:table/{a.release_table}"
-    targets = access.Targets.of_state_machine(a.state_machine_arn, **given) if a.state_machine_arn else access.Targets(**given)
+    # Like every command: the option, else CUTOVER_STATE_MACHINE_ARN (a name alone names no ARN to scope to).
+    machine = a.state_machine_arn or os.environ.get("CUTOVER_STATE_MACHINE_ARN")
+    machine = machine if machine and machine.startswith("arn:") else None
+    targets = access.Targets.of_state_machine(machine, **given) if machine else access.Targets(**given)
     # A policy document is JSON whatever --output says: it is meant for `aws iam create-policy`.
     ctx.emit(access.policy(a.role, targets))
     return exits.OK.code
+
+
+def cmd_init_stack(ctx: Context) -> int:
+    from cutover import stack_files
+
+    written = stack_files.write(ctx.args.dir, force=ctx.args.force)
+    return ctx.show(reports.Report(
+        {"written": written},
+        lambda: "\n".join([*(f"wrote {path}" for path in written), "",
+                            "Next (docs/deploying.md has the whole runbook):",
+                            f"  cd {ctx.args.dir}",
+                            "  pip install 'cutover[cdk]'   # the CDK library; the CDK CLI: npm install -g aws-cdk",
+                            "  edit cdk.json: cutover:clusterNames, cutover:listenerArns, cutover:taskRoleArns …",
+                            "  cdk bootstrap   # once per account and region",
+                            "  cdk deploy"])))
 
 
 def cmd_demo(ctx: Context) -> int:
@@ -494,13 +562,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("execution", metavar="EXECUTION")
     p.add_argument("--all", action="store_true", help="include the choice states")
 
-    p = command("rollback", cmd_rollback, "Bring back the version the last release retired (or any version still kept), the same careful way.")
+    p = command("rollback", cmd_rollback,
+                "Bring back the version the last release retired (or any version still kept), the same careful way. "
+                "Checked before it starts: a version nobody kept, or nothing to bring back, exits 3 and starts nothing. "
+                "A rollback does not wait for approval, whatever the kept config's approval.mode says: it is the way "
+                "out of a bad release; add --require-approval to have an operator approve it first.")
     p.add_argument("--env", required=True)
     p.add_argument("--service", required=True, help="the deploy config's service name")
     p.add_argument("--to", metavar="VERSION", help="a version cleanup still keeps (release.retired_versions_to_keep); "
                                                    "default: the one the last release retired")
+    p.add_argument("--require-approval", action="store_true",
+                   help="wait for an operator's approval (cutover approve) before traffic moves back, as a release "
+                        "with approval.mode manual does; without it a rollback does not wait")
     p.add_argument("--name", help="execution name (default: SERVICE-ENV-rollback-<CI run id or time>)")
     _wait_options(p)
+
+    p = command("releases", cmd_releases,
+                "The release ledger of a service: every release, rollback and stop, with who started and approved it, "
+                "when, how long, how it ended and why; kept beyond Step Functions' 90 days (the stack's "
+                "ledger_retention_days). --stats: the DORA measures over the period.")
+    p.add_argument("--service", required=True, help="the deploy config's service name")
+    p.add_argument("--env", help="only this env (default: every env)")
+    p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD in UTC (default: 29 days before --until, 30 days in all)")
+    p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD in UTC (default: today)")
+    p.add_argument("--stats", action="store_true",
+                   help="deploy frequency, change failure rate, time to restore and time from start to all traffic")
 
     p = command("validate", cmd_validate, "Check a deploy config file offline (exit 2 when it is not valid).")
     p.add_argument("file", metavar="FILE")
@@ -510,7 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True)
     p.add_argument("--config", required=True, metavar="FILE")
 
-    p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing.")
+    p = command("plan", cmd_plan, "What a release would create, change, retire and delete in this account. Changes nothing. "
+                                  "Exits 1 when it predicts the release would fail (a missing cluster, a name taken, "
+                                  "the service locked by a running release).")
     p.add_argument("--env", required=True)
     p.add_argument("--version", required=True)
     p.add_argument("--image", required=True)
@@ -540,6 +628,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the release table (the stack's ReleaseTableName output; default: a placeholder)")
 
     command("schema", cmd_schema, "Print the JSON Schema of the deploy config (also in docs/config.schema.json).")
+
+    p = command("init-stack", cmd_init_stack,
+                "Write the CDK app that deploys the Cutover stack (app.py and cdk.json) into DIR, for `cdk deploy`.")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite app.py and cdk.json if DIR has them")
     command("demo", cmd_demo, "Run two releases over a live version on the local engine, no AWS account needed.")
 
     p = command("sandbox", None, "The local engine as an AWS endpoint on 127.0.0.1.")

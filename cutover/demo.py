@@ -8,7 +8,7 @@ from typing import Any
 
 from release.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
-from cutover import exits, operations, render
+from cutover import envvars, exits, operations, render
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.progress import Follower
@@ -104,8 +104,21 @@ def release(engine: LocalEngine, config: dict[str, Any], version: str, emit: Emi
     return status
 
 
+# Where a shell points the command line at a sandbox or an account: the demo runs in its own emulated
+# account, in this process, and these would send its calls elsewhere.
+ELSEWHERE = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CUTOVER_STATE_MACHINE_ARN", "CUTOVER_STACK_NAME", "CUTOVER_RELEASE_TABLE")
+
+
 def run(emit: Emit) -> Report:
     """Both releases, each event emitted as it happens; the report says whether both succeeded."""
+    saved = envvars.apply(dict.fromkeys(ELSEWHERE))
+    try:
+        return _run(emit)
+    finally:
+        envvars.apply(saved)
+
+
+def _run(emit: Emit) -> Report:
     emit(Event("started", {"versions": list(VERSIONS)},
                "Cutover demo: the real state machine (statemachine/release.asl.json) in moto's interpreter,\n"
                "the real step handlers, emulated ECS/ELBv2/Auto Scaling/DynamoDB/SNS. No AWS account."))

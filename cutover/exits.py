@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from release import errors
 
@@ -23,8 +23,8 @@ OK = Exit(0, None, "done; for start --wait and rollback --wait: the release succ
 FAILED = Exit(errors.FAILED, "internal_error",
               "the release failed, was rejected, timed out or was aborted; or Cutover itself failed (internal_error)")
 USAGE = Exit(errors.USAGE, "invalid_input", "bad usage or input: unknown option, invalid deploy config (the message names the field)")
-NOT_FOUND = Exit(3, "not_found",
-                 "not found or not possible now: no such execution or state machine, not waiting for approval")
+NOT_FOUND = Exit(errors.NOT_POSSIBLE, "not_found",
+                 "not found or not possible now: no such execution or state machine, not waiting for approval, nothing to roll back to")
 AWS_ERROR = Exit(errors.AWS_ERROR, "aws_error", "AWS refused or could not be reached: credentials, permissions, endpoint")
 STILL_RUNNING = Exit(5, None, "--timeout ran out while the release was still running")
 INTERRUPTED = Exit(130, "interrupted", "interrupted (Ctrl-C); the release itself goes on")
@@ -73,6 +73,9 @@ def of(error: BaseException) -> CommandError:
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         return AwsError(f"AWS said {info.get('Code')}: {info.get('Message')}")
+    if isinstance(error, EndpointConnectionError) and any(host in str(error) for host in ("127.0.0.1", "localhost")):
+        return AwsError(f"{error}: is the sandbox running? Start it with `cutover sandbox up` (and `source` its env "
+                        "file in this shell), or unset AWS_ENDPOINT_URL to use AWS")
     if isinstance(error, BotoCoreError):
         return AwsError(str(error))
     if isinstance(error, KeyboardInterrupt):

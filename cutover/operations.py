@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from release.registry import APPROVAL
@@ -79,12 +80,39 @@ def pending_approval(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
     return None, None
 
 
+def release_plan(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The plan LoadRelease made (as the history holds it), or {} before it has run."""
+    (load_state,) = states.of_step("LoadRelease")
+    planned = states.read(load_state, latest_results(events).get(load_state))
+    return planned.plan if planned else {}
+
+
+def approval_wait(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The approval the execution waits for now: since when, until when (the state's timeout, after
+    which the prepared version is torn down), and the preparing URLs to try; None when it waits for none."""
+    token, since = pending_approval(events)
+    if not token:
+        return None
+    plan = release_plan(events)
+    routes = [r.get("route") or {} for r in plan.get("routes") or []]
+    timeout = (((plan.get("config") or {}).get("release") or {}).get("approval") or {}).get("timeout_seconds")
+    until = since + timedelta(seconds=timeout) if timeout else None
+    return {"since": since, "until": until, "timeout_seconds": timeout,
+            "preparing_urls": [{"route": r.get("name"), "url": r["preparing_url"]} for r in routes if r.get("preparing_url")]}
+
+
 def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> None:
     deadline = time.time() + timeout
     while True:
         token, _ = pending_approval(history(sfn, execution_arn))
         if token:
-            sfn.send_task_success(taskToken=token, output=json.dumps(decision))
+            try:
+                sfn.send_task_success(taskToken=token, output=json.dumps(decision))
+            except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as error:
+                # The wait ended between reading its token and answering: stopped, timed out or answered.
+                status = sfn.describe_execution(executionArn=execution_arn)["status"]
+                raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
+                                     f"it was stopped, timed out or answered meanwhile)") from error
             return
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
@@ -357,7 +385,7 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
         existing = _existing_or_start(sfn, state_machine_arn, start_input, candidate, arn)
         if existing is None:
             return arn, False
-        if _loads(existing.get("input")) != json.loads(json.dumps(start_input)):
+        if _another_release(_loads(existing.get("input")), json.loads(json.dumps(start_input))):
             raise OperationError(
                 f"an execution named {candidate!r} exists with a different input; give another --name "
                 f"(or look at it: cutover status {candidate})"
@@ -365,6 +393,15 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
         if existing["status"] not in ENDED_BADLY:
             return arn, True
     raise OperationError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
+
+
+def _another_release(existing: Any, asked: dict[str, Any]) -> bool:
+    """Whether the inputs ask for different releases. Who starts one does not make it another: a CI
+    job retried by someone else attaches to the release its first attempt started."""
+    def without_starter(given: Any) -> Any:
+        return {k: v for k, v in given.items() if k != "started_by"} if isinstance(given, dict) else given
+
+    return without_starter(existing) != without_starter(asked)
 
 
 def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str,
@@ -382,6 +419,8 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
     raise OperationError(f"could not start or find the execution {name!r}")
 
 
-def rollback_input(env: str, service: str, version: str | None = None) -> dict[str, Any]:
-    """A rollback to `version` (one the release record keeps), or to the version the last release retired."""
-    return {"action": "rollback", "env": env, "service": service, **({"version": version} if version else {})}
+def rollback_input(env: str, service: str, version: str | None = None, require_approval: bool = False) -> dict[str, Any]:
+    """A rollback to `version` (one the release record keeps), or to the version the last release retired;
+    with `require_approval`, it waits for an operator's approval as a release does."""
+    return {"action": "rollback", "env": env, "service": service, **({"version": version} if version else {}),
+            **({"require_approval": True} if require_approval else {})}

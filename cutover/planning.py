@@ -199,6 +199,17 @@ def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def would_fail(report: dict[str, Any]) -> list[str]:
+    """Why the release this plan describes would be refused or fail at its start; [] when it would not."""
+    why = [] if report["cluster_exists"] else [f"cluster {report['plan']['cluster']} does not exist"]
+    why += [f"target group {r['target_group']} is taken" for r in report["routes"] if r.get("target_group_taken_by")]
+    if report.get("ecs_service_taken_by"):
+        why.append(f"ECS service {report['plan']['ecs_service']} is taken")
+    if (report.get("lock") or {}).get("refused"):
+        why.append("the service's lock is held by a running release")
+    return why
+
+
 def make_plan(config: DeployConfig, env: str, version: str, image: str, environment: dict[str, str]) -> Plan:
     return build_plan(action="release", env=env, version=version, image=image, environment=environment,
                       config=config, release_id="plan")

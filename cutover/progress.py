@@ -15,6 +15,8 @@ from cutover.streaming import Emit
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
 NON_TTY_REPEAT_SECONDS = 15
+# An approval may wait for hours: a CI log gets its line again this often, so it shows the job is alive.
+APPROVAL_REPEAT_SECONDS = 300
 
 
 def loop_progress(events: list[dict[str, Any]], loop: frozenset[str], now: float) -> str | None:
@@ -39,7 +41,8 @@ def status_line(events: list[dict[str, Any]], status: str, now: float | None = N
     if loop:
         detail = loop_progress(events, loop, now)
     elif state == operations.APPROVAL_STATE:
-        detail = "waiting for an operator"
+        wait = operations.approval_wait(events)
+        detail = "waiting for an operator" + (f" {render.approval_wait(wait, now)}" if wait else "")
     return f"{state} - {detail}" if detail else state
 
 
@@ -81,7 +84,8 @@ class Follower:
         if not self.live:
             now = time.time()
             new_phase = phase(text) != phase(self._last_status)
-            if text == self._last_status or not (new_phase or now - self._status_at >= NON_TTY_REPEAT_SECONDS):
+            repeat = APPROVAL_REPEAT_SECONDS if phase(text) == operations.APPROVAL_STATE else NON_TTY_REPEAT_SECONDS
+            if text == self._last_status or not (new_phase or now - self._status_at >= repeat):
                 return
             self._last_status, self._status_at = text, now
         self._event("progress", {"state": operations.current_state(events), "progress": text}, f"... {text}", self.live)
@@ -103,11 +107,14 @@ class Follower:
         self._print_finished(events, status in operations.TERMINAL)
         if status in operations.TERMINAL:
             return description
-        if not self._approval_announced and operations.pending_approval(events)[0]:
+        wait = None if self._approval_announced else operations.approval_wait(events)
+        if wait:
             self._approval_announced = True
             approve, reject = f"cutover approve {self.name}", f"cutover reject {self.name} --reason '...'"
-            self._event("waiting_for_approval", {"approve": approve, "reject": reject},
-                        f"waiting for approval: {approve}   |   {reject}")
+            urls = [f"  try it     {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
+            self._event("waiting_for_approval", {"approve": approve, "reject": reject, **wait},
+                        "\n".join([f"waiting for approval {render.approval_wait(wait, time.time())}", *urls,
+                                   f"  approve    {approve}", f"  reject     {reject}"]))
             if self.on_approval:
                 self.on_approval()
                 return None

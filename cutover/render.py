@@ -69,3 +69,15 @@ def error_text(error: dict[str, Any] | None) -> str:
         return ""
     cause = (error.get("cause") or "").strip()
     return f"{error.get('error') or 'error'}" + (f": {cause}" if cause else "")
+
+
+def approval_wait(wait: dict[str, Any], now: float) -> str:
+    """`since 04:12 UTC (waited 5 min), until 2026-12-08 04:12 UTC (23 h 55 min left)`, to the minute,
+    so that a log that repeats it shows a new line only when it says something new."""
+    since, until = wait["since"].astimezone(dt.UTC), wait["until"]
+    waited = max(0, round((now - since.timestamp()) / 60)) * 60
+    text = f"since {since:%H:%M} UTC (waited {duration(waited) if waited else 'under a minute'})"
+    if until is not None:
+        left = max(0, round((until.timestamp() - now) / 60)) * 60
+        text += f", until {until.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC ({duration(left)} left)"
+    return text

@@ -5,6 +5,7 @@ line renders it as the user asked. The reports of an execution (`status`, `histo
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from release.results import ApprovalAnswer, Check
 from release.unfinished import line
 
 from cutover import exits, operations, render, states
+from cutover.masking import masked
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -64,6 +66,7 @@ def release_of(description: dict[str, Any]) -> dict[str, Any]:
         "action": given.get("action", "release"), "env": given.get("env"),
         "service": given.get("service") or config.get("service"), "version": given.get("version"),
         "image": given.get("image"), "config_uri": given.get("config_uri"),
+        "started_by": given.get("started_by"),
     }
 
 
@@ -82,6 +85,7 @@ def status(sfn, arn: str) -> Report:
         "current_state": operations.current_state(events) if running else None,
         "progress": status_line(events, now) if running else None,
         "waiting_for_approval": running and operations.current_state(events) == operations.APPROVAL_STATE,
+        "approval_wait": operations.approval_wait(events) if running else None,
         "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
         "undo_run": undo_run(sfn, arn) if now in stopping.ENDED_OUTSIDE_THE_FLOW else None,
@@ -117,12 +121,18 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
     took = render.seconds_between(report["started"], report["stopped"])
     lines = [f"{name}: {report['status']}" + (" with warnings" if report["warnings"] else ""),
              f"  release   {what} to env {report['env']}" + (f" (image {report['image']})" if report["image"] else ""),
-             f"  started   {render.clock(report['started'])} UTC" + (f", took {render.duration(took)}" if took is not None else "")]
+             f"  started   {render.clock(report['started'])} UTC" + (f", took {render.duration(took)}" if took is not None else "")
+             + (f", by {starter_text(report['started_by'])}" if report.get("started_by") else "")]
     if report["status"] == "RUNNING":
         lines.append(f"  now       {report['progress']}")
     lines += [f"  check     {check.describe()} ({check.phase})" for check in checks]
     if report["approval"]:
         lines.append(f"  approval  {ApprovalAnswer.from_json(report['approval']).describe()}")
+    wait = report["approval_wait"]
+    if wait:
+        lines.append(f"  waiting   for approval {render.approval_wait(wait, time.time())}; then the prepared version "
+                     "is torn down")
+        lines += [f"  try it    {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
     if report["waiting_for_approval"]:
         lines += [f"  approve   cutover approve {name}", f"  reject    cutover reject {name} --reason '...'"]
     if failure:
@@ -136,6 +146,11 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def starter_text(started_by: dict[str, Any]) -> str:
+    identity = started_by.get("identity")
+    return f"{started_by.get('name')}" + (f" ({identity})" if identity and identity != started_by.get("name") else "")
+
+
 def what_it_did(entry: dict[str, Any]) -> str:
     """A state of the timeline in one line: its error, or what its step found and changed."""
     return render.error_text(entry["error"]) if entry["error"] else states.describe(entry["state"], entry["result"])
@@ -145,7 +160,7 @@ def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
     description = sfn.describe_execution(executionArn=arn)
     events = operations.history(sfn, arn)
-    data = {"executionArn": arn, "status": description["status"], "states": operations.timeline(events),
+    data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),
             "undo": stopping.what_undo_did(description["status"], events)}
     return Report(data, lambda: history_text(data, description, choices))

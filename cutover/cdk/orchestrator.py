@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from aws_cdk import Names
 from constructs import Construct
-from release.registry import STEPS, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
+from release.registry import LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 from cutover.cdk.access_policies import AccessPolicies
 from cutover.cdk.monitoring import Monitoring
 from cutover.cdk.notifications import Notifications
 from cutover.cdk.permissions import ResourceScope
 from cutover.cdk.release_functions import CheckNetwork, ReleaseFunctions
+from cutover.cdk.ledger import ReleaseLedger
 from cutover.cdk.release_table import ReleaseTable
 from cutover.cdk.settings import ReleaseOrchestratorProps
 from cutover.cdk.state_machine import ReleaseStateMachine
@@ -82,7 +83,9 @@ class ReleaseOrchestrator(Construct):
             self, "StoppedReleaseUnlock", state_machine=self.state_machine, state_machine_name=self.state_machine_name,
             undo_function=self.functions[STOPPED_RELEASE_HANDLER], definition_path=props.undo_definition_path,
             function_timeouts={key: (fn, may_change_after_a_stop(key)) for key, fn in self.functions.items()
-                               if key != STOPPED_RELEASE_HANDLER},
+                               if key not in (STOPPED_RELEASE_HANDLER, LEDGER_WRITER)},
             notifications=self.notifications, sweep_minutes=props.sweep_minutes,
             log_retention=props.log_retention, removal_policy=props.removal_policy)
         self.alarms.update(self.undo.alarms)
+        ReleaseLedger(self, "Ledger", state_machine=self.state_machine, writer=self.functions[LEDGER_WRITER],
+                      retention_days=props.ledger_retention_days)

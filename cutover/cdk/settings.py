@@ -36,6 +36,7 @@ CONTEXT_KEYS = {
     "sweep_minutes": "cutover:sweepMinutes",
     "config_key_arns": "cutover:configKeyArns",
     "infrastructure_role_arns": "cutover:infrastructureRoleArns",
+    "ledger_retention_days": "cutover:ledgerRetentionDays",
 }
 
 
@@ -92,6 +93,10 @@ class ReleaseOrchestratorProps:
     sweep_minutes: int = 5
     """How often the safety net looks for a release that ended holding its lock with no undo started
     (a status change EventBridge never delivered) and starts its undo, in minutes."""
+    ledger_retention_days: int = 730
+    """How long the release ledger keeps each release, rollback and stop (`cutover releases`); DynamoDB's
+    TTL deletes the entries of a day this many days after it. Step Functions keeps an execution's own
+    history 90 days after it ends."""
     definition_path: Path = DEFAULT_DEFINITION
     undo_definition_path: Path = DEFAULT_UNDO_DEFINITION
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
@@ -132,7 +137,7 @@ class ReleaseOrchestratorProps:
             elif "bool" in str(types[name]):
                 values[name] = _as_bool(key, raw)
             elif str(types[name]) == "int":
-                values[name] = _as_minutes(key, raw)
+                values[name] = _as_days(key, raw) if name == "ledger_retention_days" else _as_minutes(key, raw)
             else:
                 values[name] = str(raw)
         return cls(**values)
@@ -147,6 +152,14 @@ def _refuse_any_function(arn: str) -> None:
         raise ValueError(f"check_function_arns (cutover:checkFunctionArns): {arn!r} would let releases invoke every "
                          "function of the account, Cutover's own included; list the check functions (a name may end "
                          "in *, e.g. function:smoke-*)")
+def _as_days(key: str, raw: Any) -> int:
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"context {key} must be a whole number of days (1 or more), got {raw!r}")
+    return days
 
 
 def _as_bool(key: str, raw: Any) -> bool:

@@ -19,7 +19,7 @@ from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from release import aws
 from release.observability import logger as step_logger
-from release.registry import BY_KEY, STEPS, STOPPED_RELEASE_HANDLER, integration_arns
+from release.registry import BY_KEY, LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, integration_arns
 from release.stopping import undo_state_machine_name
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,7 @@ class LocalEngine:
         aws_rules.tagging_lag_seconds = self.tagging_lag_seconds
         _scale_retry_sleeps(self.retry_backoff_scale)
         moto_fixes.end_listeners.append(self._execution_ended_badly)
+        moto_fixes.every_end_listeners.append(self._execution_ended)
         if self.port:
             from moto.server import ThreadedMotoServer
 
@@ -211,6 +212,8 @@ class LocalEngine:
             self.wait_for_running_executions()
             if self._execution_ended_badly in moto_fixes.end_listeners:
                 moto_fixes.end_listeners.remove(self._execution_ended_badly)
+            if self._execution_ended in moto_fixes.every_end_listeners:
+                moto_fixes.every_end_listeners.remove(self._execution_ended)
             # A bad end's status-change event is delivered on a thread of its own: let it end first,
             # and the undo it started.
             self.wait_for_status_changes()
@@ -292,6 +295,27 @@ class LocalEngine:
             thread.start()
             self._deliveries.append(thread)
 
+    def _execution_ended(self, execution_arn: str) -> None:
+        """The stack's ledger rule (cutover/cdk/ledger.py), emulated here: every end of an execution,
+        delivered to the ledger's function once the execution has ended, asynchronously."""
+        if not execution_arn.startswith(self.state_machine_arn.replace(":stateMachine:", ":execution:") + ":"):
+            return
+        thread = threading.Thread(target=self._deliver_to_ledger, args=(execution_arn,), daemon=True,
+                                  name="eventbridge-ledger")
+        thread.start()
+        self._deliveries.append(thread)
+
+    def _deliver_to_ledger(self, execution_arn: str) -> None:
+        for attempt in range(ASYNC_ATTEMPTS):
+            try:
+                self.deliver_to_ledger(execution_arn)
+                return
+            except Exception:  # noqa: BLE001 - logged for the test to see once the last attempt fails
+                if attempt == ASYNC_ATTEMPTS - 1:
+                    logger.exception("the ledger's function failed for %s", execution_arn)
+                else:
+                    time.sleep(self.retry_backoff_scale)
+
     def _deliver_in_background(self, execution_arn: str, late: float = 0.0) -> None:
         if late and self._sweeping.wait(late):
             return  # the account ended before the late delivery
@@ -348,6 +372,14 @@ class LocalEngine:
                 self.sweep()
             except Exception:  # noqa: BLE001 - the next sweep tries again, as the schedule would
                 logger.exception("the sweep for undos failed")
+
+    def deliver_to_ledger(self, execution_arn: str, timeout: float = 60) -> Any:
+        """Deliver the execution's end to the ledger rule's target, once the execution has ended."""
+        sfn = self.client("stepfunctions")
+        deadline = time.time() + timeout
+        while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.time() < deadline:
+            time.sleep(0.1)
+        return lambdas.run_step(LEDGER_WRITER, self._status_change(execution_arn), function_arn(LEDGER_WRITER))
 
     def wait_for_status_changes(self, timeout: float = 180) -> None:
         """Until every status change delivered so far has been handled and the undo it started has

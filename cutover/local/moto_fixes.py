@@ -11,6 +11,9 @@ from typing import Any, Callable
 # Called with the execution ARN whenever an execution ends badly (stopped by StopExecution, failed,
 # timed out): the local engine delivers the status-change event AWS would send to EventBridge.
 end_listeners: list[Callable[[str], None]] = []
+# Called with the execution ARN whenever an execution ends, however it ends (succeeded too), maybe
+# twice for one end (a stop, then its worker's end): the status-change event of the ledger's rule.
+every_end_listeners: list[Callable[[str], None]] = []
 
 _dynamodb_write = threading.Lock()
 
@@ -135,7 +138,7 @@ def end_task_token_waits_on_stop() -> None:
         # Told before the execution shows ABORTED: whoever sees it ended and then waits for the
         # status-change deliveries must find this one among them. The delivery itself waits until
         # the execution has ended.
-        for listener in list(end_listeners):
+        for listener in list(end_listeners) + list(every_end_listeners):
             listener(self.exec_arn)
         if worker and isinstance(worker.env.program_state(), ProgramStopped):
             # The execution ends at once, as on AWS; moto would wait for the state that runs (a
@@ -190,6 +193,8 @@ def announce_bad_ends() -> None:
         if isinstance(self.execution.exec_worker.env.program_state(), (ProgramError, ProgramTimedOut)):
             for listener in list(end_listeners):
                 listener(self.execution.exec_arn)
+        for listener in list(every_end_listeners):
+            listener(self.execution.exec_arn)
         original(self)
 
     terminated.cutover_fix = True

@@ -53,16 +53,21 @@ def _members(structure: Any) -> dict[str, str]:
     return {xform_name(member): member for member in structure.members}
 
 
-def check_extra(shape_name: str, extra: dict[str, Any]) -> None:
-    """Raise ValueError naming the field (from the model's own level) when AWS or Cutover refuses it."""
+def check_extra(shape_name: str, extra: dict[str, Any], own: Any = ()) -> None:
+    """Raise ValueError naming the field (from the model's own level) when AWS or Cutover refuses it;
+    for a misspelt key, the closest of the model's `own` keys and the request's."""
     structure = shape(shape_name)
     members = _members(structure)
     for key, value in extra.items():
         if key in OWNED[shape_name]:
             raise ValueError(f"{key}: set by Cutover, not by the config: {OWNED[shape_name][key]}")
         if key not in members:
+            import difflib
+
+            close = difflib.get_close_matches(key, [*own, *(m for m in members if m not in OWNED[shape_name])], n=1, cutoff=0.6)
             raise ValueError(f"{key}: unknown key; not a field of ECS {structure.name.removesuffix('Request')} "
-                             "either (check its spelling against the config reference and the AWS API reference)")
+                             "either (check its spelling against the config reference and the AWS API reference)"
+                             + (f"; did you mean {close[0]}?" if close else ""))
         to_request(structure.members[members[key]], value, key)
 
 

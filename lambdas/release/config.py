@@ -26,6 +26,25 @@ RULE_ARN = r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rul
 # would only fail later, in RegisterTaskDefinition or when ECS pulls, after the release began.
 IMAGE_PATTERN = r"^[!-~]+$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,255}$"
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ROUTE_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$"
+# The rules of the patterns, in words: what an error says instead of the regular expression.
+PATTERN_WORDS = {
+    ENV_PATTERN: "1-20 lowercase letters, digits and hyphens, starting and ending with a letter or digit (e.g. staging)",
+    SERVICE_PATTERN: "1-100 letters, digits, hyphens and underscores, starting and ending with a letter or digit",
+    VERSION_PATTERN: "1-64 letters, digits, dots, hyphens and underscores, starting and ending with a letter or digit, "
+                     "no spaces (e.g. 1.4.2 or a commit id)",
+    IMAGE_PATTERN: "an image reference without spaces (registry/name:tag or @sha256:digest)",
+    RULE_ARN: "a listener rule ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/ALB/ID/LISTENER/RULE)",
+    ROLE_ARN: "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+    NAME_PATTERN: "1-255 letters, digits, hyphens and underscores",
+    ROUTE_NAME_PATTERN: "1-16 lowercase letters, digits and hyphens, starting and ending with a letter or digit",
+    r"^vpc-[0-9a-f]+$": "a VPC id (vpc- then hexadecimal digits)",
+    r"^s3://[a-z0-9.-]{3,63}/.+$": "an S3 URI: s3://bucket/key",
+    r"^\d+$": "a whole number written as a string, e.g. '256'",
+    ENV_VAR_NAME: "a variable name: ASCII letters, digits and underscores, not starting with a digit",
+}
 
 
 def checked_by(rule: Any) -> Any:
@@ -70,7 +89,7 @@ class PassesThrough(Model):
     @model_validator(mode="after")
     def _aws_fields(self) -> Any:
         if self.model_extra:
-            aws_fields.check_extra(self.aws_shape, self.model_extra)
+            aws_fields.check_extra(self.aws_shape, self.model_extra, own=type(self).model_fields)
         return self
 
     def request_fields(self) -> dict[str, Any]:
@@ -96,7 +115,7 @@ class LogConfiguration(Model):
 class Container(PassesThrough):
     aws_shape: ClassVar[str] = aws_fields.CONTAINER
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    name: str = Field(pattern=NAME_PATTERN)
     image: str | None = Field(
         default=None, pattern=IMAGE_PATTERN,
         description="Leave empty to receive the release's image; set it for sidecars whose image is fixed.",
@@ -106,11 +125,22 @@ class Container(PassesThrough):
     memory: int | None = Field(default=None, ge=4)
     memory_reservation: int | None = Field(default=None, ge=4)
     port_mappings: list[PortMapping] = Field(default_factory=list)
-    environment: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain values; a name that looks like a secret (PASSWORD, SECRET, TOKEN, API_KEY, PRIVATE_KEY…) "
+                    "is refused unless listed in allow_plaintext: give secrets as secrets",
+    )
     secrets: list[Secret] = Field(default_factory=list)
+    allow_plaintext: list[str] = Field(
+        default_factory=list,
+        description="Names in environment (or --env-var names this container receives) whose plain value is "
+                    "not secret although the name looks so",
+    )
     command: list[str] | None = None
     entry_point: list[str] | None = None
     log_configuration: LogConfiguration | None = None
+
+    _no_plain_secrets = checked_by(config_rules.no_plain_secrets)
 
 
 class TaskDefinition(PassesThrough):
@@ -118,7 +148,7 @@ class TaskDefinition(PassesThrough):
 
     aws_shape: ClassVar[str] = aws_fields.TASK_DEFINITION
 
-    family: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    family: str = Field(pattern=NAME_PATTERN)
     cpu: str = Field(pattern=r"^\d+$", description="CPU units, e.g. '256'")
     memory: str = Field(pattern=r"^\d+$", description="MiB, e.g. '512'")
     network_mode: Literal["awsvpc", "bridge", "host"] = "awsvpc"
@@ -198,7 +228,7 @@ class HealthCheck(Model):
 class Route(RouteReads, Model):
     """One way in: a target group on one ALB, a preparing rule and a public rule of that ALB."""
 
-    name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$")
+    name: str = Field(pattern=ROUTE_NAME_PATTERN)
     container: str
     port: int = Field(ge=1, le=65535)
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]+$")
@@ -318,6 +348,13 @@ class DeployConfig(DeployConfigReads, Model):
     _routes_fit = checked_by(config_rules.routes_fit)
 
 
+class StartedBy(Model):
+    """Who started a release: the name they gave and the AWS identity that called StartExecution."""
+
+    name: str = Field(min_length=1, max_length=256)
+    identity: str | None = Field(default=None, max_length=2048, description="the caller's ARN (STS GetCallerIdentity)")
+
+
 class StartInput(Model):
     """What CI passes to StartExecution."""
 
@@ -328,8 +365,13 @@ class StartInput(Model):
     config: DeployConfig | None = None
     config_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$")
     service: str | None = Field(default=None, pattern=SERVICE_PATTERN, description="rollback only")
+    require_approval: bool = Field(
+        default=False, description="rollback only: wait for an operator's approval (a rollback does not otherwise, "
+                                   "whatever the kept config's approval.mode)")
     environment: dict[
-        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str
+        Annotated[str, Field(pattern=ENV_VAR_NAME)], str
     ] = Field(default_factory=dict)
+    started_by: StartedBy | None = Field(
+        default=None, description="who started the release (cutover start and rollback fill it in); the ledger keeps it")
 
     _complete = checked_by(config_rules.complete_start)

@@ -17,6 +17,45 @@ MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functio
 # worst (every attempt timing out) they must end well before that.
 HTTP_CHECKS_BUDGET_SECONDS = 40
 DEFAULT_APPROVAL_TIMEOUT = 86400
+# Names that say their value is a secret. A plain value travels in the start input and the task
+# definition, which the execution history shows to anyone with states:GetExecutionHistory.
+SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY|SIGNING_?KEY|"
+    r"DATABASE_URL|DSN", re.IGNORECASE)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def _plain_secrets_message(field: str, names: list[str], where: str) -> str:
+    listed = ", ".join(names)
+    return (f"{field}: {listed} looks like a secret, and a plain value is readable by anyone who reads the execution "
+            f"history or the task definition; give it in secrets ({{name: {names[0]}, value_from: <Secrets Manager "
+            f"or SSM parameter ARN>}}) instead, or, if it is not secret, list it in {where}allow_plaintext: [{listed}]")
+
+
+def no_plain_secrets(container: dict[str, Any]) -> None:
+    """A container's environment holds no value whose name says it is a secret, unless allowed by name."""
+    allowed = set(container["allow_plaintext"])
+    found = sorted(n for n in container["environment"] if looks_secret(n) and n not in allowed)
+    if found:
+        raise ValueError(_plain_secrets_message("environment", found, ""))
+
+
+def deploy_time_secrets(environment: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The deploy-time variables (`--env-var`) that look like secrets and that no container receiving
+    them allows as plain text."""
+    receivers = [c for c in config["task_definition"]["containers"] if c.get("image") is None]
+    return sorted(n for n in environment
+                  if looks_secret(n) and not any(n in (c.get("allow_plaintext") or []) for c in receivers))
+
+
+def refuse_deploy_time_secrets(environment: dict[str, Any], config: dict[str, Any]) -> None:
+    found = deploy_time_secrets(environment, config)
+    if found:
+        raise ValueError(_plain_secrets_message(
+            "environment (--env-var)", found, "the containers' (those that receive the release's image) "))
 
 
 def unique_container_names(containers: list[dict[str, Any]]) -> None:
@@ -182,14 +221,55 @@ def complete_start(start: dict[str, Any]) -> None:
             raise ValueError(f"a release needs {' and '.join(missing)}")
         if (start["config"] is None) == (start["config_uri"] is None):
             raise ValueError("give exactly one of config (inline object) or config_uri (s3://bucket/key)")
+        if start["config"] is not None:
+            refuse_deploy_time_secrets(start["environment"], start["config"])
     elif start["service"] is None:
         raise ValueError("a rollback needs service (the deploy config's service name)")
+
+
+def _model_fields(root: str, parents: tuple[Any, ...]) -> dict[str, bool]:
+    """Key -> required, of the model found at `parents` below the model named `root` (release.config);
+    {} when there is none (a mapping, a pass-through field)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from release import config
+
+    def model_in(annotation: Any) -> Any:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        return next((found for arg in typing.get_args(annotation) if (found := model_in(arg)) is not None), None)
+
+    model = getattr(config, root, None)
+    for part in parents:
+        if isinstance(part, int) or model is None:
+            continue
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        model = model_in(field.annotation) if field else None
+    if model is None:
+        return {}
+    return {(f.alias or name): f.is_required() for name, f in model.model_fields.items()}
+
+
+def _nearest_key(root: str, loc: tuple[Any, ...]) -> str | None:
+    """The known key of that place closest to the unknown key at `loc`, if one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(loc[-1]), list(_model_fields(root, loc[:-1])), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def format_validation_error(error: Any) -> str:
     """One line per problem, each naming the field path: what Catch and the CLI show."""
     lines = []
-    for problem in error.errors():
+    root = getattr(error, "title", "")
+    problems = error.errors()
+    missing = {tuple(p["loc"]) for p in problems if p["type"] == "missing"}
+    nearest = {tuple(p["loc"]): _nearest_key(root, tuple(p["loc"])) for p in problems if p["type"] == "extra_forbidden"}
+    # A required key that is missing because it was misspelt is said once, with the misspelling.
+    misspelt = {(*loc[:-1], key) for loc, key in nearest.items() if key and (*loc[:-1], key) in missing}
+    for problem in problems:
         path = ".".join(str(p) for p in problem["loc"]) or "(top level)"
         message = problem["msg"]
         # A pass-through field's check names the field below the model's own level (aws_fields).
@@ -198,7 +278,23 @@ def format_validation_error(error: Any) -> str:
             path, message = (f"{path}.{nested.group(1)}" if path != "(top level)" else nested.group(1)), nested.group(2)
         if problem["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling against the config reference"
+            key = nearest.get(tuple(problem["loc"]))
+            if key:
+                required = (*problem["loc"][:-1], key) in misspelt
+                message += f"; did you mean {key}{' (a required key, missing here)' if required else ''}?"
         elif problem["type"] == "missing":
+            if tuple(problem["loc"]) in misspelt:
+                continue  # said with the misspelt key
             message = "required field is missing"
+        elif problem["type"] == "string_pattern_mismatch":
+            message = _pattern_words(problem["ctx"]["pattern"]) or message
         lines.append(f"{path}: {message}")
     return "; ".join(lines)
+
+
+def _pattern_words(pattern: str) -> str | None:
+    """A pattern of the config said as a rule in words (release.config.PATTERN_WORDS)."""
+    from release import config
+
+    words = config.PATTERN_WORDS.get(pattern)
+    return f"must be {words}" if words else None

@@ -4,7 +4,7 @@ Lambda Task's Retry blocks from this file) and which exit code the command line 
 meets the error itself (a release that fails in its execution exits FAILED, whatever the error)."""
 
 # The command line's exit codes a domain error can map to; the command line's exit table is built on these.
-FAILED, USAGE, AWS_ERROR = 1, 2, 4
+FAILED, USAGE, NOT_POSSIBLE, AWS_ERROR = 1, 2, 3, 4
 
 
 class ReleaseError(Exception):
@@ -50,7 +50,9 @@ class VerificationFailed(ReleaseError):
 
 
 class NothingToRollBack(ReleaseError):
-    """There is no retired version to bring back."""
+    """There is no retired version to bring back (or not the one asked for)."""
+
+    exit_code = NOT_POSSIBLE
 
 
 class PermissionDenied(ReleaseError):

@@ -38,6 +38,7 @@ class Plan(PlanReads, BaseModel):
     record_key: str
     routes: list[RoutePlan]
     approval_heartbeat_seconds: int
+    approval_needed: bool = True
     # Whether checks run on the prepared version: the definition's Choice skips the step when none do.
     verify_prepared: bool = False
     # A rollback's: the desired count and autoscaling the version had when it was retired.

@@ -129,7 +129,7 @@ class ContainerView(PassesThroughView):
     __slots__ = ()
     AWS_SHAPE = aws_fields.CONTAINER
     FIELDS = frozenset({"name", "image", "essential", "cpu", "memory", "memory_reservation", "port_mappings",
-                        "environment", "secrets", "command", "entry_point", "log_configuration"})
+                        "environment", "secrets", "allow_plaintext", "command", "entry_point", "log_configuration"})
     MODELS = {"port_mappings": View, "secrets": View, "log_configuration": View}
 
 
@@ -223,6 +223,7 @@ def plan_fields(
     release_id: str,
     names: dict[str, Any] | None = None,
     restore: dict[str, Any] | None = None,
+    require_approval: bool = False,
 ) -> dict[str, Any]:
     """The plan's fields, in release.plan.Plan's order, from a config model or view (the routes' too).
 
@@ -255,6 +256,9 @@ def plan_fields(
         "record_key": naming.record_key(env, config.service),
         "routes": routes,
         "approval_heartbeat_seconds": approval.heartbeat_seconds or approval.timeout_seconds - 60,
+        # A release waits when its config's approval mode is manual; a rollback, the way out of a bad
+        # release, only when it was started with --require-approval (the definition's Choice reads this).
+        "approval_needed": require_approval if action == "rollback" else approval.mode == "manual",
         "verify_prepared": bool(config.release.checks("prepared")),
         "restore": restore,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from release.adapters.elbv2 import name_of
+from release.errors import NothingToRollBack
 from release.intent import CHANGE, CREATE, KEEP, Intent
 from release.plan_view import PlanView as Plan
 
@@ -78,3 +79,31 @@ def record_update(plan: Plan, record: dict[str, Any], previous: dict[str, Any] |
     }
     return Intent(CHANGE if current else CREATE, "release record", plan.record_key, before=current.get("version"), after=attributes,
                   why=f"{current.get('version') or 'nothing'} -> {plan.version}")
+
+
+def rollback_target(record: dict[str, Any] | None, env: str, service: str, version: str | None) -> dict[str, Any]:
+    """The kept version a rollback brings back: `version` (`--to`) or the one the last release retired.
+    NothingToRollBack lists what is kept, and says why nothing is, when there is no such version.
+    LoadRelease decides with it, and `cutover rollback` before it starts an execution."""
+    record = record or {}
+    previous, kept = record.get("previous"), record.get("kept") or {}
+    target = previous if version is None or (previous or {}).get("version") == version else kept.get(version)
+    if target:
+        return target
+    choices = sorted(set(kept) | ({previous["version"]} if previous else set()))
+    what = f"service {service!r} in env {env!r}"
+    current = record.get("current") or {}
+    if choices:
+        why = f"version {version} serves now" if current.get("version") == version else (
+            "it was never released here, or cleanup has deleted it (release.retired_versions_to_keep says how many "
+            "retired versions stay)")
+        raise NothingToRollBack(f"version: {what} keeps no version {version!r} ({why}); it keeps {', '.join(choices)}: "
+                                f"give one of them to --to")
+    if not record:
+        why = ("no release of it is recorded here: none has finished yet, or the record step of the last one failed "
+               "(its status shows that warning; the next release writes the record), or it runs outside Cutover "
+               "(cutover adopt records it)")
+    else:
+        why = (f"version {current.get('version')} serves, and its release retired nothing Cutover could bring back "
+               "(it was the first release here, or the version before it was not recorded)")
+    raise NothingToRollBack(f"{what} keeps no retired version to roll back to: {why}")

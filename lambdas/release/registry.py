@@ -70,6 +70,9 @@ AUTOSCALING_ROLE = ("iam:CreateServiceLinkedRole",)
 # $0.0025 for ten minutes), against a Wait, a look and a Choice per poll ($0.000075 each).
 HOLDING_TIMEOUT_SECONDS = 900
 
+# What the EventBridge rule for every ended execution calls: the release ledger (release.ledger).
+LEDGER_WRITER = "RecordInLedger"
+
 STEPS: tuple[Step, ...] = (
     Step("LoadRelease", "release.steps.load", results.Planned, "Load and validate the deploy config and compute the plan",
          ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules",
@@ -148,6 +151,9 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:DeregisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          # Each phase of the undo's own state machine is one invocation; the health wait polls inside one.
          timeout_seconds=900),
+    Step(LEDGER_WRITER, "release.steps.ledger", results.LedgerWritten,
+         "Write an ended release, rollback or stop into the release ledger",
+         ("states:GetExecutionHistory", "dynamodb:UpdateItem")),
 )
 
 BY_KEY = {step.key: step for step in STEPS}

@@ -431,3 +431,15 @@ class StoppedUndone(StepResult):
     def describe(self) -> str:
         return self.undone or self.found or ""
 
+
+
+@dataclass
+class LedgerWritten(StepResult):
+    """RecordInLedger (called by EventBridge for every ended execution): the ledger entry it wrote."""
+    execution: str | None = optional()
+    changed: str | None = optional()
+    key: str | None = optional()
+    found: str | None = optional()
+
+    def describe(self) -> str:
+        return self.changed or self.found or ""

@@ -120,7 +120,8 @@ def test_plan_shows_what_changes_against_the_live_version_field_by_field(engine,
     assert text.code == 0, text.err
     changes = {c["field"]: (c["before"], c["after"]) for c in report["diff"]["task_definition"]}
     assert changes["containers[web].image"][1] == "web:2" and changes["containers[web].image"][0] != "web:2"
-    assert changes["containers[web].environment"][1]["FEATURE_X"] == "on"
+    # (values hidden: a plain value may be a secret nobody marked as one)
+    assert changes["containers[web].environment"][1]["FEATURE_X"] == "(hidden)" and "=on" not in text.out
     assert "FEATURE_X" not in changes["containers[web].environment"][0]
     assert not any(field.endswith(".cpu") or field.endswith(".essential") for field in changes)
     assert report["diff"]["against"]["ecs_service"] == "web-1"
@@ -284,8 +285,8 @@ def test_a_name_taken_by_someone_else_is_planned_as_taken_and_refused_with_exit_
     plan = cutover("plan", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"])
     start = cutover("start", "--env", "demo", "--version", "9", "--image", "web:9", "--config", live["config_path"],
                     "--name", "web-9")
-    # Then the plan says the name is taken and by whom, instead of "reused"
-    assert plan.code == 0, plan.err
+    # Then the plan says the name is taken and by whom, instead of "reused", and exits 1: the release would not go
+    assert plan.code == 1, plan.err
     assert "! target group demo-web-9 is taken by something not made by Cutover" in plan.out
     assert "TAKEN by another owner" in plan.out and "exists already" not in plan.out
     # And start refuses with exit 2, naming the owner, and starts nothing

@@ -75,6 +75,17 @@ def test_plan_against_the_sandbox_reads_the_live_version(sandbox):
     assert "web-1 (v1): scalable target 2..6 deregistered" in result.stdout
 
 
+def test_the_env_file_is_all_plain_boto3_needs(sandbox):
+    # Given a shell with only what the sandbox's env file says (no region or credentials of its own)
+    script = ("import boto3, os; sfn = boto3.client('stepfunctions'); "
+              "print(sfn.describe_state_machine(stateMachineArn=os.environ['CUTOVER_STATE_MACHINE_ARN'])['name'])")
+    result = subprocess.run([sys.executable, "-c", script], env=sandbox_env(sandbox), capture_output=True, text=True,
+                            timeout=60, check=False)
+    # Then boto3 finds the sandbox, its region and the state machine
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "cutover-release"
+
+
 def test_endpoint_option_works_without_the_environment_variable(sandbox):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CUTOVER_")}
     result = subprocess.run([sys.executable, "-m", "cutover", "status", "nothing-here",

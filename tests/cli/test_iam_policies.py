@@ -132,7 +132,7 @@ def test_a_reader_plans_and_reads_status_and_history_but_cannot_start_or_approve
 def test_plan_without_the_release_table_read_is_refused_as_aws_would(engine, live):
     # Given the ci policy as it was before plan's reads of the lock and the record were in it
     document = printed("ci", engine)
-    document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "ReadLocksAndRecords"]
+    document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "ReadLocksRecordsAndLedger"]
 
     # When CI plans
     with iam.acting_as("ci", document):

@@ -87,8 +87,10 @@ def test_rollback_to_any_kept_version_brings_that_one_back(demo):
     # When a version that is not the last one retired is asked for by name
     wrong = cutover("rollback", "--env", "demo", "--service", "web", "--to", "7", "--name", "rollback-to-7", "--wait",
                     "--state-machine-arn", demo.engine.state_machine_arn)
-    # Then a version that is not kept is refused, naming the ones that are
-    assert wrong.code == 1 and "keeps no version '7'; it keeps 1, 2" in wrong.out + wrong.err
+    # Then a version that is not kept is refused before any execution starts, naming the ones that are
+    assert wrong.code == 3 and "keeps no version '7'" in wrong.err and "it keeps 1, 2" in wrong.err
+    executions = demo.sfn.list_executions(stateMachineArn=demo.engine.state_machine_arn)["executions"]
+    assert "rollback-to-7" not in [e["name"] for e in executions]
 
     # When v1 is asked for
     rollback = cutover("rollback", "--env", "demo", "--service", "web", "--to", "1", "--name", "rollback-to-1", "--wait",

@@ -74,6 +74,9 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
         # LoadRelease also learns which roles CreateService may hand to ECS (none unless the settings list some)
         if function["Properties"]["Handler"] == "release.steps.load.handler":
             assert variables.pop("CUTOVER_INFRASTRUCTURE_ROLES") == ""
+        if "RecordInLedger" in name:
+            # The ledger's writer also reads how long entries are kept (the stack's ledger_retention_days).
+            assert variables.pop("LEDGER_RETENTION_DAYS") == "730"
         assert variables == {
             "RELEASE_TABLE": {"Ref": table},
             "NOTIFICATION_TOPIC_ARN": {"Ref": topic},

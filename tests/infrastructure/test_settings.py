@@ -46,4 +46,24 @@ def test_cdk_json_documents_every_setting_with_an_empty_default(key):
     # cdk.json lists what can be set; the values there change nothing until filled in
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     assert key in context
-    assert context[key] in ("", [], False)
+    name = next(name for name, k in CONTEXT_KEYS.items() if k == key)
+    assert context[key] in ("", [], False) or context[key] == getattr(ReleaseOrchestratorProps(), name)
+
+
+def test_init_stack_writes_the_repository_s_app_and_settings_for_a_pip_user(tmp_path):
+    from cutover import stack_files
+    from tests.cli.helpers import cutover
+
+    # When a user who installed the wheel asks for the app
+    result = cutover("init-stack", str(tmp_path / "infra"))
+    # Then app.py and cdk.json are written, with every setting the repository's cdk.json has
+    assert result.code == 0, result.err
+    written = json.loads((tmp_path / "infra" / "cdk.json").read_text())
+    assert written["app"] == "python3 app.py"
+    assert written["context"] == json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = (tmp_path / "infra" / "app.py").read_text()
+    assert app == stack_files.APP and "CutoverStack(app" in app
+    compile(app, "app.py", "exec")
+    # And it does not overwrite them unless told to
+    again = cutover("init-stack", str(tmp_path / "infra"))
+    assert again.code == 2 and "--force" in again.err

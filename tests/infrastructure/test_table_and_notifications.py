@@ -35,7 +35,9 @@ def test_with_no_context_nobody_is_subscribed_until_told(synthesized):
 
 def test_a_release_stopped_by_hand_timed_out_or_failed_outside_its_flow_is_undone_and_unlocked(synthesized):
     # The undo of stopped releases hears of executions of this state machine that may end outside the flow
-    (rule,) = synthesized.of_type("AWS::Events::Rule").values()
+    (rule,) = [r for r in synthesized.of_type("AWS::Events::Rule").values()
+               if "ABORTED" in r["Properties"]["EventPattern"]["detail"]["status"]
+               and "SUCCEEDED" not in r["Properties"]["EventPattern"]["detail"]["status"]]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
@@ -46,3 +48,19 @@ def test_a_release_stopped_by_hand_timed_out_or_failed_outside_its_flow_is_undon
     undo = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
             if fn["Properties"]["Handler"] == "release.steps.stopped.handler"]
     assert target["Arn"] == {"Fn::GetAtt": [undo[0], "Arn"]}
+
+
+def test_every_ended_execution_goes_to_the_ledger_which_the_table_expires_after_its_retention(synthesized):
+    # The ledger's writer hears of every end of the release state machine's executions, stops included
+    (rule,) = [r for r in synthesized.of_type("AWS::Events::Rule").values()
+               if "SUCCEEDED" in r["Properties"]["EventPattern"]["detail"]["status"]]
+    assert sorted(rule["Properties"]["EventPattern"]["detail"]["status"]) == ["ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"]
+    (target,) = rule["Properties"]["Targets"]
+    (writer,) = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
+                 if fn["Properties"]["Handler"] == "release.steps.ledger.handler"]
+    assert target["Arn"] == {"Fn::GetAtt": [writer, "Arn"]}
+    # And its entries expire by the table's TTL attribute, after the stack's retention (730 days by default)
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    function = synthesized.of_type("AWS::Lambda::Function")[writer]
+    assert function["Properties"]["Environment"]["Variables"]["LEDGER_RETENTION_DAYS"] == "730"

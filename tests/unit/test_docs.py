@@ -1,8 +1,11 @@
 """The docs say what the code does: generated parts are current, links resolve, the README's example is valid."""
 from __future__ import annotations
 
+import contextlib
+import io
 import pathlib
 import re
+import shlex
 
 import pytest
 
@@ -40,3 +43,31 @@ def test_the_readme_example_is_a_valid_deploy_config(tmp_path):
     checked = configfile.check(str(path))
     assert checked.valid, checked.problems
     assert checked.config.service == "web" and [r.name for r in checked.config.routes] == ["www"]
+
+
+def _commands(page: str) -> list[str]:
+    """The `cutover …` commands a page tells people to run, in code spans and code blocks (not those with a …)."""
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    found = re.findall(r"`(cutover [^`]+)`", text) + re.findall(r"^(?:\$ )?\s*(?:python -m )?(cutover [^\n#]+)", text, re.M)
+    return sorted({c.strip() for c in found if "…" not in c and "..." not in c})
+
+
+@pytest.mark.parametrize("command", [*_commands("deploying.md"), *_commands("walkthrough.md")])
+def test_the_runbook_s_commands_are_commands_the_command_line_takes(command):
+    parser = cli.build_parser()
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        try:
+            args = parser.parse_args(shlex.split(command)[1:])
+        except SystemExit:
+            pytest.fail(f"`{command}` is refused: {err.getvalue().strip()}")
+    assert args.handler is not None
+
+
+def test_the_runbook_names_every_exit_code_and_domain_error():
+    from release.errors import domain_errors
+
+    text = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
+    for code in cli.EXIT_CODES:
+        assert code in (0, 130) or f"| {code} |" in text, code
+    for error in domain_errors():
+        assert f"`{error.__name__}`" in text, error.__name__

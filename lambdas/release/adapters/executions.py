@@ -1,5 +1,5 @@
 """AWS Step Functions: whether the execution holding a lock still runs, an execution's newest
-history, and starting the undo of an execution that ended outside its flow."""
+history (or its whole history, for the ledger), and starting the undo of an execution that ended outside its flow."""
 from __future__ import annotations
 
 import json
@@ -39,6 +39,13 @@ def newest_history(execution_arn: str, enough: Callable[[list[dict[str, Any]]], 
         if enough(events) or not page.get("nextToken"):
             return events
         kwargs["nextToken"] = page["nextToken"]
+
+
+def history(execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's whole history, oldest first: the ledger reads who started and approved a
+    release, and how it ended, from an execution that has ended."""
+    events = newest_history(execution_arn, enough=lambda _: False)
+    return events[::-1]
 
 
 def start(state_machine_arn: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:

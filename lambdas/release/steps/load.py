@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from release import config_check, environments, naming, ownership, service_roles
+from release import config_check, config_rules, environments, naming, ownership, record_decision, service_roles
 from release.adapters import ecs, objects, records
 from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
-from release.errors import InvalidReleaseInput, NothingToRollBack
+from release.errors import InvalidReleaseInput
 from release.plan_view import DeployConfigView, StartInputView, plan_data, read_plan, release_id_of, summary
 from release.references import check_references
 from release.results import Planned
@@ -67,20 +67,8 @@ def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[
     """The config, version, resource names and capacity to bring back: the version given (`--to`), one
     the release record keeps, or else the one the last release retired. The names are the ones the
     version has (an adopted version's are not Cutover's own)."""
-    record = records.get(naming.record_key(start.env, start.service)) or {}
-    previous, kept = record.get("previous"), record.get("kept") or {}
-    if start.version is None or (previous or {}).get("version") == start.version:
-        target = previous
-    else:
-        target = kept.get(start.version)
-    if not target:
-        wanted = f"version {start.version!r}" if start.version else "a retired version"
-        choices = sorted(set(kept) | ({previous["version"]} if previous else set()))
-        raise NothingToRollBack(
-            f"service {start.service!r} in env {start.env!r} has no retired version to roll back to"
-            if not choices else
-            f"version: service {start.service!r} in env {start.env!r} keeps no {wanted}; it keeps {', '.join(choices)}"
-        )
+    record = records.get(naming.record_key(start.env, start.service))
+    target = record_decision.rollback_target(record, start.env, start.service, start.version)
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
     try:
@@ -103,11 +91,17 @@ def handler(event: StepEvent) -> Planned:
         image = None
     else:
         config, version, image = load_config(start), start.version, start.image
+        if start.config_uri is not None:
+            # An inline config's deploy-time variables were checked with the start input; one read from S3 only now.
+            try:
+                config_rules.refuse_deploy_time_secrets(dict(start.environment), config.model_dump(mode="json"))
+            except ValueError as error:
+                raise InvalidReleaseInput(str(error)) from error
     try:
         data = plan_data(
             action=start.action, env=start.env, version=version, image=image,
             environment=dict(start.environment), config=config, release_id=release_id_of(event.raw.get("input")),
-            names=names, restore=restore,
+            names=names, restore=restore, require_approval=bool(start.require_approval),
         )
     except ValueError as error:
         raise InvalidReleaseInput(f"routes: {error}") from error
