@@ -43,6 +43,7 @@ RESOURCE_LABEL = re.compile(r"^app/[^/]+/[0-9a-f]+/targetgroup/[^/]+/[0-9a-f]+$"
 
 _draining: dict[str, tuple[Any, float]] = {}  # service ARN -> (moto service, when it becomes INACTIVE)
 _service_tokens: dict[str, tuple[str, str]] = {}  # service ARN -> the clientToken it was created with, and the request
+_used_tokens: dict[tuple[str, str], str] = {}  # (cluster, clientToken) -> the request it came with
 _lock = threading.Lock()
 
 
@@ -280,6 +281,10 @@ def _create_service(original: Callable) -> Callable:
             if not token or _service_tokens.get(existing.arn) != (token, request):
                 raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
             return ActionResult({"service": existing})
+        cluster = self._get_param("cluster", "default").rsplit("/", 1)[-1]
+        if token and _used_tokens.get((cluster, token), request) != request:
+            # A token stays bound to the request it first came with, even once that service is gone.
+            raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
         result = original(self, *args, **kwargs)
         created = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
         if created is not None:
@@ -287,6 +292,7 @@ def _create_service(original: Callable) -> Callable:
             created.created_at = utcnow()
             if token:
                 _service_tokens[created.arn] = (token, request)
+                _used_tokens[(cluster, token)] = request
         return result
 
     return create
@@ -502,6 +508,7 @@ def reset() -> None:
         _draining.clear()
         _service_tokens.clear()
         _tag_views.clear()
+        _used_tokens.clear()
     tagging_lag_seconds = 0.0
 
 

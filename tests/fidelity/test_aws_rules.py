@@ -92,6 +92,16 @@ def test_the_same_client_token_with_other_parameters_is_refused_and_a_retry_gets
     assert again["serviceArn"] == first["serviceArn"] and again["createdAt"] == first["createdAt"] < sent
 
 
+def test_a_client_token_stays_bound_to_its_request_once_the_service_is_deleted(demo):
+    make_service(demo, "web-reused", token="token-r")
+    demo.client("ecs").delete_service(cluster=CLUSTER, service="web-reused", force=True)
+    wait_for_status(demo, "web-reused", "INACTIVE")
+
+    error = refused(make_service, demo, "web-reused", desired=1, token="token-r")
+    assert (error["Code"], error["Message"]) == ("InvalidParameterException", "Creation of service was not idempotent.")
+    assert make_service(demo, "web-reused", desired=1, token="token-s")["status"] == "ACTIVE"
+
+
 def test_describe_services_takes_at_most_ten(demo):
     error = refused(demo.client("ecs").describe_services, cluster=CLUSTER, services=[f"web-{i}" for i in range(11)])
 
