@@ -8,13 +8,14 @@ caller fails the release (VerificationFailed) when any did not pass.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from typing import Any
 
 from release.adapters import functions
 from release.errors import VerificationFailed
 from release.plan_view import PlanView as Plan, View
-from release.results import checks_of, describe_checks
+from release.results import CHECKS_MARKER, checks_of, describe_checks
 
 # A message is shown in the history and notifications; the state data must stay small.
 MAX_MESSAGE = 500
@@ -116,4 +117,6 @@ def require_passed(checks: list[dict[str, Any]], where: str) -> None:
     if failed:
         raise VerificationFailed(f"verification failed {where}: {summary(failed)}"
                                  + (f" (passed: {', '.join(c['name'] for c in checks if c['passed'])})"
-                                    if len(failed) < len(checks) else ""))
+                                    if len(failed) < len(checks) else "")
+                                 + CHECKS_MARKER + json.dumps(checks, separators=(",", ":")))
+

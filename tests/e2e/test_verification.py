@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cutover import operations, states
+from cutover import operations, reports, states
 from cutover.local.engine import check_function_arn
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
@@ -129,6 +129,13 @@ def test_a_failing_prepared_check_tears_the_new_version_down_before_traffic_move
     assert result["error"] == "VerificationFailed", result.get("cause")
     assert "verification failed on the prepared version" in result["cause"]
     assert f"smoke FAILED: {endpoint.url()}: expected 200, got 503, 503 in 2 attempt(s)" in result["cause"]
+    assert "checks: [" not in result["cause"]
+    # `cutover status` shows the failing check's result as it shows a passing one's, in JSON and in words,
+    status = reports.status(demo.sfn, arn)
+    assert status.data["checks"] == [{"name": "smoke", "kind": "http", "passed": False, "phase": "prepared",
+                                      "message": f"{endpoint.url()}: expected 200, got 503, 503 in 2 attempt(s)"}]
+    assert f"check     smoke FAILED: {endpoint.url()}: expected 200" in status.text()
+    assert "checks: [" not in json.dumps(operations.timeline(operations.history(demo.sfn, arn)), default=str)
     # public traffic never moved, v2 is torn down and v1 serves as before; the lock is free
     assert "Shift traffic to the new version" not in entered(demo, arn)
     assert_v1_serves_as_before(demo)
@@ -155,6 +162,8 @@ def test_a_failing_hold_check_rolls_traffic_back_like_an_alarm(demo):
     assert result["status"] == "FAILED"
     assert result["error"] == "VerificationFailed", result.get("cause")
     assert "verification failed at 50% to the new version: error-rate FAILED: error rate 7.5% (limit 1%)" in result["cause"]
+    assert [(c.name, c.phase, c.passed, c.message) for c in operations.check_results(operations.history(demo.sfn, arn))] == [
+        ("error-rate", "hold", False, "error rate 7.5% (limit 1%)")]
     assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
     assert_v1_serves_as_before(demo)
     assert_torn_down(demo, "web-2")

@@ -14,7 +14,7 @@ from release import compensation_decisions as compensation
 from release.adapters import autoscaling, ecs, elbv2
 from release.intent import Intent
 from release.plan_view import PlanView as Plan, RoutePlanView as RoutePlan
-from release.results import Undone
+from release.results import Undone, split_message
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import obsolete
 
@@ -105,7 +105,7 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     except ValueError:
         reported = None
     if isinstance(reported, dict) and reported.get("errorMessage"):
-        cause = str(reported["errorMessage"])
+        cause = split_message(str(reported["errorMessage"]))[0]
     if error == "ApprovalRejected":
         return error, rejection(results.get("approval"))
     approval = plan.config.release.approval
