@@ -407,6 +407,24 @@ def _describe_scaling_policies(original: Callable) -> Callable:
     return describe
 
 
+def _deregister_scalable_target(original: Callable) -> Callable:
+    """DeregisterScalableTarget deletes the target's scaling policies and scheduled actions with it;
+    moto kept both, so a release that deregistered and put back only some of them looked whole."""
+
+    def deregister(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        backend = self.applicationautoscaling_backend
+        target = (self._get_param("ServiceNamespace"), self._get_param("ResourceId"), self._get_param("ScalableDimension"))
+        for key, policy in list(backend.policies.items()):
+            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == target:
+                del backend.policies[key]
+        backend.scheduled_actions = [a for a in backend.scheduled_actions
+                                     if (a.service_namespace, a.resource_id, a.scalable_dimension) != target]
+        return result
+
+    return deregister
+
+
 # -- CloudWatch ----------------------------------------------------------------------------------
 def _describe_alarms(original: Callable) -> Callable:
     """DescribeAlarms pages: 50 by default, MaxRecords 1..100, at most 100 AlarmNames; moto answered
@@ -541,6 +559,7 @@ def install() -> None:
     _wrap(EC2ContainerServiceResponse, "delete_service", _delete_service)
     _wrap(EC2ContainerServiceResponse, "list_services", _list_services)
     _wrap(ApplicationAutoScalingResponse, "describe_scaling_policies", _describe_scaling_policies)
+    _wrap(ApplicationAutoScalingResponse, "deregister_scalable_target", _deregister_scalable_target)
     _wrap(CloudWatchResponse, "describe_alarms", _describe_alarms)
     _wrap(StepFunctionResponse, "get_execution_history", _execution_history)
     from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend

@@ -212,14 +212,14 @@ def test_adopt_tags_and_records_once_then_says_it_is_done(shop):
 def test_the_first_release_retires_the_adopted_service_like_any_old_version(shop):
     demo = shop["demo"]
     plan = cutover("plan", "--env", "demo", "--version", "2", "--image", "web:2", "--config", shop["config_path"])
-    assert f"{LEGACY} (vpre-cutover): scalable target 3..5 deregistered" in plan.out
+    assert f"{LEGACY} (vpre-cutover): scalable target 3..5 parked at 0..0" in plan.out
 
     description = demo.release("2", config=demo.config)
 
     assert description["status"] == "SUCCEEDED", description.get("output")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert demo.service(LEGACY)["desiredCount"] == 0
-    assert demo.scalable_target(LEGACY) is None
+    assert demo.parked(LEGACY)
     assert "cutover:obsolete-since" in service_tags(demo, LEGACY)
     previous = record(demo)["previous"]["M"]
     assert previous["ecs_service"]["S"] == LEGACY and previous["desired_count"]["N"] == "3"

@@ -319,3 +319,19 @@ def test_the_tagging_api_lags_behind_tagging_as_long_as_the_engine_says(demo, mo
     time.sleep(1.6)
     later = listed()
     assert later["demo-web-lag"]["marked"] == "yes" and later["demo-web-1"]["late"] == "1"
+
+
+def test_deregistering_a_scalable_target_deletes_its_policies_and_scheduled_actions(demo):
+    # Given web-1's scalable target with its target-tracking policy and a scheduled action
+    aas = demo.client("application-autoscaling")
+    target = {"ServiceNamespace": "ecs", "ResourceId": "service/demo/web-1", "ScalableDimension": "ecs:service:DesiredCount"}
+    aas.put_scheduled_action(ScheduledActionName="nightly", Schedule="cron(0 1 * * ? *)", **target,
+                             ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2})
+    assert aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScalingPolicies"]
+
+    # When it is deregistered
+    aas.deregister_scalable_target(**target)
+
+    # Then, as on AWS, its policies and scheduled actions are gone with it (moto kept them)
+    assert aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScalingPolicies"] == []
+    assert aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScheduledActions"] == []

@@ -169,7 +169,10 @@ def test_switch_steps_twice_converge(stepper, demo):
     assert "desired count 2 -> 0" in retired["retired"][0]["changed"]
     assert retired_again["retired"][0]["changed"] is None
     assert retired_again["retired"][0]["autoscaling_before"] == {"min": 2, "max": 6}  # remembered, not lost
-    assert demo.scalable_target("web-1") is None and demo.service("web-1")["desiredCount"] == 0
+    parked = demo.scalable_target("web-1")
+    assert (parked["MinCapacity"], parked["MaxCapacity"], parked["SuspendedState"]) == (0, 0, {
+        "DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True})
+    assert demo.service("web-1")["desiredCount"] == 0
 
     marked = stepper.run("CleanUp", "cleanup")
     marked_again = stepper.run("CleanUp", "cleanup")

@@ -66,9 +66,9 @@ def scale_down(plan: Plan, found: compensation.PreparedFound, intent: Intent) ->
     if not intent.acts:
         return {"ecs_service": plan.ecs_service, "changed": None, "found": intent.why}
     changes = []
-    if found.snapshot is not None:
-        autoscaling.deregister(plan.cluster, plan.ecs_service)
-        changes.append("scalable target deregistered")
+    if found.snapshot is not None and not autoscaling.parked(found.snapshot):
+        autoscaling.park(plan.cluster, plan.ecs_service)
+        changes.append("scalable target parked at 0..0, scaling suspended")
     if found.service["desiredCount"] > 0:
         ecs.set_desired(plan.cluster, plan.ecs_service, 0)
         changes.append(f"desired count {found.service['desiredCount']} -> 0")
