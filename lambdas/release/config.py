@@ -303,6 +303,7 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
 
     _unique_checks = field_checked_by("verify", config_rules.unique_checks)
     _ends_at_100 = field_checked_by("traffic_steps", config_rules.ends_at_100)
+    _fits_in_execution = checked_by(config_rules.fits_in_execution)
 
 
 class DeployConfig(DeployConfigReads, Model):

@@ -17,6 +17,15 @@ MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functio
 # worst (every attempt timing out) they must end well before that.
 HTTP_CHECKS_BUDGET_SECONDS = 40
 DEFAULT_APPROVAL_TIMEOUT = 86400
+# How long one execution may run: the definition's TimeoutSeconds (statemachine/release.asl.json; a
+# unit test holds the two equal). Past it the execution times out wherever it is.
+EXECUTION_TIMEOUT_SECONDS = 8 * 86400
+# Beside the waits a config sets, what the other steps of one run may take at most (each step's
+# function time limit, its retries, the undo): an allowance, generous against the minutes they take.
+STEPS_ALLOWANCE_SECONDS = 3600
+# The health waits of one run: the new version's, the re-check before switching, and the old
+# version's when traffic goes back to it.
+HEALTH_WAITS = 3
 
 
 def unique_container_names(containers: list[dict[str, Any]]) -> None:
@@ -75,6 +84,31 @@ def default_heartbeat(data: Any) -> Any:
 def heartbeat_below_timeout(approval: dict[str, Any]) -> None:
     if approval["heartbeat_seconds"] is not None and approval["heartbeat_seconds"] >= approval["timeout_seconds"]:
         raise ValueError("heartbeat_seconds must be below timeout_seconds")
+
+
+def _days(seconds: int) -> str:
+    return f"{seconds} s ({seconds / 86400:.1f} days)"
+
+
+def longest_run(release: dict[str, Any]) -> tuple[int, list[str]]:
+    """The longest an execution of these release settings can run, and what it is made of."""
+    approval = release["approval"]["timeout_seconds"] if release["approval"]["mode"] == "manual" else 0
+    holds = sum(step["hold_seconds"] for step in release["traffic_steps"])
+    health = HEALTH_WAITS * release["health_timeout_seconds"]
+    parts = [("approval.timeout_seconds", approval), (f"{len(release['traffic_steps'])} traffic holds", holds),
+             ("bake_seconds", release["bake_seconds"]), (f"{HEALTH_WAITS} x health_timeout_seconds", health),
+             ("the other steps", STEPS_ALLOWANCE_SECONDS)]
+    return sum(seconds for _, seconds in parts), [f"{name} {seconds} s" for name, seconds in parts if seconds]
+
+
+def fits_in_execution(release: dict[str, Any]) -> None:
+    total, parts = longest_run(release)
+    if total > EXECUTION_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"the longest run these settings allow is {_days(total)} ({', '.join(parts)}), longer than a release's "
+            f"execution may run, {_days(EXECUTION_TIMEOUT_SECONDS)}; shorten the holds, bake_seconds, "
+            "approval.timeout_seconds or health_timeout_seconds"
+        )
 
 
 def worst_seconds(http: dict[str, Any]) -> int:
