@@ -134,6 +134,32 @@ def test_adopt_refuses_what_it_cannot_prove_and_changes_nothing(shop, tmp_path):
     assert world(demo) == before
 
 
+def test_a_service_outside_the_stack_names_is_refused_before_anything_changes(shop, tmp_path):
+    # Given the stack's settings (its cdk.json) allow only services named shop-* and target groups prod-*
+    demo = shop["demo"]
+    before = world(demo)
+    narrow = tmp_path / "cdk.json"
+    narrow.write_text(json.dumps({"app": "python app.py", "context": {
+        "cutover:serviceNamePrefix": "shop-", "cutover:targetGroupNamePrefix": "prod-"}}))
+
+    # When web-legacy (target group demo-web-legacy) is adopted under them, for real or as a dry run
+    for dry in ((), ("--dry-run",)):
+        result = cutover("adopt", "--config", shop["config_path"], "--env", "demo", "--ecs-service", LEGACY,
+                         "--version", "pre-cutover", "--settings", str(narrow), *dry)
+
+        # Then it is refused (exit 2), naming both prefixes and how to widen them; nothing changed
+        assert result.code == 2, result
+        assert "ECS service 'web-legacy' does not start with service_name_prefix 'shop-'" in result.err
+        assert "target group 'demo-web-legacy' (route www) does not start with target_group_name_prefix 'prod-'" in result.err
+        assert "Widen the prefixes in the stack's settings" in result.err
+    assert world(demo) == before
+    # and the local engine's own settings (web-*, demo-*) cover it
+    wide = tmp_path / "context.json"
+    wide.write_text(json.dumps({"cutover:serviceNamePrefix": "web-", "cutover:targetGroupNamePrefix": "demo-"}))
+    assert adopt(shop, "--dry-run", "--settings", str(wide)).code == 0
+    assert world(demo) == before
+
+
 def test_a_label_whose_names_are_taken_is_refused(shop):
     demo = shop["demo"]
     before = world(demo)

@@ -159,7 +159,6 @@ def test_retire_and_rollback_keep_every_kind_of_scaling_of_the_old_version(demo)
     aas.register_scalable_target(**target, SuspendedState=suspended)
 
     def scaling() -> tuple:
-        found = demo.scalable_target("web-1")
         policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId="service/demo/web-1")["ScalingPolicies"]
         actions = aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId="service/demo/web-1")["ScheduledActions"]
         return (sorted((p["PolicyName"], p["PolicyType"], p["PolicyARN"]) for p in policies),
