@@ -246,6 +246,11 @@ class LambdaCheck(Model):
         description="The function (ARN, optionally with a version or alias) invoked with the release context; "
                     "it answers {\"passed\": bool, \"message\": str}. The stack must list it in check_function_arns",
     )
+    timeout_seconds: int = Field(
+        default=10, ge=1, le=30,
+        description="How long the check may take: invoked once per look, a function that has not answered by then "
+                    "fails the check (timed out)",
+    )
 
 
 class VerifyCheck(Model):

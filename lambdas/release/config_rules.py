@@ -13,9 +13,12 @@ from typing import Any
 from release.plan_view import load_balancer_of
 
 MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
-# The HTTP checks of one phase run one after the other inside a step whose function has 60 s: at
-# worst (every attempt timing out) they must end well before that.
+# The checks of one phase run one after the other inside a step whose function has 60 s: at worst
+# (every HTTP attempt and every Lambda check timing out) they must end well before that.
 HTTP_CHECKS_BUDGET_SECONDS = 40
+# A Lambda check's read timeout is this much above its budget (timeout_seconds): the answer of a
+# function that takes its whole budget is still read, not cut off by the connection first.
+LAMBDA_READ_MARGIN_SECONDS = 2
 DEFAULT_APPROVAL_TIMEOUT = 86400
 # How long one execution may run: the definition's TimeoutSeconds (statemachine/release.asl.json; a
 # unit test holds the two equal). Past it the execution times out wherever it is.
@@ -116,6 +119,13 @@ def worst_seconds(http: dict[str, Any]) -> int:
     return http["attempts"] * http["timeout_seconds"] + http["attempts"] - 1
 
 
+def worst_check_seconds(check: dict[str, Any]) -> int:
+    """How long a check of either kind takes at worst."""
+    if check["http"] is not None:
+        return worst_seconds(check["http"])
+    return check["lambda"]["timeout_seconds"] + LAMBDA_READ_MARGIN_SECONDS
+
+
 def one_kind(check: dict[str, Any]) -> None:
     if (check["http"] is None) == (check["lambda"] is None):
         kinds = "http (url, expect_status, timeout_seconds, attempts) or lambda (function_arn)"
@@ -132,13 +142,14 @@ def unique_checks(checks: list[dict[str, Any]]) -> None:
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"check names must be unique; rename {', '.join(repeated)}")
     for phase in ("prepared", "hold"):
-        http = [c for c in checks if phase in c["when"] and c["http"] is not None]
-        worst = sum(worst_seconds(c["http"]) for c in http)
+        ran = [c for c in checks if phase in c["when"] and (c["http"] is not None or c["lambda"] is not None)]
+        worst = sum(worst_check_seconds(c) for c in ran)
         if worst > HTTP_CHECKS_BUDGET_SECONDS:
             raise ValueError(
-                f"the {phase} HTTP checks ({', '.join(c['name'] for c in http)}) could take {worst} s when every "
-                f"attempt times out (attempts x timeout_seconds + a second between attempts); at most "
-                f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
+                f"the {phase} checks ({', '.join(c['name'] for c in ran)}) could take {worst} s when every one times "
+                f"out (HTTP: attempts x timeout_seconds + a second between attempts; Lambda: timeout_seconds + "
+                f"{LAMBDA_READ_MARGIN_SECONDS} s); at most {HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or "
+                "timeout_seconds, or run fewer checks in that phase"
             )
 
 

@@ -327,7 +327,10 @@ MODELS = {
         {'fields': [['function_arn',
                      ['function_arn'],
                      {'type': 'str',
-                      'pattern': '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$'}]],
+                      'pattern': '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$'}],
+                    ['timeout_seconds',
+                     ['timeout_seconds'],
+                     {'type': 'default', 'default': 10, 'schema': {'type': 'int', 'ge': 1, 'le': 30}}]],
          'extra_allowed': False},
     'VerifyCheck':
         {'fields': [['name', ['name'], {'type': 'str', 'pattern': '^[A-Za-z0-9_-]{1,64}$'}],

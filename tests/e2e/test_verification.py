@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -213,12 +214,42 @@ def test_a_check_function_that_raises_or_answers_badly_fails_the_check(demo):
     assert "vague FAILED: the function answered 'looks fine', not {\"passed\"" in result["cause"]
 
 
+def test_a_lambda_check_slower_than_its_timeout_fails_as_timed_out_after_one_invoke(demo):
+    # Given a Lambda check with a 1 s budget whose function takes 2 s
+    calls = []
+
+    def slow(event, context):
+        calls.append(event["phase"])
+        time.sleep(2)
+        return {"passed": True, "message": "fine, eventually"}
+
+    check = demo.engine.add_function("check-slow", slow)
+    config = config_with(demo, verify=[{"name": "slow", "lambda": {"function_arn": check, "timeout_seconds": 1},
+                                        "when": ["prepared"]}])
+
+    # When v2 is released
+    arn = start(demo, "2", config)
+    result = finish(demo, arn)
+
+    # Then the check failed as timed out (its late "passed" is not believed), after one invoke, and the
+    # prepared version is torn down as for any failing check
+    assert result["error"] == "VerificationFailed", result.get("cause")
+    assert "slow FAILED: timed out: answered after 2." in result["cause"]
+    assert "over its timeout_seconds (1 s)" in result["cause"]
+    assert calls == ["prepared"]
+    assert_torn_down(demo, "web-2")
+    assert_v1_serves_as_before(demo)
+
+
 @pytest.mark.parametrize("verify, message", [
     ([{"name": "smoke"}], "release.verify.0.http: check 'smoke' needs one of http"),
     ([{"name": "a", "http": {"url": "http://x/"}}, {"name": "a", "http": {"url": "http://y/"}}],
      "check names must be unique; rename a"),
     ([{"name": "slow", "http": {"url": "http://x/", "timeout_seconds": 30, "attempts": 3}}],
-     "could take 92 s when every attempt times out"),
+     "could take 92 s when every one times out"),
+    ([{"name": "slow", "http": {"url": "http://x/", "timeout_seconds": 10, "attempts": 2}},
+      {"name": "fn", "lambda": {"function_arn": check_function_arn("check-fn"), "timeout_seconds": 20}}],
+     "the prepared checks (slow, fn) could take 43 s when every one times out"),
     ([{"name": "fn", "lambda": {"function_arn": "contract-tests"}}], "release.verify.0.lambda.function_arn"),
 ])
 def test_bad_verify_config_is_refused_before_anything_changes(demo, verify, message):
