@@ -149,6 +149,10 @@ def apply(adoption: Adoption) -> None:
             ecs.tag(tagging.arn, tagging.missing)
         else:
             elbv2.add_tags(tagging.arn, tagging.missing)
+    if not adoption.recorded:
+        # The version's own item holds its config (release.record_decision): written before the record names it.
+        records.update(naming.version_key(adoption.plan.env, adoption.plan.service, adoption.plan.version),
+                       {"version": adoption.plan.version, "config": adoption.plan.config.model_dump(mode="json")})
     if not adoption.recorded and not records.update(adoption.plan.record_key, {"cluster": adoption.plan.cluster,
                                                                                 "current": adoption.current},
                                                      unless_set="current"):
@@ -223,7 +227,6 @@ def _record(plan: Plan, adopted_by: str | None) -> tuple[dict[str, Any], bool]:
     return {
         "version": plan.version, "ecs_service": plan.ecs_service, "release": ADOPTED,
         "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
-        "config": plan.config.model_dump(mode="json"),
         "at": datetime.now(timezone.utc).isoformat(), "adopted_by": adopted_by,
     }, False
 

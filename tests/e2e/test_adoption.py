@@ -249,7 +249,8 @@ def test_the_first_release_retires_the_adopted_service_like_any_old_version(shop
     assert "cutover:obsolete-since" in service_tags(demo, LEGACY)
     previous = record(demo)["previous"]["M"]
     assert previous["ecs_service"]["S"] == LEGACY and previous["desired_count"]["N"] == "3"
-    assert previous["autoscaling"]["M"]["min"]["N"] == "3"
+    legacy = demo.client("dynamodb").get_item(TableName=TABLE_NAME, Key={"pk": {"S": "version#demo#web#pre-cutover"}})["Item"]
+    assert legacy["autoscaling"]["M"]["min"]["N"] == "3"
     assert previous["target_groups"]["M"] == {"www": {"S": LEGACY_GROUP}}  # its own names, for the rollback
 
 

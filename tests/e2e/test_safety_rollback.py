@@ -64,7 +64,8 @@ def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(de
     record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
     previous = record["previous"]["M"]
     assert (previous["version"]["S"], previous["desired_count"]["N"]) == ("1", "2")
-    assert (previous["autoscaling"]["M"]["min"]["N"], previous["autoscaling"]["M"]["max"]["N"]) == ("2", "6")
+    v1 = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "version#demo#web#1"}})["Item"]
+    assert (v1["autoscaling"]["M"]["min"]["N"], v1["autoscaling"]["M"]["max"]["N"]) == ("2", "6")
 
     # When `cutover rollback` is run
     rollback = cutover("rollback", "--env", "demo", "--service", "web", "--name", "rollback-web", "--wait",
@@ -122,12 +123,12 @@ def test_rollback_with_nothing_retired_fails_before_any_change(demo):
 
 
 def test_rollback_to_a_config_todays_rules_refuse_fails_naming_the_version_before_any_change(demo):
-    # Given v2 released over v1, and the record keeping v1's config as an older Cutover wrote it,
+    # Given v2 released over v1, and v1's item keeping its config as an older Cutover wrote it,
     # with an alarm interval (1200 s) above today's 600 s cap
     assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
     demo.client("dynamodb").update_item(
-        TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}},
-        UpdateExpression="SET previous.config.#release.alarm_check_seconds = :seconds",
+        TableName="cutover-releases", Key={"pk": {"S": "version#demo#web#1"}},
+        UpdateExpression="SET config.#release.alarm_check_seconds = :seconds",
         ExpressionAttributeNames={"#release": "release"}, ExpressionAttributeValues={":seconds": {"N": "1200"}},
     )
     before = world(demo)

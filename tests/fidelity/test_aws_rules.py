@@ -335,3 +335,16 @@ def test_deregistering_a_scalable_target_deletes_its_policies_and_scheduled_acti
     # Then, as on AWS, its policies and scheduled actions are gone with it (moto kept them)
     assert aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScalingPolicies"] == []
     assert aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScheduledActions"] == []
+
+
+def test_a_dynamodb_item_over_400_kb_is_refused(demo):
+    dynamodb = demo.client("dynamodb")
+    table = "cutover-releases"
+    key = {"pk": {"S": "version#demo#web#huge"}}
+
+    error = refused(dynamodb.put_item, TableName=table, Item={**key, "config": {"S": "x" * 420_000}})
+    assert error["Code"] == "ValidationException" and "maximum allowed size" in error["Message"]
+    dynamodb.put_item(TableName=table, Item={**key, "config": {"S": "x" * 300_000}})
+    error = refused(dynamodb.update_item, TableName=table, Key=key, UpdateExpression="SET more = :v",
+                    ExpressionAttributeValues={":v": {"S": "x" * 120_000}})
+    assert error["Code"] == "ValidationException" and "maximum allowed size" in error["Message"]

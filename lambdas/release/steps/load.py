@@ -82,7 +82,13 @@ def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[
             f"version: service {start.service!r} in env {start.env!r} keeps no {wanted}; it keeps {', '.join(choices)}"
         )
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
+    # Its config and autoscaling are in its own item (a record of an older Cutover holds them inline).
+    item = records.get(naming.version_key(start.env, start.service, target["version"])) or {}
+    target = {**item, **target}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
+    if not target.get("config"):
+        raise NothingToRollBack(f"version: no config is kept for version {target['version']!r} of {start.service!r} "
+                                f"in env {start.env!r}; release that version again instead of rolling back")
     try:
         config = DeployConfigView(config_check.deploy_config(target["config"]))
     except config_check.Invalid as error:
