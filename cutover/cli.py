@@ -370,8 +370,10 @@ def _name_scope(ctx: Context) -> Any:
         return adoption.NameScope(**{name: str(found.get(name) or "") for name in keys},
                                   source=f"stack {ctx.connection.stack_name}'s settings")
     if ctx.connection.endpoint_url:
-        from cutover.local.iam.policies import local_settings
-
+        try:
+            from cutover.local.iam.policies import local_settings
+        except ImportError:  # an install without the local engine, against some other endpoint
+            return None
         settings = local_settings()
         return adoption.NameScope(**{name: settings[name] for name in keys}, source="the local engine's stack settings")
     return None
