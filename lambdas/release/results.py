@@ -349,7 +349,7 @@ class Traffic(StepResult):
 
 @dataclass
 class Retired(StepResult):
-    """RetireOldVersion: per old service what was scaled down and deregistered."""
+    """RetireOldVersion: per old service what was scaled down and its scalable target parked."""
     retired: list[dict[str, Any]] = field(default_factory=list)
     found: str | None = optional()
 
