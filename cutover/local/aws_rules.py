@@ -303,6 +303,22 @@ def _request_without_token(response: Any) -> str:
     return json.dumps(params, sort_keys=True)
 
 
+def _forget_scaling(account: str, region: str, cluster: str, service: str) -> None:
+    """A deleted ECS service takes its scalable target, scaling policies and scheduled actions with it
+    (moto kept them, so a service made again under the name would find them)."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    backend = applicationautoscaling_backends[account][region]
+    resource = f"service/{cluster}/{service}"
+    for targets in backend.targets.values():
+        targets.pop(resource, None)
+    for key, policy in list(backend.policies.items()):
+        if policy.service_namespace == "ecs" and policy.resource_id == resource:
+            del backend.policies[key]
+    backend.scheduled_actions = [a for a in backend.scheduled_actions
+                                 if not (a.service_namespace == "ecs" and a.resource_id == resource)]
+
+
 def _delete_service(original: Callable) -> Callable:
     def delete(self, *args, **kwargs):
         _settle()
@@ -312,6 +328,7 @@ def _delete_service(original: Callable) -> Callable:
         if existing is not None and not already_gone:
             # moto makes a deleted service INACTIVE at once; on AWS it drains first.
             existing.status = "DRAINING"
+            _forget_scaling(self.current_account, self.region, existing.cluster_arn.rsplit("/", 1)[-1], existing.name)
             with _lock:
                 _draining[existing.arn] = (existing, time.time() + service_drain_seconds)
         return result
