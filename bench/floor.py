@@ -81,7 +81,7 @@ FLOOR = [
     StepFloor("ShiftTraffic", "ModifyRule per route and traffic step", lambda r: r.routes * len(r.holds)),
     StepFloor("RetireOldVersion", "DescribeRules (no public rule still sends it traffic), DescribeServices (its count, "
               "for a rollback), DescribeScalableTargets and DescribeScalingPolicies (its autoscaling, for a rollback), "
-              "DeregisterScalableTarget, UpdateService to 0, UpdateItem (the record keeps what a rollback restores)",
+              "RegisterScalableTarget parked at 0..0, UpdateService to 0, UpdateItem (the record keeps what a rollback restores)",
               lambda r: 4 + (3 if r.old_autoscaling else 0)),
     StepFloor("CleanUp", "GetResources (what an earlier release marked obsolete; deletes only when there is some), "
               "then one tag call: the retired service's target group carries the mark cleanup looks for (its ownership "

@@ -147,7 +147,7 @@ def end_state(world: World, unfinished: Collection[str] = ()) -> tuple[str, list
 
     def idle(service: str, how: str) -> None:
         found = world.service(service)
-        if found and (found["desiredCount"] != 0 or world.scaling(service)[0] is not None):
+        if found and (found["desiredCount"] != 0 or world.scaling(service)[0] not in (None, (0, 0))):
             problems.append(f"{service} should be {how} but runs {found['desiredCount']} tasks, scaling {world.scaling(service)}")
 
     if forward == {GROUP[OLD]}:

@@ -35,6 +35,32 @@ class AdoptionRefused(Exception):
     """The world is not as adoption needs it; the message names the field and the fix. Nothing changed."""
 
 
+@dataclass(frozen=True)
+class NameScope:
+    """The names the stack lets the release functions change (its settings `service_name_prefix` and
+    `target_group_name_prefix`), and where they were read from."""
+    service_name_prefix: str = ""
+    target_group_name_prefix: str = ""
+    source: str = "the stack's settings"
+
+
+def _within_scope(scope: NameScope, ecs_service: str, groups: dict[str, dict[str, Any]]) -> None:
+    """The first release retires the adopted service and a rollback brings it and its target groups back:
+    the release functions may do that only to names within the stack's prefixes (AccessDenied, after
+    traffic moved, otherwise)."""
+    outside = [f"ECS service {ecs_service!r} does not start with service_name_prefix {scope.service_name_prefix!r} "
+               "(context cutover:serviceNamePrefix)"] if not ecs_service.startswith(scope.service_name_prefix) else []
+    outside += [f"target group {g['TargetGroupName']!r} (route {route}) does not start with target_group_name_prefix "
+                f"{scope.target_group_name_prefix!r} (context cutover:targetGroupNamePrefix)"
+                for route, g in groups.items() if not g["TargetGroupName"].startswith(scope.target_group_name_prefix)]
+    if outside:
+        raise AdoptionRefused(
+            f"--ecs-service: the release functions may change only the names {scope.source} allow, and "
+            + "; ".join(outside) + ". Its first release, and its rollback, would be refused (AccessDenied) after "
+            "traffic moved. Widen the prefixes in the stack's settings to cover these names (a shorter prefix, or '' "
+            "for any name) and deploy the stack again, then adopt; nothing was changed")
+
+
 @dataclass
 class Tagging:
     kind: str  # "target group" or "ECS service"
@@ -84,8 +110,10 @@ def check_names(env: str, version: str) -> None:
             "ending with a letter or digit (for example: pre-cutover)")
 
 
-def decide(config: DeployConfig, env: str, ecs_service: str, version: str, adopted_by: str | None) -> Adoption:
-    """Read the world, check every rule, and say what adoption would tag and record. Changes nothing."""
+def decide(config: DeployConfig, env: str, ecs_service: str, version: str, adopted_by: str | None,
+           scope: NameScope | None = None) -> Adoption:
+    """Read the world, check every rule, and say what adoption would tag and record. Changes nothing.
+    (`scope`: the stack's name prefixes; None: the names are not checked.)"""
     check_names(env, version)
     try:
         check_references(config)
@@ -93,6 +121,8 @@ def decide(config: DeployConfig, env: str, ecs_service: str, version: str, adopt
         raise AdoptionRefused(f"config: {error}") from error
     service = _adoptable_service(config, ecs_service)
     groups = {route.name: _serving_group(config, index, route, service) for index, route in enumerate(config.routes)}
+    if scope is not None:
+        _within_scope(scope, ecs_service, groups)
     plan = build_plan(action="release", env=env, version=version, image=None, environment={}, config=config,
                       release_id=ADOPTED, names={"ecs_service": ecs_service,
                                                  "target_groups": {r: g["TargetGroupName"] for r, g in groups.items()}})
@@ -119,6 +149,10 @@ def apply(adoption: Adoption) -> None:
             ecs.tag(tagging.arn, tagging.missing)
         else:
             elbv2.add_tags(tagging.arn, tagging.missing)
+    if not adoption.recorded:
+        # The version's own item holds its config (release.record_decision): written before the record names it.
+        records.update(naming.version_key(adoption.plan.env, adoption.plan.service, adoption.plan.version),
+                       {"version": adoption.plan.version, "config": adoption.plan.config.model_dump(mode="json")})
     if not adoption.recorded and not records.update(adoption.plan.record_key, {"cluster": adoption.plan.cluster,
                                                                                 "current": adoption.current},
                                                      unless_set="current"):
@@ -193,7 +227,6 @@ def _record(plan: Plan, adopted_by: str | None) -> tuple[dict[str, Any], bool]:
     return {
         "version": plan.version, "ecs_service": plan.ecs_service, "release": ADOPTED,
         "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
-        "config": plan.config.model_dump(mode="json"),
         "at": datetime.now(timezone.utc).isoformat(), "adopted_by": adopted_by,
     }, False
 
@@ -245,5 +278,5 @@ def text(report: dict[str, Any]) -> str:
               f"ECS service {record['current']['ecs_service']}"
               + (" (already recorded)" if record["found"] else " (written)" if record["changed"] else "")]
     lines += ["", f"Next: `cutover start --env {r['env']} …` releases a new version; it retires {r['ecs_service']} "
-              "(autoscaling recorded and removed, desired count 0) and `cutover rollback` can bring it back."]
+              "(autoscaling recorded and parked, desired count 0) and `cutover rollback` can bring it back."]
     return "\n".join(lines)

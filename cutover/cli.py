@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -400,6 +401,34 @@ def _release_table_if_any(ctx: Context) -> str | None:
         return None
 
 
+def _name_scope(ctx: Context) -> Any:
+    """The stack's name prefixes: --settings (the stack's CDK context: cdk.json or its `context`), else the
+    stack's NameScope output, else, against a local endpoint, the local engine's own settings."""
+    from cutover import adoption
+
+    keys = {"service_name_prefix": "cutover:serviceNamePrefix", "target_group_name_prefix": "cutover:targetGroupNamePrefix"}
+    if ctx.args.settings:
+        try:
+            data = json.loads(Path(ctx.args.settings).read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--settings {ctx.args.settings}: not a readable JSON file ({error})") from error
+        context = data.get("context", data) if isinstance(data, dict) else {}
+        return adoption.NameScope(**{name: str(context.get(key) or "") for name, key in keys.items()},
+                                  source=f"the stack settings in {ctx.args.settings}")
+    found = ctx.connection.name_scope()
+    if found is not None:
+        return adoption.NameScope(**{name: str(found.get(name) or "") for name in keys},
+                                  source=f"stack {ctx.connection.stack_name}'s settings")
+    if ctx.connection.endpoint_url:
+        try:
+            from cutover.local.iam.policies import local_settings
+        except ImportError:  # an install without the local engine, against some other endpoint
+            return None
+        settings = local_settings()
+        return adoption.NameScope(**{name: settings[name] for name in keys}, source="the local engine's stack settings")
+    return None
+
+
 def cmd_adopt(ctx: Context) -> int:
     from cutover import adoption, configfile, planning
 
@@ -408,9 +437,10 @@ def cmd_adopt(ctx: Context) -> int:
     if not checked.valid:
         raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
     identity = None if a.dry_run else _caller_identity(ctx)
+    scope = _name_scope(ctx)
     try:
         with planning.release_clients(ctx.connection, ctx.connection.release_table()):
-            found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity)
+            found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity, scope)
             applied = not a.dry_run and not found.done
             if applied:
                 adoption.apply(found)
@@ -613,6 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ecs-service", required=True, metavar="NAME", help="the ECS service that serves the public rules today")
     p.add_argument("--version", required=True, metavar="LABEL", help="the version label it gets, e.g. pre-cutover")
     p.add_argument("--dry-run", action="store_true", help="check and show what would be tagged and recorded; change nothing")
+    p.add_argument("--settings", metavar="FILE",
+                   help="the stack's settings (cdk.json, or its context) whose name prefixes the service must fit "
+                        "(default: the stack's NameScope output)")
 
     p = command("diagram", cmd_diagram, "Print the release flow as a Mermaid flowchart, from the state machine definition.")
     p.add_argument("--definition", metavar="FILE", help="an ASL file (default: statemachine/release.asl.json)")

@@ -1,6 +1,7 @@
 """Where the commands talk to: AWS session (profile, region, endpoint) and the release state machine."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from cutover.exits import NotFound, UsageError
 STACK_NAME = "Cutover"
 STACK_OUTPUT = "StateMachineArn"
 TABLE_OUTPUT = "ReleaseTableName"
+SCOPE_OUTPUT = "NameScope"
 STATE_MACHINE_NAME = "cutover-release"  # what the local engine deploys
 TABLE_NAME = "cutover-releases"  # the local engine's release table
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -66,6 +68,11 @@ class Connection:
         except ClientError:
             return None  # no such stack here: the sandbox deploys without CloudFormation
         return next((o["OutputValue"] for s in stacks[:1] for o in s.get("Outputs", []) if o["OutputKey"] == key), None)
+
+    def name_scope(self) -> dict[str, str] | None:
+        """The stack's name prefixes (its NameScope output), or None where no stack says them."""
+        found = self._stack_output(SCOPE_OUTPUT)
+        return json.loads(found) if found else None
 
     def release_table(self) -> str:
         """CUTOVER_RELEASE_TABLE, then the stack's ReleaseTableName output, then the local engine's table."""

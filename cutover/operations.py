@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from release.registry import APPROVAL
-from release.results import ApprovalAnswer, Check, StepResult
+from release.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
 
 from cutover import states
 
@@ -251,7 +251,9 @@ def readable_cause(cause: str | None) -> str | None:
         report = json.loads(cause or "")
     except ValueError:
         return cause
-    return str(report["errorMessage"]) if isinstance(report, dict) and "errorMessage" in report else cause
+    if isinstance(report, dict) and "errorMessage" in report:
+        return split_message(str(report["errorMessage"]))[0]
+    return cause
 
 
 def unfinished_work(description: dict[str, Any]) -> list[dict[str, str]]:
@@ -280,11 +282,31 @@ def latest_by_type(events: list[dict[str, Any]]) -> dict[type[StepResult], StepR
 def check_results(events: list[dict[str, Any]]) -> list[Check]:
     """The last result of each verification check in each phase it ran in, read through the steps' result types."""
     found: dict[tuple[str, str], Check] = {}
-    for state, output in step_results(events):
-        result = states.read(state, output)
-        for check in result.verification_checks() if result else []:
-            found[(check.name, check.phase)] = check
+    state: str | None = None
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+        elif kind in _SUCCEEDED_DETAILS and state:
+            result = states.read(state, _loads(event[_SUCCEEDED_DETAILS[kind]].get("output")))
+            for check in result.verification_checks() if result else []:
+                found[(check.name, check.phase)] = check
+        elif kind in _FAILED_DETAILS and not kind.startswith("Execution"):
+            # A failing check fails its step: its results are in the step's error.
+            for check in checks_of(failed_checks((event.get(_FAILED_DETAILS[kind]) or {}).get("cause"))):
+                found[(check.name, check.phase)] = check
     return list(found.values())
+
+
+def failed_checks(cause: str | None) -> list[dict[str, Any]]:
+    """The checks a failed step's error carries (a Lambda error's cause is its JSON report)."""
+    try:
+        report = json.loads(cause or "")
+    except ValueError:
+        return []
+    if not isinstance(report, dict) or "errorMessage" not in report:
+        return []
+    return split_message(str(report["errorMessage"]))[1]
 
 
 def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:

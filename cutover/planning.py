@@ -308,7 +308,7 @@ def text(report: dict[str, Any]) -> str:
     lines += ["", *_diff_text(report.get("diff")), "Would retire"]
     for old in report["retire"] or []:
         scaling = old["autoscaling"]
-        scaling_text = f"scalable target {scaling['min']}..{scaling['max']} deregistered (kept for a rollback), " if scaling else ""
+        scaling_text = f"scalable target {scaling['min']}..{scaling['max']} parked at 0..0 with its scaling suspended (policies and scheduled actions kept for a rollback), " if scaling else ""
         now = f"{scaling_text}desired {old['desired_count']} -> 0" if old["changed"] else "already at zero"
         lines.append(f"  {old['ecs_service']} (v{old['version']}): {now}, " + ("marked obsolete" if old["marked"] else old["mark_found"]))
     if not report["retire"]:

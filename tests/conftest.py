@@ -128,6 +128,13 @@ class Demo:
             ServiceNamespace="ecs", ResourceIds=[f"service/demo/{service}"])["ScalableTargets"]
         return targets[0] if targets else None
 
+    def parked(self, service: str) -> bool:
+        """Its scalable target held at zero with every kind of scaling suspended, as a retired version's is."""
+        target = self.scalable_target(service)
+        return target is not None and (target["MinCapacity"], target["MaxCapacity"]) == (0, 0) and all(
+            (target.get("SuspendedState") or {}).get(key) for key in
+            ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended"))
+
     def target_group_names(self) -> set[str]:
         return {g["TargetGroupName"] for g in self.client("elbv2").describe_target_groups()["TargetGroups"]}
 

@@ -1,6 +1,7 @@
 """`CutoverStack`: the release orchestrator configured from CDK context, and the outputs the CLI needs."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +25,10 @@ class CutoverStack(Stack):
                   description="Start releases here (cutover start, or StartExecution from CI)")
         CfnOutput(self, "NotificationTopicArn", value=orchestrator.topic.topic_arn)
         CfnOutput(self, "ReleaseTableName", value=orchestrator.table.table_name)
+        # What `cutover adopt` checks a service's names against: the names the release functions may change.
+        CfnOutput(self, "NameScope", value=json.dumps({"service_name_prefix": props.service_name_prefix,
+                                                       "target_group_name_prefix": props.target_group_name_prefix}),
+                  description="The ECS service and target group name prefixes the release functions may change")
         CfnOutput(self, "CiPolicyArn", value=orchestrator.ci_policy.managed_policy_arn,
                   description="Attach to the role CI assumes to start and follow releases")
         CfnOutput(self, "ApproverPolicyArn", value=orchestrator.approver_policy.managed_policy_arn,

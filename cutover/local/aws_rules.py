@@ -43,6 +43,7 @@ RESOURCE_LABEL = re.compile(r"^app/[^/]+/[0-9a-f]+/targetgroup/[^/]+/[0-9a-f]+$"
 
 _draining: dict[str, tuple[Any, float]] = {}  # service ARN -> (moto service, when it becomes INACTIVE)
 _service_tokens: dict[str, tuple[str, str]] = {}  # service ARN -> the clientToken it was created with, and the request
+_used_tokens: dict[tuple[str, str], str] = {}  # (cluster, clientToken) -> the request it came with
 _lock = threading.Lock()
 
 
@@ -280,6 +281,10 @@ def _create_service(original: Callable) -> Callable:
             if not token or _service_tokens.get(existing.arn) != (token, request):
                 raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
             return ActionResult({"service": existing})
+        cluster = self._get_param("cluster", "default").rsplit("/", 1)[-1]
+        if token and _used_tokens.get((cluster, token), request) != request:
+            # A token stays bound to the request it first came with, even once that service is gone.
+            raise Refused("InvalidParameterException", "Creation of service was not idempotent.")
         result = original(self, *args, **kwargs)
         created = _service_by_name(self.ecs_backend, self._get_param("cluster", "default"), self._get_param("serviceName"))
         if created is not None:
@@ -287,6 +292,7 @@ def _create_service(original: Callable) -> Callable:
             created.created_at = utcnow()
             if token:
                 _service_tokens[created.arn] = (token, request)
+                _used_tokens[(cluster, token)] = request
         return result
 
     return create
@@ -295,6 +301,22 @@ def _create_service(original: Callable) -> Callable:
 def _request_without_token(response: Any) -> str:
     params = {k: v for k, v in json.loads(response.body or "{}").items() if k != "clientToken"}
     return json.dumps(params, sort_keys=True)
+
+
+def _forget_scaling(account: str, region: str, cluster: str, service: str) -> None:
+    """A deleted ECS service takes its scalable target, scaling policies and scheduled actions with it
+    (moto kept them, so a service made again under the name would find them)."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    backend = applicationautoscaling_backends[account][region]
+    resource = f"service/{cluster}/{service}"
+    for targets in backend.targets.values():
+        targets.pop(resource, None)
+    for key, policy in list(backend.policies.items()):
+        if policy.service_namespace == "ecs" and policy.resource_id == resource:
+            del backend.policies[key]
+    backend.scheduled_actions = [a for a in backend.scheduled_actions
+                                 if not (a.service_namespace == "ecs" and a.resource_id == resource)]
 
 
 def _delete_service(original: Callable) -> Callable:
@@ -306,6 +328,7 @@ def _delete_service(original: Callable) -> Callable:
         if existing is not None and not already_gone:
             # moto makes a deleted service INACTIVE at once; on AWS it drains first.
             existing.status = "DRAINING"
+            _forget_scaling(self.current_account, self.region, existing.cluster_arn.rsplit("/", 1)[-1], existing.name)
             with _lock:
                 _draining[existing.arn] = (existing, time.time() + service_drain_seconds)
         return result
@@ -399,6 +422,24 @@ def _describe_scaling_policies(original: Callable) -> Callable:
         return json.dumps({"ScalingPolicies": [_build_policy(p) for p in page], **({"NextToken": token} if token else {})})
 
     return describe
+
+
+def _deregister_scalable_target(original: Callable) -> Callable:
+    """DeregisterScalableTarget deletes the target's scaling policies and scheduled actions with it;
+    moto kept both, so a release that deregistered and put back only some of them looked whole."""
+
+    def deregister(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        backend = self.applicationautoscaling_backend
+        target = (self._get_param("ServiceNamespace"), self._get_param("ResourceId"), self._get_param("ScalableDimension"))
+        for key, policy in list(backend.policies.items()):
+            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == target:
+                del backend.policies[key]
+        backend.scheduled_actions = [a for a in backend.scheduled_actions
+                                     if (a.service_namespace, a.resource_id, a.scalable_dimension) != target]
+        return result
+
+    return deregister
 
 
 # -- CloudWatch ----------------------------------------------------------------------------------
@@ -502,6 +543,7 @@ def reset() -> None:
         _draining.clear()
         _service_tokens.clear()
         _tag_views.clear()
+        _used_tokens.clear()
     tagging_lag_seconds = 0.0
 
 
@@ -534,6 +576,7 @@ def install() -> None:
     _wrap(EC2ContainerServiceResponse, "delete_service", _delete_service)
     _wrap(EC2ContainerServiceResponse, "list_services", _list_services)
     _wrap(ApplicationAutoScalingResponse, "describe_scaling_policies", _describe_scaling_policies)
+    _wrap(ApplicationAutoScalingResponse, "deregister_scalable_target", _deregister_scalable_target)
     _wrap(CloudWatchResponse, "describe_alarms", _describe_alarms)
     _wrap(StepFunctionResponse, "get_execution_history", _execution_history)
     from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend

@@ -43,7 +43,7 @@ MUTATING = {
     "elbv2": {"CreateTargetGroup", "DeleteTargetGroup", "ModifyRule", "AddTags", "RemoveTags"},
     "ecs": {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService", "TagResource",
             "UntagResource"},
-    "application-autoscaling": {"RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy"},
+    "application-autoscaling": {"RegisterScalableTarget", "PutScalingPolicy"},
     "dynamodb": {"PutItem", "UpdateItem", "DeleteItem"},
 }
 

@@ -15,19 +15,23 @@ from release.adapters import aws_errors
 # Standard retry mode backs off with jitter on throttling before the state machine's own Retry.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _lock = threading.Lock()
-_clients: dict[tuple[str, str | None, str | None], object] = {}
+_clients: dict[tuple[str, str | None, str | None, int | None], object] = {}
 _client_hooks: list[Callable[[object], None]] = []
 _session: list[boto3.session.Session] = []
 
 
-def client(name: str):
+def client(name: str, read_timeout: int | None = None):
+    """The steps' client of `name`. `read_timeout`: a client that waits that long for an answer and
+    sends each request once (no SDK retry), for a call with a time budget of its own."""
     # Client creation is not thread-safe; locally several steps run at once on one process.
-    key = (name, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"))
+    key = (name, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_DEFAULT_REGION"), read_timeout)
+    config = _CONFIG if read_timeout is None else _CONFIG.merge(
+        Config(read_timeout=read_timeout, retries={"mode": "standard", "total_max_attempts": 1}))
     with _lock:
         if key not in _clients:
             if not _session:
                 _session.append(boto3.session.Session())
-            created = _session[0].client(name, config=_CONFIG)
+            created = _session[0].client(name, config=config)
             aws_errors.install(created)
             for hook in _client_hooks:
                 hook(created)

@@ -139,7 +139,7 @@ def old_version_back(plan: Plan, name: str, service: dict[str, Any] | None, save
                      snapshot: dict[str, Any] | None) -> Intent:
     """The old service back at the count and autoscaling remembered when it was retired (`saved`);
     gone or someone else's: kept as it is. (`snapshot`: its scalable target now, read only when
-    one was remembered.)"""
+    one was remembered; parked at retirement, or gone, it is restored.)"""
     if service is None:
         return Intent(KEEP, OLD_VERSION, name, why="service no longer exists")
     if not ownership.of_service(plan, ecs.tags_of(service)):
@@ -148,7 +148,7 @@ def old_version_back(plan: Plan, name: str, service: dict[str, Any] | None, save
     after = dict(now)
     if service["desiredCount"] == 0 and saved.get("desired_count"):
         after["desired_count"] = int(saved["desired_count"])
-    if saved.get("autoscaling") and snapshot is None:
+    if saved.get("autoscaling") and (snapshot is None or autoscaling.parked(snapshot)):
         after["autoscaling"] = saved["autoscaling"]
     if after == now:
         return Intent(KEEP, OLD_VERSION, name, before=now, after=now, why="already at its capacity and autoscaling")

@@ -276,6 +276,11 @@ class LambdaCheck(Model):
         description="The function (ARN, optionally with a version or alias) invoked with the release context; "
                     "it answers {\"passed\": bool, \"message\": str}. The stack must list it in check_function_arns",
     )
+    timeout_seconds: int = Field(
+        default=10, ge=1, le=30,
+        description="How long the check may take: invoked once per look, a function that has not answered by then "
+                    "fails the check (timed out)",
+    )
 
 
 class VerifyCheck(Model):
@@ -333,6 +338,7 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
 
     _unique_checks = field_checked_by("verify", config_rules.unique_checks)
     _ends_at_100 = field_checked_by("traffic_steps", config_rules.ends_at_100)
+    _fits_in_execution = checked_by(config_rules.fits_in_execution)
 
 
 class DeployConfig(DeployConfigReads, Model):

@@ -13,9 +13,12 @@ from typing import Any
 from release.plan_view import load_balancer_of
 
 MAX_CONFIG_BYTES = 64 * 1024  # keeps every state's data well under Step Functions' 256 KiB
-# The HTTP checks of one phase run one after the other inside a step whose function has 60 s: at
-# worst (every attempt timing out) they must end well before that.
+# The checks of one phase run one after the other inside a step whose function has 60 s: at worst
+# (every HTTP attempt and every Lambda check timing out) they must end well before that.
 HTTP_CHECKS_BUDGET_SECONDS = 40
+# A Lambda check's read timeout is this much above its budget (timeout_seconds): the answer of a
+# function that takes its whole budget is still read, not cut off by the connection first.
+LAMBDA_READ_MARGIN_SECONDS = 2
 DEFAULT_APPROVAL_TIMEOUT = 86400
 # Names that say their value is a secret. A plain value travels in the start input and the task
 # definition, which the execution history shows to anyone with states:GetExecutionHistory.
@@ -56,6 +59,15 @@ def refuse_deploy_time_secrets(environment: dict[str, Any], config: dict[str, An
     if found:
         raise ValueError(_plain_secrets_message(
             "environment (--env-var)", found, "the containers' (those that receive the release's image) "))
+# How long one execution may run: the definition's TimeoutSeconds (statemachine/release.asl.json; a
+# unit test holds the two equal). Past it the execution times out wherever it is.
+EXECUTION_TIMEOUT_SECONDS = 8 * 86400
+# Beside the waits a config sets, what the other steps of one run may take at most (each step's
+# function time limit, its retries, the undo): an allowance, generous against the minutes they take.
+STEPS_ALLOWANCE_SECONDS = 3600
+# The health waits of one run: the new version's, the re-check before switching, and the old
+# version's when traffic goes back to it.
+HEALTH_WAITS = 3
 
 
 def unique_container_names(containers: list[dict[str, Any]]) -> None:
@@ -116,9 +128,41 @@ def heartbeat_below_timeout(approval: dict[str, Any]) -> None:
         raise ValueError("heartbeat_seconds must be below timeout_seconds")
 
 
+def _days(seconds: int) -> str:
+    return f"{seconds} s ({seconds / 86400:.1f} days)"
+
+
+def longest_run(release: dict[str, Any]) -> tuple[int, list[str]]:
+    """The longest an execution of these release settings can run, and what it is made of."""
+    approval = release["approval"]["timeout_seconds"] if release["approval"]["mode"] == "manual" else 0
+    holds = sum(step["hold_seconds"] for step in release["traffic_steps"])
+    health = HEALTH_WAITS * release["health_timeout_seconds"]
+    parts = [("approval.timeout_seconds", approval), (f"{len(release['traffic_steps'])} traffic holds", holds),
+             ("bake_seconds", release["bake_seconds"]), (f"{HEALTH_WAITS} x health_timeout_seconds", health),
+             ("the other steps", STEPS_ALLOWANCE_SECONDS)]
+    return sum(seconds for _, seconds in parts), [f"{name} {seconds} s" for name, seconds in parts if seconds]
+
+
+def fits_in_execution(release: dict[str, Any]) -> None:
+    total, parts = longest_run(release)
+    if total > EXECUTION_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"the longest run these settings allow is {_days(total)} ({', '.join(parts)}), longer than a release's "
+            f"execution may run, {_days(EXECUTION_TIMEOUT_SECONDS)}; shorten the holds, bake_seconds, "
+            "approval.timeout_seconds or health_timeout_seconds"
+        )
+
+
 def worst_seconds(http: dict[str, Any]) -> int:
     """How long an HTTP check takes when every attempt times out."""
     return http["attempts"] * http["timeout_seconds"] + http["attempts"] - 1
+
+
+def worst_check_seconds(check: dict[str, Any]) -> int:
+    """How long a check of either kind takes at worst."""
+    if check["http"] is not None:
+        return worst_seconds(check["http"])
+    return check["lambda"]["timeout_seconds"] + LAMBDA_READ_MARGIN_SECONDS
 
 
 def one_kind(check: dict[str, Any]) -> None:
@@ -137,13 +181,14 @@ def unique_checks(checks: list[dict[str, Any]]) -> None:
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"check names must be unique; rename {', '.join(repeated)}")
     for phase in ("prepared", "hold"):
-        http = [c for c in checks if phase in c["when"] and c["http"] is not None]
-        worst = sum(worst_seconds(c["http"]) for c in http)
+        ran = [c for c in checks if phase in c["when"] and (c["http"] is not None or c["lambda"] is not None)]
+        worst = sum(worst_check_seconds(c) for c in ran)
         if worst > HTTP_CHECKS_BUDGET_SECONDS:
             raise ValueError(
-                f"the {phase} HTTP checks ({', '.join(c['name'] for c in http)}) could take {worst} s when every "
-                f"attempt times out (attempts x timeout_seconds + a second between attempts); at most "
-                f"{HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or timeout_seconds"
+                f"the {phase} checks ({', '.join(c['name'] for c in ran)}) could take {worst} s when every one times "
+                f"out (HTTP: attempts x timeout_seconds + a second between attempts; Lambda: timeout_seconds + "
+                f"{LAMBDA_READ_MARGIN_SECONDS} s); at most {HTTP_CHECKS_BUDGET_SECONDS} s: lower attempts or "
+                "timeout_seconds, or run fewer checks in that phase"
             )
 
 

@@ -171,7 +171,7 @@ def old_service_found(plan: Plan, name: str) -> tuple[dict[str, Any] | None, dic
 
 
 def retirement(plan: Plan, old: dict[str, Any], service: dict[str, Any] | None, snapshot: dict[str, Any] | None) -> Intent:
-    """Scale it to zero, its scalable target removed first; gone, someone else's or at zero: keep."""
+    """Scale it to zero, its scalable target parked first; gone, someone else's or at zero: keep."""
     name = old["ecs_service"]
     if service is None:
         return Intent(KEEP, "old version", name, why="service no longer exists")
@@ -182,12 +182,16 @@ def retirement(plan: Plan, old: dict[str, Any], service: dict[str, Any] | None, 
 
 def to_zero(resource: str, name: str, service: dict[str, Any], snapshot: dict[str, Any] | None,
             why: str | None = None) -> Intent:
-    """Scale a service to zero, its scalable target (`snapshot`) removed first; one already at zero
-    without a scalable target is kept, and says so, so that a step run again still tells its state."""
+    """Scale a service to zero, its scalable target (`snapshot`) parked first (bounds 0..0, scaling
+    suspended: its policies and scheduled actions stay, see `autoscaling.PARKED`); one already at
+    zero, parked or without a scalable target, is kept, and says so, so that a step run again still
+    tells its state."""
     now = {"desired_count": service["desiredCount"], "autoscaling": snapshot and {k: snapshot[k] for k in ("min", "max")}}
-    if snapshot is None and service["desiredCount"] == 0:
-        return Intent(KEEP, resource, name, before=now, after=now, why="already at zero, no scalable target")
-    return Intent(CHANGE, resource, name, before=now, after={"desired_count": 0, "autoscaling": None}, why=why)
+    if service["desiredCount"] == 0 and (snapshot is None or autoscaling.parked(snapshot)):
+        return Intent(KEEP, resource, name, before=now, after=now,
+                      why="already at zero, " + ("its scaling parked" if snapshot else "no scalable target"))
+    after = {"desired_count": 0, "autoscaling": snapshot and {"min": 0, "max": 0}}
+    return Intent(CHANGE, resource, name, before=now, after=after, why=why)
 
 
 def cleanup(plan: Plan, candidates: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

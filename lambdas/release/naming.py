@@ -65,6 +65,12 @@ def record_key(env: str, service: str) -> str:
     return f"release#{env}#{service}"
 
 
+def version_key(env: str, service: str, version: str) -> str:
+    """The item of one version of a service: its deploy config and the autoscaling its retirement kept
+    (the release record names versions only, so that it stays small however many it keeps)."""
+    return f"version#{env}#{service}#{version}"
+
+
 def cluster_name(cluster: str) -> str:
     """Accept a cluster name or ARN; ECS names are the part after 'cluster/'."""
     return cluster.rsplit("/", 1)[-1]

@@ -1,6 +1,11 @@
 """The release record's decision: which version serves now, what a rollback brings back, and the
 retired versions kept for `cutover rollback --to`.
 
+The record names each version with its service, count and target groups only; what is large (the
+deploy config, the autoscaling its retirement kept) lives in one item per version
+(`naming.version_key`), so that the record stays far below DynamoDB's 400 KB item limit whatever
+`retired_versions_to_keep` and the configs are. A record of an older Cutover holds them inline.
+
 Pure, like `release.decisions`: RecordRelease reads the record and the earlier steps' results,
 decides here, then writes only when the record does not say it all already.
 """
@@ -13,6 +18,9 @@ from release.errors import NothingToRollBack
 from release.intent import CHANGE, CREATE, KEEP, Intent
 from release.plan_view import PlanView as Plan
 
+# What an older Cutover kept inline in the record's entries, and now lives in each version's item.
+INLINE = ("config", "autoscaling")
+
 
 def retired_groups(live: dict[str, Any], ecs_service: str) -> dict[str, str]:
     """Route -> name of the retired service's target group, as the public rules forwarded to it
@@ -21,32 +29,48 @@ def retired_groups(live: dict[str, Any], ecs_service: str) -> dict[str, str]:
     return {r["route"]: name_of(arn) for r in live.get("routes", []) for arn in r.get("old", []) if arn in ours}
 
 
+def _known(record: dict[str, Any], version: str) -> dict[str, Any]:
+    """What the record says of `version` as the one serving or the one retired last."""
+    current, earlier = record.get("current") or {}, record.get("previous") or {}
+    if current.get("version") == version:
+        return current
+    return earlier if earlier.get("version") == version else {}  # earlier: already moved along by a re-run
+
+
 def previous_entry(plan: Plan, record: dict[str, Any], old: dict[str, Any], remembered: dict[str, Any],
                    live: dict[str, Any]) -> dict[str, Any]:
-    """The version a rollback brings back: the retired one, with its count, autoscaling and config
-    (`remembered`: the count and autoscaling its retirement kept)."""
-    current, earlier = record.get("current") or {}, record.get("previous") or {}
-    if current.get("version") == old["version"]:
-        known = current
-    elif earlier.get("version") == old["version"]:
-        known = earlier  # the record was written before and already moved it along
-    else:
-        known = {"config": plan.config.model_dump(mode="json")}  # not released by Cutover: today's is closest
+    """The version a rollback brings back: the retired one, with its count and target groups (its
+    config and autoscaling go to its own item: `version_item`)."""
     return {
         "version": old["version"],
         "ecs_service": old["ecs_service"],
         "desired_count": remembered.get("desired_count") or old.get("desired_count_before"),
-        "autoscaling": remembered.get("autoscaling"),
         # The names its target groups have (an adopted version's are not Cutover's): a rollback needs them.
-        "target_groups": retired_groups(live, old["ecs_service"]) or known.get("target_groups"),
-        "config": known.get("config"),
+        "target_groups": retired_groups(live, old["ecs_service"]) or _known(record, old["version"]).get("target_groups"),
     }
+
+
+def version_item(plan: Plan, record: dict[str, Any], version: str, item: dict[str, Any] | None,
+                 remembered: dict[str, Any]) -> dict[str, Any]:
+    """What to set on the retired version's own item (`item`: as read): the autoscaling its retirement
+    kept, and its config when the item has none yet (from a record of an older Cutover, or else
+    today's, the closest for a version Cutover did not release)."""
+    attributes: dict[str, Any] = {"version": version, "autoscaling": remembered.get("autoscaling")}
+    if not (item or {}).get("config"):
+        attributes["config"] = _known(record, version).get("config") or plan.config.model_dump(mode="json")
+    return attributes
+
+
+def serving_item(plan: Plan) -> dict[str, Any]:
+    """What to set on the item of the version that serves now: its config."""
+    return {"version": plan.version, "config": plan.config.model_dump(mode="json")}
 
 
 def kept_versions(plan: Plan, record: dict[str, Any], previous: dict[str, Any] | None, now: str) -> dict[str, Any]:
     """Every retired version cleanup keeps, by version, with what `cutover rollback --to` restores:
     the newest `retired_versions_to_keep` of them, as cleanup keeps them; never the one serving."""
-    kept = dict(record.get("kept") or {})
+    kept = {version: {k: v for k, v in entry.items() if k not in INLINE}
+            for version, entry in (record.get("kept") or {}).items()}
     if previous and previous["version"] not in kept:
         kept[previous["version"]] = {**previous, "retired_at": now}
     kept.pop(plan.version, None)
@@ -74,7 +98,6 @@ def record_update(plan: Plan, record: dict[str, Any], previous: dict[str, Any] |
     attributes["current"] = {
         "version": plan.version, "ecs_service": plan.ecs_service, "release": execution_id,
         "target_groups": {r.route.name: r.target_group_name for r in plan.routes},
-        "config": plan.config.model_dump(mode="json"),
         "at": now,
     }
     return Intent(CHANGE if current else CREATE, "release record", plan.record_key, before=current.get("version"), after=attributes,

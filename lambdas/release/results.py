@@ -6,6 +6,7 @@ Plain dataclasses and nothing heavy: every handler imports this module, so it st
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -78,6 +79,24 @@ class Check(StepResult):
 
     def describe(self) -> str:
         return f"{self.name} {'passed' if self.passed else 'FAILED'}: {self.message}"
+
+
+# Lambda's error report keeps only the exception's message: a failing step's checks travel after
+# this line of its message, so that `cutover status` shows them as it shows a passing step's, and
+# people are shown the text before it (`split_message`).
+CHECKS_MARKER = "\n\nchecks: "
+
+
+def split_message(message: str) -> tuple[str, list[dict[str, Any]]]:
+    """(the words for people, the checks it carries) of a step's error message."""
+    text, marker, carried = message.partition(CHECKS_MARKER)
+    if not marker:
+        return message, []
+    try:
+        checks = json.loads(carried)
+    except ValueError:
+        return text, []
+    return text, [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
 
 
 def checks_of(found: list[dict[str, Any]] | None) -> list[Check]:
@@ -330,7 +349,7 @@ class Traffic(StepResult):
 
 @dataclass
 class Retired(StepResult):
-    """RetireOldVersion: per old service what was scaled down and deregistered."""
+    """RetireOldVersion: per old service what was scaled down and its scalable target parked."""
     retired: list[dict[str, Any]] = field(default_factory=list)
     found: str | None = optional()
 

@@ -3,6 +3,7 @@ from the plan. The CreateService step sends them; `cutover plan` shows them besi
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from release import naming
@@ -24,7 +25,6 @@ def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> 
         "tags": [{"key": k, "value": v} for k, v in plan.tags().items()],
         "propagateTags": "SERVICE",
         "enableECSManagedTags": True,
-        "clientToken": naming.client_token(plan.cluster, plan.ecs_service, plan.release_id),
     }
     if settings.launch_type:
         request["launchType"] = settings.launch_type
@@ -44,6 +44,10 @@ def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> 
             }
         }
     request.update(settings.request_fields())
+    # The token stands for the request itself: a retry sends the same one and gets the service it
+    # made, while a new attempt with other target groups (after a teardown deleted the first
+    # service) sends a new one, which ECS would otherwise refuse as "not idempotent".
+    request["clientToken"] = naming.client_token(json.dumps(request, sort_keys=True, default=str))
     return request
 
 

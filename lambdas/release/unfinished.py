@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from release.results import split_message
+
 # Key under `warnings` -> the state that failed, and what is left to do.
 LEFT_TO_DO = {
     "cleanup": ("Clean up, then mark the old version obsolete",
@@ -30,7 +32,7 @@ def message_of(cause: Any) -> str:
     except ValueError:
         return str(cause)
     if isinstance(report, dict) and "errorMessage" in report:
-        return str(report["errorMessage"])
+        return split_message(str(report["errorMessage"]))[0]
     return "" if cause is None else str(cause)
 
 

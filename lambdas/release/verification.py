@@ -8,13 +8,15 @@ caller fails the release (VerificationFailed) when any did not pass.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from typing import Any
 
 from release.adapters import functions
+from release.config_rules import LAMBDA_READ_MARGIN_SECONDS
 from release.errors import VerificationFailed
 from release.plan_view import PlanView as Plan, View
-from release.results import checks_of, describe_checks
+from release.results import CHECKS_MARKER, checks_of, describe_checks
 
 # A message is shown in the history and notifications; the state data must stay small.
 MAX_MESSAGE = 500
@@ -75,7 +77,10 @@ def run_http(check: View) -> tuple[bool, str]:
 
 def run_lambda(check: View, payload: dict[str, Any]) -> tuple[bool, str]:
     try:
-        error, answer = functions.invoke(check.function_arn, payload)
+        error, answer = functions.invoke(check.function_arn, payload, check.timeout_seconds, LAMBDA_READ_MARGIN_SECONDS)
+    except functions.TimedOut as late:
+        # A check that cannot say in time has not passed: the release is undone as for a failing one.
+        return False, f"timed out: {late}, over its timeout_seconds ({check.timeout_seconds} s)"
     except functions.InvokeRefused as refused:
         fix = ("; list the function in the stack's check_function_arns (cutover:checkFunctionArns)"
                if "AccessDenied" in refused.code else "")
@@ -116,4 +121,6 @@ def require_passed(checks: list[dict[str, Any]], where: str) -> None:
     if failed:
         raise VerificationFailed(f"verification failed {where}: {summary(failed)}"
                                  + (f" (passed: {', '.join(c['name'] for c in checks if c['passed'])})"
-                                    if len(failed) < len(checks) else ""))
+                                    if len(failed) < len(checks) else "")
+                                 + CHECKS_MARKER + json.dumps(checks, separators=(",", ":")))
+

@@ -183,3 +183,23 @@ def test_start_and_rollback_refuse_an_execution_name_step_functions_refuses(tmp_
     for result in (start, rollback):
         assert result.code == 2, result.err
         assert "--name" in result.err and rule in result.err
+
+
+def test_a_config_longer_than_an_execution_is_refused_by_validate_plan_and_start(tmp_path, valid_config):
+    # Given a config whose longest run is 27 days: a 7-day approval, 20 holds of 24 h, a 24 h bake and
+    # 24 h health waits, each within its own limit
+    valid_config["release"] = {
+        "approval": {"timeout_seconds": 604800}, "bake_seconds": 86400, "health_timeout_seconds": 86400,
+        "traffic_steps": [{"percent": 5 * (i + 1), "hold_seconds": 86400} for i in range(20)]}
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(valid_config))
+    release = ("--env", "prod", "--version", "2", "--image", "web:2", "--config", str(path))
+
+    # When it is validated, planned or started
+    for result in (cutover("validate", str(path)), cutover("plan", *release), cutover("start", *release)):
+        # Then each refuses it, before anything in AWS, naming both figures and what to shorten
+        assert result.code == 2, result.out + result.err
+        said = result.out + result.err
+        assert "the longest run these settings allow is 2682000 s (31.0 days)" in said
+        assert "longer than a release's execution may run, 691200 s (8.0 days)" in said
+        assert "shorten the holds, bake_seconds, approval.timeout_seconds or health_timeout_seconds" in said

@@ -210,7 +210,7 @@ def test_history_shows_every_state_the_release_went_through(engine, released_v2,
     states = json.loads(cutover("history", "web-2", "--output", "json").out)["states"]
     (approval,) = [s["result"] for s in states if s["state"] == operations.APPROVAL_STATE]
     assert (approval["name"], approval["identity"]) == ("alice", identity)
-    assert "web-1: scalable target min 2 max 6 deregistered; desired count 2 -> 0" in result.out
+    assert "web-1: scalable target min 2 max 6 parked at 0..0, scaling suspended; desired count 2 -> 0" in result.out
     assert "web-1 marked obsolete" in result.out
 
 

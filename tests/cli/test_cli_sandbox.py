@@ -72,7 +72,7 @@ def test_plan_against_the_sandbox_reads_the_live_version(sandbox):
     # Then the plan shows version 1 being replaced and retired
     assert result.returncode == 0, result.stderr
     assert "now demo-web-1 (v1) -> demo-web-2" in result.stdout
-    assert "web-1 (v1): scalable target 2..6 deregistered" in result.stdout
+    assert "web-1 (v1): scalable target 2..6 parked at 0..0" in result.stdout
 
 
 def test_the_env_file_is_all_plain_boto3_needs(sandbox):

@@ -81,8 +81,11 @@ def world(demo) -> dict[str, Any]:
             (t["ResourceId"], t["MinCapacity"], t["MaxCapacity"])
             for t in demo.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
         ),
+        # The ledger writes every ended execution, a refused one too, asynchronously: an audit of the
+        # attempt, not a change of the release's.
         "release_table": sorted(
             item["pk"]["S"] for item in demo.client("dynamodb").scan(TableName=TABLE_NAME)["Items"]
+            if not item["pk"]["S"].startswith("ledger#")
         ),
     }
 
@@ -99,7 +102,8 @@ def assert_v1_serves_as_before(demo) -> None:
 
 
 def assert_torn_down(demo, service: str) -> None:
-    """A prepared version after its undo: kept, at zero, without autoscaling, marked obsolete."""
+    """A prepared version after its undo: kept, at zero, its autoscaling parked, marked obsolete."""
     assert demo.service(service)["desiredCount"] == 0
-    assert demo.scalable_target(service) is None
+    # parked when it got its autoscaling (a preparation that failed before that leaves none)
+    assert demo.scalable_target(service) is None or demo.parked(service)
     assert OBSOLETE_TAG in tags(demo, service)

@@ -134,6 +134,32 @@ def test_adopt_refuses_what_it_cannot_prove_and_changes_nothing(shop, tmp_path):
     assert world(demo) == before
 
 
+def test_a_service_outside_the_stack_names_is_refused_before_anything_changes(shop, tmp_path):
+    # Given the stack's settings (its cdk.json) allow only services named shop-* and target groups prod-*
+    demo = shop["demo"]
+    before = world(demo)
+    narrow = tmp_path / "cdk.json"
+    narrow.write_text(json.dumps({"app": "python app.py", "context": {
+        "cutover:serviceNamePrefix": "shop-", "cutover:targetGroupNamePrefix": "prod-"}}))
+
+    # When web-legacy (target group demo-web-legacy) is adopted under them, for real or as a dry run
+    for dry in ((), ("--dry-run",)):
+        result = cutover("adopt", "--config", shop["config_path"], "--env", "demo", "--ecs-service", LEGACY,
+                         "--version", "pre-cutover", "--settings", str(narrow), *dry)
+
+        # Then it is refused (exit 2), naming both prefixes and how to widen them; nothing changed
+        assert result.code == 2, result
+        assert "ECS service 'web-legacy' does not start with service_name_prefix 'shop-'" in result.err
+        assert "target group 'demo-web-legacy' (route www) does not start with target_group_name_prefix 'prod-'" in result.err
+        assert "Widen the prefixes in the stack's settings" in result.err
+    assert world(demo) == before
+    # and the local engine's own settings (web-*, demo-*) cover it
+    wide = tmp_path / "context.json"
+    wide.write_text(json.dumps({"cutover:serviceNamePrefix": "web-", "cutover:targetGroupNamePrefix": "demo-"}))
+    assert adopt(shop, "--dry-run", "--settings", str(wide)).code == 0
+    assert world(demo) == before
+
+
 def test_a_label_whose_names_are_taken_is_refused(shop):
     demo = shop["demo"]
     before = world(demo)
@@ -212,18 +238,19 @@ def test_adopt_tags_and_records_once_then_says_it_is_done(shop):
 def test_the_first_release_retires_the_adopted_service_like_any_old_version(shop):
     demo = shop["demo"]
     plan = cutover("plan", "--env", "demo", "--version", "2", "--image", "web:2", "--config", shop["config_path"])
-    assert f"{LEGACY} (vpre-cutover): scalable target 3..5 deregistered" in plan.out
+    assert f"{LEGACY} (vpre-cutover): scalable target 3..5 parked at 0..0" in plan.out
 
     description = demo.release("2", config=demo.config)
 
     assert description["status"] == "SUCCEEDED", description.get("output")
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
     assert demo.service(LEGACY)["desiredCount"] == 0
-    assert demo.scalable_target(LEGACY) is None
+    assert demo.parked(LEGACY)
     assert "cutover:obsolete-since" in service_tags(demo, LEGACY)
     previous = record(demo)["previous"]["M"]
     assert previous["ecs_service"]["S"] == LEGACY and previous["desired_count"]["N"] == "3"
-    assert previous["autoscaling"]["M"]["min"]["N"] == "3"
+    legacy = demo.client("dynamodb").get_item(TableName=TABLE_NAME, Key={"pk": {"S": "version#demo#web#pre-cutover"}})["Item"]
+    assert legacy["autoscaling"]["M"]["min"]["N"] == "3"
     assert previous["target_groups"]["M"] == {"www": {"S": LEGACY_GROUP}}  # its own names, for the rollback
 
 

@@ -81,6 +81,21 @@ def test_releasing_again_a_version_whose_service_is_draining_waits_for_its_name(
     assert demo.service("web-2")["desiredCount"] == 2
 
 
+def test_the_same_input_started_again_after_a_deleting_teardown_creates_the_service_anew(demo):
+    # Given v2 failed its preparation and the teardown deleted its service and target groups
+    config = config_with(demo, health_timeout_seconds=10, on_prepare_failure="delete")
+    demo.engine.data_plane.failing.add("web-2")
+    assert finish(demo, start(demo, "2", config, name="v2-first"))["error"] == "HealthTimeout"
+    demo.engine.data_plane.failing.discard("web-2")
+
+    # When the very same input is started again: new target groups, so another CreateService request
+    result = finish(demo, start(demo, "2", config, name="v2-again"))
+
+    # Then ECS takes it (a client token stands for one request only) and the release succeeds
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.service("web-2")["desiredCount"] == 2
+
+
 def test_a_service_still_draining_is_refused_before_the_lock_with_what_to_do(demo, monkeypatch):
     # Given v2's service was just deleted and drains longer than validation waits
     monkeypatch.setattr(aws_rules, "service_drain_seconds", 600)

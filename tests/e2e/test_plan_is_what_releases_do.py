@@ -45,7 +45,7 @@ def account(demo: Demo) -> dict[str, Any]:
         found = demo.service(name)
         if found:
             services[name] = {"desired": found["desiredCount"], "task_definition": found["taskDefinition"],
-                              "scalable": demo.scalable_target(name) is not None,
+                              "scalable": demo.scalable_target(name) is not None and not demo.parked(name),
                               "obsolete": "cutover:obsolete-since" in tags(demo, name)}
     targets = demo.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     return {
@@ -132,7 +132,7 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
             assert {k: previous[k] for k in ("version", "ecs_service", "desired_count", "target_groups")} == {
                 k: planned_previous[k] for k in ("version", "ecs_service", "desired_count", "target_groups")}
         assert set(after["record"]["kept"]) == set(recorded["after"]["kept"])
-    # Retired: exactly the versions the plan named went to zero, without a scalable target, marked obsolete.
+    # Retired: exactly the versions the plan named went to zero, their scalable targets parked, marked obsolete.
     retired = {d["name"]: d for d in decisions(report, "old version")}
     scaled_down = {name for name, now in after["services"].items()
                    if now["desired"] == 0 and before["services"].get(name, {}).get("desired")}

@@ -140,7 +140,7 @@ def test_after_a_quiet_bake_the_old_version_is_retired(demo):
     after_last_shift = states[len(states) - states[::-1].index("Shift traffic to the new version"):]
     assert after_last_shift.index("Retire the old version") > after_last_shift.index(HOLD_STATE)
     assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
-    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.parked("web-1")
 
 
 def test_a_hold_longer_than_the_watch_functions_time_limit_is_watched_on_to_its_end(demo):

@@ -27,7 +27,7 @@ def test_health_never_reached_times_out_and_tears_the_new_version_down(demo):
     # the public rule was never touched and the preparing rule is back on v1,
     assert_v1_serves_as_before(demo)
     assert demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
-    # v2 is scaled to zero, without autoscaling, marked obsolete for the next release's cleanup,
+    # v2 is scaled to zero, its autoscaling parked, marked obsolete for the next release's cleanup,
     assert_torn_down(demo, "web-2")
     # and the lock is released
     assert lock_item(demo) is None

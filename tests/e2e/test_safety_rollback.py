@@ -14,9 +14,9 @@ ROLLBACK = {"action": "rollback", "env": "demo", "service": "web"}
 
 
 def test_rollback_after_a_release_brings_the_retired_version_back(demo):
-    # Given v2 released over v1: v1 retired to zero without autoscaling
+    # Given v2 released over v1: v1 retired to zero, its autoscaling parked
     assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
-    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.parked("web-1")
 
     # When the service is rolled back
     arn = operations.start(demo.sfn, demo.engine.state_machine_arn, ROLLBACK, "rollback-web")
@@ -27,9 +27,9 @@ def test_rollback_after_a_release_brings_the_retired_version_back(demo):
     assert_v1_serves_as_before(demo)
     # it is no longer marked obsolete (so the next release's cleanup keeps it),
     assert "cutover:obsolete-since" not in tags(demo, "web-1")
-    # v2 is retired: zero, no scalable target, marked obsolete
+    # v2 is retired: zero, its scalable target parked, marked obsolete
     assert demo.service("web-2")["desiredCount"] == 0
-    assert demo.scalable_target("web-2") is None
+    assert demo.parked("web-2")
     assert "cutover:obsolete-since" in tags(demo, "web-2")
     # it went through the same steps: health gate, traffic shift, retire; no approval wait
     states = entered(demo, arn)
@@ -49,7 +49,7 @@ def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(de
         first = finish(demo, start(demo, "2", config_with(demo), name="release-2"))
     assert first["status"] == "SUCCEEDED", first.get("cause")
     assert [w["step"] for w in operations.unfinished_work(first)] == ["Record the release"]
-    assert demo.service("web-1")["desiredCount"] == 0 and demo.scalable_target("web-1") is None
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.parked("web-1")
 
     # When the operator starts the same release again
     again = finish(demo, start(demo, "2", config_with(demo), name="release-2-again"))
@@ -64,7 +64,8 @@ def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(de
     record = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
     previous = record["previous"]["M"]
     assert (previous["version"]["S"], previous["desired_count"]["N"]) == ("1", "2")
-    assert (previous["autoscaling"]["M"]["min"]["N"], previous["autoscaling"]["M"]["max"]["N"]) == ("2", "6")
+    v1 = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "version#demo#web#1"}})["Item"]
+    assert (v1["autoscaling"]["M"]["min"]["N"], v1["autoscaling"]["M"]["max"]["N"]) == ("2", "6")
 
     # When `cutover rollback` is run
     rollback = cutover("rollback", "--env", "demo", "--service", "web", "--name", "rollback-web", "--wait",
@@ -73,7 +74,7 @@ def test_a_release_restarted_after_its_record_failed_can_still_be_rolled_back(de
     # Then v1 serves alone again, at its count, with its autoscaling and policy
     assert rollback.code == 0, rollback.out + rollback.err
     assert_v1_serves_as_before(demo)
-    assert demo.service("web-2")["desiredCount"] == 0 and demo.scalable_target("web-2") is None
+    assert demo.service("web-2")["desiredCount"] == 0 and demo.parked("web-2")
     assert lock_item(demo) is None
 
 
@@ -99,7 +100,7 @@ def test_rollback_to_any_kept_version_brings_that_one_back(demo):
     # Then v1 serves alone again, at its count, with its autoscaling and policy; v3 is retired, v2 still kept
     assert rollback.code == 0, rollback.out + rollback.err
     assert_v1_serves_as_before(demo)
-    assert demo.service("web-3")["desiredCount"] == 0 and demo.scalable_target("web-3") is None
+    assert demo.service("web-3")["desiredCount"] == 0 and demo.parked("web-3")
     assert demo.service("web-2") is not None
     assert lock_item(demo) is None
     # And the record keeps v3 and v2 for the next rollback, not v1, which serves
@@ -124,12 +125,12 @@ def test_rollback_with_nothing_retired_fails_before_any_change(demo):
 
 
 def test_rollback_to_a_config_todays_rules_refuse_fails_naming_the_version_before_any_change(demo):
-    # Given v2 released over v1, and the record keeping v1's config as an older Cutover wrote it,
+    # Given v2 released over v1, and v1's item keeping its config as an older Cutover wrote it,
     # with an alarm interval (1200 s) above today's 600 s cap
     assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
     demo.client("dynamodb").update_item(
-        TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}},
-        UpdateExpression="SET previous.config.#release.alarm_check_seconds = :seconds",
+        TableName="cutover-releases", Key={"pk": {"S": "version#demo#web#1"}},
+        UpdateExpression="SET config.#release.alarm_check_seconds = :seconds",
         ExpressionAttributeNames={"#release": "release"}, ExpressionAttributeValues={":seconds": {"N": "1200"}},
     )
     before = world(demo)
@@ -145,3 +146,41 @@ def test_rollback_to_a_config_todays_rules_refuse_fails_naming_the_version_befor
     assert "version '1'" in result["cause"] and "config.release.alarm_check_seconds" in result["cause"]
     assert entered(demo, arn)[-1] == "The release input is invalid"
     assert world(demo) == before
+
+
+def test_retire_and_rollback_keep_every_kind_of_scaling_of_the_old_version(demo):
+    # Given v1 has, beside its target-tracking policy, a step-scaling policy someone made by hand, a
+    # scheduled action, and scale-in suspended
+    aas = demo.client("application-autoscaling")
+    target = {"ServiceNamespace": "ecs", "ResourceId": "service/demo/web-1", "ScalableDimension": "ecs:service:DesiredCount"}
+    step = aas.put_scaling_policy(PolicyName="burst", PolicyType="StepScaling", **target, StepScalingPolicyConfiguration={
+        "AdjustmentType": "ChangeInCapacity", "Cooldown": 60, "MetricAggregationType": "Average",
+        "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}]})["PolicyARN"]
+    aas.put_scheduled_action(ScheduledActionName="office-hours", Schedule="cron(0 8 ? * MON-FRI *)", **target,
+                             ScalableTargetAction={"MinCapacity": 4, "MaxCapacity": 6})
+    suspended = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+    aas.register_scalable_target(**target, SuspendedState=suspended)
+
+    def scaling() -> tuple:
+        policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId="service/demo/web-1")["ScalingPolicies"]
+        actions = aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId="service/demo/web-1")["ScheduledActions"]
+        return (sorted((p["PolicyName"], p["PolicyType"], p["PolicyARN"]) for p in policies),
+                [(a["ScheduledActionName"], a["Schedule"]) for a in actions])
+
+    before = scaling()
+
+    # When v2 is released over it (v1 retired), then the service is rolled back
+    assert finish(demo, start(demo, "2", config_with(demo)))["status"] == "SUCCEEDED"
+    assert demo.service("web-1")["desiredCount"] == 0 and demo.parked("web-1")
+    assert scaling() == before  # nothing deleted while it is retired
+    result = finish(demo, operations.start(demo.sfn, demo.engine.state_machine_arn, ROLLBACK, "rollback-web"))
+
+    # Then v1 serves with its bounds and suspension as they were, and the very same policies (the
+    # step-scaling one under its ARN, which its alarms name) and scheduled action
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 1} and demo.service("web-1")["desiredCount"] == 2
+    back = demo.scalable_target("web-1")
+    assert (back["MinCapacity"], back["MaxCapacity"], back["SuspendedState"]) == (2, 6, suspended)
+    assert scaling() == before
+    assert ("burst", "StepScaling", step) in scaling()[0]
+    assert scaling()[1] == [("office-hours", "cron(0 8 ? * MON-FRI *)")]

@@ -29,7 +29,7 @@ def test_each_step_of_a_release_says_what_it_did_through_its_result_type(demo):
     assert line[results.Service].startswith("web-2 created (desired 2); autoscaling 2..6 registered")
     assert line[results.ApprovalAnswer] == "approved by test-operator"
     assert line[results.Traffic].startswith("100% to new - www: demo-web-2 100%")
-    assert line[results.Retired] == "web-1: scalable target min 2 max 6 deregistered; desired count 2 -> 0"
+    assert line[results.Retired] == "web-1: scalable target min 2 max 6 parked at 0..0, scaling suspended; desired count 2 -> 0"
     assert line[results.CleanedUp] == "nothing to delete (0 obsolete found by their tags); web-1 marked obsolete"
     assert line[results.Recorded] == "nothing -> 2"  # version 1 was live before Cutover recorded anything
     assert set(told.values()) >= set(line.values())

@@ -32,8 +32,8 @@ def test_v1_to_v2_holds_both_then_only_v2_and_retires_v1(demo):
     # Then it succeeded, and the public rule went v1 → 50/50 → v2 only
     assert result["status"] == "SUCCEEDED"
     assert seen == [{"demo-web-1": 1}, {"demo-web-2": 500, "demo-web-1": 500}, {"demo-web-2": 1}]
-    # v1 is retired: no scalable target, desired count 0, marked obsolete, but kept
-    assert demo.scalable_target("web-1") is None
+    # v1 is retired: its scalable target parked, desired count 0, marked obsolete, but kept
+    assert demo.parked("web-1")
     v1 = demo.service("web-1")
     assert v1["desiredCount"] == 0
     assert {t["key"] for t in v1["tags"]} >= {"cutover:obsolete-since", "cutover:obsoleted-by"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from cutover import operations, states
+from cutover import operations, reports, states
 from cutover.local.engine import check_function_arn
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
@@ -129,6 +130,13 @@ def test_a_failing_prepared_check_tears_the_new_version_down_before_traffic_move
     assert result["error"] == "VerificationFailed", result.get("cause")
     assert "verification failed on the prepared version" in result["cause"]
     assert f"smoke FAILED: {endpoint.url()}: expected 200, got 503, 503 in 2 attempt(s)" in result["cause"]
+    assert "checks: [" not in result["cause"]
+    # `cutover status` shows the failing check's result as it shows a passing one's, in JSON and in words,
+    status = reports.status(demo.sfn, arn)
+    assert status.data["checks"] == [{"name": "smoke", "kind": "http", "passed": False, "phase": "prepared",
+                                      "message": f"{endpoint.url()}: expected 200, got 503, 503 in 2 attempt(s)"}]
+    assert f"check     smoke FAILED: {endpoint.url()}: expected 200" in status.text()
+    assert "checks: [" not in json.dumps(operations.timeline(operations.history(demo.sfn, arn)), default=str)
     # public traffic never moved, v2 is torn down and v1 serves as before; the lock is free
     assert "Shift traffic to the new version" not in entered(demo, arn)
     assert_v1_serves_as_before(demo)
@@ -155,6 +163,8 @@ def test_a_failing_hold_check_rolls_traffic_back_like_an_alarm(demo):
     assert result["status"] == "FAILED"
     assert result["error"] == "VerificationFailed", result.get("cause")
     assert "verification failed at 50% to the new version: error-rate FAILED: error rate 7.5% (limit 1%)" in result["cause"]
+    assert [(c.name, c.phase, c.passed, c.message) for c in operations.check_results(operations.history(demo.sfn, arn))] == [
+        ("error-rate", "hold", False, "error rate 7.5% (limit 1%)")]
     assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
     assert_v1_serves_as_before(demo)
     assert_torn_down(demo, "web-2")
@@ -204,12 +214,42 @@ def test_a_check_function_that_raises_or_answers_badly_fails_the_check(demo):
     assert "vague FAILED: the function answered 'looks fine', not {\"passed\"" in result["cause"]
 
 
+def test_a_lambda_check_slower_than_its_timeout_fails_as_timed_out_after_one_invoke(demo):
+    # Given a Lambda check with a 1 s budget whose function takes 2 s
+    calls = []
+
+    def slow(event, context):
+        calls.append(event["phase"])
+        time.sleep(2)
+        return {"passed": True, "message": "fine, eventually"}
+
+    check = demo.engine.add_function("check-slow", slow)
+    config = config_with(demo, verify=[{"name": "slow", "lambda": {"function_arn": check, "timeout_seconds": 1},
+                                        "when": ["prepared"]}])
+
+    # When v2 is released
+    arn = start(demo, "2", config)
+    result = finish(demo, arn)
+
+    # Then the check failed as timed out (its late "passed" is not believed), after one invoke, and the
+    # prepared version is torn down as for any failing check
+    assert result["error"] == "VerificationFailed", result.get("cause")
+    assert "slow FAILED: timed out: answered after 2." in result["cause"]
+    assert "over its timeout_seconds (1 s)" in result["cause"]
+    assert calls == ["prepared"]
+    assert_torn_down(demo, "web-2")
+    assert_v1_serves_as_before(demo)
+
+
 @pytest.mark.parametrize("verify, message", [
     ([{"name": "smoke"}], "release.verify.0.http: check 'smoke' needs one of http"),
     ([{"name": "a", "http": {"url": "http://x/"}}, {"name": "a", "http": {"url": "http://y/"}}],
      "check names must be unique; rename a"),
     ([{"name": "slow", "http": {"url": "http://x/", "timeout_seconds": 30, "attempts": 3}}],
-     "could take 92 s when every attempt times out"),
+     "could take 92 s when every one times out"),
+    ([{"name": "slow", "http": {"url": "http://x/", "timeout_seconds": 10, "attempts": 2}},
+      {"name": "fn", "lambda": {"function_arn": check_function_arn("check-fn"), "timeout_seconds": 20}}],
+     "the prepared checks (slow, fn) could take 43 s when every one times out"),
     ([{"name": "fn", "lambda": {"function_arn": "contract-tests"}}], "release.verify.0.lambda.function_arn"),
 ])
 def test_bad_verify_config_is_refused_before_anything_changes(demo, verify, message):

@@ -92,6 +92,16 @@ def test_the_same_client_token_with_other_parameters_is_refused_and_a_retry_gets
     assert again["serviceArn"] == first["serviceArn"] and again["createdAt"] == first["createdAt"] < sent
 
 
+def test_a_client_token_stays_bound_to_its_request_once_the_service_is_deleted(demo):
+    make_service(demo, "web-reused", token="token-r")
+    demo.client("ecs").delete_service(cluster=CLUSTER, service="web-reused", force=True)
+    wait_for_status(demo, "web-reused", "INACTIVE")
+
+    error = refused(make_service, demo, "web-reused", desired=1, token="token-r")
+    assert (error["Code"], error["Message"]) == ("InvalidParameterException", "Creation of service was not idempotent.")
+    assert make_service(demo, "web-reused", desired=1, token="token-s")["status"] == "ACTIVE"
+
+
 def test_describe_services_takes_at_most_ten(demo):
     error = refused(demo.client("ecs").describe_services, cluster=CLUSTER, services=[f"web-{i}" for i in range(11)])
 
@@ -309,3 +319,32 @@ def test_the_tagging_api_lags_behind_tagging_as_long_as_the_engine_says(demo, mo
     time.sleep(1.6)
     later = listed()
     assert later["demo-web-lag"]["marked"] == "yes" and later["demo-web-1"]["late"] == "1"
+
+
+def test_deregistering_a_scalable_target_deletes_its_policies_and_scheduled_actions(demo):
+    # Given web-1's scalable target with its target-tracking policy and a scheduled action
+    aas = demo.client("application-autoscaling")
+    target = {"ServiceNamespace": "ecs", "ResourceId": "service/demo/web-1", "ScalableDimension": "ecs:service:DesiredCount"}
+    aas.put_scheduled_action(ScheduledActionName="nightly", Schedule="cron(0 1 * * ? *)", **target,
+                             ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2})
+    assert aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScalingPolicies"]
+
+    # When it is deregistered
+    aas.deregister_scalable_target(**target)
+
+    # Then, as on AWS, its policies and scheduled actions are gone with it (moto kept them)
+    assert aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScalingPolicies"] == []
+    assert aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=target["ResourceId"])["ScheduledActions"] == []
+
+
+def test_a_dynamodb_item_over_400_kb_is_refused(demo):
+    dynamodb = demo.client("dynamodb")
+    table = "cutover-releases"
+    key = {"pk": {"S": "version#demo#web#huge"}}
+
+    error = refused(dynamodb.put_item, TableName=table, Item={**key, "config": {"S": "x" * 420_000}})
+    assert error["Code"] == "ValidationException" and "maximum allowed size" in error["Message"]
+    dynamodb.put_item(TableName=table, Item={**key, "config": {"S": "x" * 300_000}})
+    error = refused(dynamodb.update_item, TableName=table, Key=key, UpdateExpression="SET more = :v",
+                    ExpressionAttributeValues={":v": {"S": "x" * 120_000}})
+    assert error["Code"] == "ValidationException" and "maximum allowed size" in error["Message"]

@@ -99,6 +99,11 @@ def test_the_cli_finds_the_state_machine_topic_and_table_in_the_stack_outputs(sy
     assert {"StateMachineArn", "NotificationTopicArn", "ReleaseTableName"} <= synthesized.template["Outputs"].keys()
 
 
+def test_the_stack_says_which_names_its_functions_may_change_for_adopt_to_check(synthesized):
+    scope = json.loads(synthesized.template["Outputs"]["NameScope"]["Value"])
+    assert scope.keys() == {"service_name_prefix", "target_group_name_prefix"}
+
+
 # Service integrations the state machine's role is granted for, and the action each needs.
 # What the state machine role needs for each service integration, by the substitution of its ARN.
 INTEGRATIONS = {

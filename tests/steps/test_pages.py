@@ -26,7 +26,7 @@ def test_a_retired_version_with_more_than_ten_scaling_policies_is_remembered_wit
     release.run("RecordRelease", "record")
 
     # Then what a rollback restores holds every one of v1's policies
-    policies = record_item(demo)["previous"]["autoscaling"]["policies"]
+    policies = record_item(demo, "version#demo#web#1")["autoscaling"]["policies"]
     assert sorted(p["name"] for p in policies) == sorted(["cpu", *(f"cpu-{i}" for i in range(11))])
 
 

@@ -169,7 +169,10 @@ def test_switch_steps_twice_converge(stepper, demo):
     assert "desired count 2 -> 0" in retired["retired"][0]["changed"]
     assert retired_again["retired"][0]["changed"] is None
     assert retired_again["retired"][0]["autoscaling_before"] == {"min": 2, "max": 6}  # remembered, not lost
-    assert demo.scalable_target("web-1") is None and demo.service("web-1")["desiredCount"] == 0
+    parked = demo.scalable_target("web-1")
+    assert (parked["MinCapacity"], parked["MaxCapacity"], parked["SuspendedState"]) == (0, 0, {
+        "DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True})
+    assert demo.service("web-1")["desiredCount"] == 0
 
     marked = stepper.run("CleanUp", "cleanup")
     marked_again = stepper.run("CleanUp", "cleanup")
@@ -205,8 +208,8 @@ def revision_status(demo, service: str) -> str:
 SWITCH = (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"), ("RetireOldVersion", "retire"))
 
 
-def record_item(demo) -> dict:
-    item = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": "release#demo#web"}})["Item"]
+def record_item(demo, key: str = "release#demo#web") -> dict:
+    item = demo.client("dynamodb").get_item(TableName="cutover-releases", Key={"pk": {"S": key}})["Item"]
     return {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
 
 
@@ -231,8 +234,11 @@ def test_a_rerun_whose_first_attempt_retired_the_old_version_records_it_as_previ
     assert item["current"]["version"] == "2"
     previous = item["previous"]
     assert (previous["version"], previous["ecs_service"], previous["desired_count"]) == ("1", "web-1", 2)
-    assert (previous["autoscaling"]["min"], previous["autoscaling"]["max"]) == (2, 6)
-    assert [p["name"] for p in previous["autoscaling"]["policies"]] == ["cpu"]
+    # its autoscaling and config in its own item, the record naming it only
+    assert "autoscaling" not in previous and "config" not in previous
+    v1 = record_item(demo, "version#demo#web#1")
+    assert (v1["autoscaling"]["min"], v1["autoscaling"]["max"]) == (2, 6)
+    assert [p["name"] for p in v1["autoscaling"]["policies"]] == ["cpu"] and v1["config"]["service"] == "web"
     assert recorded_again == {"changed": None, "found": "record already says 2 serves", "previous": "1"}
     assert record_item(demo) == item
 

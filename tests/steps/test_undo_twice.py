@@ -18,7 +18,9 @@ def stepper(demo) -> Stepper:
 def service_state(demo, name: str) -> tuple[int, bool, bool]:
     found = demo.service(name)
     tags = {t["key"] for t in found.get("tags") or []}
-    return found["desiredCount"], demo.scalable_target(name) is not None, OBSOLETE_TAG in tags
+    # Autoscaling acts unless the scalable target is gone or parked (0..0, scaling suspended).
+    target = demo.scalable_target(name)
+    return found["desiredCount"], target is not None and target["MaxCapacity"] > 0, OBSOLETE_TAG in tags
 
 
 def test_tear_down_twice_undoes_the_prepared_version_once(stepper, demo):
@@ -33,19 +35,19 @@ def test_tear_down_twice_undoes_the_prepared_version_once(stepper, demo):
 
     # Then the first put the preparing rule back, scaled v2 to zero and marked it obsolete
     assert first["preparing_rules"][0]["changed"] == "preparing rule put back"
-    assert first["service"]["changed"] == "scalable target deregistered; desired count 2 -> 0"
+    assert first["service"]["changed"] == "scalable target parked at 0..0, scaling suspended; desired count 2 -> 0"
     assert first["obsolete"]["changed"] == "marked obsolete"
     assert after_first[:2] == ({"demo-web-1": 1}, (0, False, True))
     # and the second found each of those done and changed nothing
     assert again["preparing_rules"][0] == {"route": "www", "changed": None,
                                            "found": "preparing rule does not forward to the new version"}
-    assert again["service"]["changed"] is None and again["service"]["found"] == "already at zero, no scalable target"
+    assert again["service"]["changed"] is None and again["service"]["found"] == "already at zero, its scaling parked"
     assert again["obsolete"]["changed"] is None and again["obsolete"]["found"].startswith("already obsolete since")
     assert (demo.forward(demo.preparing_rule), service_state(demo, "web-2"), demo.target_group_names()) == after_first
 
 
 def test_traffic_rollback_twice_brings_the_old_version_back_once(stepper, demo):
-    # Given v2 switched to 100 % and v1 retired (at zero, its scalable target removed and remembered)
+    # Given v2 switched to 100 % and v1 retired (at zero, its scalable target parked and remembered)
     prepared(stepper)
     for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
                       ("RetireOldVersion", "retire")):

@@ -247,3 +247,19 @@ def test_required_healthy_defaults_to_what_autoscaling_keeps_at_least():
 def test_request_count_scaling_of_a_single_route_needs_no_route_name():
     parsed = parse_start_input(with_config(lambda c: c["service_settings"]["autoscaling"].update(policies=[request_count_policy()])))
     assert parsed.config.request_count_route(parsed.config.service_settings.autoscaling.policies[0]).name == "www"
+
+
+def test_settings_that_could_run_longer_than_an_execution_are_refused_naming_both_figures():
+    def long_release(config: dict[str, Any]) -> None:
+        config["release"] = {"approval": {"timeout_seconds": 604800}, "bake_seconds": 86400,
+                             "traffic_steps": [{"percent": 5 * (i + 1), "hold_seconds": 86400} for i in range(20)]}
+
+    message = refused(with_config(long_release))
+    assert "release: " in message and "691200 s (8.0 days)" in message
+    assert "the longest run these settings allow is" in message and "20 traffic holds 1728000 s" in message
+    # The same holds a day shorter each fit
+    def shorter(config: dict[str, Any]) -> None:
+        config["release"] = {"approval": {"timeout_seconds": 86400},
+                             "traffic_steps": [{"percent": 50, "hold_seconds": 86400}, {"percent": 100, "hold_seconds": 0}]}
+
+    parse_start_input(with_config(shorter))

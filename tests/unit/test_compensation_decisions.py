@@ -3,6 +3,7 @@ or deleted, and what is kept because it is not the release's or is already undon
 from __future__ import annotations
 
 from release import compensation_decisions as compensation
+from release.adapters import autoscaling
 from release.compensation_decisions import PreparedFound
 from release.config import DeployConfig
 from release.plan import build_plan
@@ -57,11 +58,16 @@ def test_the_prepared_version_is_scaled_to_zero_and_marked_or_already_undone_and
     plan = plan_of()
     service, mark = compensation.prepared_version(plan, prepared(plan), SINCE)
     assert (service.action, service.before, service.after) == (
-        "change", {"desired_count": 2, "autoscaling": {"min": 2, "max": 6}}, {"desired_count": 0, "autoscaling": None})
+        "change", {"desired_count": 2, "autoscaling": {"min": 2, "max": 6}}, {"desired_count": 0, "autoscaling": {"min": 0, "max": 0}})
     assert (mark.resource, mark.action, mark.after["cutover:obsolete-since"]) == ("obsolete mark", "change", SINCE)
     # Partly undone (at zero, scalable target gone, not marked yet): only the mark is left to do
     service, mark = compensation.prepared_version(plan, prepared(plan, desired=0, scalable=False), SINCE)
     assert (service.action, service.why, mark.action) == ("keep", "already at zero, no scalable target", "change")
+    # Or at zero with its scalable target parked (0..0, scaling suspended): kept as it is too
+    found = prepared(plan, desired=0)
+    found.snapshot = {"min": 0, "max": 0, "suspended": dict.fromkeys(autoscaling.SUSPENDED, True), "policies": []}
+    service, _ = compensation.prepared_version(plan, found, SINCE)
+    assert (service.action, service.why) == ("keep", "already at zero, its scaling parked")
 
 
 def test_delete_on_prepare_failure_deletes_only_what_this_release_created():
@@ -104,6 +110,10 @@ def test_the_old_version_comes_back_to_what_was_remembered_unless_it_is_there_go
     # Partly undone: back at its count, its scalable target not yet restored
     partly = compensation.old_version_back(plan, "web-2", {"desiredCount": 3, "tags": mine}, saved, None)
     assert partly.after == {"desired_count": 3, "autoscaling": saved["autoscaling"]}
+    # Parked when it was retired: its bounds and suspension go back
+    parked = {"min": 0, "max": 0, "suspended": dict.fromkeys(autoscaling.SUSPENDED, True), "policies": []}
+    unparked = compensation.old_version_back(plan, "web-2", {"desiredCount": 0, "tags": mine}, saved, parked)
+    assert unparked.after == {"desired_count": 3, "autoscaling": saved["autoscaling"]}
     done = compensation.old_version_back(plan, "web-2", {"desiredCount": 3, "tags": mine}, saved, {"min": 3, "max": 6})
     assert done.action == "keep"
     assert compensation.old_version_back(plan, "web-2", None, saved, None).why == "service no longer exists"

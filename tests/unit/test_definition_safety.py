@@ -203,3 +203,9 @@ def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_befor
     # A watch stops sleeping while the hold checks' worst case (and the alarm call) still fits in its time
     assert HTTP_CHECKS_BUDGET_SECONDS < alarms.LOOK_MARGIN_SECONDS < BY_KEY["WatchAlarms"].timeout_seconds
     assert health.LOOK_MARGIN_SECONDS < BY_KEY["CheckHealth"].timeout_seconds
+
+
+def test_the_config_rules_know_how_long_an_execution_may_run():
+    from release.config_rules import EXECUTION_TIMEOUT_SECONDS
+
+    assert load()["TimeoutSeconds"] == EXECUTION_TIMEOUT_SECONDS

@@ -1,4 +1,4 @@
-"""Application Auto Scaling of an ECS service: read, remember, remove and restore."""
+"""Application Auto Scaling of an ECS service: read, remember, park at zero and restore."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +7,12 @@ from release.aws import client
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"
+SUSPENDED = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
+# How a version at zero keeps its autoscaling: DeregisterScalableTarget would delete every scaling
+# policy and scheduled action with it (and a policy put back gets a new ARN, which the alarms of a
+# step-scaling policy no longer name). Bounds of 0 (allowed for ECS) hold the service at zero, and
+# suspending keeps policies and scheduled actions from acting; all of them stay, untouched.
+PARKED = {"min": 0, "max": 0, "suspended": {key: True for key in SUSPENDED}}
 
 
 def resource_id(cluster: str, service: str) -> str:
@@ -30,6 +36,7 @@ def snapshot(cluster: str, service: str) -> dict[str, Any] | None:
     return {
         "min": targets[0]["MinCapacity"],
         "max": targets[0]["MaxCapacity"],
+        "suspended": {key: bool((targets[0].get("SuspendedState") or {}).get(key)) for key in SUSPENDED},
         "policies": [
             {
                 "name": p["PolicyName"],
@@ -52,21 +59,32 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def deregister(cluster: str, service: str) -> None:
-    client("application-autoscaling").deregister_scalable_target(
-        ServiceNamespace=NAMESPACE, ResourceId=resource_id(cluster, service), ScalableDimension=DIMENSION
+def parked(snapshot: dict[str, Any] | None) -> bool:
+    """Whether a scalable target (as `snapshot` reads it) is held at zero with its scaling suspended."""
+    return snapshot is not None and {k: snapshot.get(k) for k in PARKED} == PARKED
+
+
+def park(cluster: str, service: str) -> None:
+    """Hold the service at zero, its scaling suspended, keeping every policy and scheduled action."""
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace=NAMESPACE, ResourceId=resource_id(cluster, service), ScalableDimension=DIMENSION,
+        MinCapacity=0, MaxCapacity=0, SuspendedState=dict(PARKED["suspended"]),
     )
 
 
-def restore(cluster: str, service: str, record: dict[str, Any]) -> None:
-    """Register the scalable target and put its policies back (both calls are upserts)."""
+def restore(cluster: str, service: str, record: dict[str, Any], policies: bool = True) -> None:
+    """Register the scalable target with its bounds and suspension as recorded (none recorded: not
+    suspended), then, unless `policies` is False (a parked target kept its own), put its
+    target-tracking policies back (both calls are upserts)."""
     rid = resource_id(cluster, service)
     aas = client("application-autoscaling")
+    suspended = record.get("suspended") or {}
     aas.register_scalable_target(
         ServiceNamespace=NAMESPACE, ResourceId=rid, ScalableDimension=DIMENSION,
         MinCapacity=int(record["min"]), MaxCapacity=int(record["max"]),
+        SuspendedState={key: bool(suspended.get(key)) for key in SUSPENDED},
     )
-    for policy in record.get("policies", []):
+    for policy in record.get("policies", []) if policies else []:
         if policy.get("type") != "TargetTrackingScaling" or not policy.get("target_tracking"):
             continue
         aas.put_scaling_policy(

@@ -12,7 +12,7 @@ from release import config_check, config_rules, environments, naming, ownership,
 from release.adapters import ecs, objects, records
 from release.config_check import MAX_CONFIG_BYTES
 from release.config_text import parse_config_text
-from release.errors import InvalidReleaseInput
+from release.errors import InvalidReleaseInput, NothingToRollBack
 from release.plan_view import DeployConfigView, StartInputView, plan_data, read_plan, release_id_of, summary
 from release.references import check_references
 from release.results import Planned
@@ -70,7 +70,13 @@ def rollback_target(start: StartInputView) -> tuple[DeployConfigView, str, dict[
     record = records.get(naming.record_key(start.env, start.service))
     target = record_decision.rollback_target(record, start.env, start.service, start.version)
     names = {"ecs_service": target.get("ecs_service"), "target_groups": target.get("target_groups")}
+    # Its config and autoscaling are in its own item (a record of an older Cutover holds them inline).
+    item = records.get(naming.version_key(start.env, start.service, target["version"])) or {}
+    target = {**item, **target}
     restore = {"desired_count": target.get("desired_count"), "autoscaling": target.get("autoscaling")}
+    if not target.get("config"):
+        raise NothingToRollBack(f"version: no config is kept for version {target['version']!r} of {start.service!r} "
+                                f"in env {start.env!r}; release that version again instead of rolling back")
     try:
         config = DeployConfigView(config_check.deploy_config(target["config"]))
     except config_check.Invalid as error:

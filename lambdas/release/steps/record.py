@@ -1,11 +1,12 @@
 """Record what serves now and what a rollback would bring back, in the release table: the record is
-read, the update decided in `release.record_decision`, and written only when it says something new."""
+read, the update decided in `release.record_decision`, and written only when it says something new.
+Each version's config and kept autoscaling go to its own item first, so the record only names them."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from release import record_decision
+from release import naming, record_decision
 from release.adapters import records
 from release.results import Recorded
 from release.step import StepEvent, lambda_step, record_seconds
@@ -29,6 +30,21 @@ def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -
     return record_decision.previous_entry(event.plan, record, old, remembered, event.result("live"))
 
 
+def version_items(event: StepEvent, record: dict[str, Any], old: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Key -> what to set: the serving version's config, the retired version's autoscaling (and config
+    when its item has none), and what a record of an older Cutover kept inline of other versions."""
+    plan = event.plan
+    key = lambda version: naming.version_key(plan.env, plan.service, version)  # noqa: E731
+    items = {key(version): {"version": version, **{k: entry[k] for k in record_decision.INLINE if k in entry}}
+             for version, entry in (record.get("kept") or {}).items() if any(k in entry for k in record_decision.INLINE)}
+    if old is not None:
+        remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
+        items[key(old["version"])] = record_decision.version_item(plan, record, old["version"], records.get(key(old["version"])),
+                                                                  remembered)
+    items[key(plan.version)] = record_decision.serving_item(plan)
+    return items
+
+
 @lambda_step
 def handler(event: StepEvent) -> Recorded:
     plan = event.plan
@@ -42,5 +58,9 @@ def handler(event: StepEvent) -> Recorded:
                                            event.execution_id, datetime.now(timezone.utc).isoformat())
     if not intent.acts:
         return Recorded(changed=None, found=intent.why, previous=(record.get("previous") or {}).get("version"))
+    # The versions' own items before the record that names them: a run cut short between the two
+    # leaves the record as it was, and the next run writes both.
+    for key, attributes in version_items(event, record, retired[0] if retired else None).items():
+        records.update(key, attributes)
     records.update(plan.record_key, intent.after)
     return Recorded(changed=intent.why, previous=previous and previous["version"])

@@ -1,8 +1,9 @@
-"""Retire the old version: remember its autoscaling, remove it, then scale the service to zero.
+"""Retire the old version: remember its autoscaling, park it, then scale the service to zero.
 
-The scalable target goes first, or Application Auto Scaling would put desiredCount back into
-min..max. Its settings are written to the release record before they are removed, so a
-rollback (or a crash and retry of this step) can restore them.
+The scalable target is parked first (bounds 0..0, scaling suspended), or Application Auto Scaling
+would put desiredCount back into min..max; parking rather than deregistering keeps every scaling
+policy and scheduled action as it is. Its bounds and suspension are written to the release record
+before they change, so a rollback (or a crash and retry of this step) can restore them.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     record = records.get(plan.record_key) or {}
     remembered = (record.get("retired") or {}).get(name) or {}
     changes = []
+    # A parked target is this step's own doing (a re-run): what to restore is what was remembered.
+    live = None if autoscaling.parked(snapshot) else snapshot
     if intent.acts:
         remembered = {
             # Which release retired it: a re-run of the same release that finds nothing left to
@@ -35,12 +38,12 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
             "release": plan.release_id,
             "version": old["version"],
             "desired_count": service["desiredCount"] or remembered.get("desired_count", 0),
-            "autoscaling": snapshot or remembered.get("autoscaling"),
+            "autoscaling": live or remembered.get("autoscaling"),
         }
         records.update(plan.record_key, {"retired": {**(record.get("retired") or {}), name: remembered}})
-    if snapshot is not None:
-        autoscaling.deregister(plan.cluster, name)
-        changes.append(f"scalable target min {snapshot['min']} max {snapshot['max']} deregistered")
+    if live is not None:
+        autoscaling.park(plan.cluster, name)
+        changes.append(f"scalable target min {live['min']} max {live['max']} parked at 0..0, scaling suspended")
     if service["desiredCount"] > 0:
         ecs.set_desired(plan.cluster, name, 0)
         changes.append(f"desired count {service['desiredCount']} -> 0")

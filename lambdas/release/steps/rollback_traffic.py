@@ -52,18 +52,20 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
             done.append({"ecs_service": name, "changed": None, "found": intent.why, "desired_count": 0,
                          "target_groups": old["target_groups"]})
         else:
-            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent),
+            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent, parked=snapshot is not None),
                          "desired_count": intent.after["desired_count"], "target_groups": old["target_groups"]})
     return done
 
 
-def bring_back(plan: Plan, name: str, intent: Intent) -> str | None:
+def bring_back(plan: Plan, name: str, intent: Intent, parked: bool) -> str | None:
+    """Apply `intent`; a `parked` scalable target kept its policies and scheduled actions, so only its
+    bounds and suspension go back."""
     changes = []
     if intent.after["desired_count"] != intent.before["desired_count"]:
         ecs.set_desired(plan.cluster, name, intent.after["desired_count"])
         changes.append(f"desired count {intent.before['desired_count']} -> {intent.after['desired_count']}")
     if "autoscaling" in intent.after:
-        autoscaling.restore(plan.cluster, name, intent.after["autoscaling"])
+        autoscaling.restore(plan.cluster, name, intent.after["autoscaling"], policies=not parked)
         changes.append("autoscaling restored")
     return "; ".join(changes) or None
 

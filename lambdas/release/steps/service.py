@@ -20,20 +20,26 @@ from release.step import StepEvent, lambda_step
 OBSOLETE_TAGS = [f"{TAG_PREFIX}obsolete-since", f"{TAG_PREFIX}obsoleted-by"]
 
 
-def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None, created_now: bool = False) -> dict[str, Any]:
-    """Read the service's scalable target (a service created now has none: nothing to read), decide, apply."""
+def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None, created_now: bool = False,
+                       recorded: bool = False) -> dict[str, Any]:
+    """Read the service's scalable target (a service created now has none: nothing to read), decide, apply.
+    `recorded`: `wanted` is what the record remembered at retirement (a rollback), not the config."""
     current = None if wanted is None or created_now else autoscaling.snapshot(plan.cluster, plan.ecs_service)
-    return apply_autoscaling(plan, wanted, decisions.scalable_target(plan, wanted, current))
+    # A retired target still there (parked) kept its own policies and scheduled actions: only its
+    # bounds and suspension go back, so each policy keeps its ARN (which a step-scaling alarm names).
+    policies = not (recorded and current is not None)
+    return apply_autoscaling(plan, wanted, decisions.scalable_target(plan, wanted, current), policies)
 
 
-def apply_autoscaling(plan: Plan, wanted: dict[str, Any] | None, intent: Intent | None) -> dict[str, Any]:
+def apply_autoscaling(plan: Plan, wanted: dict[str, Any] | None, intent: Intent | None,
+                      policies: bool = True) -> dict[str, Any]:
     if intent is None:
         return {"autoscaling": None, "changed": None, "found": "no autoscaling configured"}
     bounds = {"min": wanted["min"], "max": wanted["max"]}
     if not intent.acts:
         return {"autoscaling": bounds, "changed": None}
     # RegisterScalableTarget and PutScalingPolicy replace what they find.
-    autoscaling.restore(plan.cluster, plan.ecs_service, wanted)
+    autoscaling.restore(plan.cluster, plan.ecs_service, wanted, policies=policies)
     before = intent.before and {"min": intent.before["min"], "max": intent.before["max"]}
     return {"autoscaling": bounds, "before": before, "changed": "registered"}
 
@@ -45,7 +51,7 @@ def revive(plan: Plan, existing: dict[str, Any]) -> dict[str, Any]:
     return {
         "service": plan.ecs_service, "arn": existing["serviceArn"], "desired_count": desired,
         "changed": wake(plan, existing, desired),
-        "autoscaling": ensure_autoscaling(plan, restore.get("autoscaling")),
+        "autoscaling": ensure_autoscaling(plan, restore.get("autoscaling"), recorded=True),
     }
 
 

@@ -14,7 +14,7 @@ from release import compensation_decisions as compensation
 from release.adapters import autoscaling, ecs, elbv2
 from release.intent import Intent
 from release.plan_view import PlanView as Plan, RoutePlanView as RoutePlan
-from release.results import Undone
+from release.results import Undone, split_message
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import obsolete
 
@@ -66,9 +66,9 @@ def scale_down(plan: Plan, found: compensation.PreparedFound, intent: Intent) ->
     if not intent.acts:
         return {"ecs_service": plan.ecs_service, "changed": None, "found": intent.why}
     changes = []
-    if found.snapshot is not None:
-        autoscaling.deregister(plan.cluster, plan.ecs_service)
-        changes.append("scalable target deregistered")
+    if found.snapshot is not None and not autoscaling.parked(found.snapshot):
+        autoscaling.park(plan.cluster, plan.ecs_service)
+        changes.append("scalable target parked at 0..0, scaling suspended")
     if found.service["desiredCount"] > 0:
         ecs.set_desired(plan.cluster, plan.ecs_service, 0)
         changes.append(f"desired count {found.service['desiredCount']} -> 0")
@@ -105,7 +105,7 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     except ValueError:
         reported = None
     if isinstance(reported, dict) and reported.get("errorMessage"):
-        cause = str(reported["errorMessage"])
+        cause = split_message(str(reported["errorMessage"]))[0]
     if error == "ApprovalRejected":
         return error, rejection(results.get("approval"))
     approval = plan.config.release.approval
