@@ -118,17 +118,8 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
 
     ending = exits.STILL_RUNNING if status == "RUNNING" else exits.OK if status == "SUCCEEDED" else exits.FAILED
     data = {"executionArn": arn, "name": description["name"], "attached": attached, "status": status, "failure": failure,
-            "warnings": warnings, **_stopped(ctx, arn, status, events)}
-    return ctx.finish("ended", reports.Report(data, lambda: "\n".join([text(), *reports.stop_lines(data)]), ending))
-
-
-def _stopped(ctx: Context, arn: str, status: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """For a release stopped (or timed out): who stopped it and why, and what its undo did so far."""
-    from release import stopping
-
-    if not stopping.undo_needed(status, events):
-        return {"stop": None, "undo_run": None}
-    return {"stop": reports.stop_json(events), "undo_run": reports.undo_run(ctx.connection.sfn, arn)}
+            "warnings": warnings, **reports.stop_and_undo(ctx.connection.sfn, arn, status, events)}
+    return ctx.finish("ended", reports.Report(data, lambda: "\n".join([text(), *reports.undo_run_lines(data)]), ending))
 
 
 def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:

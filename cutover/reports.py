@@ -138,14 +138,21 @@ def stop_json(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return record.to_json() if record else None
 
 
-def stop_lines(report: dict[str, Any], indent: str = "  ") -> list[str]:
-    """A stopped release in words for `start --wait` and `history`: who stopped it, why, and what its undo did."""
-    lines = [f"{indent}stopped by {report['stop']['by']}: {report['stop']['reason']}"] if report.get("stop") else []
+def stop_and_undo(sfn, arn: str, status: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """For `start --wait` of a release stopped (or timed out): who stopped it and why, and what its undo did so far."""
+    if not stopping.undo_needed(status, events):
+        return {"stop": None, "undo_run": None}
+    return {"stop": stop_json(events), "undo_run": undo_run(sfn, arn)}
+
+
+def undo_run_lines(report: dict[str, Any], indent: str = "  ") -> list[str]:
+    """What the undo of a stopped release did, in words, for `start --wait` and `history` (whose
+    failure line says who stopped it and why)."""
     run = report.get("undo_run")
-    if run:
-        lines.append(f"{indent}undo {run['state']}: {run['did']}" + (
-            f" (cutover status {report['name']} says when it ends)" if run["state"] in ("not started", "still running") and report.get("name") else ""))
-    return lines
+    if not run:
+        return []
+    later = run["state"] in ("not started", "still running") and report.get("name")
+    return [f"{indent}undo {run['state']}: {run['did']}" + (f" (cutover status {report['name']} says when it ends)" if later else "")]
 
 
 def status_text(report: dict[str, Any], checks: list[Check]) -> str:
@@ -217,7 +224,7 @@ def history_text(report: dict[str, Any], description: dict[str, Any], choices: b
         lines.append(f"\n{report['failure']['status']}: {render.error_text(report['failure'])}")
     if report["undo"]:
         lines.append(f"Undo of the {now.lower()} release: {report['undo']}")
-    lines += stop_lines({**report, "name": description["name"]}, indent="")
+    lines += undo_run_lines({**report, "name": description["name"]}, indent="")
     if report["warnings"]:
         lines += [f"\n{now} with warnings:", *warning_lines(report["warnings"], prefix="  - ")]
     return "\n".join(lines)
