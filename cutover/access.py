@@ -1,5 +1,5 @@
 """Who may do what with Cutover from outside the stack: the CI role that starts releases, the
-people who approve them, and readers (`plan`, `status`, `history`, nothing changed). One source for
+people who approve and stop them, and readers (`plan`, `status`, `history`, nothing changed). One source for
 `cutover iam-policy ci|approver|reader` and the stack's managed policies, so the printed policy is
 the deployed one; tests/cli/test_iam_policies.py runs the commands under each printed policy.
 
@@ -92,6 +92,8 @@ def policy(role: str, targets: Targets | None = None) -> dict[str, Any]:
             # The token comes from the execution history (FollowReleases); `reject` sends a success
             # carrying the decision, so the failure call is not needed.
             _statement("AnswerApprovals", ["states:SendTaskSuccess"], ["*"]),
+            # `cutover stop`: operators approve and stop. Only the release's executions, not their undos.
+            _statement("StopReleases", ["states:StopExecution"], [targets.executions_arn]),
         ]
     else:
         raise ValueError(f"role {role!r}: one of {', '.join(ROLES)}")

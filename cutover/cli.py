@@ -118,8 +118,9 @@ def _follow(ctx: Context, arn: str, attached: bool = False) -> int:
                           *([render.error_text(failure)] if failure else []), *reports.warning_lines(warnings)])
 
     ending = exits.STILL_RUNNING if status == "RUNNING" else exits.OK if status == "SUCCEEDED" else exits.FAILED
-    return ctx.finish("ended", reports.Report({"executionArn": arn, "name": description["name"], "attached": attached,
-                                               "status": status, "failure": failure, "warnings": warnings}, text, ending))
+    data = {"executionArn": arn, "name": description["name"], "attached": attached, "status": status, "failure": failure,
+            "warnings": warnings, **reports.stop_and_undo(ctx.connection.sfn, arn, status, events)}
+    return ctx.finish("ended", reports.Report(data, lambda: "\n".join([text(), *reports.undo_run_lines(data)]), ending))
 
 
 def _started(ctx: Context, arn: str, asked: str, attached: bool) -> int:
@@ -291,6 +292,25 @@ def cmd_reject(ctx: Context) -> int:
     return ctx.show(reports.Report(
         {"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason},
         lambda: f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); the prepared version is being torn down."))
+
+
+def cmd_stop(ctx: Context) -> int:
+    from release.stop_record import StopRecord, cause_problem, reason_problem
+
+    reason = ctx.args.reason
+    problem = reason_problem(reason)
+    if problem:
+        raise UsageError(problem)
+    arn = ctx.connection.execution_arn(ctx.args.execution)
+    record = StopRecord(reason=reason.strip(), name=_who(ctx.args), identity=_caller_identity(ctx))
+    problem = cause_problem(record)
+    if problem:
+        raise UsageError(problem)
+    try:
+        description = operations.stop(ctx.connection.sfn, arn, record)
+    except operations.OperationError as error:
+        raise NotFound(str(error)) from error
+    return ctx.show(reports.stopped(ctx.connection.sfn, description, record))
 
 
 def cmd_status(ctx: Context) -> int:
@@ -584,6 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True, help="why; goes into the audit history and the failure")
     p.add_argument("--by", help="who rejects (default: CUTOVER_USER, GITHUB_ACTOR or your user name)")
     p.add_argument("--wait-seconds", type=float, default=0, help="wait this long for the release to reach approval")
+
+    p = command("stop", cmd_stop, "Stop a running release; the undo of stopped releases then puts back what it changed.")
+    p.add_argument("execution", metavar="EXECUTION")
+    p.add_argument("--reason", required=True, help="why; goes into the execution's history, status and the notification")
+    p.add_argument("--by", help="who stops it (default: CUTOVER_USER, GITHUB_ACTOR or your user name)")
 
     p = command("status", cmd_status, "Where a release is now (exit 1 if it failed).")
     p.add_argument("execution", metavar="EXECUTION")

@@ -15,6 +15,7 @@ from typing import Any
 
 from release.registry import APPROVAL
 from release.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
+from release.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
 from cutover import states
 
@@ -146,6 +147,16 @@ def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, ident
     _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
 
 
+def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
+    """Stop a running release, recording why and who in StopExecution's error and cause; its undo
+    (the undo of stopped releases) starts from the status change. The execution as it ended."""
+    status = sfn.describe_execution(executionArn=execution_arn)["status"]
+    if status != "RUNNING":
+        raise OperationError(f"{execution_arn} is not running (status {status}): there is nothing to stop")
+    sfn.stop_execution(executionArn=execution_arn, error=STOPPED_BY_OPERATOR, cause=record.cause())
+    return sfn.describe_execution(executionArn=execution_arn)
+
+
 def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> dict[str, Any]:
     deadline = time.time() + timeout
     while True:
@@ -240,8 +251,9 @@ def execution_failure(events: list[dict[str, Any]]) -> dict[str, Any] | None:
         kind = event["type"]
         if kind.startswith("Execution") and kind in _FAILED_DETAILS:
             details = event.get(_FAILED_DETAILS[kind]) or {}
+            stopped = StopRecord.of_abort(details.get("error"), details.get("cause"))
             return {"status": kind[len("Execution"):].upper(), "error": details.get("error"),
-                    "cause": readable_cause(details.get("cause"))}
+                    "cause": stopped.describe() if stopped else readable_cause(details.get("cause"))}
     return None
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from release import stopping
 from release.results import ApprovalAnswer, Check
+from release.stop_record import StopRecord, stop_of
 from release.unfinished import line
 
 from cutover import exits, operations, render, states
@@ -89,6 +90,7 @@ def status(sfn, arn: str) -> Report:
         "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
         "undo_run": undo_run(sfn, arn) if now in stopping.ENDED_OUTSIDE_THE_FLOW else None,
+        "stop": stop_json(events),
         "checks": [check.to_json() for check in checks],
     }
     return Report(data, lambda: status_text(data, checks), exits.FAILED if now in ENDED_BADLY else exits.OK)
@@ -115,6 +117,44 @@ def undo_run(sfn, arn: str) -> dict[str, Any] | None:
             "did": undo.get("cause") or "the undo failed; see its execution's history"}
 
 
+def stopped(sfn, description: dict[str, Any], record: StopRecord) -> Report:
+    """What `cutover stop` did: the release stopped, who and why, and what its undo will do."""
+    arn = description["executionArn"]
+    events = operations.history(sfn, arn)
+    data = {"executionArn": arn, "name": description["name"], "status": description["status"], "stop": record.to_json(),
+            "undo": stopping.what_undo_did(description["status"], events), "undo_run": undo_run(sfn, arn)}
+
+    def text() -> str:
+        return "\n".join([f"Stopped {data['name']} as {record.by}: {record.reason}",
+                           *([f"  undo      {data['undo']}"] if data["undo"] else []),
+                           f"  follow it:  cutover status {data['name']}"])
+
+    return Report(data, text)
+
+
+def stop_json(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Who stopped the release with `cutover stop` and why, from its history; None otherwise."""
+    record = stop_of(events)
+    return record.to_json() if record else None
+
+
+def stop_and_undo(sfn, arn: str, status: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """For `start --wait` of a release stopped (or timed out): who stopped it and why, and what its undo did so far."""
+    if not stopping.undo_needed(status, events):
+        return {"stop": None, "undo_run": None}
+    return {"stop": stop_json(events), "undo_run": undo_run(sfn, arn)}
+
+
+def undo_run_lines(report: dict[str, Any], indent: str = "  ") -> list[str]:
+    """What the undo of a stopped release did, in words, for `start --wait` and `history` (whose
+    failure line says who stopped it and why)."""
+    run = report.get("undo_run")
+    if not run:
+        return []
+    later = run["state"] in ("not started", "still running") and report.get("name")
+    return [f"{indent}undo {run['state']}: {run['did']}" + (f" (cutover status {report['name']} says when it ends)" if later else "")]
+
+
 def status_text(report: dict[str, Any], checks: list[Check]) -> str:
     name, failure = report["name"], report["failure"]
     what = f"{report['action']} {report['service'] or '?'} {report['version'] or ''}".rstrip()
@@ -135,7 +175,9 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
         lines += [f"  try it    {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
     if report["waiting_for_approval"]:
         lines += [f"  approve   cutover approve {name}", f"  reject    cutover reject {name} --reason '...'"]
-    if failure:
+    if report.get("stop"):
+        lines.append(f"  stopped   by {report['stop']['by']}: {report['stop']['reason']}")
+    elif failure:
         lines += [f"  error     {failure['error']}", f"  cause     {failure['cause']}"]
     if report["undo"]:
         lines.append(f"  undo      {report['undo']}")
@@ -162,7 +204,8 @@ def history(sfn, arn: str, *, choices: bool = False) -> Report:
     events = operations.history(sfn, arn)
     data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),
-            "undo": stopping.what_undo_did(description["status"], events)}
+            "undo": stopping.what_undo_did(description["status"], events), "stop": stop_json(events),
+            "undo_run": undo_run(sfn, arn) if stopping.undo_needed(description["status"], events) else None}
     return Report(data, lambda: history_text(data, description, choices))
 
 
@@ -181,6 +224,7 @@ def history_text(report: dict[str, Any], description: dict[str, Any], choices: b
         lines.append(f"\n{report['failure']['status']}: {render.error_text(report['failure'])}")
     if report["undo"]:
         lines.append(f"Undo of the {now.lower()} release: {report['undo']}")
+    lines += undo_run_lines({**report, "name": description["name"]}, indent="")
     if report["warnings"]:
         lines += [f"\n{now} with warnings:", *warning_lines(report["warnings"], prefix="  - ")]
     return "\n".join(lines)

@@ -486,6 +486,19 @@ def _data_limit_is_terminal() -> None:
     _wrap(ErrorEqualsDecl, "_eval_body", make)
 
 
+# StopExecution: error at most 256 characters, cause at most 32,768 (API reference, StopExecution).
+STOP_ERROR_MAX, STOP_CAUSE_MAX = 256, 32768
+
+
+def _stop_execution_limits(response: Any) -> None:
+    """StopExecution refuses an error or cause longer than its limits; moto took any length."""
+    for field, most in (("error", STOP_ERROR_MAX), ("cause", STOP_CAUSE_MAX)):
+        value = response._get_param(field)
+        if value is not None and len(value) > most:
+            raise Refused("ValidationException", f"1 validation error detected: Value at '{field}' failed to satisfy "
+                                                 f"constraint: Member must have length less than or equal to {most}")
+
+
 def _execution_history(original: Callable) -> Callable:
     """GetExecutionHistory pages: 100 events by default (maxResults 0), at most 1,000, reverseOrder
     honoured; moto answered every event at once, oldest first."""
@@ -569,6 +582,7 @@ def install() -> None:
         (EC2ContainerServiceResponse, "describe_services"): (_describe_services_limit,),
         (EC2ContainerServiceResponse, "update_service"): (_update_service_active,),
         (ApplicationAutoScalingResponse, "put_scaling_policy"): (_resource_label,),
+        (StepFunctionResponse, "stop_execution"): (_stop_execution_limits,),
     }
     for (cls, action), rules in checks.items():
         _check_before(cls, action, lambda response, rules=rules: [rule(response) for rule in rules])

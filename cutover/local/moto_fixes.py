@@ -110,11 +110,16 @@ def end_task_token_waits_on_stop() -> None:
     result unused) and ends a `.waitForTaskToken` wait; an answer to that token is then
     refused with TaskTimedOut. moto leaves the wait running (the execution never ends) and would
     still take the answer: the stop marks every token of the execution as timed out, then wakes
-    the wait, which sees a stopped program and ends ABORTED."""
+    the wait, which sees a stopped program and ends ABORTED. The history ends with the stop's
+    ExecutionAborted at once (moto wrote it only once the running state returned). That state's
+    late end is still recorded after it, as moto did (AWS records nothing more); the undo then
+    sees the function ended instead of waiting for its time limit."""
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
-    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.api import ExecutionAbortedEventDetails, ExecutionStatus, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.core.exceptions import AWSError
@@ -144,11 +149,27 @@ def end_task_token_waits_on_stop() -> None:
             # The execution ends at once, as on AWS; moto would wait for the state that runs (a
             # Lambda invocation, which StopExecution does not stop: a watch sleeps on to its hold's end).
             self.exec_status, self.stop_date = ExecutionStatus.ABORTED, stop_date
+            # Its history says so at once too, with the stop's error and cause.
+            worker.env.event_manager.add_event(
+                context=worker.env.event_history_context, event_type=HistoryEventType.ExecutionAborted,
+                event_details=EventDetails(executionAbortedEventDetails=ExecutionAbortedEventDetails(error=error, cause=cause)))
         for endpoint in endpoints:
             endpoint.interrupt_all()
 
     stop.cutover_fix = True
     Execution.stop = stop
+
+    # The stop wrote the execution's ExecutionAborted; moto's own, once the running state returns, would be a second.
+    original_add_event = EventManager.add_event
+
+    def add_event(self, context, event_type, *args, **kwargs):
+        if event_type == HistoryEventType.ExecutionAborted:
+            if getattr(self, "cutover_aborted", False):
+                return context.last_published_event_id
+            self.cutover_aborted = True
+        return original_add_event(self, context, event_type, *args, **kwargs)
+
+    EventManager.add_event = add_event
 
     # The woken wait fails its state; a stopped execution stays ABORTED whatever its states raise.
     original_set_error = Environment.set_error
@@ -176,6 +197,38 @@ def end_task_token_waits_on_stop() -> None:
 
     for name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
         refuse_closed(name)
+
+
+def keep_the_reason_of_a_stop() -> None:
+    """StopExecution's `error` and `cause` are the stop's reason: AWS writes them into the
+    ExecutionAborted event and DescribeExecution returns them. moto drops both (it stops every
+    execution with empty ones)."""
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if getattr(StepFunctionResponse.stop_execution, "cutover_fix", False):
+        return
+
+    def stop_execution(self):
+        arn = self._get_param("executionArn")
+        error, cause = self._get_param("error"), self._get_param("cause")
+        backend = self.stepfunction_backend
+        backend._validate_execution_arn(arn)
+        machine = backend._get_state_machine_for_execution(arn)
+        execution = next((x for x in machine.executions if x.execution_arn == arn), None)
+        if execution is None:
+            raise ExecutionDoesNotExist("Execution Does Not Exist: '" + arn + "'")
+        execution.stop(stop_date=utcnow(), error=error or "", cause=cause or "")
+        if error is not None:
+            execution.error = error
+        if cause is not None:
+            execution.cause = cause
+        return ActionResult({"stopDate": execution.stop_date})
+
+    stop_execution.cutover_fix = True
+    StepFunctionResponse.stop_execution = stop_execution
 
 
 def announce_bad_ends() -> None:
@@ -207,4 +260,5 @@ def install() -> None:
     validate_each_definition_once()
     parse_each_definition_once()
     end_task_token_waits_on_stop()
+    keep_the_reason_of_a_stop()
     announce_bad_ends()

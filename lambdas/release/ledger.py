@@ -15,6 +15,7 @@ from statistics import median
 from typing import Any
 
 from release.results import ApprovalAnswer
+from release.stop_record import StopRecord
 
 PREFIX = "ledger#"
 ENTRY_PREFIX = "release:"
@@ -130,7 +131,9 @@ def _outcome(status: str, error: str | None, cause: str | None, answer: dict[str
     if status == "SUCCEEDED":
         return "succeeded", None
     if status == "ABORTED":
-        return "stopped", cause or error or "stopped by StopExecution, no cause given"
+        # `cutover stop` records who and why as JSON in the cause: the ledger says it in words.
+        stopped = StopRecord.of_abort(error, cause)
+        return "stopped", (stopped.describe() if stopped else None) or cause or error or "stopped by StopExecution, no cause given"
     if status == "TIMED_OUT":
         return "timed out", "the execution ran past its time limit"
     if error == REJECTED or (answer and answer.get("decision") == "reject"):

@@ -213,12 +213,14 @@ def test_a_stopped_release_is_in_the_ledger_as_stopped(engine, live, released_v2
     _wait_for_approval(engine, "web-3")
     sfn = engine.client("stepfunctions")
     arn = operations.execution_arn(engine.state_machine_arn, "web-3")
-    sfn.stop_execution(executionArn=arn, error="Stopped", cause="wrong image tag")
+    stopped = cutover("stop", "web-3", "--reason", "wrong image tag", "--by", "alice")
+    assert stopped.code == 0, stopped.err
     operations.wait(sfn, arn, timeout=60)
     engine.wait_for_status_changes()
     found = {e["execution"]: e for e in json.loads(cutover("releases", "--service", "web", "--output", "json").out)["releases"]}
-    # (the stop's cause is its `why` on AWS; moto's history leaves the ExecutionAborted details empty)
+    # (who stopped it and why, as `cutover stop` recorded them in the stop's cause)
     assert found["web-3"]["outcome"] == "stopped" and found["web-3"]["status"] == "ABORTED"
+    assert found["web-3"]["why"].startswith("stopped by alice (arn:aws:") and found["web-3"]["why"].endswith("): wrong image tag")
     assert found["web-3"]["approved_by"] is None and found["web-3"]["started_by"]["identity"].startswith("arn:aws:")
     # And approving the stopped release says it waits no more, with the "not waiting" exit code
     late = cutover("approve", "web-3")

@@ -166,3 +166,24 @@ def test_ci_uploads_to_a_bucket_encrypted_with_its_key_only_when_the_policy_name
     # And under the policy printed with --config-key, the upload goes through
     upload(printed("ci", engine, "--config-key", key, bucket="ci-secure"))
     assert s3.head_object(Bucket="ci-secure", Key="web/deploy.yaml")["SSEKMSKeyId"] == key
+
+
+def test_the_approver_stops_a_release_and_ci_cannot(engine, live):
+    # Given a release CI started, waiting for its approval
+    started = as_("ci", engine, "start", "--env", "demo", "--version", "4", "--image", "web:4",
+                  "--config", live["config_path"], "--name", "web-4")
+    assert started.code == 0, started.out + started.err
+    arn = operations.execution_arn(engine.state_machine_arn, "web-4")
+    assert operations.wait_for_state(engine.client("stepfunctions"), arn, operations.APPROVAL_STATE, 90)
+
+    # When CI tries to stop it, AWS refuses, naming the action (exit 4), and it runs on
+    refused = as_("ci", engine, "stop", "web-4", "--reason", "not CI's call")
+    assert refused.code == 4 and "states:StopExecution" in refused.err, refused.out + refused.err
+    assert engine.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+    # Then an approver, who approves and stops, stops it
+    stopped = as_("approver", engine, "stop", "web-4", "--reason", "wrong image", "--by", "alice")
+    assert stopped.code == 0, stopped.out + stopped.err
+    assert "Stopped web-4 as alice" in stopped.out
+    engine.wait_for_status_changes()
+    assert engine.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "ABORTED"

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from cutover import operations
 from cutover.cli import main as cutover_main
 from cutover.local import lambdas, snapshot
+from tests.cli.helpers import cutover
 from tests.e2e.safety_fixtures import assert_torn_down, assert_v1_serves_as_before, config_with, lock_item, start
 from tests.e2e.test_ownership import _wait_for_traffic_step
 
@@ -378,3 +379,48 @@ def test_an_undo_that_fails_for_good_says_so_in_status_and_tells_people(demo):
     told = notifications("Could not be fully undone")
     assert "was stopped by hand. Could not be fully undone: the undo failed: RuntimeError: ECS is unreachable" in told
     assert lock_item(demo) is None
+
+
+def test_cutover_stop_records_who_and_why_and_every_view_and_the_notification_says_so(demo):
+    notifications = _notifications(demo)
+    identity = demo.client("sts").get_caller_identity()["Arn"]
+    machine = ("--state-machine-arn", demo.engine.state_machine_arn)
+    # Given v2 prepared and waiting for an operator's approval
+    arn = demo.start("2")
+    _pending_token(demo, arn)
+    # A stop whose cause would pass StopExecution's 32,768 characters is refused, and stops nothing
+    refused = cutover("stop", "release-2", "--reason", "5xx", "--by", "a" * 33000, *machine)
+    assert refused.code == 2 and "at most 32768" in refused.err, refused.err
+    assert demo.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+    # When alice stops it from the command line, saying why
+    stopped = _cutover(demo, "stop", "release-2", "--reason", "the canary answers 5xx", "--by", "alice")
+    who = f"alice ({identity})"
+    assert stopped["status"] == "ABORTED"
+    assert stopped["stop"] == {"reason": "the canary answers 5xx", "by": who, "name": "alice", "identity": identity}
+    assert stopped["undo"] == "the prepared version is torn down; public traffic was not moved"
+    _stopped(demo, arn)
+
+    # Then the history (the audit log) holds who and why in the stop's error and cause
+    description = demo.sfn.describe_execution(executionArn=arn)
+    assert description["error"] == "StoppedByOperator" and json.loads(description["cause"])["identity"] == identity
+    # and people are told who stopped it, why, and what was undone
+    told = notifications("was stopped by hand")
+    assert f"web 2 (demo) was stopped by hand by {who}. Reason: the canary answers 5xx. Undone:" in told
+    assert "public traffic was not moved" in told
+    assert_torn_down(demo, "web-2")
+    # and cutover status and history say the same, in JSON and in words
+    status = _cutover(demo, "status", "release-2")
+    assert status["stop"] == stopped["stop"]
+    assert status["undo_run"]["state"] == "done" and "public traffic was not moved" in status["undo_run"]["did"]
+    assert status["failure"]["cause"] == f"stopped by {who}: the canary answers 5xx"
+    said = cutover("status", "release-2", *machine).out
+    assert f"  stopped   by {who}: the canary answers 5xx" in said and "  undone    done:" in said
+    history = _cutover(demo, "history", "release-2")
+    assert history["stop"] == stopped["stop"] and history["undo_run"]["state"] == "done"
+    said = cutover("history", "release-2", *machine).out
+    assert f"stopped by {who}: the canary answers 5xx" in said and "undo done:" in said
+
+    # A release that is not running any more cannot be stopped: exit 3, as for an approval nobody waits for
+    again = cutover("stop", "release-2", "--reason", "again", *machine)
+    assert again.code == 3 and "is not running (status ABORTED)" in again.err, again.err

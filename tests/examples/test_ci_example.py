@@ -74,3 +74,7 @@ def test_the_printed_policies_grant_what_each_role_does_and_nothing_wider():
     assert "states:SendTaskSuccess" in actions(approver) and "states:SendTaskSuccess" not in actions(ci)
     (start,) = [s for s in ci["Statement"] if "states:StartExecution" in s["Action"]]
     assert start["Resource"] == [machine]
+    # Operators approve and stop: an approver may stop the release's executions, not their undos; CI may not stop
+    assert "states:StopExecution" not in actions(ci)
+    (stop,) = [s for s in approver["Statement"] if "states:StopExecution" in s["Action"]]
+    assert stop["Resource"] == ["arn:aws:states:eu-west-1:111122223333:execution:Cutover-Release:*"]

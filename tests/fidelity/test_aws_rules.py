@@ -291,6 +291,26 @@ def test_an_execution_history_comes_one_hundred_events_to_a_page_by_default(engi
     assert "nextToken" not in latest and latest["events"][0]["type"] == "ExecutionSucceeded"
 
 
+def test_a_stop_keeps_its_error_and_cause_and_refuses_longer_ones_than_aws_takes(engine):
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    sfn = engine.client("stepfunctions")
+    machine = sfn.create_state_machine(name="stoppable", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/cutover-state-machine")["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="waits", input="{}")["executionArn"]
+    # An error over 256 characters or a cause over 32,768 is refused, and the execution runs on
+    too_long = refused(sfn.stop_execution, executionArn=arn, error="E" * 257)
+    assert too_long["Code"] == "ValidationException" and "'error'" in too_long["Message"] and "256" in too_long["Message"]
+    too_long = refused(sfn.stop_execution, executionArn=arn, cause="c" * 32769)
+    assert too_long["Code"] == "ValidationException" and "'cause'" in too_long["Message"] and "32768" in too_long["Message"]
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    # At the limits, the stop is taken and its error and cause are in the history and the description
+    sfn.stop_execution(executionArn=arn, error="E" * 256, cause="c" * 32768)
+    description = operations.wait(sfn, arn, 30)
+    assert (description["status"], description["error"], description["cause"]) == ("ABORTED", "E" * 256, "c" * 32768)
+    (aborted,) = [e for e in operations.history(sfn, arn) if e["type"] == "ExecutionAborted"]
+    assert aborted["executionAbortedEventDetails"] == {"error": "E" * 256, "cause": "c" * 32768}
+
+
 def lambdas_arn() -> str:
     from cutover.local.engine import function_arn
 

@@ -22,6 +22,7 @@ from release.adapters import ecs, elbv2, executions, notifications, records
 from release.aws import function_timeouts, notification_topic, undo_state_machine
 from release.plan_view import PlanView as Plan, read_plan
 from release.results import StoppedUndone
+from release.stop_record import stop_of
 from release.step import StepEvent, lambda_step, record_count
 from release.steps import lock, unlock
 from release.steps.health import old_version_health
@@ -66,15 +67,18 @@ def find(execution: str) -> dict[str, Any]:
         return {"undo": False, "status": status, "why": "undone by its own states"}
     data, running = stopping.newest_state_data(events), stopping.still_running(events)
     how, results = stopping.how_it_ended(status, events), data.get("results") or {}
+    # Who stopped it and why (`cutover stop`), for the notification.
+    stopped = stop_of(events)
+    told = {"stop": stopped.to_json()} if stopped else {}
     if not data.get("plan") or ("lock" not in results and not running and not _holds_lock(data, execution)):
-        return {"undo": False, "status": status, "how": how, "plan": data.get("plan"), "why": stopping.intent(results)}
+        return {"undo": False, "status": status, "how": how, "plan": data.get("plan"), "why": stopping.intent(results), **told}
     plan = data["plan"]
     if not lock.claim_for_undo(plan["lock_key"], execution):
-        return {"undo": False, "status": status, "how": how, "plan": plan, "fully_undone": False, "why": TAKEN_OVER}
+        return {"undo": False, "status": status, "how": how, "plan": plan, "fully_undone": False, "why": TAKEN_OVER, **told}
     until = stopping.may_run_until(running, function_timeouts(), datetime.now(timezone.utc))
     if running:
         until += timedelta(seconds=START_SLACK_SECONDS)
-    return {"undo": True, "status": status, "how": how, "plan": plan, "results": results,
+    return {"undo": True, "status": status, "how": how, "plan": plan, "results": results, **told,
             "still_running": running, "wait_until": until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -183,9 +187,10 @@ def notify(found: dict[str, Any], execution: str, words: str, undone: bool) -> N
     topic = notification_topic()
     if not topic:
         return
-    plan, how = found.get("plan") or {}, found.get("how") or "ended"
+    plan, how, stop = found.get("plan") or {}, found.get("how") or "ended", found.get("stop")
+    by = f" by {stop['by']}. Reason: {stop['reason']}" if stop else ""
     message = (f"{(plan.get('config') or {}).get('service', 'a release')} {plan.get('version', '')} ({plan.get('env', '')}) "
-               f"was {how}. {'Undone' if undone else 'Could not be fully undone'}: {words}. Execution: {execution}")
+               f"was {how}{by}. {'Undone' if undone else 'Could not be fully undone'}: {words}. Execution: {execution}")
     subject = f"Cutover: release {how}" + ("" if undone else ", undo incomplete")
     notifications.publish(topic, subject, message, str(found.get("status", "")).lower())
 
