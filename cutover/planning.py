@@ -18,7 +18,7 @@ from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_
 from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
 from release.service_spec import configured_autoscaling, create_request
 
-from cutover import diff, envvars, states
+from cutover import diff, envvars, plan_decisions, states
 from cutover.connection import Connection
 
 
@@ -140,7 +140,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         "mark_earlier": earlier,
         "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
         "keep": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in kept],
-        "decisions": [i.as_dict() for i in intents],
+        "decisions": plan_decisions.shown(plan, intents),
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
     }
 

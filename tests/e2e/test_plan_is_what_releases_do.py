@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -33,7 +34,31 @@ def plan(demo: Demo, version: str, config: dict[str, Any], tmp_path, code: int =
     result = cutover("plan", "--env", "demo", "--version", version, "--image", f"registry.local/web:{version}",
                      "--config", str(path), "--output", "json")
     assert result.code == code, result.out + result.err
-    return json.loads(result.out)
+    report = json.loads(result.out)
+    assert not unreadable(report), unreadable(report)
+    return report
+
+
+def unreadable(report: dict[str, Any]) -> list[str]:
+    """What a person could not read in the plan's decisions: a `null` key (a target group not created
+    yet), a bare content digest, an ARN where the thing has a name (its ARN goes in `arn` alone)."""
+    found = []
+
+    def look(where: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                look(f"{where} key", key)
+                look(f"{where}.{key}", inner)
+        elif isinstance(value, list):
+            for inner in value:
+                look(where, inner)
+        elif value == "null" or isinstance(value, str) and (value.startswith("arn:") or re.fullmatch(r"[0-9a-f]{20,}", value)):
+            found.append(f"{where}: {value}")
+
+    for decision in report["decisions"]:
+        for field in ("name", "before", "after", "why"):
+            look(f"{decision['resource']} {decision['action']} {field}", decision[field])
+    return found
 
 
 def account(demo: Demo) -> dict[str, Any]:
@@ -100,7 +125,8 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
     if revision["action"] == "create":
         assert len(new_revisions) == 1 and after["services"][new_service]["task_definition"] == new_revisions[0]
     else:
-        assert new_revisions == [] and after["services"][new_service]["task_definition"] == revision["before"]
+        assert new_revisions == [] and after["services"][new_service]["task_definition"] == revision["arn"]
+        assert revision["before"] == revision["after"] == revision["arn"].rsplit("/", 1)[-1]
     [service] = decisions(report, "ECS service")
     assert service["name"] == new_service
     if service["action"] == "create":
@@ -117,6 +143,7 @@ def assert_done_as_planned(report: dict[str, Any], before: dict[str, Any], after
     [rule] = decisions(report, "preparing rule")
     new_group = decisions(report, "target group")[0]["name"]
     assert after["preparing_rule"] == {new_group: 1}
+    assert (rule["before"], rule["after"]) == (before["preparing_rule"], after["preparing_rule"])
     assert (before["preparing_rule"] == after["preparing_rule"]) == (rule["action"] == "keep")
     # Traffic: each step wrote the weights the plan said, from the rule as it was, to where it ends now.
     planned_shifts = decisions(report, "public rule")
@@ -249,3 +276,53 @@ def test_a_lock_left_by_a_release_that_ended_is_taken_over_as_the_plan_said(demo
     report = plan_then_release(demo, "2", config_with(demo), tmp_path)
     # Then the plan named the stale holder and said the release takes the lock over, which it did
     assert (report["lock"]["action"], report["lock"]["held_by"]) == ("change", stale)
+
+
+def test_the_plan_names_what_each_decision_acts_on(fresh, tmp_path):
+    config = config_with(fresh)
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    rule_arn = config["routes"][0]["preparing_rule_arn"]
+
+    def shown(version: str) -> tuple[str, dict[str, Any]]:
+        args = ("plan", "--env", "demo", "--version", version, "--image", f"registry.local/web:{version}", "--config", str(path))
+        text = cutover(*args)
+        assert text.code == 0, text.out + text.err
+        return text.out, plan(fresh, version, config, tmp_path)
+
+    # Given no version yet, when the first release is planned
+    text, first = shown("1")
+    # Then the preparing rule is named by its route and would forward to the target group the release
+    # creates, by name; the new revision says what it runs; the text shows no ARN or digest either
+    [rule] = decisions(first, "preparing rule")
+    assert (rule["name"], rule["arn"], rule["after"]) == ("www", rule_arn, {"demo-web-1": 1})
+    [revision] = decisions(first, "task definition")
+    assert (revision["before"], revision["after"]) == (None, "a new revision of web with image registry.local/web:1")
+    assert "preparing rule   www          now no version" in text and "-> demo-web-1" in text
+    assert "arn:" not in text and not re.search(r"[0-9a-f]{20}", text), text
+
+    # Given version 1 released, when version 2 is planned over it
+    release(fresh, "1", config)
+    text, second = shown("2")
+    # Then the rule goes from version 1's target group to version 2's, by name, and the revision from web:1
+    [rule] = decisions(second, "preparing rule")
+    assert (rule["name"], rule["before"], rule["after"]) == ("www", {"demo-web-1": 1}, {"demo-web-2": 1})
+    [revision] = decisions(second, "task definition")
+    assert revision["before"] == "web:1" and revision["after"] == "a new revision of web with image registry.local/web:2"
+    assert [d["after"] for d in decisions(second, "public rule")] == [{"demo-web-2": 500, "demo-web-1": 500}, {"demo-web-2": 1}]
+    assert "preparing rule   www          now demo-web-1 (v1) -> demo-web-2" in text
+    assert "arn:" not in text and not re.search(r"[0-9a-f]{20}", text), text
+
+    # Given version 2 released, when version 2 is planned again
+    release(fresh, "2", config)
+    again = shown("2")[1]
+    # Then what is kept is named too: the target group, the rule's target group and the revision web:2,
+    # with their ARNs beside the names
+    [group] = decisions(again, "target group")
+    assert (group["action"], group["before"], group["after"]) == ("keep", "demo-web-2", "demo-web-2")
+    assert group["arn"].startswith("arn:aws:elasticloadbalancing:") and "/demo-web-2/" in group["arn"]
+    [rule] = decisions(again, "preparing rule")
+    assert (rule["action"], rule["before"], rule["after"]) == ("keep", {"demo-web-2": 1}, {"demo-web-2": 1})
+    [revision] = decisions(again, "task definition")
+    assert (revision["action"], revision["before"], revision["after"]) == ("keep", "web:2", "web:2")
+    assert revision["arn"].endswith(":task-definition/web:2")
