@@ -260,7 +260,9 @@ def _lock_text(found: dict[str, Any] | None) -> list[str]:
         (lock_state,) = states.of_step("LockService")
         return [f"! lock {found['key']} is held: the release would be refused at '{lock_state}'", f"! {found['refused']}", ""]
     if found["action"] == "change":
-        return [f"Lock: {found['key']} held by {found['held_by']}, which has ended; the release takes it over", ""]
+        # By the execution's name, as `cutover status` takes it.
+        holder = found["held_by"].rsplit(":", 1)[-1]
+        return [f"Lock: {found['key']} held by {holder}, which has ended; the release takes it over", ""]
     return [f"Lock: {found['key']} is free; the release takes it", ""]
 
 
@@ -300,7 +302,11 @@ def text(report: dict[str, Any]) -> str:
     if s.get("bake_seconds"):
         steps += f", then a bake of {s['bake_seconds']} s with the old version warm"
     for route in report["routes"]:
-        lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
+        prepared = [d for d in report["decisions"] if d["resource"] == "preparing rule" and d["name"] == route["route"]]
+        if prepared and prepared[0]["action"] == "keep":
+            lines.append(f"  preparing rule   {route['route']:<12} already forwards to {route['target_group']} (kept)")
+        else:
+            lines.append(f"  preparing rule   {route['route']:<12} now {_live(route['preparing_now'])} -> {route['target_group']}")
         lines.append(f"  public rule      {route['route']:<12} now {_live(route['public_now'])} -> {route['target_group']}: {steps}")
         for shift in (d for d in report["decisions"] if d["resource"] == "public rule" and d["name"] == route["route"]):
             weights = ", ".join(f"{name} {weight}" for name, weight in shift["after"].items())

@@ -273,9 +273,13 @@ def test_a_lock_left_by_a_release_that_ended_is_taken_over_as_the_plan_said(demo
     stale = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:ended-long-ago"
     demo.client("dynamodb").put_item(TableName=TABLE_NAME, Item={"pk": {"S": LOCK_KEY}, "held_by": {"S": stale}})
     # When version 2 is planned, then released
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config_with(demo)))
+    shown = cutover("plan", "--env", "demo", "--version", "2", "--image", "registry.local/web:2", "--config", str(path))
     report = plan_then_release(demo, "2", config_with(demo), tmp_path)
     # Then the plan named the stale holder and said the release takes the lock over, which it did
     assert (report["lock"]["action"], report["lock"]["held_by"]) == ("change", stale)
+    assert "Lock: lock#demo#web held by ended-long-ago, which has ended; the release takes it over" in shown.out, shown.out
 
 
 def test_the_plan_names_what_each_decision_acts_on(fresh, tmp_path):
@@ -315,7 +319,7 @@ def test_the_plan_names_what_each_decision_acts_on(fresh, tmp_path):
 
     # Given version 2 released, when version 2 is planned again
     release(fresh, "2", config)
-    again = shown("2")[1]
+    text, again = shown("2")
     # Then what is kept is named too: the target group, the rule's target group and the revision web:2,
     # with their ARNs beside the names
     [group] = decisions(again, "target group")
@@ -326,3 +330,5 @@ def test_the_plan_names_what_each_decision_acts_on(fresh, tmp_path):
     [revision] = decisions(again, "task definition")
     assert (revision["action"], revision["before"], revision["after"]) == ("keep", "web:2", "web:2")
     assert revision["arn"].endswith(":task-definition/web:2")
+    assert "preparing rule   www          already forwards to demo-web-2 (kept)" in text
+    assert "task definition  web                              web:2 reused (same content)" in text
