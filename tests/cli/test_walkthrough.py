@@ -124,6 +124,8 @@ def test_the_walkthrough_s_commands_work_as_pasted(tmp_path):
     # Given a shell in a directory of the user's, with no AWS settings of the test's own
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CUTOVER_", "GITHUB_"))}
     env["CUTOVER_USER"] = OPERATOR
+    # in a terminal as wide as the page's lines (history wraps its last column to the terminal's width)
+    env["COLUMNS"] = str(max(len(line) for step in steps() for line in step.shown))
     first, *rest = steps()
     assert first.command.startswith("python -m cutover sandbox up"), first.command
     # When the page's commands are pasted one after the other, the sandbox serving in its own shell
