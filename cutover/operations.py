@@ -259,6 +259,15 @@ def check_results(events: list[dict[str, Any]]) -> list[Check]:
     return list(found.values())
 
 
+def analysis_scorecard(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The canary judge's last scorecard (release.analysis), read through the steps' result types."""
+    found = None
+    for state, output in step_results(events):
+        result = states.read(state, output)
+        found = (result.scorecard() if result else None) or found
+    return found
+
+
 def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The answer the approval's task token came back with, as the execution history holds it:
     `{"decision", "by", "name", "identity", "comment" | "reason"}` (an answer sent from the console

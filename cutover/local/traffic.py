@@ -85,7 +85,7 @@ class Traffic:
         self.served: dict[str, dict[str, int]] = {}
         self._carry: dict[str, float] = {}
         self._error_carry: dict[str, float] = {}
-        self._sequence = 0
+        self._sequence: dict[str, int] = {}  # per target group: each group's response times spread evenly on their own
         self._versions: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,10 +136,9 @@ class Traffic:
         errors_carried = self._error_carry.get(group, 0.0) + requests * behaviour.error_rate
         errors = min(requests, int(errors_carried))
         self._error_carry[group] = errors_carried - errors
-        latencies = []
-        for _ in range(requests):
-            self._sequence += 1
-            latencies.append(behaviour.latency_seconds((self._sequence * GOLDEN) % 1))
+        first = self._sequence.get(group, 0)
+        self._sequence[group] = first + requests
+        latencies = [behaviour.latency_seconds(((first + n + 1) * GOLDEN) % 1) for n in range(requests)]
         self._publish(rule, group, requests, errors, latencies)
         counts = self.served.setdefault(version, {"requests": 0, "errors": 0})
         counts["requests"] += requests

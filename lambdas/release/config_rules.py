@@ -142,6 +142,8 @@ def analysis_has_holds(settings: dict[str, Any]) -> None:
     """The judge runs during holds and the bake: with neither, it would never run."""
     if settings.get("analysis") is None:
         return
+    if settings["analysis"]["inconclusive"] == "ask":
+        raise ValueError("analysis.inconclusive: ask (an operator decides) is not available yet; use extend or fail")
     if not any(s["hold_seconds"] for s in settings["traffic_steps"]) and not settings["bake_seconds"]:
         raise ValueError("analysis: the judge runs during traffic holds and the bake, and this config has neither; "
                          "give a traffic step a hold_seconds or set bake_seconds")

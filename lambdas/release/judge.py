@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
+from release.results import describe_scorecard
+
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 # Stats that add up over requests: a version serving a quarter of the traffic has a quarter of the sum,
 # so these are compared per request.
@@ -148,6 +150,4 @@ def fmt(value: float, unit: str) -> str:
 
 def describe(scorecard: dict[str, Any]) -> str:
     """One line for people: the verdict, then each metric's verdict and why."""
-    lines = "; ".join(f"{c['name']} {c['verdict'].upper() if c['verdict'] == FAIL else c['verdict']}: {c['why']}"
-                      for c in scorecard.get("metrics") or [])
-    return f"analysis {scorecard.get('verdict')}" + (f" ({lines})" if lines else "")
+    return describe_scorecard(scorecard)

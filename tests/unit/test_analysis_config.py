@@ -55,6 +55,7 @@ def metric_change(index: int, **fields):
 @pytest.mark.parametrize("release, field", [
     ({"capacity": "half"}, "release.capacity: Input should be 'full' or 'proportional'"),
     ({"analysis": {**ANALYSIS, "inconclusive": "wait"}}, "release.analysis.inconclusive: Input should be 'extend', 'fail' or 'ask'"),
+    ({"analysis": {**ANALYSIS, "inconclusive": "ask"}}, "release.analysis.inconclusive: ask (an operator decides) is not available yet"),
     ({"analysis": {**ANALYSIS, "min_requests": 0}}, "release.analysis.min_requests:"),
     ({"analysis": {**ANALYSIS, "confidence": 1.5}}, "release.analysis.confidence:"),
     ({"analysis": {**ANALYSIS, "metrics": []}}, "release.analysis.metrics:"),
