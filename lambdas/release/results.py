@@ -76,7 +76,7 @@ def describe_scorecard(scorecard: dict[str, Any]) -> str:
     lines = "; ".join(f"{c['name']} {c['verdict'].upper() if c['verdict'] == 'fail' else c['verdict']}: {c['why']}"
                       for c in scorecard.get("metrics") or [])
     at = f" at {scorecard['percent']}%" if scorecard.get("percent") is not None else ""
-    return f"analysis {scorecard.get('verdict')}{at}" + (f" ({lines})" if lines else "")
+    return f"analysis {scorecard.get('verdict')}{at}" + (f" ({lines or scorecard.get('why')})" if lines or scorecard.get("why") else "")
 
 
 @dataclass
@@ -219,6 +219,28 @@ class Health(StepResult):
         if len(self.counts) == 1:
             return f"{self.counts[0]['healthy']}/{self.counts[0]['required']} healthy"
         return ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']}" for c in self.counts) + " healthy"
+
+
+@dataclass
+class Sized(StepResult):
+    """SizeForTraffic: the new version scaled to its share of the next traffic step (release.capacity:
+    proportional), and whether each target group has that many healthy targets yet."""
+    index: int = 0
+    percent: int = 0
+    tasks: int = 0
+    desired_before: int = 0
+    changed: str | None = None
+    autoscaling: dict[str, int] | None = None
+    counts: list[dict[str, Any]] = field(default_factory=list)
+    ready: bool = False
+    started_at: float | None = None
+
+    def describe(self) -> str:
+        health = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in self.counts)
+        return f"{self.tasks} task(s) for {self.percent}%: {self.changed or 'already there'}; {health}"
+
+    def progress(self, now: float) -> str | None:
+        return f"{self.tasks} task(s) for {self.percent}%, " + ", ".join(f"{c['healthy']}/{c['required']}" for c in self.counts) + " healthy"
 
 
 @dataclass

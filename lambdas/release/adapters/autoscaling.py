@@ -58,6 +58,14 @@ def deregister(cluster: str, service: str) -> None:
     )
 
 
+def set_bounds(cluster: str, service: str, minimum: int, maximum: int) -> None:
+    """Register the scalable target with new bounds; its policies stay (RegisterScalableTarget updates)."""
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace=NAMESPACE, ResourceId=resource_id(cluster, service), ScalableDimension=DIMENSION,
+        MinCapacity=minimum, MaxCapacity=maximum,
+    )
+
+
 def restore(cluster: str, service: str, record: dict[str, Any]) -> None:
     """Register the scalable target and put its policies back (both calls are upserts)."""
     rid = resource_id(cluster, service)
