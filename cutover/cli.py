@@ -414,10 +414,12 @@ def cmd_sandbox_up(ctx: Context) -> int:
         faults.parse_rehearsal(ctx.args.fail or [])
         sandbox.load_functions(ctx.args.function or [])
         timing = sandbox.Timing.parse(ctx.args.slow or [], ctx.args.event_delivery, ctx.args.sweep_every)
+        behaviours = sandbox.behaviours(ctx.args.version_behaviour or [], ctx.args.traffic)
     except ValueError as error:
         raise UsageError(str(error)) from error
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
-                                            functions=ctx.args.function, timing=timing))
+                                            functions=ctx.args.function, timing=timing, traffic=ctx.args.traffic,
+                                            behaviours=behaviours))
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -555,6 +557,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--sweep-every", type=float, default=None, metavar="SECONDS",
                     help="how often the stack's schedule sweeps for releases that ended holding their lock with no "
                          "undo started (default: never in the sandbox)")
+    up.add_argument("--traffic", type=float, metavar="RPS",
+                    help="send RPS simulated requests a second through the public rule, split by its weights, and "
+                         "publish each target group's AWS/ApplicationELB metrics (for release.analysis)")
+    up.add_argument("--version-behaviour", action="append", metavar="VERSION:error_rate=R,p99_ms=N",
+                    help="how a version answers the simulated requests: a share of 5XX answers and a p99 response "
+                         "time (default 0 and 100 ms); needs --traffic; repeat for more versions")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

@@ -86,6 +86,9 @@ def look(plan: Plan, results: dict[str, Any], now: float | None = None) -> dict[
     """Read both sides' windows and judge them: the scorecard, with the percent and when."""
     now = time.time() if now is None else now
     traffic = results.get("traffic") or {}
+    if not groups(results)["old"]:
+        return {"verdict": judge.SKIPPED, "metrics": [], "percent": traffic.get("percent"), "at": round(now),
+                "why": "no old version serves: there is nothing to compare the new version with"}
     asked = queries(plan, results)
     span = windows(plan, traffic, now)
     values: dict[str, float | None] = {}

@@ -13,6 +13,8 @@ from typing import Any
 from release.results import describe_scorecard
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+# Nothing to compare with: no old version serves (a service's first release, or a re-run once the new one serves alone).
+SKIPPED = "skipped"
 # Stats that add up over requests: a version serving a quarter of the traffic has a quarter of the sum,
 # so these are compared per request.
 PER_REQUEST_STATS = ("Sum", "SampleCount")
@@ -118,7 +120,7 @@ def at_hold_end(verdict: str, settings: Any, extended_seconds: float) -> str:
     """What the end of a hold does with the last verdict: go on (pass), roll back (fail), keep holding
     (extend, while the extension lasts), or ask an operator."""
     if verdict != INCONCLUSIVE:
-        return "go on" if verdict == PASS else "roll back"
+        return "roll back" if verdict == FAIL else "go on"
     if settings.inconclusive == "extend":
         return "extend" if extended_seconds < settings.max_extend_seconds else "roll back"
     return "ask" if settings.inconclusive == "ask" else "roll back"

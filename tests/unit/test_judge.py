@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from release.config import Analysis
-from release.judge import FAIL, INCONCLUSIVE, PASS, Side, at_hold_end, describe, error_rate_interval, judge
+from release.judge import FAIL, INCONCLUSIVE, PASS, SKIPPED, Side, at_hold_end, describe, error_rate_interval, judge
 from release.plan_view import AnalysisView
 
 
@@ -96,3 +96,4 @@ def test_an_inconclusive_verdict_at_the_end_of_a_hold_follows_the_config(policy,
     analysis = settings(ERRORS, inconclusive=policy, max_extend_seconds=600)
     assert at_hold_end(INCONCLUSIVE, analysis, extended) == then
     assert at_hold_end(PASS, analysis, extended) == "go on" and at_hold_end(FAIL, analysis, extended) == "roll back"
+    assert at_hold_end(SKIPPED, analysis, extended) == "go on"
