@@ -152,3 +152,22 @@ def test_an_extended_hold_goes_on_once_the_sample_is_large_enough(demo):
     watch = [r for r in operations.latest_results(operations.history(demo.sfn, arn)).values()
              if isinstance(r, dict) and "extended_seconds" in r]
     assert watch and 0 < watch[0]["extended_seconds"] < 60
+
+
+def test_a_custom_metric_of_the_service_is_read_per_version_and_compared_per_request(demo):
+    # Given the service's own metric Shop/OrderFailures per Version, version 2 failing ten times as many orders
+    send_traffic(demo)
+    cloudwatch = demo.client("cloudwatch")
+    orders = {"name": "orders", "cloudwatch": {"namespace": "Shop", "metric_name": "OrderFailures",
+                                               "dimensions": {"Version": "${version}"}, "stat": "Sum"}, "max_ratio": 1.5}
+    for version, failures in (("1", 1), ("2", 10)):
+        cloudwatch.put_metric_data(Namespace="Shop", MetricData=[
+            {"MetricName": "OrderFailures", "Dimensions": [{"Name": "Version", "Value": version}], "Value": failures}])
+
+    # When version 2 is released with that metric judged
+    result = finish(demo, start(demo, "2", analysed(demo, hold=30, metrics=[orders])))
+
+    # Then each version's own series was read and version 2 fails on it
+    assert result["error"] == "AnalysisFailed", result.get("cause")
+    assert "orders FAIL" in result["cause"]
+    assert_v1_serves_as_before(demo)
