@@ -40,6 +40,7 @@ def metric_sums(queries: list[dict], start: float, end: float) -> dict[str, floa
     the largest (a percentile or maximum of a window read in one period is one datapoint anyway); None
     where CloudWatch had no data. One GetMetricData call per 500 queries (its limit)."""
     period = window_period(start, end)
+    stats = {q["id"]: q["stat"] for q in queries}
     results: dict[str, float | None] = {}
     cloudwatch = client("cloudwatch")
     for first in range(0, len(queries), 500):
@@ -52,8 +53,9 @@ def metric_sums(queries: list[dict], start: float, end: float) -> dict[str, floa
         for page in cloudwatch.get_paginator("get_metric_data").paginate(**request):
             for result in page["MetricDataResults"]:
                 values = [float(v) for v in result.get("Values") or []]
-                stat = next(q["stat"] for q in queries if q["id"] == result["Id"])
-                if values:
-                    total = sum(values) if stat in ("Sum", "SampleCount") else max(values)
-                    results[result["Id"]] = (results.get(result["Id"]) or 0) + total if stat in ("Sum", "SampleCount") else total
+                if not values:
+                    continue
+                adds = stats[result["Id"]] in ("Sum", "SampleCount")
+                total = sum(values) if adds else max(values)
+                results[result["Id"]] = (results.get(result["Id"]) or 0) + total if adds else total
     return {q["id"]: results.get(q["id"]) for q in queries}
