@@ -152,7 +152,7 @@ STEPS: tuple[Step, ...] = (
           "elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:DescribeTargetHealth",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
-          "ecs:TagResource", "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+          "ecs:TagResource", "application-autoscaling:RegisterScalableTarget",
           "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          # Each phase of the undo's own state machine is one invocation; the health wait polls inside one.

@@ -81,7 +81,7 @@ def test_start_wait_as_json_lines_says_what_the_history_says(engine, live, monke
     assert asked["approve"] == "cutover approve web-2"
     # (a status line at least while it waited for the operator: the health and hold loops may be too quick to catch)
     assert any(e["event"] == "progress" and e["state"] == operations.APPROVAL_STATE
-               and e["progress"].endswith("waiting for an operator") for e in events)
+               and "waiting for an operator since" in e["progress"] for e in events)
     assert (events[-1]["event"], events[-1]["status"], events[-1]["failure"]) == ("ended", "SUCCEEDED", None)
     assert result.err == ""
     # And each state it streamed is a row of the history's text, saying the same of what the step did

@@ -26,12 +26,13 @@ pytestmark = pytest.mark.e2e
 FAMILY = "web"
 
 
-def plan(demo: Demo, version: str, config: dict[str, Any], tmp_path) -> dict[str, Any]:
+def plan(demo: Demo, version: str, config: dict[str, Any], tmp_path, code: int = 0) -> dict[str, Any]:
+    """The plan as JSON; `code` 1 when the plan predicts the release would fail."""
     path = tmp_path / f"deploy-{version}.yaml"
     path.write_text(yaml.safe_dump(config))
     result = cutover("plan", "--env", "demo", "--version", version, "--image", f"registry.local/web:{version}",
                      "--config", str(path), "--output", "json")
-    assert result.code == 0, result.out + result.err
+    assert result.code == code, result.out + result.err
     return json.loads(result.out)
 
 
@@ -226,8 +227,10 @@ def test_the_plan_says_who_holds_the_lock_and_that_the_release_would_be_refused(
     path = tmp_path / "deploy-3.yaml"
     path.write_text(yaml.safe_dump(config_with(demo)))
     shown = cutover("plan", "--env", "demo", "--version", "3", "--image", "registry.local/web:3", "--config", str(path))
-    report = plan(demo, "3", config_with(demo), tmp_path)
-    # Then it names the execution the account shows holding the lock, and says the release would be refused
+    report = plan(demo, "3", config_with(demo), tmp_path, code=1)
+    # Then it names the execution the account shows holding the lock, says the release would be refused,
+    # and exits 1 as a plan that predicts a failure does
+    assert shown.code == 1, shown.out + shown.err
     assert report["lock"]["held_by"] == lock_item(demo)["held_by"]["S"] == first
     assert report["lock"]["action"] is None and first in report["lock"]["refused"]
     assert "! lock lock#demo#web is held: the release would be refused" in shown.out

@@ -72,3 +72,25 @@ def test_traffic_rollback_twice_brings_the_old_version_back_once(stepper, demo):
     assert moved_again["new_version"]["service"]["changed"] is None
     assert demo.forward(demo.public_rule) == {"demo-web-1": 1}
     assert service_state(demo, "web-2") == (0, False, True)
+
+
+def test_traffic_rollback_puts_back_the_policies_of_an_old_version_whose_scalable_target_is_gone(stepper, demo):
+    # Given v2 switched to 100 % and v1 retired, then v1's scalable target deregistered (as a Cutover
+    # that still deregistered on retirement left it): its target-tracking policy is only in the record
+    prepared(stepper)
+    for key, name in (("ReadLiveRoutes", "live"), ("ShiftTraffic", "traffic"), ("ShiftTraffic", "traffic"),
+                      ("RetireOldVersion", "retire")):
+        stepper.run(key, name)
+    aas = demo.client("application-autoscaling")
+    aas.deregister_scalable_target(ServiceNamespace="ecs", ResourceId="service/demo/web-1",
+                                   ScalableDimension="ecs:service:DesiredCount")
+
+    # When the rollback brings v1 back
+    restored = stepper.run("RollBackTraffic", "rollback", failure=FAILURE, phase="restore")
+
+    # Then v1 autoscales again, with its bounds and its policy as they were before retirement
+    assert restored["old_services"][0]["changed"] == "desired count 0 -> 2; autoscaling restored"
+    target = demo.scalable_target("web-1")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 6)
+    policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId="service/demo/web-1")["ScalingPolicies"]
+    assert [(p["PolicyName"], p["PolicyType"]) for p in policies] == [("cpu", "TargetTrackingScaling")]

@@ -35,8 +35,9 @@ def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
-def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each old service back at its remembered count and autoscaling; says its count and target groups."""
+def restore_old(plan: Plan, results: dict[str, Any], put_policies: bool = True) -> list[dict[str, Any]]:
+    """Each old service back at its remembered count and autoscaling; says its count and target groups.
+    `put_policies` False: a scalable target found gone gets its bounds back but not its policies."""
     remembered = (records.get(plan.record_key) or {}).get("retired") or {}
     done = []
     for old in (results.get("live") or {}).get("old_services", []):
@@ -52,20 +53,22 @@ def restore_old(plan: Plan, results: dict[str, Any]) -> list[dict[str, Any]]:
             done.append({"ecs_service": name, "changed": None, "found": intent.why, "desired_count": 0,
                          "target_groups": old["target_groups"]})
         else:
-            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent, parked=snapshot is not None),
+            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent,
+                                                                   put_policies=put_policies and snapshot is None),
                          "desired_count": intent.after["desired_count"], "target_groups": old["target_groups"]})
     return done
 
 
-def bring_back(plan: Plan, name: str, intent: Intent, parked: bool) -> str | None:
-    """Apply `intent`; a `parked` scalable target kept its policies and scheduled actions, so only its
-    bounds and suspension go back."""
+def bring_back(plan: Plan, name: str, intent: Intent, put_policies: bool) -> str | None:
+    """Apply `intent`. A parked scalable target kept its policies and scheduled actions, so only its
+    bounds and suspension go back; one found gone (a version retired by a Cutover that still
+    deregistered its target) gets its remembered target-tracking policies put back."""
     changes = []
     if intent.after["desired_count"] != intent.before["desired_count"]:
         ecs.set_desired(plan.cluster, name, intent.after["desired_count"])
         changes.append(f"desired count {intent.before['desired_count']} -> {intent.after['desired_count']}")
     if "autoscaling" in intent.after:
-        autoscaling.restore(plan.cluster, name, intent.after["autoscaling"], policies=not parked)
+        autoscaling.restore(plan.cluster, name, intent.after["autoscaling"], policies=put_policies)
         changes.append("autoscaling restored")
     return "; ".join(changes) or None
 

@@ -117,7 +117,9 @@ def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
     lock.claim_for_undo(plan.lock_key, execution)
     record_count("Rollbacks")
     if decision == stopping.ROLL_BACK:
-        return {"decision": decision, "old_services": restore_old(plan, results)}
+        # The old versions are those this release found serving: a retirement by this release parks
+        # their scalable target, never deletes it, so the undo has no policy to put back.
+        return {"decision": decision, "old_services": restore_old(plan, results, put_policies=False)}
     report = tear_down(plan, results)
     return {"decision": decision, "fully_undone": True, "report": report,
             "words": f"{describe(report)}; public traffic was not moved"}
