@@ -3,6 +3,9 @@ judged by its own target group's metrics during the holds and the bake; a failin
 back as an alarm does, and status, history and the notifications carry the scorecard."""
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from cutover import operations, reports
 from cutover.local.traffic import Behaviour
 from tests.e2e.safety_fixtures import (
@@ -24,6 +27,27 @@ def analysed(demo, *, hold: int = 4, bake: int = 0, steps=None, **analysis):
 def send_traffic(demo, **behaviours: Behaviour):
     return demo.engine.send_traffic([demo.public_rule], rps=200, tick_seconds=0.25,
                                     behaviours={version.lstrip("v"): b for version, b in behaviours.items()})
+
+
+@contextlib.contextmanager
+def emitting(cloudwatch, failures: dict[str, int]):
+    """Each version's Shop/OrderFailures, put every half second, as a running service emits it."""
+    stop = threading.Event()
+
+    def emit():
+        while not stop.is_set():
+            cloudwatch.put_metric_data(Namespace="Shop", MetricData=[
+                {"MetricName": "OrderFailures", "Dimensions": [{"Name": "Version", "Value": version}], "Value": count}
+                for version, count in failures.items()])
+            stop.wait(0.5)
+
+    thread = threading.Thread(target=emit, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def card(scorecard: dict, name: str) -> dict:
@@ -160,12 +184,11 @@ def test_a_custom_metric_of_the_service_is_read_per_version_and_compared_per_req
     cloudwatch = demo.client("cloudwatch")
     orders = {"name": "orders", "cloudwatch": {"namespace": "Shop", "metric_name": "OrderFailures",
                                                "dimensions": {"Version": "${version}"}, "stat": "Sum"}, "max_ratio": 1.5}
-    for version, failures in (("1", 1), ("2", 10)):
-        cloudwatch.put_metric_data(Namespace="Shop", MetricData=[
-            {"MetricName": "OrderFailures", "Dimensions": [{"Name": "Version", "Value": version}], "Value": failures}])
 
-    # When version 2 is released with that metric judged
-    result = finish(demo, start(demo, "2", analysed(demo, hold=30, metrics=[orders])))
+    # When version 2 is released with that metric judged, both versions emitting it all along (the
+    # judge reads only what was emitted since the traffic step began)
+    with emitting(cloudwatch, {"1": 1, "2": 10}):
+        result = finish(demo, start(demo, "2", analysed(demo, hold=30, metrics=[orders])))
 
     # Then each version's own series was read and version 2 fails on it
     assert result["error"] == "AnalysisFailed", result.get("cause")
