@@ -51,6 +51,11 @@ class World:
         # A verification check on the prepared version and the holds, so that its step is in every cell's release.
         check = engine.add_function("check-smoke", lambda event, context: {"passed": True, "message": "smoke test passed"})
         config["release"]["verify"] = [{"name": "smoke", "lambda": {"function_arn": check}, "when": ["prepared", "hold"]}]
+        # The canary judge in every hold, and capacity that follows traffic, so that their states and calls are in
+        # every cell's release: requests flow through the public rule, and a healthy version passes the judge.
+        config["release"].update(capacity="proportional", analysis={
+            "interval_seconds": 1, "min_requests": 1, "inconclusive": "extend", "max_extend_seconds": 5,
+            "metrics": [{"name": "errors", "alb": "error_rate", "max_increase": 0.5}]})
         cloudwatch = engine.client("cloudwatch")
         cloudwatch.put_metric_alarm(
             AlarmName=ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum",
@@ -70,6 +75,7 @@ class World:
         engine.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
             "pk": {"S": BYSTANDER_LOCK}, "held_by": {"S": "arn:aws:states:us-east-1:123456789012:execution:cutover-release:api-8"}})
         world = cls(engine, env, config, [values["PUBLIC_RULE_ARN"], other.public_rule_arn])
+        engine.send_traffic([values["PUBLIC_RULE_ARN"]], rps=50, tick_seconds=0.25)
         world.wait_until_serving([GROUP[OLD], naming.target_group_name("demo", "api", "7")])
         return world
 

@@ -536,10 +536,12 @@ def cmd_sandbox_up(ctx: Context) -> int:
         faults.parse_rehearsal(ctx.args.fail or [])
         sandbox.load_functions(ctx.args.function or [], any_name=ctx.args.settings is not None)
         timing = sandbox.Timing.parse(ctx.args.slow or [], ctx.args.event_delivery, ctx.args.sweep_every)
+        behaviours = sandbox.behaviours(ctx.args.version_behaviour or [], ctx.args.traffic)
     except ValueError as error:
         raise UsageError(str(error)) from error
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
-                                            functions=ctx.args.function, timing=timing, settings=ctx.args.settings))
+                                            functions=ctx.args.function, timing=timing, settings=ctx.args.settings,
+                                            traffic=ctx.args.traffic, behaviours=behaviours))
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -718,6 +720,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--settings", metavar="FILE",
                     help="the stack's settings (cdk.json, or a JSON object of cutover:… keys): the steps' IAM is "
                          "scoped as that stack's, so the rehearsal runs under your own names (default: the demo's)")
+    up.add_argument("--traffic", type=float, metavar="RPS",
+                    help="send RPS simulated requests a second through the public rule, split by its weights, and "
+                         "publish each target group's AWS/ApplicationELB metrics (for release.analysis)")
+    up.add_argument("--version-behaviour", action="append", metavar="VERSION:error_rate=R,p99_ms=N",
+                    help="how a version answers the simulated requests: a share of 5XX answers and a p99 response "
+                         "time (default 0 and 100 ms); needs --traffic; repeat for more versions")
     up.set_defaults(handler=cmd_sandbox_up)
     return parser
 

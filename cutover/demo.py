@@ -1,5 +1,6 @@
-"""`cutover demo`: two releases in a row over a live version 1, on the local engine, told as they go
-(each thing that happens an event: text for people, or a line of JSON Lines)."""
+"""`cutover demo`: two releases in a row over a live version 1, then a third version that answers badly,
+judged by the canary analysis and rolled back, on the local engine, told as they go (each thing that
+happens an event: text for people, or a line of JSON Lines)."""
 from __future__ import annotations
 
 import threading
@@ -11,11 +12,18 @@ from release.results import CleanedUp, Retired, Service, TargetGroups, TaskDefin
 from cutover import envvars, exits, operations, render
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
+from cutover.local.traffic import Behaviour
 from cutover.progress import Follower
-from cutover.reports import Event, Report
+from cutover.reports import Event, Report, analysis_lines
 from cutover.streaming import Emit
 
 VERSIONS = ("2", "3")
+# The third release: a version answering 30 % of its requests with a 5XX, judged by the canary analysis.
+BAD_VERSION, BAD = "4", Behaviour(error_rate=0.3)
+REQUESTS_PER_SECOND = 200
+ANALYSIS = {"interval_seconds": 1, "min_requests": 50, "inconclusive": "fail", "metrics": [
+    {"name": "errors", "alb": "error_rate", "max_increase": 0.01},
+    {"name": "latency", "alb": "p99_latency", "max_ratio": 1.2}]}
 IMAGE = "public.ecr.aws/demo/web:{version}"
 
 
@@ -71,7 +79,7 @@ def _account(events: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {"created": created, "retired": retired, "deleted": deleted, "marked obsolete": marked}
 
 
-def release(engine: LocalEngine, config: dict[str, Any], version: str, emit: Emit) -> str:
+def release(engine: LocalEngine, config: dict[str, Any], version: str, emit: Emit) -> tuple[str, dict[str, Any] | None]:
     sfn = engine.client("stepfunctions")
     image = IMAGE.format(version=version)
     name = f"demo-web-{version}"
@@ -93,15 +101,17 @@ def release(engine: LocalEngine, config: dict[str, Any], version: str, emit: Emi
     failure = operations.execution_failure(events)
     public = [{"at_seconds": round(max(0.0, moment - started), 1), "percent": shares(forward)} for moment, forward in changes]
     account = _account(events)
+    scorecard = operations.analysis_scorecard(events)
     lines = [f"\n  {status} in {render.duration(took)}", *([f"  {render.error_text(failure)}"] if failure else []),
+             *(["\n  Canary analysis (each version's own target group):", *analysis_lines(scorecard)] if scorecard else []),
              "\n  Public rule (www) over time, as read from the load balancer:",
              *(f"    +{max(0.0, moment - started):5.1f} s  {weights(forward) or 'no forward'}" for moment, forward in changes),
              *(f"  {label.capitalize() + ':':<17}{'; '.join(items) if items else 'nothing'}" for label, items in account.items())]
     emit(Event("release_ended", {"version": version, "execution": name, "status": status, "seconds": round(took, 1),
-                                 "failure": failure, "public_rule": public,
+                                 "failure": failure, "public_rule": public, "analysis": scorecard,
                                  **{label.replace(" ", "_"): items for label, items in account.items()}},
                "\n".join(lines)))
-    return status
+    return status, failure
 
 
 # Where a shell points the command line at a sandbox or an account: the demo runs in its own emulated
@@ -110,7 +120,8 @@ ELSEWHERE = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CUTOVER_STATE_MACHINE_ARN", "CU
 
 
 def run(emit: Emit) -> Report:
-    """Both releases, each event emitted as it happens; the report says whether both succeeded."""
+    """Both releases, then the bad one, each event emitted as it happens; the report says whether both
+    succeeded and the bad version was judged and rolled back."""
     saved = envvars.apply(dict.fromkeys(ELSEWHERE))
     try:
         return _run(emit)
@@ -128,15 +139,29 @@ def _run(emit: Emit) -> Report:
         env = environment.create(engine.client)
         config = environment.demo_config(env.values)
         live = environment.bootstrap_live_version(engine.client, config)
-        emit(Event("environment", {"cluster": "demo", "live_service": live, "live_version": "1"},
+        engine.send_traffic([config["routes"][0]["public_rule_arn"]], REQUESTS_PER_SECOND, {BAD_VERSION: BAD},
+                            tick_seconds=0.25)
+        emit(Event("environment", {"cluster": "demo", "live_service": live, "live_version": "1",
+                                   "requests_per_second": REQUESTS_PER_SECOND},
                    f"\nDemo environment: cluster demo, ALB 'demo' with a public rule (demo.local) and a preparing\n"
-                   f"rule (preparing.demo.local); {live} (version 1) serves the public rule, autoscaling 2..6."))
+                   f"rule (preparing.demo.local); {live} (version 1) serves the public rule, autoscaling 2..6;\n"
+                   f"{REQUESTS_PER_SECOND} simulated requests a second go through the public rule."))
         for version in VERSIONS:
-            statuses[version] = release(engine, config, version, emit)
+            statuses[version], _ = release(engine, config, version, emit)
+        emit(Event("judged_release", {"version": BAD_VERSION, "error_rate": BAD.error_rate, "analysis": ANALYSIS},
+                   f"\nVersion {BAD_VERSION} answers {BAD.error_rate:.0%} of its requests with a 5XX; its release has the "
+                   "canary analysis\n(release.analysis): errors and p99 of each version's own target group, judged "
+                   "during the hold."))
+        judged = {**config, "release": {**config["release"], "analysis": ANALYSIS}}
+        statuses[BAD_VERSION], failure = release(engine, judged, BAD_VERSION, emit)
     took = time.time() - began
-    ok = all(status == "SUCCEEDED" for status in statuses.values())
+    rolled_back = statuses[BAD_VERSION] == "FAILED" and (failure or {}).get("error") == "AnalysisFailed"
+    ok = all(statuses[version] == "SUCCEEDED" for version in VERSIONS) and rolled_back
     ending = exits.OK if ok else exits.FAILED
-    data = {"succeeded": ok, "exit_code": ending.code, "seconds": round(took, 1), "releases": statuses}
+    data = {"succeeded": ok, "exit_code": ending.code, "seconds": round(took, 1), "releases": statuses,
+            "judged_and_rolled_back": rolled_back}
     return Report(data, lambda: "\n".join([f"\nSummary ({render.duration(took)}):",
-                                           *(f"  web {version}: {status}" for version, status in statuses.items())]),
+                                           *(f"  web {version}: {status}" for version, status in statuses.items()),
+                                           f"  web {BAD_VERSION} was " + ("judged and rolled back by the canary analysis"
+                                                                     if rolled_back else "NOT rolled back by the canary analysis")]),
                   ending)

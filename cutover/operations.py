@@ -319,6 +319,13 @@ def failed_checks(cause: str | None) -> list[dict[str, Any]]:
     if not isinstance(report, dict) or "errorMessage" not in report:
         return []
     return split_message(str(report["errorMessage"]))[1]
+def analysis_scorecard(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The canary judge's last scorecard (release.analysis), read through the steps' result types."""
+    found = None
+    for state, output in step_results(events):
+        result = states.read(state, output)
+        found = (result.scorecard() if result else None) or found
+    return found
 
 
 def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:

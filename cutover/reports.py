@@ -92,6 +92,7 @@ def status(sfn, arn: str) -> Report:
         "undo_run": undo_run(sfn, arn) if now in stopping.ENDED_OUTSIDE_THE_FLOW else None,
         "stop": stop_json(events),
         "checks": [check.to_json() for check in checks],
+        "analysis": operations.analysis_scorecard(events),
     }
     return Report(data, lambda: status_text(data, checks), exits.FAILED if now in ENDED_BADLY else exits.OK)
 
@@ -166,6 +167,8 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
     if report["status"] == "RUNNING":
         lines.append(f"  now       {report['progress']}")
     lines += [f"  check     {check.describe()} ({check.phase})" for check in checks]
+    if report.get("analysis"):
+        lines += analysis_lines(report["analysis"])
     if report["approval"]:
         lines.append(f"  approval  {ApprovalAnswer.from_json(report['approval']).describe()}")
     wait = report["approval_wait"]
@@ -191,6 +194,17 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
 def starter_text(started_by: dict[str, Any]) -> str:
     identity = started_by.get("identity")
     return f"{started_by.get('name')}" + (f" ({identity})" if identity and identity != started_by.get("name") else "")
+def analysis_lines(scorecard: dict[str, Any]) -> list[str]:
+    """The canary judge's scorecard: its verdict, then a line per metric with both sides and the sample."""
+    def value(v: Any) -> str:
+        return "-" if v is None else f"{v:.4g}"
+
+    at = f" at {scorecard['percent']}%" if scorecard.get("percent") is not None else ""
+    lines = [f"  analysis  {scorecard.get('verdict')}{at}"]
+    for card in scorecard.get("metrics") or []:
+        lines.append(f"    {card['name']:<10} {card['verdict']:<12} new {value(card.get('new'))} ({card.get('new_requests')} req)"
+                     f" vs old {value(card.get('old'))} ({card.get('old_requests')} req): {card['why']}")
+    return lines
 
 
 def what_it_did(entry: dict[str, Any]) -> str:

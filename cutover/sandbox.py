@@ -21,6 +21,7 @@ from cutover.local import environment, faults, functions_shown, lambdas
 from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
 from release.registry import BY_KEY
+from cutover.local.traffic import Behaviour, parse_behaviour
 from cutover.reports import Event, Report
 from cutover.streaming import Emit
 
@@ -119,17 +120,34 @@ def scope_text(settings: dict[str, Any], source: str | None) -> str:
                "                   the demo service (web on cluster demo) is outside them: its release is refused, "
                "as AWS would\n")
     return head + lines + outside
+def behaviours(specs: list[str], traffic: float | None) -> dict[str, Behaviour]:
+    """`--version-behaviour VERSION:error_rate=R,p99_ms=N` each, checked against `--traffic`."""
+    if traffic is not None and traffic <= 0:
+        raise ValueError(f"--traffic: requests a second must be above 0, got {traffic:g}")
+    if specs and traffic is None:
+        raise ValueError("--version-behaviour: sets how a version answers the simulated requests; add --traffic RPS")
+    found: dict[str, Behaviour] = {}
+    for spec in specs:
+        try:
+            version, behaviour = parse_behaviour(spec)
+        except ValueError as error:
+            raise ValueError(f"--version-behaviour {error}") from None
+        found[version] = behaviour
+    return found
 
 
 def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: threading.Event | None = None,
        fail: list[str] | None = None, functions: list[str] | None = None, timing: Timing | None = None,
-       settings: str | None = None) -> Report:
+       settings: str | None = None, traffic: float | None = None,
+       behaviours: dict[str, Behaviour] | None = None) -> Report:
     """Serve until stopped: a `ready` event once the endpoint, state machine and files exist, and the
     report of the stop.
 
     `fail` ("STEP:MODE", …) makes those steps fail every time, for rehearsals. `functions`
     ("NAME=FILE:FUNCTION", …) deploys Python functions as Lambda functions, for verification checks.
     `settings` (a file of the stack's settings, e.g. cdk.json) scopes the steps' IAM as that stack would.
+    `traffic` (requests a second) sends simulated requests through the public rule, each version
+    answering as `behaviours` says, with the load balancer's metrics in the emulated CloudWatch.
     """
     failures = faults.parse_rehearsal(fail or [])
     timing = timing or Timing()
@@ -158,6 +176,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         env = environment.create(engine.client)
         text = environment.config_text(env.values)
         environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
+        if traffic:
+            engine.send_traffic([alb.public_rule_arn for alb in env.albs], traffic, behaviours)
         os.makedirs(directory, exist_ok=True)
         config_path = os.path.join(directory, "deploy.yaml")
         with open(config_path, "w", encoding="utf-8") as f:
@@ -176,7 +196,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
                  "failing": [{"step": step, "mode": mode} for step, mode in failures],
                  "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
                  "settings": settings, "scope": sandbox_settings.scope(stack_settings),
-                 "demo_in_scope": _demo_inside(stack_settings)}
+                 "demo_in_scope": _demo_inside(stack_settings),
+                 "traffic": traffic and {"rps": traffic, "behaviours": {v: vars(b) for v, b in (behaviours or {}).items()}}}
         if synth:
             synth.wait()
             engine.tell_steps_the_roles_for_ecs()
@@ -195,6 +216,9 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
             + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
             + timing.lines()
+            + (f"  traffic        {traffic:g} requests/s through the public rule, AWS/ApplicationELB metrics per target group\n"
+               if traffic else "")
+            + "".join(f"  version {v:<7}error_rate {b.error_rate:g}, p99 {b.p99_ms:g} ms\n" for v, b in (behaviours or {}).items())
             + f"\nIn another shell:\n"
             f"  source {env_path}\n"
             f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"

@@ -19,6 +19,8 @@ EVERY_ALARM = "every_alarm"
 # ECS tags services and task definitions through one action: a step may tag only the kinds of ECS
 # resource its other calls work on.
 TAGGED = "tagged"
+# GetMetricData is scoped to CloudWatch datasets; an account has one, `default`.
+METRIC_DATA = "metric_data"
 _TAGGED_KINDS = {
     "services": ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService"),
     "task_definitions": ("ecs:RegisterTaskDefinition",),
@@ -40,6 +42,7 @@ SCOPE_OF_ACTION: dict[str, tuple[str, ...]] = {
     "cloudwatch:DescribeAlarms": (EVERY_ALARM,),
     "cloudwatch:PutMetricAlarm": (EVERY_ALARM,),
     "cloudwatch:DeleteAlarms": (EVERY_ALARM,),
+    "cloudwatch:GetMetricData": (METRIC_DATA,),
     "iam:CreateServiceLinkedRole": ("autoscaling_service_linked_role",),
     "iam:PassRole": ("task_roles",),
     "ecs:DescribeClusters": ("clusters",),
@@ -193,6 +196,11 @@ def _grants(props: ReleaseOrchestratorProps, *, table_arn: str, topic_arn: str,
             "reference, DescribeAlarms); Application Auto Scaling checks that its caller may describe, put and "
             "delete alarms for an ECS service's scaling without naming an alarm, and AWS grants these on `*` in "
             "every example (Application Auto Scaling user guide, permissions validation)."),
+        METRIC_DATA: Grant(
+            (arn("cloudwatch", "dataset/default"),),
+            "cloudwatch:GetMetricData is scoped to a CloudWatch dataset (Service Authorization Reference, Amazon "
+            "CloudWatch), and every metric is in the account's default dataset; only the function that watches the "
+            "holds has it, for the canary judge's reads of each version's metrics (release.analysis)."),
         "autoscaling_service_linked_role": Grant(
             (arn("iam", "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService", region=False),),

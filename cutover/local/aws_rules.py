@@ -16,6 +16,7 @@ import re
 import threading
 import unicodedata
 import time
+from datetime import timedelta
 from typing import Any, Callable, Iterable
 
 from moto.core.exceptions import ServiceException
@@ -463,6 +464,37 @@ def _describe_alarms(original: Callable) -> Callable:
     return describe
 
 
+def _reserved_namespace(response: Any) -> None:
+    """PutMetricData refuses namespaces beginning AWS/: those are the services' own (the local load
+    balancer's metrics are written by the engine's traffic simulation, as ELB writes them)."""
+    namespace = response._get_param("Namespace") or ""
+    if namespace.startswith("AWS/"):
+        raise Refused("InvalidParameterValue", f"The value {namespace} for parameter Namespace is invalid. "
+                                               "Namespaces beginning with AWS/ are reserved for AWS use.")
+
+
+def _metric_periods(response: Any) -> None:
+    """A MetricStat's period is 1, 5, 10, 20, 30, 60 or a multiple of 60; moto took any."""
+    for index, query in enumerate(response._get_params().get("MetricDataQueries") or [], start=1):
+        period = (query.get("MetricStat") or {}).get("Period")
+        if period is not None and not (int(period) in (1, 5, 10, 20, 30) or int(period) % 60 == 0):
+            raise Refused("InvalidParameterValue", f"The parameter MetricDataQueries.member.{index}.MetricStat.Period "
+                                                   "must be 1, 5, 10, 20, 30, 60, or any multiple of 60.")
+
+
+def _metric_data_from_the_minute(original: Callable) -> Callable:
+    """GetMetricData rounds a StartTime of the last 15 days down to the whole minute (to the period's
+    division of the minute for periods under 60 s); moto took it to the second."""
+
+    def get_metric_data(self, queries, start_time, end_time, *args, **kwargs):
+        periods = [int((q.get("MetricStat") or {}).get("Period") or 60) for q in queries]
+        step = min([p for p in periods if p < 60] or [60])
+        start_time = start_time.replace(microsecond=0) - timedelta(seconds=start_time.second % step)
+        return original(self, queries, start_time, end_time, *args, **kwargs)
+
+    return get_metric_data
+
+
 # -- Step Functions ------------------------------------------------------------------------------
 def _data_limit_is_terminal() -> None:
     """States.DataLimitExceeded cannot be caught or retried by States.ALL; moto lets it be."""
@@ -562,6 +594,7 @@ def reset() -> None:
 
 def install() -> None:
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.cloudwatch.models import CloudWatchBackend
     from moto.cloudwatch.responses import CloudWatchResponse
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.elbv2.responses import ELBV2Response
@@ -583,6 +616,8 @@ def install() -> None:
         (EC2ContainerServiceResponse, "update_service"): (_update_service_active,),
         (ApplicationAutoScalingResponse, "put_scaling_policy"): (_resource_label,),
         (StepFunctionResponse, "stop_execution"): (_stop_execution_limits,),
+        (CloudWatchResponse, "put_metric_data"): (_reserved_namespace,),
+        (CloudWatchResponse, "get_metric_data"): (_metric_periods,),
     }
     for (cls, action), rules in checks.items():
         _check_before(cls, action, lambda response, rules=rules: [rule(response) for rule in rules])
@@ -592,6 +627,7 @@ def install() -> None:
     _wrap(ApplicationAutoScalingResponse, "describe_scaling_policies", _describe_scaling_policies)
     _wrap(ApplicationAutoScalingResponse, "deregister_scalable_target", _deregister_scalable_target)
     _wrap(CloudWatchResponse, "describe_alarms", _describe_alarms)
+    _wrap(CloudWatchBackend, "get_metric_data", _metric_data_from_the_minute)
     _wrap(StepFunctionResponse, "get_execution_history", _execution_history)
     from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
 

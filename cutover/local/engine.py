@@ -17,6 +17,7 @@ import boto3
 from cutover import DEFINITION, UNDO_DEFINITION, connection, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
+from cutover.local.traffic import Behaviour, Traffic
 from release import aws
 from release.observability import logger as step_logger
 from release.registry import BY_KEY, LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, integration_arns
@@ -129,6 +130,7 @@ class LocalEngine:
         self.undo_state_machine_arn = ""
         self.topic_arn = ""
         self._deliveries: list[threading.Thread] = []
+        self.traffic: Traffic | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalEngine:
@@ -219,6 +221,9 @@ class LocalEngine:
             self.wait_for_status_changes()
             # A watch whose execution was stopped sleeps on (StopExecution does not stop a running Lambda function).
             lambdas.end_running_handlers()
+            if self.traffic:
+                self.traffic.stop()
+                self.traffic = None
             if self.data_plane:
                 # Paused before the mock stops: a tick after it would go to the real AWS endpoints.
                 self.data_plane.pause()
@@ -273,6 +278,18 @@ class LocalEngine:
         functions named check-*; another name is refused to them, as the stack's IAM would refuse it."""
         lambdas.add_check_function(name, handler)
         return check_function_arn(name)
+
+    def send_traffic(self, rules: list[str], rps: float, behaviours: dict[str, Behaviour] | None = None,
+                     tick_seconds: float = 1.0) -> Traffic:
+        """Simulated requests through `rules` (public listener rules) until the engine stops, with the
+        load balancer's metrics of each target group in the emulated CloudWatch (cutover.local.traffic)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        if self.traffic:
+            self.traffic.stop()
+        self.traffic = Traffic(self.client, lambda: cloudwatch_backends[ACCOUNT][REGION], rules, rps, behaviours,
+                               tick_seconds).start()
+        return self.traffic
 
     # -- EventBridge, Lambda's asynchronous invocation, the sweep's schedule ---------------------------
     def _execution_ended_badly(self, execution_arn: str) -> None:

@@ -254,7 +254,39 @@ def announce_bad_ends() -> None:
     BaseExecutionWorkerCommunication.terminated = terminated
 
 
+def answer_percentiles() -> None:
+    """CloudWatch answers a percentile statistic (p99, p99.9…) of raw values; moto answered none
+    (an empty value). Nearest rank over the period's values, as many datapoints as were published;
+    a statistic set counts only when it is one value (SampleCount 1, or Minimum = Maximum), as on AWS."""
+    import math
+    import re
+
+    from moto.cloudwatch.models import MetricAggregatedDatum, Statistics
+
+    original = Statistics.get_statistics_for_type
+    if getattr(original, "cutover_fix", False):
+        return
+
+    def get_statistics_for_type(self, stat: str):
+        match = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?|100)", stat)
+        if not match:
+            return original(self, stat)
+        values = list(self.metric_single_values_list)
+        for datum in self.metric_aggregated_list:
+            if isinstance(datum, MetricAggregatedDatum) and (datum.sample_count == 1 or datum.min == datum.max):
+                values.extend([datum.min] * int(datum.sample_count))
+        if not values:
+            return None
+        values.sort()
+        rank = max(1, math.ceil(float(match.group(1)) / 100 * len(values)))
+        return values[rank - 1]
+
+    get_statistics_for_type.cutover_fix = True
+    Statistics.get_statistics_for_type = get_statistics_for_type
+
+
 def install() -> None:
+    answer_percentiles()
     make_dynamodb_writes_atomic()
     keep_early_task_token_answers()
     validate_each_definition_once()

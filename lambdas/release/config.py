@@ -45,6 +45,7 @@ PATTERN_WORDS = {
     r"^\d+$": "a whole number written as a string, e.g. '256'",
     ENV_VAR_NAME: "a variable name: ASCII letters, digits and underscores, not starting with a digit",
 }
+STAT_PATTERN = r"^(Sum|Average|Minimum|Maximum|SampleCount|p(\d{1,2}(\.\d{1,2})?|100))$"
 
 
 def checked_by(rule: Any) -> Any:
@@ -301,6 +302,51 @@ class VerifyCheck(Model):
     _one_kind = checked_by(config_rules.one_kind)
 
 
+class CloudWatchMetric(Model):
+    """A metric of the service's own, read for each version: `${version}` in a dimension's value is the version."""
+
+    namespace: str = Field(pattern=r"^[^:]{1,255}$")
+    metric_name: str = Field(min_length=1, max_length=255)
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=30)
+    stat: str = Field(default="Sum", pattern=STAT_PATTERN,
+                      description="Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99; Sum and "
+                                  "SampleCount are compared per request, as the versions serve different shares")
+
+
+class AnalysisMetric(Model):
+    """One metric the judge compares, new version against old: an ALB metric of each version's target group, or
+    a CloudWatch metric of the service's own."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    alb: Literal["error_rate", "p99_latency"] | None = Field(
+        default=None,
+        description="error_rate: HTTPCode_Target_5XX_Count / RequestCount, judged by a two-proportion test; "
+                    "p99_latency: TargetResponseTime p99",
+    )
+    cloudwatch: CloudWatchMetric | None = None
+    max_increase: float | None = Field(default=None, ge=0, description="Fails when new − old is above it (error_rate: a share, 0.01 = one point)")
+    max_ratio: float | None = Field(default=None, ge=1, description="Fails when new / old is above it")
+
+    _one_source = checked_by(config_rules.one_source)
+
+
+class Analysis(Model):
+    """The canary judge: during every hold and the bake, each version judged by its own target group's metrics."""
+
+    interval_seconds: int = Field(default=60, ge=1, le=600, description="How often it judges")
+    min_requests: int = Field(default=200, ge=1, description="Fewer requests on either side: inconclusive, not a pass")
+    confidence: float = Field(default=0.95, ge=0.5, le=0.999, description="Of the error-rate test")
+    inconclusive: Literal["extend", "fail", "ask"] = Field(
+        default="extend",
+        description="At the end of a hold still inconclusive: extend the hold (up to max_extend_seconds, then fail), "
+                    "fail, or ask an operator",
+    )
+    max_extend_seconds: int = Field(default=600, ge=0, le=86400)
+    metrics: list[AnalysisMetric] = Field(min_length=1, max_length=10)
+
+    _unique_metrics = field_checked_by("metrics", config_rules.unique_metrics)
+
+
 class ReleaseSettings(ReleaseSettingsReads, Model):
     required_healthy: int | None = Field(
         default=None, ge=1, description="Healthy targets needed per route; defaults to desired_count"
@@ -336,7 +382,17 @@ class ReleaseSettings(ReleaseSettingsReads, Model):
                     "alarm (hold) does",
     )
 
+    analysis: Analysis | None = Field(
+        default=None, description="The canary judge: the new version compared with the old one during every hold and the bake",
+    )
+    capacity: Literal["full", "proportional"] = Field(
+        default="full",
+        description="full: the new version runs at desired_count from the start; proportional: before each traffic step "
+                    "it is scaled to ceil(desired_count x percent / 100 x 1.25), never below required_healthy",
+    )
+
     _unique_checks = field_checked_by("verify", config_rules.unique_checks)
+    _judged = checked_by(config_rules.analysis_has_holds)
     _ends_at_100 = field_checked_by("traffic_steps", config_rules.ends_at_100)
     _fits_in_execution = checked_by(config_rules.fits_in_execution)
 

@@ -192,6 +192,47 @@ def unique_checks(checks: list[dict[str, Any]]) -> None:
             )
 
 
+def one_source(metric: dict[str, Any]) -> None:
+    """An analysis metric reads one source and has the threshold its kind is judged by."""
+    name = metric["name"]
+    if (metric["alb"] is None) == (metric["cloudwatch"] is None):
+        if metric["alb"] is None:
+            raise ValueError(f"alb: metric {name!r} needs alb (error_rate or p99_latency) or cloudwatch "
+                             "(namespace, metric_name, dimensions, stat)")
+        raise ValueError(f"cloudwatch: metric {name!r} has both alb and cloudwatch; keep one")
+    if (metric["max_increase"] is None) == (metric["max_ratio"] is None):
+        raise ValueError(f"max_ratio: metric {name!r} needs one threshold, max_increase (new - old) or max_ratio "
+                         "(new / old), not both or none")
+    if metric["alb"] == "error_rate" and metric["max_increase"] is None:
+        raise ValueError(f"max_ratio: metric {name!r} (error_rate) is judged by how much the error share may rise: "
+                         "use max_increase (e.g. 0.01 for one point)")
+    if metric["alb"] == "p99_latency" and metric["max_ratio"] is None:
+        raise ValueError(f"max_increase: metric {name!r} (p99_latency) is judged as new / old: use max_ratio (e.g. 1.2)")
+    if metric["cloudwatch"] is not None:
+        for key, value in metric["cloudwatch"]["dimensions"].items():
+            if "${" in value.replace("${version}", ""):
+                raise ValueError(f"cloudwatch.dimensions: {key} is {value!r}, but only ${{version}} is replaced "
+                                 "(by each version's own)")
+
+
+def unique_metrics(metrics: list[dict[str, Any]]) -> None:
+    names = [m["name"] for m in metrics]
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"metric names must be unique; rename {', '.join(repeated)}")
+
+
+def analysis_has_holds(settings: dict[str, Any]) -> None:
+    """The judge runs during holds and the bake: with neither, it would never run."""
+    if settings.get("analysis") is None:
+        return
+    if settings["analysis"]["inconclusive"] == "ask":
+        raise ValueError("analysis.inconclusive: ask (an operator decides) is not available yet; use extend or fail")
+    if not any(s["hold_seconds"] for s in settings["traffic_steps"]) and not settings["bake_seconds"]:
+        raise ValueError("analysis: the judge runs during traffic holds and the bake, and this config has neither; "
+                         "give a traffic step a hold_seconds or set bake_seconds")
+
+
 def ends_at_100(steps: list[dict[str, Any]]) -> None:
     percents = [s["percent"] for s in steps]
     if percents[-1] != 100:

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from release import ownership
+from release import capacity, ownership
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.adapters.executions import status as execution_status
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
@@ -92,7 +92,7 @@ def service(plan: Plan, existing: dict[str, Any] | None, groups: dict[str, str] 
     release retired it; someone else's, or one wired elsewhere, is refused. (`groups` None: the
     target groups are planned, not created, so the wiring cannot be compared yet.)"""
     refuse_draining(plan, existing)
-    desired = plan.config.service_settings.desired_count
+    desired = capacity.starting_count(plan.config)
     if existing is None:
         return Intent(CREATE, "ECS service", plan.ecs_service, after={"desired_count": desired})
     if not ownership.of_version(plan, ecs.tags_of(existing)):

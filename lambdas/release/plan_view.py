@@ -170,9 +170,19 @@ class VerifyCheckView(View):
         return None if value is None else View(value)
 
 
+class AnalysisMetricView(View):
+    __slots__ = ()
+    MODELS = {"cloudwatch": View}
+
+
+class AnalysisView(View):
+    __slots__ = ()
+    MODELS = {"metrics": AnalysisMetricView}
+
+
 class ReleaseSettingsView(ReleaseSettingsReads, View):
     __slots__ = ()
-    MODELS = {"approval": View, "traffic_steps": View, "verify": VerifyCheckView}
+    MODELS = {"approval": View, "traffic_steps": View, "verify": VerifyCheckView, "analysis": AnalysisView}
 
 
 class DeployConfigView(DeployConfigReads, View):

@@ -67,6 +67,18 @@ class StepResult:
         """The verification checks (release.verify) the step ran, in the order it ran them."""
         return []
 
+    def scorecard(self) -> dict[str, Any] | None:
+        """The canary judge's last scorecard (release.analysis), for the steps that judge."""
+        return None
+
+
+def describe_scorecard(scorecard: dict[str, Any]) -> str:
+    """The canary judge's scorecard in one line (release.judge.describe, without importing the judge)."""
+    lines = "; ".join(f"{c['name']} {c['verdict'].upper() if c['verdict'] == 'fail' else c['verdict']}: {c['why']}"
+                      for c in scorecard.get("metrics") or [])
+    at = f" at {scorecard['percent']}%" if scorecard.get("percent") is not None else ""
+    return f"analysis {scorecard.get('verdict')}{at}" + (f" ({lines or scorecard.get('why')})" if lines or scorecard.get("why") else "")
+
 
 @dataclass
 class Check(StepResult):
@@ -229,6 +241,28 @@ class Health(StepResult):
 
 
 @dataclass
+class Sized(StepResult):
+    """SizeForTraffic: the new version scaled to its share of the next traffic step (release.capacity:
+    proportional), and whether each target group has that many healthy targets yet."""
+    index: int = 0
+    percent: int = 0
+    tasks: int = 0
+    desired_before: int = 0
+    changed: str | None = None
+    autoscaling: dict[str, int] | None = None
+    counts: list[dict[str, Any]] = field(default_factory=list)
+    ready: bool = False
+    started_at: float | None = None
+
+    def describe(self) -> str:
+        health = ", ".join(f"{c['target_group']} {c['healthy']}/{c['required']} healthy" for c in self.counts)
+        return f"{self.tasks} task(s) for {self.percent}%: {self.changed or 'already there'}; {health}"
+
+    def progress(self, now: float) -> str | None:
+        return f"{self.tasks} task(s) for {self.percent}%, " + ", ".join(f"{c['healthy']}/{c['required']}" for c in self.counts) + " healthy"
+
+
+@dataclass
 class Verified(StepResult):
     """VerifyPrepared: the prepared phase's checks (all passed, or the step failed)."""
     phase: str = "prepared"
@@ -284,9 +318,19 @@ class Alarms(StepResult):
     hold_over: bool | None = optional()
     # The hold checks of the last look, when the config has any.
     verification: list[dict[str, Any]] | None = optional()
+    # The traffic step watched, and the canary judge (release.analysis): its last scorecard, when it
+    # judged, how far the hold was extended, and why it failed the version when it did.
+    index: int | None = optional()
+    analysis: dict[str, Any] | None = optional()
+    judged_at: float | None = optional()
+    extended_seconds: int | None = optional()
+    analysis_failed: str | None = optional()
 
     def verification_checks(self) -> list[Check]:
         return checks_of(self.verification)
+
+    def scorecard(self) -> dict[str, Any] | None:
+        return self.analysis
 
     def describe(self) -> str:
         text = f"{len(self.watched)} alarm(s) OK" if self.watched else "no alarms to watch"
@@ -294,6 +338,9 @@ class Alarms(StepResult):
             text += f"; missing: {', '.join(self.missing)}"
         if self.verification:
             text += f"; {describe_checks(self.verification_checks())}"
+        if self.analysis:
+            text += f"; {describe_scorecard(self.analysis)}"
+            text += f", hold extended {self.extended_seconds} s" if self.extended_seconds else ""
         if self.looks is not None:
             text += f"; {self.looks} look(s), " + ("hold over" if self.hold_over else f"{self.remaining_seconds} s of hold left")
         return text

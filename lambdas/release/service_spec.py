@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from release import naming
+from release import capacity, naming
 from release.plan_view import PlanView as Plan
 
 
@@ -16,7 +16,8 @@ def create_request(plan: Plan, task_definition: str, groups: dict[str, str]) -> 
         "cluster": plan.cluster,
         "serviceName": plan.ecs_service,
         "taskDefinition": task_definition,
-        "desiredCount": settings.desired_count,
+        # Following traffic, it starts at what the health gate needs (release.capacity).
+        "desiredCount": capacity.starting_count(plan.config),
         "loadBalancers": [
             {"targetGroupArn": groups[r.route.name], "containerName": r.route.container, "containerPort": r.route.port}
             for r in plan.routes
@@ -69,9 +70,10 @@ def configured_autoscaling(plan: Plan, groups: dict[str, str]) -> dict[str, Any]
     scaling = plan.config.service_settings.autoscaling
     if scaling is None:
         return None
+    bounds = capacity.bounds_for(plan.config, capacity.starting_count(plan.config), 0)
     return {
-        "min": scaling.min,
-        "max": scaling.max,
+        "min": bounds["min"],
+        "max": bounds["max"],
         "policies": [
             {
                 "name": p.name,

@@ -183,7 +183,7 @@ def test_sandbox_up_streams_ready_then_stopped(tmp_path):
     assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["ready", "stopping", "stopped"]
 
 
-def test_the_demo_as_json_lines_tells_both_releases_and_exits_0():
+def test_the_demo_as_json_lines_tells_both_releases_and_the_judged_one_and_exits_0():
     # When the demo runs for a script
     result = subprocess.run([sys.executable, "-m", "cutover", "demo", "--output", "json"], cwd=ROOT,
                             env={k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CUTOVER_"))},
@@ -193,7 +193,8 @@ def test_the_demo_as_json_lines_tells_both_releases_and_exits_0():
     summary = events[-1]
     assert (summary["event"], summary["succeeded"], summary["exit_code"]) == ("summary", True, result.returncode)
     assert result.returncode == exits.OK.code, result.stderr
-    assert summary["releases"] == {"2": "SUCCEEDED", "3": "SUCCEEDED"}
+    assert summary["releases"] == {"2": "SUCCEEDED", "3": "SUCCEEDED", "4": "FAILED"}
+    assert summary["judged_and_rolled_back"] is True
     # And each release says what it did: the states it went through, the public rule over time, what it changed
     ended = {e["version"]: e for e in events if e["event"] == "release_ended"}
     assert [p["percent"] for p in ended["2"]["public_rule"]] == [
@@ -203,3 +204,8 @@ def test_the_demo_as_json_lines_tells_both_releases_and_exits_0():
     assert ended["3"]["marked_obsolete"] == ["web-2"]
     states = [e for e in events if e["event"] == "state" and e["execution"] == "demo-web-3"]
     assert any(e["state"] == operations.APPROVAL_STATE and e["description"].startswith("approved by demo") for e in states)
+    # And the third version, answering badly, was judged by its own metrics and rolled back, with its scorecard
+    assert ended["4"]["failure"]["error"] == "AnalysisFailed"
+    errors = next(m for m in ended["4"]["analysis"]["metrics"] if m["name"] == "errors")
+    assert errors["verdict"] == "fail" and errors["new"] > 0.2
+    assert ended["4"]["public_rule"][-1]["percent"] == {"demo-web-3": 100}

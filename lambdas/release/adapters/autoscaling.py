@@ -72,6 +72,14 @@ def park(cluster: str, service: str) -> None:
     )
 
 
+def set_bounds(cluster: str, service: str, minimum: int, maximum: int) -> None:
+    """Register the scalable target with new bounds; its policies stay (RegisterScalableTarget updates)."""
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace=NAMESPACE, ResourceId=resource_id(cluster, service), ScalableDimension=DIMENSION,
+        MinCapacity=minimum, MaxCapacity=maximum,
+    )
+
+
 def restore(cluster: str, service: str, record: dict[str, Any], policies: bool = True) -> None:
     """Register the scalable target with its bounds and suspension as recorded (none recorded: not
     suspended), then, unless `policies` is False (a parked target kept its own), put its

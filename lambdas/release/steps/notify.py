@@ -5,7 +5,7 @@ from __future__ import annotations
 from release import unfinished
 from release.adapters import notifications
 from release.aws import notification_topic
-from release.results import Alarms, Notified, Verified
+from release.results import Alarms, Notified, Verified, describe_scorecard
 from release.step import StepEvent, lambda_step
 
 
@@ -25,6 +25,9 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
             phases.setdefault(check.name, []).append(check.phase)
         # Any that failed would have undone the release: every check named here passed.
         lines.append("Checks: " + "; ".join(f"{name} passed ({', '.join(dict.fromkeys(p))})" for name, p in phases.items()) + ".")
+    scorecard = Alarms.from_json(event.result("watch")).scorecard()
+    if scorecard:
+        lines.append(f"Canary {describe_scorecard(scorecard)}.")
     if left:
         lines += ["", "Not finished (traffic is not affected; the next release of this service finishes it):"]
         lines += [f"- {unfinished.line(w)}" for w in left]

@@ -1,0 +1,83 @@
+"""release.analysis and release.capacity in the deploy config: accepted as documented, and each mistake refused
+by LoadRelease's check naming its field, as the command line's model refuses it too."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from release.errors import InvalidReleaseInput
+from release.steps.load import parse_start_input
+from tests.unit.configs import errors, raw_config
+
+ANALYSIS = {
+    "interval_seconds": 60, "min_requests": 200, "inconclusive": "extend",
+    "metrics": [
+        {"name": "errors", "alb": "error_rate", "max_increase": 0.01},
+        {"name": "latency", "alb": "p99_latency", "max_ratio": 1.2},
+        {"name": "orders", "cloudwatch": {"namespace": "Shop", "metric_name": "OrderFailures",
+                                          "dimensions": {"Version": "${version}"}, "stat": "Sum"}, "max_ratio": 1.5},
+    ],
+}
+
+
+def with_release(**release) -> dict:
+    raw = raw_config()
+    raw.setdefault("release", {}).update(copy.deepcopy(release))
+    return raw
+
+
+def refused_by_load(raw: dict) -> str:
+    with pytest.raises(InvalidReleaseInput) as error:
+        parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2", "config": raw})
+    return str(error.value)
+
+
+def test_the_issue_s_analysis_and_proportional_capacity_are_accepted_with_defaults_filled_in():
+    parsed = parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2",
+                                "config": with_release(analysis=ANALYSIS, capacity="proportional")})
+    analysis = parsed.config.release.analysis
+    assert (analysis.confidence, analysis.max_extend_seconds, parsed.config.release.capacity) == (0.95, 600, "proportional")
+    assert [m.name for m in analysis.metrics] == ["errors", "latency", "orders"]
+
+
+def test_capacity_defaults_to_full_and_analysis_to_none():
+    parsed = parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2", "config": raw_config()})
+    assert (parsed.config.release.capacity, parsed.config.release.analysis) == ("full", None)
+
+
+def metric_change(index: int, **fields):
+    analysis = copy.deepcopy(ANALYSIS)
+    analysis["metrics"][index] = {k: v for k, v in {**analysis["metrics"][index], **fields}.items() if v is not None}
+    return analysis
+
+
+@pytest.mark.parametrize("release, field", [
+    ({"capacity": "half"}, "release.capacity: Input should be 'full' or 'proportional'"),
+    ({"analysis": {**ANALYSIS, "inconclusive": "wait"}}, "release.analysis.inconclusive: Input should be 'extend', 'fail' or 'ask'"),
+    ({"analysis": {**ANALYSIS, "inconclusive": "ask"}}, "release.analysis.inconclusive: ask (an operator decides) is not available yet"),
+    ({"analysis": {**ANALYSIS, "min_requests": 0}}, "release.analysis.min_requests:"),
+    ({"analysis": {**ANALYSIS, "confidence": 1.5}}, "release.analysis.confidence:"),
+    ({"analysis": {**ANALYSIS, "metrics": []}}, "release.analysis.metrics:"),
+    ({"analysis": metric_change(0, alb="error_share")}, "release.analysis.metrics.0.alb:"),
+    ({"analysis": metric_change(0, max_increase=None, max_ratio=2)},
+     "release.analysis.metrics.0.max_ratio: metric 'errors' (error_rate) is judged by how much the error share may rise"),
+    ({"analysis": metric_change(1, max_ratio=None, max_increase=0.5)},
+     "release.analysis.metrics.1.max_increase: metric 'latency' (p99_latency) is judged as new / old"),
+    ({"analysis": metric_change(1, max_increase=0.5)}, "release.analysis.metrics.1.max_ratio: metric 'latency' needs one threshold"),
+    ({"analysis": metric_change(1, alb=None)}, "release.analysis.metrics.1.alb: metric 'latency' needs alb"),
+    ({"analysis": metric_change(0, cloudwatch=ANALYSIS["metrics"][2]["cloudwatch"])},
+     "release.analysis.metrics.0.cloudwatch: metric 'errors' has both alb and cloudwatch"),
+    ({"analysis": metric_change(2, cloudwatch={**ANALYSIS["metrics"][2]["cloudwatch"], "stat": "p101"})},
+     "release.analysis.metrics.2.cloudwatch.stat:"),
+    ({"analysis": metric_change(2, cloudwatch={**ANALYSIS["metrics"][2]["cloudwatch"], "dimensions": {"Version": "${env}"}})},
+     "release.analysis.metrics.2.cloudwatch.dimensions: Version is '${env}', but only ${version} is replaced"),
+    ({"analysis": metric_change(1, name="errors")}, "release.analysis.metrics: Value error, metric names must be unique; rename errors"),
+    ({"analysis": {**ANALYSIS, "interval": 60}}, "release.analysis.interval: unknown key"),
+    ({"analysis": ANALYSIS, "traffic_steps": [{"percent": 100, "hold_seconds": 0}]},
+     "release.analysis: the judge runs during traffic holds and the bake, and this config has neither"),
+])
+def test_a_wrong_analysis_or_capacity_is_refused_naming_its_field(release, field):
+    raw = with_release(**release)
+    assert field in refused_by_load(raw)
+    assert field in errors(raw)
