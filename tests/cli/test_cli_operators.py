@@ -10,24 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from cutover.local import environment
-from tests.cli.helpers import cutover, demo_service
+from tests.cli.helpers import cutover
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def engine(worker_engine):
-    with worker_engine.new_account() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def live(engine, tmp_path_factory):
-    """Version 1 serves the public rule, as an earlier release left it."""
-    demo = demo_service(engine, tmp_path_factory.mktemp("service"))
-    environment.bootstrap_live_version(engine.client, demo["config"])
-    return demo
 
 
 def _executions(engine) -> list[str]:

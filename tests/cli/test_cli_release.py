@@ -13,30 +13,9 @@ import time
 import pytest
 
 from cutover import operations
-from cutover.local import environment
-from tests.cli.helpers import cutover, demo_service
+from tests.cli.helpers import cutover
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def engine(worker_engine):
-    """One account for the module's tests, which follow one another's releases."""
-    with worker_engine.new_account() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def demo(engine, tmp_path_factory):
-    """The demo environment, no version deployed yet, and its config written where a user keeps it."""
-    return demo_service(engine, tmp_path_factory.mktemp("service"))
-
-
-@pytest.fixture(scope="module")
-def live(engine, demo):
-    """Version 1 serves the public rule, as an earlier release left it."""
-    environment.bootstrap_live_version(engine.client, demo["config"])
-    return demo
 
 
 @pytest.fixture(scope="module")

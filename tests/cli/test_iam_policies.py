@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cutover import connection, operations
-from cutover.local import engine as local, environment, iam
-from tests.cli.helpers import cutover, demo_service
+from cutover.local import engine as local, iam
+from tests.cli.helpers import cutover
 
 pytestmark = pytest.mark.e2e
 
@@ -19,17 +19,10 @@ BUCKET = "ci-configs"
 
 
 @pytest.fixture(scope="module")
-def engine(worker_engine):
-    with worker_engine.new_account() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def live(engine, tmp_path_factory):
-    demo = demo_service(engine, tmp_path_factory.mktemp("service"))
-    environment.bootstrap_live_version(engine.client, demo["config"])
+def live(live, engine):
+    """Version 1 serving, and the bucket CI uploads configs to."""
     engine.client("s3").create_bucket(Bucket=BUCKET)
-    return demo
+    return live
 
 
 @pytest.fixture(autouse=True)

@@ -14,24 +14,15 @@ import time
 import pytest
 
 from cutover import ROOT, exits, operations
-from cutover.local import environment
-from tests.cli.helpers import cutover, demo_service, free_port
+from tests.cli.helpers import cutover, free_port
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def engine(worker_engine):
-    with worker_engine.new_account() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def live(engine, tmp_path_factory):
-    """The demo environment with version 1 live, and its config where a user keeps it."""
-    service = demo_service(engine, tmp_path_factory.mktemp("service"))
-    environment.bootstrap_live_version(engine.client, service["config"])
-    return service["config_path"]
+def live(live):
+    """Where the user keeps the config of the demo service, version 1 live."""
+    return live["config_path"]
 
 
 def _lines(result) -> list[dict]:
