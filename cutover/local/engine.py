@@ -10,7 +10,7 @@ import os
 import re
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import boto3
 
@@ -322,34 +322,31 @@ class LocalEngine:
         thread.start()
         self._deliveries.append(thread)
 
-    def _deliver_to_ledger(self, execution_arn: str) -> None:
+    def _invoke_async(self, function: Callable[[str], Any], execution_arn: str, what: str) -> bool:
+        """EventBridge invokes its Lambda target asynchronously, and Lambda runs a failed asynchronous
+        invocation twice more, a minute then two later (here a second each, scaled like retries):
+        https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+        Whether one attempt succeeded."""
         for attempt in range(ASYNC_ATTEMPTS):
             try:
-                self.deliver_to_ledger(execution_arn)
-                return
+                function(execution_arn)
+                return True
             except Exception:  # noqa: BLE001 - logged for the test to see once the last attempt fails
                 if attempt == ASYNC_ATTEMPTS - 1:
-                    logger.exception("the ledger's function failed for %s", execution_arn)
+                    logger.exception("%s failed for %s", what, execution_arn)
                 else:
                     time.sleep(self.retry_backoff_scale)
+        return False
+
+    def _deliver_to_ledger(self, execution_arn: str) -> None:
+        self._invoke_async(self.deliver_to_ledger, execution_arn, "the ledger's function")
 
     def _deliver_in_background(self, execution_arn: str, late: float = 0.0) -> None:
         if late and self._sweeping.wait(late):
             return  # the account ended before the late delivery
-        # EventBridge invokes its Lambda target asynchronously, and Lambda runs a failed asynchronous
-        # invocation twice more, a minute then two later (here a second each, scaled like retries),
-        # then sends the event to the function's on-failure destination:
-        # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
-        for attempt in range(ASYNC_ATTEMPTS):
-            try:
-                self.deliver_status_change(execution_arn)
-                return
-            except Exception:  # noqa: BLE001 - logged for the test to see once the last attempt fails
-                if attempt == ASYNC_ATTEMPTS - 1:
-                    logger.exception("the undo of stopped releases failed for %s", execution_arn)
-                    self._to_dead_letters(execution_arn)
-                else:
-                    time.sleep(self.retry_backoff_scale)
+        # After its last attempt, Lambda sends the event to the function's on-failure destination.
+        if not self._invoke_async(self.deliver_status_change, execution_arn, "the undo of stopped releases"):
+            self._to_dead_letters(execution_arn)
 
     def _to_dead_letters(self, execution_arn: str) -> None:
         self.dead_letters.append(execution_arn)

@@ -16,6 +16,7 @@ from typing import Any
 
 from release.results import ApprovalAnswer
 from release.stop_record import StopRecord
+from release.stopping import last_state_data
 
 PREFIX = "ledger#"
 ENTRY_PREFIX = "release:"
@@ -65,16 +66,6 @@ def _ended(events: list[dict[str, Any]]) -> tuple[str, Any, dict[str, Any]]:
     return "RUNNING", None, {}
 
 
-
-def _last_state_data(events: list[dict[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for event in events:
-        state = _loads((event.get("stateExitedEventDetails") or {}).get("output"))
-        if isinstance(state, dict):
-            data = state
-    return data
-
-
 def entry(execution_name: str, events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """What the ledger says of an ended execution, from its history; None for one that has not ended
     or that never named a service (bad input before any plan says which)."""
@@ -83,7 +74,7 @@ def entry(execution_name: str, events: list[dict[str, Any]]) -> dict[str, Any] |
     if started_event is None or ended_at is None:
         return None
     given = _loads(started_event.get("executionStartedEventDetails", {}).get("input")) or {}
-    data = _last_state_data(events)
+    data = last_state_data(events)
     plan = data.get("plan") if isinstance(data.get("plan"), dict) else {}
     results = data.get("results") if isinstance(data.get("results"), dict) else {}
     config = plan.get("config") or (given.get("config") if isinstance(given.get("config"), dict) else {}) or {}

@@ -26,17 +26,8 @@ NOTHING, TEAR_DOWN, ROLL_BACK, KEEP = "nothing", "tear down", "roll back", "keep
 
 
 def last_state_data(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The state data as the last finished state left it: the plan and what each step found and changed."""
-    data: dict[str, Any] = {}
-    for event in events:
-        output = (event.get("stateExitedEventDetails") or {}).get("output")
-        try:
-            state = json.loads(output) if output else None
-        except ValueError:
-            continue
-        if isinstance(state, dict):
-            data = state
-    return data
+    """The state data as the last finished state left it, from the history oldest first."""
+    return newest_state_data(reversed(events))
 
 
 def fail_states(events: list[dict[str, Any]]) -> list[str]:
