@@ -89,7 +89,7 @@ def status(sfn, arn: str) -> Report:
         "approval_wait": operations.approval_wait(events) if running else None,
         "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
-        "undo_run": undo_run(sfn, arn) if now in stopping.ENDED_OUTSIDE_THE_FLOW else None,
+        "undo_run": undo_run(sfn, arn) if stopping.undo_needed(now, events) else None,
         "stop": stop_json(events),
         "checks": [check.to_json() for check in checks],
         "analysis": operations.analysis_scorecard(events),

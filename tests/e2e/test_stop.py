@@ -424,3 +424,18 @@ def test_cutover_stop_records_who_and_why_and_every_view_and_the_notification_sa
     # A release that is not running any more cannot be stopped: exit 3, as for an approval nobody waits for
     again = cutover("stop", "release-2", "--reason", "again", *machine)
     assert again.code == 3 and "is not running (status ABORTED)" in again.err, again.err
+
+
+def test_a_release_its_own_flow_undid_shows_no_pending_undo_in_status(demo):
+    # Given a release rejected at its approval, which its own flow tore down
+    arn = demo.start("2")
+    _pending_token(demo, arn)
+    operations.reject(demo.sfn, arn, by="alice", reason="not today")
+    assert operations.wait(demo.sfn, arn, 60)["status"] == "FAILED"
+    demo.engine.wait_for_status_changes()
+
+    # Then status tells what its flow undid, and no undo of a stopped release is said to be pending
+    status = _cutover(demo, "status", "release-2")
+    assert status["undo_run"] is None
+    assert "Undone: route www: preparing rule put back" in json.dumps(status["failure"])
+    assert lock_item(demo) is None
