@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", default=os.environ.get("CELLS", ""), help="comma-separated cell ids (default: all)")
     parser.add_argument("--sample", type=int, nargs="?", const=-1, default=None,
                         help="run the sampled subset chosen by this seed (no value: a new seed)")
-    # A cell spends about a third of its time waiting (polls, holds, the data plane's ticks): one
-    # worker more than there are CPUs keeps them busy.
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("CHAOS_WORKERS", (os.cpu_count() or 1) + 1)))
+    # A cell spends about two thirds of its time waiting (polls, holds, the data plane's ticks, the
+    # undo's wait for a late step): two workers per CPU, and one more, keep the CPUs busy.
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("CHAOS_WORKERS", 2 * (os.cpu_count() or 1) + 1)))
     parser.add_argument("--out", default=report.RESULTS)
     parser.add_argument("--list", action="store_true", help="print the cells and exit")
     args = parser.parse_args(argv)
