@@ -85,7 +85,7 @@ def _at_phase(cell: Cell, world: World, events: list[dict[str, Any]]) -> bool:
     if cell.step:
         return False
     if cell.state == "prepared":
-        return operations.pending_approval(events)[0] is not None
+        return operations.current_state(events) == operations.APPROVAL_STATE and operations.pending_approval(events)[0] is not None
     if cell.state == "bake":
         return "bake" in (operations.current_state(events) or "").lower()
     percent = int(cell.state.split()[1].rstrip("%"))
@@ -94,7 +94,8 @@ def _at_phase(cell: Cell, world: World, events: list[dict[str, Any]]) -> bool:
 
 
 def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
-    """Approve when asked; at the cell's phase, stop the execution or set off the alarm."""
+    """Approve when asked, and let the new version go on whenever a hold's analysis asks; at the cell's
+    phase, stop the execution or set off the alarm."""
     sfn = world.client("stepfunctions")
     acted = cell is None or bool(cell.step)
     approved = False
@@ -104,8 +105,10 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
         if description["status"] != "RUNNING":
             return description
         # Reading the whole history costs the emulator more than anything else the harness does:
-        # it is read only while it can tell something (an approval to give, the bake to find).
-        needs_history = not approved or (not acted and cell.state == "bake")
+        # it is read only while it can tell something (the approval to give, a hold's question to
+        # answer once the new version has traffic, the bake to find).
+        needs_history = (not approved or (not acted and cell.state == "bake")
+                         or GROUP[NEW] in {g for g, w in world.forward(world.env.values["PUBLIC_RULE_ARN"]).items() if w})
         events = operations.history(sfn, arn) if needs_history else []
         token = operations.pending_approval(events)[0] if events else None
         if not acted and _at_phase(cell, world, events):

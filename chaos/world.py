@@ -27,7 +27,8 @@ ECS_SERVICE = {v: naming.service_name(SERVICE, v) for v in (OLD, NEW)}
 
 def release_config(values: dict[str, str], *, hold_seconds: int = 1) -> dict[str, Any]:
     """The demo config with the shortest waits that keep a release's behaviour: one-second polls and
-    alarm checks (the minimum the config accepts), an approval by the harness, a watched alarm."""
+    alarm checks (the minimum the config accepts), an approval by the harness (which answers the canary
+    analysis' questions too), a watched alarm."""
     config = environment.demo_config(values)
     config["release"].update(
         approval={"mode": "manual", "timeout_seconds": 600}, poll_interval_seconds=1, alarm_check_seconds=1,
@@ -52,9 +53,10 @@ class World:
         check = engine.add_function("check-smoke", lambda event, context: {"passed": True, "message": "smoke test passed"})
         config["release"]["verify"] = [{"name": "smoke", "lambda": {"function_arn": check}, "when": ["prepared", "hold"]}]
         # The canary judge in every hold, and capacity that follows traffic, so that their states and calls are in
-        # every cell's release: requests flow through the public rule, and a healthy version passes the judge.
+        # every cell's release: requests flow through the public rule, and no hold reaches the judge's sample, so
+        # every watched hold ends inconclusive and asks the harness, which lets the new version go on (ask).
         config["release"].update(capacity="proportional", analysis={
-            "interval_seconds": 1, "min_requests": 1, "inconclusive": "extend", "max_extend_seconds": 5,
+            "interval_seconds": 1, "min_requests": 100000, "inconclusive": "ask",
             "metrics": [{"name": "errors", "alb": "error_rate", "max_increase": 0.5}]})
         cloudwatch = engine.client("cloudwatch")
         cloudwatch.put_metric_alarm(

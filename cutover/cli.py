@@ -271,12 +271,15 @@ def cmd_approve(ctx: Context) -> int:
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by, identity = _who(ctx.args), _caller_identity(ctx)
     try:
-        operations.approve(ctx.connection.sfn, arn, by=by, identity=identity, comment=ctx.args.comment or "",
-                           wait_seconds=ctx.args.wait_seconds)
+        question = operations.approve(ctx.connection.sfn, arn, by=by, identity=identity, comment=ctx.args.comment or "",
+                                      wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
-    return ctx.show(reports.Report({"executionArn": arn, "decision": "approve", "by": by, "identity": identity},
-                                   lambda: f"Approved {arn.rsplit(':', 1)[-1]} as {by} ({identity}); traffic shifts next."))
+    then = ("the new version goes on, its canary analysis inconclusive" if question
+            else "traffic shifts next")
+    return ctx.show(reports.Report({"executionArn": arn, "decision": "approve", "by": by, "identity": identity,
+                                    "question": question},
+                                   lambda: f"Approved {arn.rsplit(':', 1)[-1]} as {by} ({identity}); {then}."))
 
 
 def cmd_reject(ctx: Context) -> int:
@@ -285,13 +288,16 @@ def cmd_reject(ctx: Context) -> int:
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by, identity = _who(ctx.args), _caller_identity(ctx)
     try:
-        operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, identity=identity,
-                          wait_seconds=ctx.args.wait_seconds)
+        question = operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, identity=identity,
+                                     wait_seconds=ctx.args.wait_seconds)
     except operations.OperationError as error:
         raise NotFound(str(error)) from error
+    then = ("traffic is being rolled back to the old version" if question
+            else "the prepared version is being torn down")
     return ctx.show(reports.Report(
-        {"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason},
-        lambda: f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); the prepared version is being torn down."))
+        {"executionArn": arn, "decision": "reject", "by": by, "identity": identity, "reason": ctx.args.reason,
+         "question": question},
+        lambda: f"Rejected {arn.rsplit(':', 1)[-1]} as {by} ({identity}); {then}."))
 
 
 def cmd_stop(ctx: Context) -> int:

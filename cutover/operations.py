@@ -13,13 +13,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from release.registry import APPROVAL
+from release.registry import ANALYSIS_QUESTION
 from release.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
 from release.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
 from cutover import states
 
-(APPROVAL_STATE,) = states.of_step(APPROVAL)
+# The states that wait for an operator's answer: the approval of the prepared version, and the question
+# of a hold whose canary analysis ended inconclusive (`release.analysis.inconclusive: ask`).
+ANSWER_STATES = frozenset(states.answer_waits())
+(APPROVAL_STATE,) = [state for state, question in states.answer_waits().items() if question is None]
+(ANALYSIS_QUESTION_STATE,) = [state for state, question in states.answer_waits().items() if question == ANALYSIS_QUESTION]
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -54,7 +58,8 @@ def current_state(events: list[dict[str, Any]]) -> str | None:
 
 
 def pending_task_token(sfn, execution_arn: str) -> str | None:
-    """The task token of the approval the execution waits on now, from its TaskScheduled event.
+    """The task token of the answer the execution waits on now (an approval, or whether the new version
+    goes on after an inconclusive analysis), from its TaskScheduled event.
 
     Only once the approval request was sent (TaskSubmitted): before that the task is not waiting
     yet, and moto's interpreter loses a decision sent that early.
@@ -63,8 +68,8 @@ def pending_task_token(sfn, execution_arn: str) -> str | None:
 
 
 def pending_approval(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
-    """(token, when the approval request was sent) of the approval waiting now, or (None, None)."""
-    if current_state(events) != APPROVAL_STATE:
+    """(token, when the request was sent) of the operator's answer waited for now, or (None, None)."""
+    if current_state(events) not in ANSWER_STATES:
         return None, None
     submitted_at = None
     for event in reversed(events):
@@ -89,23 +94,31 @@ def release_plan(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def approval_wait(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The approval the execution waits for now: since when, until when (the state's timeout, after
-    which the prepared version is torn down), and the preparing URLs to try; None when it waits for none."""
+    """The operator's answer the execution waits for now: since when, until when (the state's timeout,
+    after which the prepared version is torn down, or traffic rolled back), and the preparing URLs to
+    try; for the question of an inconclusive analysis (`question`: "analysis"), what was asked and the
+    scorecard instead. None when it waits for none."""
     token, since = pending_approval(events)
     if not token:
         return None
     plan = release_plan(events)
-    routes = [r.get("route") or {} for r in plan.get("routes") or []]
     timeout = (((plan.get("config") or {}).get("release") or {}).get("approval") or {}).get("timeout_seconds")
     until = since + timedelta(seconds=timeout) if timeout else None
-    return {"since": since, "until": until, "timeout_seconds": timeout,
+    wait = {"since": since, "until": until, "timeout_seconds": timeout}
+    if current_state(events) == ANALYSIS_QUESTION_STATE:
+        return {**wait, "question": ANALYSIS_QUESTION, "asked": analysis_question(events),
+                "analysis": analysis_scorecard(events), "preparing_urls": []}
+    routes = [r.get("route") or {} for r in plan.get("routes") or []]
+    return {**wait, "question": None,
             "preparing_urls": [{"route": r.get("name"), "url": r["preparing_url"]} for r in routes if r.get("preparing_url")]}
 
 
-def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> None:
+def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 0) -> str | None:
+    """Send the answer to the wait of now; the question it answers (None: the approval of the prepared version)."""
     deadline = time.time() + timeout
     while True:
-        token, _ = pending_approval(history(sfn, execution_arn))
+        events = history(sfn, execution_arn)
+        token, _ = pending_approval(events)
         if token:
             try:
                 sfn.send_task_success(taskToken=token, output=json.dumps(decision))
@@ -114,7 +127,7 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
                 status = sfn.describe_execution(executionArn=execution_arn)["status"]
                 raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
                                      f"it was stopped, timed out or answered meanwhile)") from error
-            return
+            return states.answer_waits().get(current_state(events))
         status = sfn.describe_execution(executionArn=execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
             raise OperationError(
@@ -136,15 +149,17 @@ def decision(kind: str, *, by: str | None, identity: str | None, **details: str)
 
 
 def approve(sfn, execution_arn: str, *, by: str | None = None, identity: str | None = None, comment: str = "",
-            wait_seconds: float = 0) -> None:
-    _decide(sfn, execution_arn, decision("approve", by=by, identity=identity, comment=comment), wait_seconds)
+            wait_seconds: float = 0) -> str | None:
+    """Approve the prepared version, or let the new version go on after an inconclusive analysis; which question it answered."""
+    return _decide(sfn, execution_arn, decision("approve", by=by, identity=identity, comment=comment), wait_seconds)
 
 
 def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, identity: str | None = None,
-           wait_seconds: float = 0) -> None:
+           wait_seconds: float = 0) -> str | None:
+    """Reject the prepared version, or roll traffic back after an inconclusive analysis; which question it answered."""
     if not reason.strip():
         raise OperationError("--reason: say why the release is rejected; it goes into the audit history")
-    _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
+    return _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
 
 
 def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
@@ -328,12 +343,27 @@ def analysis_scorecard(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return found
 
 
-def approval_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+def analysis_question(events: list[dict[str, Any]]) -> str | None:
+    """What the hold's watch asked an operator last (`inconclusive: ask`), in words, or None."""
+    found = None
+    for state, output in step_results(events):
+        result = states.read(state, output)
+        found = (result.question() if result else None) or found
+    return found
+
+
+def approval_answer(events: list[dict[str, Any]], state: str = APPROVAL_STATE) -> dict[str, Any] | None:
     """The answer the approval's task token came back with, as the execution history holds it:
     `{"decision", "by", "name", "identity", "comment" | "reason"}` (an answer sent from the console
-    may hold less), or None when nobody answered."""
-    answer = latest_results(events).get(APPROVAL_STATE)
+    may hold less), or None when nobody answered. `state`: the answer of another state that asks
+    (the last one, when it asked more than once)."""
+    answer = latest_results(events).get(state)
     return answer if ApprovalAnswer.from_json(answer) else None
+
+
+def analysis_answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last answer to the question of an inconclusive analysis: whether the new version went on, and who said so."""
+    return approval_answer(events, ANALYSIS_QUESTION_STATE)
 
 
 # -- names and starting ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cutover import operations, render, states
-from cutover.reports import Event, what_it_did
+from cutover.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
 from cutover.streaming import Emit
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
@@ -38,19 +38,23 @@ def status_line(events: list[dict[str, Any]], status: str, now: float | None = N
     state = operations.current_state(events) or "starting"
     detail = None
     loop = states.loops().get(state)
-    if loop:
-        detail = loop_progress(events, loop, now)
-    elif state == operations.APPROVAL_STATE:
+    # The question of an inconclusive analysis lies in the traffic holds' loop, but is a wait of its own.
+    if state in operations.ANSWER_STATES:
         wait = operations.approval_wait(events)
         detail = "waiting for an operator" + (f" {render.approval_wait(wait, now)}" if wait else "")
+    elif loop:
+        detail = loop_progress(events, loop, now)
     return f"{state} - {detail}" if detail else state
 
 
 def phase(status: str) -> str:
-    """Loops (health polling, traffic holds) count as one phase, so a CI log is not flooded."""
+    """Loops (health polling, traffic holds) count as one phase, so a CI log is not flooded; a wait for an
+    operator's answer is a phase of its own, even inside the holds' loop."""
     state = status.split(" - ")[0]
     loop = states.loops().get(state)
-    return min(loop) if loop else state
+    if state in operations.ANSWER_STATES or not loop:
+        return state
+    return min(loop - operations.ANSWER_STATES)
 
 
 def state_line(entry: dict[str, Any]) -> str:
@@ -73,7 +77,9 @@ class Follower:
         self.status_lines = status_lines
         self._printed_entries = 0
         self._status_at = 0.0
-        self._approval_announced = False
+        # The answers waited for that were told already (by when each was asked): an approval, then
+        # perhaps a question at each hold whose analysis ended inconclusive.
+        self._announced: set[Any] = set()
         self._last_status = ""
 
     def _event(self, kind: str, data: dict[str, Any], text: str, passing: bool = False) -> None:
@@ -84,7 +90,7 @@ class Follower:
         if not self.live:
             now = time.time()
             new_phase = phase(text) != phase(self._last_status)
-            repeat = APPROVAL_REPEAT_SECONDS if phase(text) == operations.APPROVAL_STATE else NON_TTY_REPEAT_SECONDS
+            repeat = APPROVAL_REPEAT_SECONDS if phase(text) in operations.ANSWER_STATES else NON_TTY_REPEAT_SECONDS
             if text == self._last_status or not (new_phase or now - self._status_at >= repeat):
                 return
             self._last_status, self._status_at = text, now
@@ -107,17 +113,23 @@ class Follower:
         self._print_finished(events, status in operations.TERMINAL)
         if status in operations.TERMINAL:
             return description
-        wait = None if self._approval_announced else operations.approval_wait(events)
-        if wait:
-            self._approval_announced = True
+        wait = operations.approval_wait(events)
+        if wait and wait["since"] not in self._announced:
+            self._announced.add(wait["since"])
             approve, reject = f"cutover approve {self.name}", f"cutover reject {self.name} --reason '...'"
-            urls = [f"  try it     {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
-            self._event("waiting_for_approval", {"approve": approve, "reject": reject, **wait},
-                        "\n".join([f"waiting for approval {render.approval_wait(wait, time.time())}", *urls,
-                                   f"  approve    {approve}", f"  reject     {reject}"]))
-            if self.on_approval:
-                self.on_approval()
-                return None
+            if wait.get("question"):
+                # Whether the new version goes on, the analysis inconclusive: the scorecard, and what each answer does.
+                self._event("waiting_for_answer", {"approve": approve, "reject": reject, **wait},
+                            "\n".join([f"waiting {answer_wait_words(wait)}", *analysis_lines(wait.get("analysis") or {}),
+                                       *answer_commands(self.name, "  ")]))
+            else:
+                urls = [f"  try it     {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
+                self._event("waiting_for_approval", {"approve": approve, "reject": reject, **wait},
+                            "\n".join([f"waiting for approval {render.approval_wait(wait, time.time())}", *urls,
+                                       f"  approve    {approve}", f"  reject     {reject}"]))
+                if self.on_approval:
+                    self.on_approval()
+                    return None
         if self.status_lines:
             self._show_status(events, status)
         return None

@@ -85,9 +85,10 @@ def status(sfn, arn: str) -> Report:
         "started": description.get("startDate"), "stopped": description.get("stopDate"),
         "current_state": operations.current_state(events) if running else None,
         "progress": status_line(events, now) if running else None,
-        "waiting_for_approval": running and operations.current_state(events) == operations.APPROVAL_STATE,
+        "waiting_for_approval": running and operations.current_state(events) in operations.ANSWER_STATES,
         "approval_wait": operations.approval_wait(events) if running else None,
-        "approval": operations.approval_answer(events), "failure": operations.execution_failure(events),
+        "approval": operations.approval_answer(events), "analysis_answer": operations.analysis_answer(events),
+        "failure": operations.execution_failure(events),
         "warnings": operations.unfinished_work(description), "undo": stopping.what_undo_did(now, events),
         "undo_run": undo_run(sfn, arn) if stopping.undo_needed(now, events) else None,
         "stop": stop_json(events),
@@ -171,12 +172,17 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
         lines += analysis_lines(report["analysis"])
     if report["approval"]:
         lines.append(f"  approval  {ApprovalAnswer.from_json(report['approval']).describe()}")
+    if report.get("analysis_answer"):
+        lines.append(f"  answer    {ApprovalAnswer.from_json(report['analysis_answer']).describe()} "
+                     "(whether the new version goes on, the analysis inconclusive)")
     wait = report["approval_wait"]
-    if wait:
+    if wait and wait.get("question"):
+        lines += [f"  waiting   {answer_wait_words(wait)}", *answer_commands(name, "  ")]
+    elif wait:
         lines.append(f"  waiting   for approval {render.approval_wait(wait, time.time())}; then the prepared version "
                      "is torn down")
         lines += [f"  try it    {u['url']} (route {u['route']})" for u in wait["preparing_urls"]]
-    if report["waiting_for_approval"]:
+    if report["waiting_for_approval"] and not (wait and wait.get("question")):
         lines += [f"  approve   cutover approve {name}", f"  reject    cutover reject {name} --reason '...'"]
     if report.get("stop"):
         lines.append(f"  stopped   by {report['stop']['by']}: {report['stop']['reason']}")
@@ -194,6 +200,20 @@ def status_text(report: dict[str, Any], checks: list[Check]) -> str:
 def starter_text(started_by: dict[str, Any]) -> str:
     identity = started_by.get("identity")
     return f"{started_by.get('name')}" + (f" ({identity})" if identity and identity != started_by.get("name") else "")
+
+
+def answer_wait_words(wait: dict[str, Any]) -> str:
+    """The wait for an operator's answer after an inconclusive analysis: since, until, what was asked."""
+    return (f"for an operator's answer {render.approval_wait(wait, time.time())}: "
+            f"{wait.get('asked') or 'the canary analysis is inconclusive'}; with no answer by then traffic is rolled back")
+
+
+def answer_commands(name: str, indent: str) -> list[str]:
+    """The answers to the question of an inconclusive analysis, and what each does."""
+    return [f"{indent}approve   cutover approve {name}   (the new version goes on)",
+            f"{indent}reject    cutover reject {name} --reason '...'   (traffic is rolled back to the old version)"]
+
+
 def analysis_lines(scorecard: dict[str, Any]) -> list[str]:
     """The canary judge's scorecard: its verdict, then a line per metric with both sides and the sample."""
     def value(v: Any) -> str:

@@ -31,6 +31,16 @@ def of_step(key: str) -> list[str]:
     return [name for name, task in tasks().items() if task.step and task.step.key == key]
 
 
+@functools.cache
+def answer_waits() -> dict[str, str | None]:
+    """The states that wait for an operator's answer on a task token (they run the approval step), each
+    with the question its payload asks (`registry.QUESTION`): None for the approval of the prepared
+    version, `registry.ANALYSIS_QUESTION` for a hold whose canary analysis ended inconclusive."""
+    states = definition()["States"]
+    return {name: ((states[name].get("Parameters") or {}).get("Payload") or {}).get(registry.QUESTION)
+            for name in of_step(registry.APPROVAL)}
+
+
 def read(state: str, output: Any) -> StepResult | None:
     """What the state returned, typed by its step's result type; None for a state that is no Task."""
     task = tasks().get(state)

@@ -137,8 +137,13 @@ def longest_run(release: dict[str, Any]) -> tuple[int, list[str]]:
     approval = release["approval"]["timeout_seconds"] if release["approval"]["mode"] == "manual" else 0
     holds = sum(step["hold_seconds"] for step in release["traffic_steps"])
     health = HEALTH_WAITS * release["health_timeout_seconds"]
+    # With inconclusive: ask, the end of every watched hold (and the bake) may wait for an operator's answer.
+    asked = [s for s in release["traffic_steps"] if s["hold_seconds"]] + ([1] if release["bake_seconds"] else [])
+    asking = (release.get("analysis") or {}).get("inconclusive") == "ask"
+    questions = len(asked) * release["approval"]["timeout_seconds"] if asking else 0
     parts = [("approval.timeout_seconds", approval), (f"{len(release['traffic_steps'])} traffic holds", holds),
              ("bake_seconds", release["bake_seconds"]), (f"{HEALTH_WAITS} x health_timeout_seconds", health),
+             (f"{len(asked)} x approval.timeout_seconds for the analysis' questions (inconclusive: ask)", questions),
              ("the other steps", STEPS_ALLOWANCE_SECONDS)]
     return sum(seconds for _, seconds in parts), [f"{name} {seconds} s" for name, seconds in parts if seconds]
 
@@ -226,8 +231,6 @@ def analysis_has_holds(settings: dict[str, Any]) -> None:
     """The judge runs during holds and the bake: with neither, it would never run."""
     if settings.get("analysis") is None:
         return
-    if settings["analysis"]["inconclusive"] == "ask":
-        raise ValueError("analysis.inconclusive: ask (an operator decides) is not available yet; use extend or fail")
     if not any(s["hold_seconds"] for s in settings["traffic_steps"]) and not settings["bake_seconds"]:
         raise ValueError("analysis: the judge runs during traffic holds and the bake, and this config has neither; "
                          "give a traffic step a hold_seconds or set bake_seconds")

@@ -180,8 +180,12 @@ def may_change_after_a_stop(key: str) -> int:
     return 0 if key in CHANGES_NOTHING else BY_KEY[key].timeout_seconds
 
 
-# The step whose state waits for an operator's answer on its task token.
+# The step whose states wait for an operator's answer on a task token: the approval of the prepared
+# version, and the question of a hold whose canary analysis ended inconclusive (`inconclusive: ask`),
+# whose state passes QUESTION: ANALYSIS_QUESTION in its payload.
 APPROVAL = "RequestApproval"
+QUESTION = "question"
+ANALYSIS_QUESTION = "analysis"
 
 _SUBSTITUTION = re.compile(r"^\$\{(\w+)\}$")
 

@@ -71,6 +71,10 @@ class StepResult:
         """The canary judge's last scorecard (release.analysis), for the steps that judge."""
         return None
 
+    def question(self) -> str | None:
+        """What the step asks an operator to decide, in words (the watch of a hold whose analysis ended inconclusive)."""
+        return None
+
 
 def describe_scorecard(scorecard: dict[str, Any]) -> str:
     """The canary judge's scorecard in one line (release.judge.describe, without importing the judge)."""
@@ -325,12 +329,19 @@ class Alarms(StepResult):
     judged_at: float | None = optional()
     extended_seconds: int | None = optional()
     analysis_failed: str | None = optional()
+    # Inconclusive at the hold's end with `inconclusive: ask`: the question an operator answers next.
+    analysis_ask: str | None = optional()
+    # Written by the state machine once an operator let the new version go on (`{"decision": "approve"}`).
+    answered: dict[str, Any] | None = optional()
 
     def verification_checks(self) -> list[Check]:
         return checks_of(self.verification)
 
     def scorecard(self) -> dict[str, Any] | None:
         return self.analysis
+
+    def question(self) -> str | None:
+        return self.analysis_ask
 
     def describe(self) -> str:
         text = f"{len(self.watched)} alarm(s) OK" if self.watched else "no alarms to watch"
@@ -341,6 +352,8 @@ class Alarms(StepResult):
         if self.analysis:
             text += f"; {describe_scorecard(self.analysis)}"
             text += f", hold extended {self.extended_seconds} s" if self.extended_seconds else ""
+        if self.analysis_ask:
+            text += "; inconclusive at the hold's end: an operator is asked whether the new version goes on"
         if self.looks is not None:
             text += f"; {self.looks} look(s), " + ("hold over" if self.hold_over else f"{self.remaining_seconds} s of hold left")
         return text

@@ -19,7 +19,8 @@ PLAIN_RELEASE = [
     "Wait for an operator's approval", "Was the release approved?", "Re-check health before switching",
     "Is the new version still healthy?", "Check alarms and read the live routes",
     "Shift traffic to the new version", "Is there a hold?", "Watch alarms while traffic holds", "Is the hold over?",
-    "Retire the old version", "Clean up, then mark the old version obsolete",
+    "Ask an operator whether the new version goes on", "Did the operator let the new version go on?",
+    "Note that an operator let the new version go on", "Retire the old version", "Clean up, then mark the old version obsolete",
     "Record the release", "Notify that the release succeeded", "Release the lock", "The release succeeded",
 ]
 CONFIG = {"release": {"traffic_steps": [{"percent": 50, "hold_seconds": 1}, {"percent": 100, "hold_seconds": 0}]}}

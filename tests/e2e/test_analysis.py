@@ -4,9 +4,14 @@ back as an alarm does, and status, history and the notifications carry the score
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import threading
+import time
 
 from cutover import operations, reports
+from cutover.cli import main as cutover_main
+from cutover.progress import Follower
 from cutover.local.traffic import Behaviour
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
@@ -194,3 +199,155 @@ def test_a_custom_metric_of_the_service_is_read_per_version_and_compared_per_req
     assert result["error"] == "AnalysisFailed", result.get("cause")
     assert "orders FAIL" in result["cause"]
     assert_v1_serves_as_before(demo)
+
+
+def asking(demo, **release):
+    """A 50 % hold whose sample the traffic cannot reach, and inconclusive: ask."""
+    config = analysed(demo, hold=2, min_requests=100000, inconclusive="ask")
+    config["release"].update(release)
+    return config
+
+
+def asked(demo, arn: str) -> dict:
+    """Once the release waits for an operator's answer to the question of its inconclusive analysis: its status."""
+    assert operations.wait_for_state(demo.sfn, arn, operations.ANALYSIS_QUESTION_STATE, 90), entered(demo, arn)
+    deadline = time.time() + 30
+    while operations.pending_task_token(demo.sfn, arn) is None and time.time() < deadline:
+        time.sleep(0.2)
+    return reports.status(demo.sfn, arn)
+
+
+def test_an_inconclusive_analysis_with_ask_waits_for_an_operator_who_lets_the_new_version_go_on(demo):
+    # Given requests through the public rule, a sample the hold cannot reach, and inconclusive: ask
+    queue = subscribe_queue(demo)
+    send_traffic(demo)
+    arn = start(demo, "2", asking(demo))
+
+    # When the hold ends with the analysis inconclusive
+    status = asked(demo, arn)
+
+    # Then the release waits with traffic still split as the hold left it,
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 500, "demo-web-2": 500}
+    # status says since when, until when, the scorecard and the commands,
+    wait = status.data["approval_wait"]
+    assert status.data["waiting_for_approval"] is True and wait["question"] == "analysis"
+    assert wait["timeout_seconds"] == 86400 and (wait["until"] - wait["since"]).total_seconds() == 86400
+    assert wait["analysis"]["verdict"] == "inconclusive" and wait["analysis"]["percent"] == 50
+    text = status.text()
+    assert "waiting   for an operator's answer since " in text and "the canary analysis is inconclusive at 50%" in text
+    assert "  analysis  inconclusive at 50%" in text and "fewer than 100000 requests" in text
+    assert "approve   cutover approve release-2   (the new version goes on)" in text
+    assert "reject    cutover reject release-2 --reason '...'   (traffic is rolled back to the old version)" in text
+    # start --wait tells the wait the same way,
+    shown = []
+    Follower(demo.sfn, arn, shown.append, status_lines=False).step()
+    (told,) = [e for e in shown if e.kind == "waiting_for_answer"]
+    assert told.data["question"] == "analysis" and told.data["approve"] == "cutover approve release-2"
+    assert "waiting for an operator's answer since" in told.text and "errors     inconclusive" in told.text
+    assert "cutover reject release-2 --reason '...'" in told.text
+    # and the notification carries the scorecard and both commands
+    (question,) = [m for m in notifications(demo, queue) if "inconclusive" in m["Subject"]]
+    assert question["Subject"] == "Cutover: web 2 (demo): analysis inconclusive at 50%, go on?"
+    body = json.loads(question["Message"])
+    assert body["analysis"]["verdict"] == "inconclusive" and card(body["analysis"], "errors")["verdict"] == "inconclusive"
+    assert body["approve"] == f"cutover approve {arn}" and body["reject"].startswith(f"cutover reject {arn} --reason")
+    assert question["MessageAttributes"]["event"]["Value"] == "analysis-inconclusive"
+
+    # When an operator lets it go on
+    operations.approve(demo.sfn, arn, by="alice", comment="the sample is small but clean")
+    result = finish(demo, arn)
+
+    # Then the release goes on to 100 % and succeeds, and history, status and the notification say who decided
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    lines = [reports.what_it_did(e) for e in reports.history(demo.sfn, arn).data["states"]
+             if e["state"] == operations.ANALYSIS_QUESTION_STATE]
+    assert lines == ["approved by alice: the sample is small but clean"]
+    answer = reports.status(demo.sfn, arn)
+    assert answer.data["analysis_answer"]["decision"] == "approve" and answer.data["analysis_answer"]["name"] == "alice"
+    assert "  answer    approved by alice: the sample is small but clean" in answer.text()
+    assert lock_item(demo) is None
+
+
+def test_an_operator_rejecting_an_inconclusive_analysis_rolls_traffic_back_saying_who_and_why(demo):
+    # Given a release asking whether it goes on, its analysis inconclusive at 50 %
+    send_traffic(demo)
+    arn = start(demo, "2", asking(demo))
+    asked(demo, arn)
+
+    # When an operator rejects it with the command line
+    out, err = io.StringIO(), io.StringIO()
+    code = cutover_main(["reject", "release-2", "--reason", "not enough traffic to trust it", "--by", "bob",
+                         "--state-machine-arn", demo.engine.state_machine_arn], out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "Rejected release-2 as bob (arn:aws:" in out.getvalue()
+    assert "; traffic is being rolled back to the old version." in out.getvalue()
+    result = finish(demo, arn)
+
+    # Then traffic is rolled back as after a failing verdict, the old version serving as before,
+    assert result["status"] == "FAILED"
+    assert result["error"] == "AnalysisRejected", result.get("cause")
+    assert result["cause"].startswith("an operator decided that 2 does not go on (Rejected by bob (arn:aws:"), result["cause"]
+    assert "): not enough traffic to trust it); the canary analysis is inconclusive at 50% to the new version" in result["cause"]
+    assert "Rolled back: public rules back on the old version (1 of 1)" in result["cause"]
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    assert "Retire the old version" not in entered(demo, arn)
+    # and the history says who answered
+    lines = [reports.what_it_did(e) for e in reports.history(demo.sfn, arn).data["states"]
+             if e["state"] == operations.ANALYSIS_QUESTION_STATE]
+    assert len(lines) == 1 and lines[0].startswith("rejected by bob (arn:aws:") and lines[0].endswith(": not enough traffic to trust it")
+    assert lock_item(demo) is None
+
+
+def test_an_unanswered_question_rolls_traffic_back_when_the_approval_timeout_passes(demo):
+    # Given a release asking whether it goes on, and two seconds to answer
+    send_traffic(demo)
+    arn = start(demo, "2", asking(demo, approval={"mode": "auto", "timeout_seconds": 2}))
+
+    # When nobody answers
+    result = finish(demo, arn)
+
+    # Then traffic is rolled back and the cause says nobody answered in time
+    assert result["error"] == "AnalysisNotAnswered", result.get("cause")
+    assert result["cause"].startswith("nobody answered in time whether 2 goes on"), result["cause"]
+    assert "timeout 2 s, approval.timeout_seconds" in result["cause"] and "inconclusive at 50%" in result["cause"]
+    assert operations.ANALYSIS_QUESTION_STATE in entered(demo, arn)
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+
+
+def test_each_hold_and_the_bake_ask_and_an_answer_goes_on_as_the_end_of_that_hold_would(demo):
+    # Given capacity that follows traffic, a 50 % hold and a bake, each ending inconclusive, and inconclusive: ask
+    send_traffic(demo)
+    config = asking(demo, capacity="proportional", bake_seconds=2)
+    config["service_settings"]["desired_count"] = 4
+    arn = start(demo, "2", config)
+
+    # When an operator lets the new version go on at the 50 % hold
+    first = asked(demo, arn).data["approval_wait"]
+    assert first["asked"].startswith("the canary analysis is inconclusive at 50% to the new version: analysis inconclusive")
+    assert demo.service("web-2")["desiredCount"] == 3  # ceil(4 x 50 % x 1.25): sized for its share
+    operations.approve(demo.sfn, arn, by="alice")
+
+    # Then the release goes on as after a hold that passed: the new version is scaled for 100 %, takes all
+    # traffic, and the bake (the old version still warm) asks again
+    deadline, wait = time.time() + 90, None
+    while time.time() < deadline and "during the bake" not in ((wait or {}).get("asked") or ""):
+        time.sleep(0.3)
+        wait = reports.status(demo.sfn, arn).data["approval_wait"]
+    assert "at 100% to the new version during the bake (the old version is still warm)" in wait["asked"], wait
+    assert demo.forward(demo.public_rule) == {"demo-web-2": 1}
+    assert demo.service("web-2")["desiredCount"] == 4 and demo.service("web-1")["desiredCount"] == 2
+    states = [s for s in entered(demo, arn) if s != "Is the hold over?"]
+    after_answer = states[states.index("Note that an operator let the new version go on") + 1]
+    assert after_answer == "Scale the new version for the next traffic step"
+
+    # When the bake's question is answered too, Then the old version is retired and the release succeeds
+    operations.approve(demo.sfn, arn, by="bob", wait_seconds=10)
+    result = finish(demo, arn)
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert demo.service("web-1")["desiredCount"] == 0
+    answers = [reports.what_it_did(e) for e in reports.history(demo.sfn, arn).data["states"]
+               if e["state"] == operations.ANALYSIS_QUESTION_STATE]
+    assert answers == ["approved by alice", "approved by bob"]

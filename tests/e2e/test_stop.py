@@ -52,8 +52,8 @@ def _cutover(demo, *args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def _pending_token(demo, arn: str) -> str:
-    assert operations.wait_for_state(demo.sfn, arn, operations.APPROVAL_STATE, 90)
+def _pending_token(demo, arn: str, state: str = operations.APPROVAL_STATE) -> str:
+    assert operations.wait_for_state(demo.sfn, arn, state, 90)
     deadline, token = time.time() + 30, None
     while token is None and time.time() < deadline:
         token = operations.pending_task_token(demo.sfn, arn)
@@ -156,6 +156,35 @@ def test_stop_while_traffic_is_split_puts_the_rules_back_and_restores_the_old_ve
     assert_torn_down(demo, "web-2")
     outside = snapshot.changes_outside(before, snapshot.take(demo.client), [("demo", "web", "2")])
     assert outside == [], "\n".join(map(str, outside))
+
+
+def test_stop_while_an_operator_is_asked_about_an_inconclusive_analysis_rolls_traffic_back_and_refuses_a_late_answer(demo):
+    notifications = _notifications(demo)
+    before = snapshot.take(demo.client)
+    # Given v2 at 50/50, its hold over with the canary analysis inconclusive (a sample no hold reaches) and
+    # inconclusive: ask, waiting for an operator's answer
+    analysis = {"interval_seconds": 1, "min_requests": 100000, "inconclusive": "ask",
+                "metrics": [{"name": "errors", "alb": "error_rate", "max_increase": 0.01}]}
+    config = config_with(demo, alarm_check_seconds=1, analysis=analysis,
+                         traffic_steps=[{"percent": 50, "hold_seconds": 2}, {"percent": 100, "hold_seconds": 0}])
+    arn = start(demo, "2", config)
+    token = _pending_token(demo, arn, operations.ANALYSIS_QUESTION_STATE)
+    assert demo.forward(demo.public_rule) == {"demo-web-1": 500, "demo-web-2": 500}
+    # When someone stops it by hand
+    demo.sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped from the console")
+    # Then the wait ends as on AWS, the answer that comes afterwards is refused,
+    _stopped(demo, arn)
+    with pytest.raises(ClientError) as refused:
+        demo.sfn.send_task_success(taskToken=token, output=json.dumps({"decision": "approve"}))
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+    # and it is undone as a stop during a hold is: the rules back, v1 as before, v2 torn down
+    told = notifications("was stopped by hand")
+    assert "public rules back on the old version (1 of 1)" in told
+    assert_v1_serves_as_before(demo)
+    assert_torn_down(demo, "web-2")
+    outside = snapshot.changes_outside(before, snapshot.take(demo.client), [("demo", "web", "2")])
+    assert outside == [], "\n".join(map(str, outside))
+    assert _cutover(demo, "status", "release-2")["undo"].startswith("the old version gets its capacity and autoscaling back")
 
 
 def test_stop_right_after_the_old_version_was_retired_keeps_traffic_on_the_new_version(demo):

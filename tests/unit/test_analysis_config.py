@@ -41,6 +41,22 @@ def test_the_issue_s_analysis_and_proportional_capacity_are_accepted_with_defaul
     assert [m.name for m in analysis.metrics] == ["errors", "latency", "orders"]
 
 
+def test_ask_is_accepted_and_every_hold_s_question_counts_in_how_long_a_release_may_run():
+    # Given inconclusive: ask (an operator decides), with two watched holds and the bake
+    analysis = {**ANALYSIS, "inconclusive": "ask"}
+    steps = [{"percent": 25, "hold_seconds": 600}, {"percent": 50, "hold_seconds": 600}, {"percent": 100, "hold_seconds": 0}]
+    parsed = parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2",
+                                "config": with_release(analysis=analysis, traffic_steps=steps, bake_seconds=600)})
+    # Then it is accepted as written
+    assert parsed.config.release.analysis.inconclusive == "ask"
+    # and each of the three may wait an approval timeout for the answer: three days each is more than an execution runs
+    raw = with_release(analysis=analysis, traffic_steps=steps, bake_seconds=600,
+                       approval={"mode": "auto", "timeout_seconds": 3 * 86400})
+    refused = refused_by_load(raw)
+    assert "3 x approval.timeout_seconds for the analysis' questions (inconclusive: ask) 777600 s" in refused
+    assert "3 x approval.timeout_seconds" in errors(raw)
+
+
 def test_capacity_defaults_to_full_and_analysis_to_none():
     parsed = parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2", "config": raw_config()})
     assert (parsed.config.release.capacity, parsed.config.release.analysis) == ("full", None)
@@ -55,7 +71,6 @@ def metric_change(index: int, **fields):
 @pytest.mark.parametrize("release, field", [
     ({"capacity": "half"}, "release.capacity: Input should be 'full' or 'proportional'"),
     ({"analysis": {**ANALYSIS, "inconclusive": "wait"}}, "release.analysis.inconclusive: Input should be 'extend', 'fail' or 'ask'"),
-    ({"analysis": {**ANALYSIS, "inconclusive": "ask"}}, "release.analysis.inconclusive: ask (an operator decides) is not available yet"),
     ({"analysis": {**ANALYSIS, "min_requests": 0}}, "release.analysis.min_requests:"),
     ({"analysis": {**ANALYSIS, "confidence": 1.5}}, "release.analysis.confidence:"),
     ({"analysis": {**ANALYSIS, "metrics": []}}, "release.analysis.metrics:"),

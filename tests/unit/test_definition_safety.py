@@ -125,11 +125,13 @@ def test_domain_errors_are_not_retried_but_crashes_are(name):
         assert would_retry(state, "Crash")  # an unnamed error: the function died, the step runs again
 
 
-def test_the_approval_task_has_a_heartbeat_below_its_timeout():
-    callbacks = [s for s in TASKS.values() if waits_for_a_token(s)]
-    assert len(callbacks) == 1
-    approval = callbacks[0]
-    assert approval["HeartbeatSecondsPath"] and approval["TimeoutSecondsPath"]
+def test_the_tasks_waiting_for_an_operator_have_a_heartbeat_below_the_approval_timeout():
+    # The approval of the prepared version, and the question of a hold whose analysis ended inconclusive
+    callbacks = {n: s for n, s in TASKS.items() if waits_for_a_token(s)}
+    assert sorted(callbacks) == sorted(["Wait for an operator's approval", "Ask an operator whether the new version goes on"])
+    for state in callbacks.values():
+        assert state["HeartbeatSecondsPath"] == "$.plan.approval_heartbeat_seconds"
+        assert state["TimeoutSecondsPath"] == "$.plan.config.release.approval.timeout_seconds"
 
 
 def test_prepare_steps_compensate_with_teardown_and_switch_steps_with_traffic_rollback():
@@ -141,7 +143,8 @@ def test_prepare_steps_compensate_with_teardown_and_switch_steps_with_traffic_ro
                  "Wait for an operator's approval", "Re-check health before switching",
                  "Check alarms and read the live routes"):
         assert catches(name) == {TEARDOWN}, name
-    for name in ("Shift traffic to the new version", "Watch alarms while traffic holds", "Retire the old version"):
+    for name in ("Shift traffic to the new version", "Watch alarms while traffic holds",
+                 "Ask an operator whether the new version goes on", "Retire the old version"):
         assert catches(name) == {ROLLBACK}, name
 
 

@@ -79,3 +79,58 @@ def test_a_ci_log_shows_the_approval_wait_with_its_deadline_and_again_every_few_
         f"... {operations.APPROVAL_STATE} - waiting for an operator since 10:00 UTC (waited 10 min), "
         "until 2026-11-27 11:00 UTC (50 min left)",
     ]
+
+
+def test_a_ci_log_shows_the_question_of_an_inconclusive_analysis_with_its_scorecard_deadline_and_answers(monkeypatch):
+    from datetime import datetime, timezone
+
+    from cutover import operations, progress, states
+
+    # Given a release whose 50 % hold ended inconclusive at 10:00 UTC and asks an operator (inconclusive: ask)
+    since = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    (load,) = states.of_step("LoadRelease")
+    (watch,) = states.of_step("WatchAlarms")
+    plan = {"action": "release", "routes": [{"route": {"name": "www", "preparing_url": "https://preparing.example/"}}],
+            "config": {"release": {"approval": {"timeout_seconds": 3600}}}}
+    scorecard = {"verdict": "inconclusive", "percent": 50, "metrics": [
+        {"name": "errors", "verdict": "inconclusive", "new": 0.0, "old": 0.0, "new_requests": 12, "old_requests": 13,
+         "why": "new and old version had fewer than 200 requests (12 new, 13 old)"}]}
+    asked = "the canary analysis is inconclusive at 50% to the new version: analysis inconclusive at 50% (…)"
+    history = events((load, plan), ("Shift traffic to the new version", {"percent": 50, "hold_until": since.timestamp()}),
+                     (watch, {"watched": [], "hold_over": True, "analysis": scorecard, "analysis_ask": asked})) + [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": operations.ANALYSIS_QUESTION_STATE}},
+        {"type": "TaskScheduled", "taskScheduledEventDetails": {"parameters": json.dumps(
+            {"Payload": {"task_token": "t", "question": "analysis"}})}},
+        {"type": "TaskSubmitted", "timestamp": since},
+    ]
+    for event in history:
+        event.setdefault("timestamp", since)
+
+    class Sfn:
+        def describe_execution(self, executionArn):
+            return {"status": "RUNNING"}
+
+        def get_execution_history(self, **_):
+            return {"events": history}
+
+    shown = []
+    follower = progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False)
+    # When a CI log follows it for 12 minutes, looked at every minute
+    for minute in range(13):
+        monkeypatch.setattr(progress.time, "time", lambda minute=minute: since.timestamp() + 60 * minute + 5)
+        follower.step()
+    # Then it is told once: since, until, what was asked, the scorecard and what each answer does
+    (told,) = [e for e in shown if e.kind == "waiting_for_answer"]
+    assert not [e for e in shown if e.kind == "waiting_for_approval"]
+    assert told.text.startswith("waiting for an operator's answer since 10:00 UTC (waited under a minute), until "
+                                "2026-11-27 11:00 UTC (1 h 0 min left): the canary analysis is inconclusive at 50%")
+    assert "  analysis  inconclusive at 50%" in told.text and "fewer than 200 requests" in told.text
+    assert "approve   cutover approve web-2   (the new version goes on)" in told.text
+    assert "reject    cutover reject web-2 --reason '...'   (traffic is rolled back to the old version)" in told.text
+    assert told.data["question"] == "analysis" and told.data["analysis"] == scorecard
+    # and its status line is the wait's, a phase of its own (not the hold's loop), repeated every five minutes
+    lines = [e.text for e in shown if e.kind == "progress"]
+    assert len(lines) == 3 and lines[0] == (f"... {operations.ANALYSIS_QUESTION_STATE} - waiting for an operator since "
+                                            "10:00 UTC (waited under a minute), until 2026-11-27 11:00 UTC (1 h 0 min left)")
+    assert phase(lines[0][4:]) == operations.ANALYSIS_QUESTION_STATE
+    assert phase(f"{watch} - 50% new, 3 s left") == phase("Shift traffic to the new version - 50% new") != operations.ANALYSIS_QUESTION_STATE

@@ -35,11 +35,15 @@ def test_each_state_reads_its_result_with_its_steps_type():
     assert len(health) == 3
     assert {tasks[name].result_key for name in health} == {"health", "recheck", "old_health"}
     assert all(tasks[name].result is results.Health for name in health)
-    # The approval's result is the operator's answer sent back on the task token
-    (approval,) = states.of_step(registry.APPROVAL)
-    answer = states.read(approval, {"decision": "reject", "by": "bob", "reason": "500s on /cart"})
-    assert isinstance(answer, results.ApprovalAnswer)
-    assert answer.describe() == "rejected by bob: 500s on /cart"
+    # The approval's result is the operator's answer sent back on the task token; the question of a hold
+    # whose analysis ended inconclusive is answered the same way, under a result key of its own
+    asking = states.of_step(registry.APPROVAL)
+    assert {tasks[name].result_key for name in asking} == {"approval", "analysis_answer"}
+    assert sorted(states.answer_waits().values(), key=str) == [None, registry.ANALYSIS_QUESTION]
+    for state in asking:
+        answer = states.read(state, {"decision": "reject", "by": "bob", "reason": "500s on /cart"})
+        assert isinstance(answer, results.ApprovalAnswer)
+        assert answer.describe() == "rejected by bob: 500s on /cart"
     # Every type a step names is a result type
     assert all(issubclass(step.result, StepResult) for step in registry.STEPS)
 

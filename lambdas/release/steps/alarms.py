@@ -4,11 +4,12 @@ checks and the canary judge (`release.analysis`), looked at every `alarm_check_s
 
 An alarm in ALARM, or a failing check, raises: the state machine rolls traffic back. A failing verdict
 of the judge returns at once with `analysis_failed` (its scorecard stays in the history), and the
-state machine rolls back the same way; an inconclusive one at the end of the hold is extended, or
-fails, as the config says. The step returns when the hold is over, or shortly before its function's
-time limit (`hold_over` false), and the state machine then runs it again: one loop per time limit,
-whatever the hold's length. It only reads: a watch that outlives its execution (StopExecution does not
-stop a running Lambda function) changes nothing, and what it returns goes nowhere.
+state machine rolls back the same way; an inconclusive one at the end of the hold is extended, fails,
+or returns with `analysis_ask` for an operator to decide (`inconclusive: ask`), as the config says.
+The step returns when the hold is over, or shortly before its function's time limit (`hold_over`
+false), and the state machine then runs it again: one loop per time limit, whatever the hold's length.
+It only reads: a watch that outlives its execution (StopExecution does not stop a running Lambda
+function) changes nothing, and what it returns goes nowhere.
 """
 from __future__ import annotations
 
@@ -92,6 +93,8 @@ def handler(event: StepEvent) -> Alarms:
         if then == "extend":
             extended += min(judging.interval_seconds, judging.max_extend_seconds - extended)
             continue
+        if then == "ask":
+            return result(analysis_ask=f"the canary analysis is inconclusive {where}: {judge.describe(scorecard)}")
         why = (f"still inconclusive after the hold was extended by {extended} s (max_extend_seconds)"
                if judging.inconclusive == "extend" else "inconclusive at the end of the hold (inconclusive: fail)")
         return result(analysis_failed=f"the canary analysis was {why} {where}: {judge.describe(scorecard)}")

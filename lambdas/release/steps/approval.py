@@ -1,7 +1,10 @@
-"""Ask for approval: notify with the preparing URLs and the commands to approve or reject.
+"""Ask an operator: approve the prepared version, or, when a hold ends with the canary analysis still
+inconclusive (`release.analysis.inconclusive: ask`), whether the new version goes on. The notification
+carries what to look at and the commands to answer.
 
 The state waits on the task token; `cutover approve|reject` finds the token in the execution
 history and sends the decision back (SendTaskSuccess with {"decision": "approve"|"reject", …}).
+The state asking about the analysis passes `question` in its payload (registry.QUESTION).
 """
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Any
 
 from release.adapters import notifications
 from release.aws import notification_topic
-from release.results import ApprovalRequested, Verified
+from release.registry import ANALYSIS_QUESTION, QUESTION
+from release.results import Alarms, ApprovalRequested, Verified
 from release.step import StepEvent, lambda_step
 
 
@@ -32,10 +36,41 @@ def message(event: StepEvent) -> dict[str, Any]:
     }
 
 
+def analysis_question(event: StepEvent) -> dict[str, Any]:
+    """The question of a hold that ended with the analysis inconclusive: its scorecard, and what each answer does."""
+    plan = event.plan
+    execution = event.execution_id
+    watch = Alarms.from_json(event.result("watch"))
+    scorecard = watch.scorecard() or {}
+    percent = scorecard.get("percent", event.result("traffic").get("percent"))
+    baking = " during the bake" if event.result("traffic").get("bake_seconds") else ""
+    timeout = plan.config.release.approval.timeout_seconds
+    return {
+        "subject": f"Cutover: {plan.service} {plan.version} ({plan.env}): analysis inconclusive at {percent}%{baking}, "
+                   "go on?",
+        "question": ANALYSIS_QUESTION,
+        "service": plan.service,
+        "env": plan.env,
+        "version": plan.version,
+        "execution": execution,
+        "percent": percent,
+        "why": watch.analysis_ask,
+        "analysis": scorecard,
+        "approve": f"cutover approve {execution}",
+        "approve_does": f"{plan.version} goes on: the next traffic step, or it takes all traffic",
+        "reject": f"cutover reject {execution} --reason '…'",
+        "reject_does": "traffic is rolled back to the old version, as after a failing verdict",
+        "timeout_seconds": timeout,
+        "unanswered": f"with no answer in {timeout} s (approval.timeout_seconds) traffic is rolled back",
+    }
+
+
 @lambda_step
 def handler(event: StepEvent) -> ApprovalRequested:
-    body = message(event)
+    asking = event.raw.get(QUESTION) == ANALYSIS_QUESTION
+    body = analysis_question(event) if asking else message(event)
     topic = notification_topic()
     if topic:
-        notifications.publish(topic, body["subject"], json.dumps(body, indent=2), "ready-for-approval")
+        notifications.publish(topic, body["subject"], json.dumps(body, indent=2),
+                              "analysis-inconclusive" if asking else "ready-for-approval")
     return ApprovalRequested(notified=topic, message=body)

@@ -108,7 +108,16 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
         cause = split_message(str(reported["errorMessage"]))[0]
     if error == "ApprovalRejected":
         return error, rejection(results.get("approval"))
+    if error == "AnalysisRejected":
+        return error, f"an operator decided that {plan.version} does not go on ({rejection(results.get('analysis_answer'))}); {asked(results)}"
     approval = plan.config.release.approval
+    watch = results.get("watch") or {}
+    # The watch asked and nothing after it answered: the wait that timed out was the operator's answer.
+    if error in TIMEOUTS and watch.get("analysis_ask") and not watch.get("answered"):
+        return "AnalysisNotAnswered", (
+            f"nobody answered in time whether {plan.version} goes on (heartbeat {plan.approval_heartbeat_seconds} s, "
+            f"timeout {approval.timeout_seconds} s, approval.timeout_seconds); {asked(results)}"
+        )
     # Healthy, no decision recorded and no re-check yet: the wait that timed out was the approval.
     waited_for_approval = (
         plan.action == "release" and approval.mode == "manual" and (results.get("health") or {}).get("healthy")
@@ -124,6 +133,11 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     if error.startswith("States."):
         return "ReleaseFailed", f"{error}{': ' + cause if cause else ''}"
     return error, cause or error
+
+
+def asked(results: dict[str, Any]) -> str:
+    """What the operator was asked about: the inconclusive analysis and its scorecard, as the watch said it."""
+    return (results.get("watch") or {}).get("analysis_ask") or "the canary analysis was inconclusive"
 
 
 def rejection(answer: Any) -> str:
