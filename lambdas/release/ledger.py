@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import Any
 
+from release.registry import QUESTION
 from release.results import ApprovalAnswer
 from release.stop_record import StopRecord
 from release.stopping import last_state_data
@@ -84,9 +85,14 @@ def entry(execution_name: str, events: list[dict[str, Any]]) -> dict[str, Any] |
     answer = None
     all_traffic_at = None
     traffic_moved = False
+    asking = False
     for event in events:
+        if event["type"] == "TaskScheduled":
+            # The question of an inconclusive analysis is answered as an approval is: its answer is not the approval.
+            scheduled = _loads((event.get("taskScheduledEventDetails") or {}).get("parameters")) or {}
+            asking = QUESTION in (scheduled.get("Payload") or {})
         output = _loads((event.get("taskSucceededEventDetails") or event.get("lambdaFunctionSucceededEventDetails") or {}).get("output"))
-        if isinstance(output, dict) and ApprovalAnswer.from_json(output):
+        if isinstance(output, dict) and ApprovalAnswer.from_json(output) and not asking:
             answer = output
         if isinstance(output, dict) and "written" in output and "percent" in output:
             traffic_moved = True

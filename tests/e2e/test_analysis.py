@@ -12,6 +12,7 @@ import time
 from cutover import operations, reports
 from cutover.cli import main as cutover_main
 from cutover.progress import Follower
+from release import ledger
 from cutover.local.traffic import Behaviour
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,
@@ -266,6 +267,10 @@ def test_an_inconclusive_analysis_with_ask_waits_for_an_operator_who_lets_the_ne
     answer = reports.status(demo.sfn, arn)
     assert answer.data["analysis_answer"]["decision"] == "approve" and answer.data["analysis_answer"]["name"] == "alice"
     assert "  answer    approved by alice: the sample is small but clean" in answer.text()
+    (succeeded,) = [m for m in notifications(demo, queue) if "succeeded" in m["Subject"]]
+    assert "Let go on with the analysis inconclusive by: alice." in succeeded["Message"]
+    # and the ledger does not take her answer for an approval of the release (its approval was automatic)
+    assert ledger.entry("release-2", operations.history(demo.sfn, arn))["approved_by"] is None
     assert lock_item(demo) is None
 
 
@@ -297,6 +302,10 @@ def test_an_operator_rejecting_an_inconclusive_analysis_rolls_traffic_back_sayin
     lines = [reports.what_it_did(e) for e in reports.history(demo.sfn, arn).data["states"]
              if e["state"] == operations.ANALYSIS_QUESTION_STATE]
     assert len(lines) == 1 and lines[0].startswith("rejected by bob (arn:aws:") and lines[0].endswith(": not enough traffic to trust it")
+    # and the ledger counts it rolled back after traffic moved, not as a rejected approval
+    entry = ledger.entry("release-2", operations.history(demo.sfn, arn))
+    assert entry["outcome"] == "rolled back" and entry["approved_by"] is None
+    assert entry["why"].startswith("AnalysisRejected: an operator decided that 2 does not go on (Rejected by bob")
     assert lock_item(demo) is None
 
 

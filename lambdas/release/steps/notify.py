@@ -5,7 +5,7 @@ from __future__ import annotations
 from release import unfinished
 from release.adapters import notifications
 from release.aws import notification_topic
-from release.results import Alarms, Notified, Verified, describe_scorecard
+from release.results import Alarms, ApprovalAnswer, Notified, Verified, describe_scorecard
 from release.step import StepEvent, lambda_step
 
 
@@ -28,6 +28,10 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     scorecard = Alarms.from_json(event.result("watch")).scorecard()
     if scorecard:
         lines.append(f"Canary {describe_scorecard(scorecard)}.")
+    let_on = ApprovalAnswer.from_json(event.result("analysis_answer"))
+    if let_on:
+        # An analysis ended inconclusive and an operator let the new version go on (inconclusive: ask).
+        lines.append(f"Let go on with the analysis inconclusive by: {let_on.by or 'an answer that names nobody'}.")
     if left:
         lines += ["", "Not finished (traffic is not affected; the next release of this service finishes it):"]
         lines += [f"- {unfinished.line(w)}" for w in left]
