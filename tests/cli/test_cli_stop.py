@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from cutover import ROOT
 from tests.cli.helpers import cutover_process, sandbox_env, sandbox_process
@@ -61,3 +62,48 @@ def test_cutover_stop_undoes_a_release_mid_hold_and_status_carries_the_reason(tm
         # as the execution history does, read with plain boto3
         described = _aws(sandbox, "stepfunctions").describe_execution(executionArn=status["executionArn"])
         assert described["error"] == "StoppedByOperator" and json.loads(described["cause"])["reason"] == "p99 latency doubled"
+
+
+def test_an_operator_s_day_through_the_sandbox_secrets_rollback_check_approval_wait_and_ledger(tmp_path):
+    with sandbox_process(tmp_path) as sandbox:
+        sfn, machine = _aws(sandbox, "stepfunctions"), sandbox_env(sandbox)["CUTOVER_STATE_MACHINE_ARN"]
+        path = sandbox["dir"] / "deploy.yaml"
+
+        def started() -> list[str]:
+            return [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
+
+        # A plain DB_PASSWORD is refused, naming the fix, the value never echoed, nothing started
+        config = yaml.safe_load(path.read_text())
+        config["task_definition"]["containers"][0]["environment"] = {"DB_PASSWORD": "hunter2"}
+        secret = tmp_path / "secret.yaml"
+        secret.write_text(yaml.safe_dump(config))
+        refused = cutover_process(sandbox, "start", "--env", "demo", "--version", "2", "--image", "web:2",
+                                  "--config", str(secret), "--name", "web-2")
+        assert refused.returncode == 2 and "DB_PASSWORD looks like a secret" in refused.stderr, refused.stderr
+        assert "hunter2" not in refused.stdout + refused.stderr and started() == []
+
+        # A rollback to a version nobody kept exits non-zero, and no execution starts
+        back = cutover_process(sandbox, "rollback", "--env", "demo", "--service", "web", "--to", "9")
+        assert back.returncode == 3, back.stdout + back.stderr
+        assert started() == []
+
+        # While version 2 waits for approval, status says since and until
+        released = cutover_process(sandbox, "start", "--env", "demo", "--version", "2", "--image", "web:2",
+                                   "--config", str(path), "--name", "web-2")
+        assert released.returncode == 0, released.stdout + released.stderr
+        status = _until(lambda: (s := _status(sandbox, "web-2"))["waiting_for_approval"] and s, 120, "the approval wait")
+        wait = status["approval_wait"]
+        assert wait["since"] and wait["until"] and wait["until"] > wait["since"]
+        text = cutover_process(sandbox, "status", "web-2").stdout
+        assert "waiting for an operator since" in text and "until" in text
+        approved = cutover_process(sandbox, "approve", "web-2", "--by", "bob", "--wait-seconds", "30")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert _until(lambda: (s := _status(sandbox, "web-2")["status"]) != "RUNNING" and s, 180, "the release ends") == "SUCCEEDED"
+
+        # and the ledger lists it with who started and who approved it
+        ledger = _until(lambda: (r := json.loads(cutover_process(sandbox, "releases", "--service", "web", "--env", "demo",
+                                                                 "--output", "json").stdout)["releases"]) and r,
+                        60, "the ledger has the release")
+        (entry,) = [e for e in ledger if e["execution"] == "web-2"]
+        assert (entry["version"], entry["outcome"], entry["approved_by"]["name"]) == ("2", "succeeded", "bob")
+        assert entry["started_by"]["identity"] == _aws(sandbox, "sts").get_caller_identity()["Arn"]

@@ -10,11 +10,14 @@ import boto3
 import pytest
 
 from cutover import states
+from cutover.local.invariants import EmptyTargetSampler
 from tests.cli.helpers import cutover, cutover_process, sandbox_env, sandbox_process
 
 pytestmark = pytest.mark.e2e
 
 (SHIFT_STATE,) = states.of_step("ShiftTraffic")
+(CREATE_STATE,) = states.of_step("CreateService")
+(RETIRE_STATE,) = states.of_step("RetireOldVersion")
 
 
 @pytest.mark.parametrize("flags, said", [
@@ -63,6 +66,8 @@ def _forward(sandbox, rule_arn: str) -> dict[str, int]:
     names = {g["TargetGroupArn"]: g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]}
     (rule,) = elbv2.describe_rules(RuleArns=[rule_arn])["Rules"]
     (action,) = [a for a in rule["Actions"] if a["Type"] == "forward"]
+    if "ForwardConfig" not in action:  # a rule no release has changed yet forwards to one group
+        return {names[action["TargetGroupArn"]]: 1}
     return {names[g["TargetGroupArn"]]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"] if g["Weight"]}
 
 
@@ -77,6 +82,26 @@ def _public_rule(sandbox) -> str:
     raise AssertionError("no public rule")
 
 
+def _subscribed_queue(sandbox):
+    """A queue subscribed to the sandbox's release topic, as a team's chat integration would be; returns a
+    reader of every notification sent since (it waits until none came for three seconds)."""
+    sqs, sns = _aws(sandbox, "sqs"), _aws(sandbox, "sns")
+    url = sqs.create_queue(QueueName="release-notifications")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"})
+
+    def read() -> list[str]:
+        bodies, quiet_until = [], time.time() + 3
+        while time.time() < quiet_until:
+            for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                bodies.append(message["Body"])
+                quiet_until = time.time() + 3
+        return bodies
+
+    return read
+
+
 def _desired(sandbox, service: str) -> int:
     found = _aws(sandbox, "ecs").describe_services(cluster="demo", services=[service])["services"]
     return found[0]["desiredCount"] if found and found[0]["status"] == "ACTIVE" else 0
@@ -86,6 +111,7 @@ def test_a_stop_while_the_traffic_shift_is_slow_is_undone_once_with_the_rules_on
     with sandbox_process(tmp_path, "--slow", "ShiftTraffic:6", "--event-delivery", "twice") as sandbox:
         assert "slow           ShiftTraffic: sleeps 6 s before its change" in sandbox["banner"]
         rule = _public_rule(sandbox)
+        told = _subscribed_queue(sandbox)
         # Given a release whose traffic shift is slow, stopped while it runs
         arn = _start(sandbox, "2")
         sfn = _aws(sandbox, "stepfunctions")
@@ -100,6 +126,9 @@ def test_a_stop_while_the_traffic_shift_is_slow_is_undone_once_with_the_rules_on
         assert [u["name"] for u in undos] == ["web-2"]
         assert _forward(sandbox, rule) == {"demo-web-1": 1}
         assert _desired(sandbox, "web-2") == 0
+        # and people were told of the stop once
+        stops = [body for body in told() if "was stopped by hand" in body]
+        assert len(stops) == 1, stops
         # And the next release succeeds
         arn3 = _start(sandbox, "3")
         assert _until(lambda: (s := sfn.describe_execution(executionArn=arn3)["status"]) != "RUNNING" and s, 180,
@@ -120,3 +149,38 @@ def test_a_stop_whose_status_change_is_lost_is_undone_by_the_sweep(tmp_path):
                         "the sweep's undo is done")
         assert _desired(sandbox, "web-2") == 0
         assert "public traffic was not moved" in status["undo_run"]["did"]
+
+
+def test_stops_while_the_service_is_created_or_the_old_version_retired_are_undone_from_what_the_late_step_left(tmp_path):
+    with sandbox_process(tmp_path, "--slow", "CreateService:6", "--slow", "RetireOldVersion:6") as sandbox:
+        rule, sfn = _public_rule(sandbox), _aws(sandbox, "stepfunctions")
+        sampler = EmptyTargetSampler(_aws(sandbox, "elbv2"), [rule]).start()
+
+        def stopped_while(state: str, version: str) -> dict:
+            arn = _start(sandbox, version)
+            _until(lambda: _status(sandbox, f"web-{version}").get("current_state") == state, 120, f"{state} runs")
+            sfn.stop_execution(executionArn=arn, cause=f"stopped while '{state}' ran")
+            return _until(lambda: (s := _status(sandbox, f"web-{version}"))["undo_run"]["state"]
+                          not in ("not started", "still running") and s, 240, "the undo ends")
+
+        def released(version: str) -> None:
+            arn = _start(sandbox, version)
+            assert _until(lambda: (s := sfn.describe_execution(executionArn=arn)["status"]) != "RUNNING" and s, 180,
+                          f"the release of {version} ends") == "SUCCEEDED"
+            assert _forward(sandbox, rule) == {f"demo-web-{version}": 1}
+
+        # A stop while version 2's service is created: the service the late step made runs no task
+        status = stopped_while(CREATE_STATE, "2")
+        assert status["undo_run"]["state"] == "done", status
+        assert _desired(sandbox, "web-2") == 0 and _forward(sandbox, rule) == {"demo-web-1": 1}
+        released("3")
+
+        # A stop while the old version is retired: traffic stays on the new version, which serves
+        status = stopped_while(RETIRE_STATE, "4")
+        assert status["undo_run"]["state"] == "done", status
+        assert _forward(sandbox, rule) == {"demo-web-4": 1} and _desired(sandbox, "web-4") > 0
+        released("5")
+
+        # and the public rule never gave weight to a group without a healthy target
+        violations = sampler.stop()
+        assert sampler.samples > 0 and not violations, violations
