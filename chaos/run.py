@@ -93,6 +93,12 @@ def _at_phase(cell: Cell, world: World, events: list[dict[str, Any]]) -> bool:
     return {g: round(w * 1000 / sum(forward.values())) for g, w in forward.items()} == _traffic_weights(percent)
 
 
+def newest_events(sfn, arn: str, count: int = 12) -> list[dict[str, Any]]:
+    """The execution's newest `count` history events, oldest first."""
+    page = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=count)["events"]
+    return list(reversed(page))
+
+
 def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
     """Approve when asked, and let the new version go on whenever a hold's analysis asks; at the cell's
     phase, stop the execution or set off the alarm."""
@@ -104,12 +110,13 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
         description = sfn.describe_execution(executionArn=arn)
         if description["status"] != "RUNNING":
             return description
-        # Reading the whole history costs the emulator more than anything else the harness does:
-        # it is read only while it can tell something (the approval to give, a hold's question to
-        # answer once the new version has traffic, the bake to find).
+        # Reading the history costs the emulator more than anything else the harness does: only its
+        # newest events are read (a wait for an answer, or the state under way, is among them), and
+        # only while they can tell something (the approval to give, a hold's question to answer once
+        # the new version has traffic, the bake to find).
         needs_history = (not approved or (not acted and cell.state == "bake")
                          or GROUP[NEW] in {g for g, w in world.forward(world.env.values["PUBLIC_RULE_ARN"]).items() if w})
-        events = operations.history(sfn, arn) if needs_history else []
+        events = newest_events(sfn, arn) if needs_history else []
         token = operations.pending_approval(events)[0] if events else None
         if not acted and _at_phase(cell, world, events):
             acted = True
