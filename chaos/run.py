@@ -144,7 +144,8 @@ def status_report(world: World, name: str, attempts: int = 3) -> dict[str, Any]:
         report = json.loads(out.getvalue()) if out.getvalue().strip() else {}
         if "status" in report:
             return {**report, "exit_code": code}
-        failure = f"cutover status {name} exited {code}: {out.getvalue().strip() or err.getvalue().strip()}"
+        # With CUTOVER_DEBUG=1, the trace of an internal error is on stderr beside the JSON error on stdout.
+        failure = f"cutover status {name} exited {code}: {out.getvalue().strip()} {err.getvalue().strip()}".strip()
         print(f"  (attempt {attempt + 1} of {attempts}) {failure}", flush=True)
         time.sleep(1)
     raise RuntimeError(failure)
