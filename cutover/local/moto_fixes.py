@@ -254,6 +254,58 @@ def announce_bad_ends() -> None:
     BaseExecutionWorkerCommunication.terminated = terminated
 
 
+class StoppedBeforeScheduling(Exception):
+    """A stop landed while a Task state was being set up: the state schedules nothing more."""
+
+    CAUSE = "the execution was stopped before the state scheduled its call"
+
+    def __init__(self) -> None:
+        super().__init__(self.CAUSE)
+
+
+def schedule_nothing_once_stopped() -> None:
+    """A stop that lands while a Task state prepares its call: AWS schedules nothing after a stop.
+    moto's interpreter skips ("prunes") every part it evaluates once the execution is stopped, yet
+    the Task pops the value its timeout or heartbeat part should have pushed: it takes the state's
+    data instead, writes it into the LambdaFunctionScheduled or TaskScheduled event as the timeout,
+    and every later GetExecutionHistory of that execution fails (a map where a number belongs).
+    A pruned timeout or heartbeat now ends the state there, before anything is scheduled; the
+    interpreter's loop then ends the stopped execution as it would have, and the failure moto makes
+    of that end is not written after the stop (no call was made that could fail)."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat import Heartbeat
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    for component in (Timeout, Heartbeat):
+        original = component.eval
+        if getattr(original, "cutover_fix", False):
+            continue
+
+        def evaluate(self, env, original=original):
+            depth = len(env.stack)
+            original(self, env)
+            # Checked by what it pushed, not by asking whether the execution runs: the stop can land
+            # between that question and moto's own.
+            if len(env.stack) == depth:
+                raise StoppedBeforeScheduling()
+
+        evaluate.cutover_fix = True
+        component.eval = evaluate
+
+    original_add_event = EventManager.add_event
+    if getattr(original_add_event, "cutover_schedule_fix", False):
+        return
+
+    def add_event(self, context, event_type, event_details=None, *args, **kwargs):
+        details = next(iter(event_details.values()), None) if event_details else None
+        if isinstance(details, dict) and details.get("cause") == StoppedBeforeScheduling.CAUSE:
+            return context.last_published_event_id
+        return original_add_event(self, context, event_type, event_details, *args, **kwargs)
+
+    add_event.cutover_schedule_fix = True
+    EventManager.add_event = add_event
+
+
 def answer_percentiles() -> None:
     """CloudWatch answers a percentile statistic (p99, p99.9…) of raw values; moto answered none
     (an empty value). Nearest rank over the period's values, as many datapoints as were published;
@@ -294,3 +346,4 @@ def install() -> None:
     end_task_token_waits_on_stop()
     keep_the_reason_of_a_stop()
     announce_bad_ends()
+    schedule_nothing_once_stopped()

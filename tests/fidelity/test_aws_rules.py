@@ -368,3 +368,33 @@ def test_a_dynamodb_item_over_400_kb_is_refused(demo):
     error = refused(dynamodb.update_item, TableName=table, Key=key, UpdateExpression="SET more = :v",
                     ExpressionAttributeValues={":v": {"S": "x" * 120_000}})
     assert error["Code"] == "ValidationException" and "maximum allowed size" in error["Message"]
+
+
+def test_a_stop_while_a_task_prepares_its_call_schedules_nothing_and_leaves_the_history_readable(engine, monkeypatch):
+    # The stop lands between the Task's parameters and its schedule, the moment moto got wrong: it
+    # wrote the state's data as the schedule's timeout, and no read of the history succeeded after.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+
+    calls: list[str] = []
+    monkeypatch.setattr(lambdas, "run_step", lambda key, event, arn="": calls.append(key) or {})
+    sfn = engine.client("stepfunctions")
+    definition = {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": lambdas_arn(), "TimeoutSeconds": 60,
+                                                          "End": True}}}
+    machine = sfn.create_state_machine(name="stopped-on-the-way", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/cutover-state-machine")["stateMachineArn"]
+    original = StateTaskLambda._eval_parameters
+
+    def parameters_then_a_stop(self, env):
+        parameters = original(self, env)
+        (running,) = sfn.list_executions(stateMachineArn=machine)["executions"]
+        sfn.stop_execution(executionArn=running["executionArn"], error="Stopped", cause="stopped by an operator")
+        return parameters
+
+    monkeypatch.setattr(StateTaskLambda, "_eval_parameters", parameters_then_a_stop)
+    arn = sfn.start_execution(stateMachineArn=machine, name="stopped", input='{"plan": {"service": "web"}}')["executionArn"]
+
+    assert operations.wait(sfn, arn, 30)["status"] == "ABORTED"
+    time.sleep(0.5)  # whatever the interpreter still does after the stop has had its time
+    kinds = [e["type"] for e in operations.history(sfn, arn)]
+    assert kinds[-1] == "ExecutionAborted" and "LambdaFunctionScheduled" not in kinds, kinds
+    assert calls == [] and sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
