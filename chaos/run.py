@@ -133,22 +133,16 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
     raise TimeoutError(f"{arn} still running after {RELEASE_TIMEOUT} s")
 
 
-def status_report(world: World, name: str, attempts: int = 3) -> dict[str, Any]:
+def status_report(world: World, name: str) -> dict[str, Any]:
     """`cutover status NAME --output json`. Exit 1 with a report is a failed release; without a report,
-    status itself failed: asked again, as a person would, and each failure printed (the emulator's
-    history can fail a read while two undos write it); the last failure raised."""
-    for attempt in range(attempts):
-        out, err = io.StringIO(), io.StringIO()
-        code = cutover_main(["status", name, "--output", "json", "--state-machine-arn", world.engine.state_machine_arn],
-                            out=out, err=err)
-        report = json.loads(out.getvalue()) if out.getvalue().strip() else {}
-        if "status" in report:
-            return {**report, "exit_code": code}
-        # With CUTOVER_DEBUG=1, the trace of an internal error is on stderr beside the JSON error on stdout.
-        failure = f"cutover status {name} exited {code}: {out.getvalue().strip()} {err.getvalue().strip()}".strip()
-        print(f"  (attempt {attempt + 1} of {attempts}) {failure}", flush=True)
-        time.sleep(1)
-    raise RuntimeError(failure)
+    status itself failed, which breaks the cell (with CUTOVER_DEBUG=1, its trace is in the failure)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cutover_main(["status", name, "--output", "json", "--state-machine-arn", world.engine.state_machine_arn],
+                        out=out, err=err)
+    report = json.loads(out.getvalue()) if out.getvalue().strip() else {}
+    if "status" in report:
+        return {**report, "exit_code": code}
+    raise RuntimeError(f"cutover status {name} exited {code}: {out.getvalue().strip()} {err.getvalue().strip()}".strip())
 
 
 def end_state(world: World, unfinished: Collection[str] = ()) -> tuple[str, list[str]]:
