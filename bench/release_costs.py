@@ -15,8 +15,8 @@ from bench.counting import StepCounter
 from cutover import operations, states
 from cutover.local import environment, lambdas
 from cutover.local.engine import LocalEngine
-from release.registry import HOLDING_TIMEOUT_SECONDS
-from release.steps import alarms, health
+from cutover_steps.registry import HOLDING_TIMEOUT_SECONDS
+from cutover_steps.steps import alarms, health
 
 PRICE_PER_1000_TRANSITIONS = 0.025  # Standard workflows, us-east-1, beyond the free tier
 WATCHED_ALARM = "demo-web-5xx"

@@ -146,7 +146,7 @@ def cleanup_table(cleanups: list[dict[str, Any]]) -> str:
 
 def cold_asset(cold: dict[str, Any]) -> str:
     rows = []
-    for key, what in (("asset", "code asset: the release package"), ("layer", "package layer: PyYAML")):
+    for key, what in (("asset", "code asset: the cutover_steps package"), ("layer", "package layer: PyYAML")):
         built = cold.get(key)
         if built:
             shipped = "with hash-checked bytecode" if built.get("bytecode") else "sources only"

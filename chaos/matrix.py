@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cutover import DEFINITION
-from release.registry import may_change_after_a_stop, task_states
+from cutover_steps.registry import may_change_after_a_stop, task_states
 
 # A transient fault heals on the step's retry; the release must end as if nothing had happened.
 TRANSIENT = ("throttle", "crash_before", "crash_after", "timeout")

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from release.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
+from cutover_steps.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
 from cutover import envvars, exits, operations, render
 from cutover.local import environment

@@ -1,6 +1,6 @@
 """How a command ends, in one table: each exit code, the name `--output json` gives it as an error
 (`{"error": {"code", "message", "exit_code"}}`) and what it means. Errors carry their exit code, so
-no command decides one where it catches an error; a named error of the release (`release.errors`)
+no command decides one where it catches an error; a named error of the release (`cutover_steps.errors`)
 carries its own, one of this table's. docs/commands.md lists the table (a test keeps it true).
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from release import errors
+from cutover_steps import errors
 
 
 @dataclass(frozen=True)

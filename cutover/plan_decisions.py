@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from release.adapters.elbv2 import name_of
-from release.intent import Intent
-from release.plan import Plan
+from cutover_steps.adapters.elbv2 import name_of
+from cutover_steps.intent import Intent
+from cutover_steps.plan import Plan
 
 
 def shown(plan: Plan, intents: list[Intent]) -> list[dict[str, Any]]:

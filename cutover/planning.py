@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from release import aws, decisions, ownership, record_decision, traffic_decisions
-from release.adapters import autoscaling, ecs, elbv2, records
-from release.config import DeployConfig
-from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
-from release.intent import Intent
-from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
-from release.service_spec import configured_autoscaling, create_request
+from cutover_steps import aws, decisions, ownership, record_decision, traffic_decisions
+from cutover_steps.adapters import autoscaling, ecs, elbv2, records
+from cutover_steps.config import DeployConfig
+from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
+from cutover_steps.intent import Intent
+from cutover_steps.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
+from cutover_steps.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
+from cutover_steps.service_spec import configured_autoscaling, create_request
 
 from cutover import diff, envvars, plan_decisions, states
 from cutover.connection import Connection

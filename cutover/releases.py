@@ -1,11 +1,11 @@
-"""`cutover releases`: the release ledger of a service (release.ledger) over a period, and its DORA
+"""`cutover releases`: the release ledger of a service (cutover_steps.ledger) over a period, and its DORA
 measures with `--stats`. Reads the day items of the period by key (BatchGetItem), nothing else."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from release import ledger
+from cutover_steps import ledger
 
 from cutover import render
 from cutover.exits import UsageError
@@ -30,7 +30,7 @@ def read(dynamodb, table: str, service: str, start: date, end: date) -> list[dic
     """Every ledger entry of `service` that started in the period, oldest first."""
     from boto3.dynamodb.types import TypeDeserializer
 
-    from release.adapters.records import _to_plain
+    from cutover_steps.adapters.records import _to_plain
 
     deserialize = TypeDeserializer().deserialize
     keys = [{"pk": {"S": ledger.item_key(service, day)}} for day in ledger.days(start, end)]

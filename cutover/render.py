@@ -1,5 +1,5 @@
 """Text for people: durations, times, tables, weights and errors. What each step found and changed is
-said by its result type (`release.results`)."""
+said by its result type (`cutover_steps.results`)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -12,10 +12,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from release import stopping
-from release.results import ApprovalAnswer, Check
-from release.stop_record import StopRecord, stop_of
-from release.unfinished import line
+from cutover_steps import stopping
+from cutover_steps.results import ApprovalAnswer, Check
+from cutover_steps.stop_record import StopRecord, stop_of
+from cutover_steps.unfinished import line
 
 from cutover import exits, operations, render, states
 from cutover.masking import masked

@@ -20,7 +20,7 @@ from cutover import step_code
 from cutover.local import environment, faults, functions_shown, lambdas
 from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
-from release.registry import BY_KEY
+from cutover_steps.registry import BY_KEY
 from cutover.local.traffic import Behaviour, parse_behaviour
 from cutover.reports import Event, Report
 from cutover.streaming import Emit

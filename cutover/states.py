@@ -1,7 +1,7 @@
 """The release definition's states as the command line reads an execution: which step each Task
 state runs and the type of its result (from the registry), and the loops (health polls, traffic
 holds) that a live status line treats as one phase. No state is named here: all comes from
-`statemachine/release.asl.json` and `release.registry`.
+`statemachine/release.asl.json` and `cutover_steps.registry`.
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import functools
 import json
 from typing import Any
 
-from release import registry
-from release.results import StepResult
+from cutover_steps import registry
+from cutover_steps.results import StepResult
 
 from cutover import DEFINITION
 

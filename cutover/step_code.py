@@ -1,7 +1,7 @@
 """The step functions' code asset and package layer as Lambda runs them, built the same way for the stack
 and the cold-start bench.
 
-The asset is the `release` package without caches or tests, the layer the installed pure-Python
+The asset is the `cutover_steps` package without caches or tests, the layer the installed pure-Python
 modules of the packages the public Powertools layer lacks and of the pinned AWS SDK (boto3, botocore
 and what they need: the runtime's own SDK is whatever Lambda last put there, and its ECS model can
 differ from the one `cutover plan` validated with); both carry their bytecode compiled by the
@@ -26,7 +26,7 @@ from importlib import metadata
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-import release
+import cutover_steps
 
 from cutover import checker_schema
 
@@ -36,9 +36,9 @@ RUNTIME_NAME = "python3.13"
 # An interpreter of the runtime's Python to compile the bytecode with, when synth runs on another one.
 RUNTIME_PYTHON_VARIABLE = "CUTOVER_RUNTIME_PYTHON"
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests", "**/*.egg-info"]
-# The step code: the `release` package, wherever it is imported from (lambdas/ in a checkout,
-# site-packages once installed); handlers are `release.steps.….handler` from the asset root.
-RELEASE_PACKAGE = Path(release.__file__).resolve().parent
+# The step code: the `cutover_steps` package, wherever it is imported from (lambdas/ in a checkout,
+# site-packages once installed); handlers are `cutover_steps.steps.….handler` from the asset root.
+RELEASE_PACKAGE = Path(cutover_steps.__file__).resolve().parent
 # Packages the public Powertools layer lacks, and the pinned AWS SDK with what it needs (the versions
 # installed beside this code: requirements.txt pins boto3 and botocore); each must work without its
 # compiled extensions.
@@ -51,7 +51,7 @@ def environment(*, trace_aws_calls: bool = False) -> dict[str, str]:
     """What every step function's environment holds besides its table and topic.
 
     With `trace_aws_calls` off, Powertools' Tracer stays off and the X-Ray SDK is never imported
-    (release.observability): about 250 ms less per cold start. Lambda's active tracing still records
+    (cutover_steps.observability): about 250 ms less per cold start. Lambda's active tracing still records
     each invocation (its own segments need no SDK); the SDK adds a subsegment per AWS call.
     """
     return {
@@ -136,10 +136,10 @@ def fingerprint(source: Path = RELEASE_PACKAGE) -> str:
 
 
 def build(output_dir: str | Path, source: Path = RELEASE_PACKAGE) -> bool:
-    """Copy the package into `output_dir`/release and compile its bytecode when this Python is the
+    """Copy the package into `output_dir`/cutover_steps and compile its bytecode when this Python is the
     runtime's; return whether it did (another Python ships the sources alone: correct, slower to start)."""
     _refuse_a_stale_checker(source)
-    target = Path(output_dir, "release")
+    target = Path(output_dir, "cutover_steps")
     shutil.copytree(source, target, dirs_exist_ok=True, ignore=lambda _, names: [n for n in names if _ignored(n)])
     return _compile(target, f"the step code in {source}")
 

@@ -17,7 +17,7 @@ from cutover import operations
 from cutover.local import environment, iam, invariants
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler
-from release.registry import STEPS
+from cutover_steps.registry import STEPS
 
 _USAGE = pytest.StashKey[str]()
 CHAOS_SEED = "CHAOS_SEED"
@@ -44,7 +44,7 @@ def _whole_suite(config: pytest.Config) -> bool:
 
 def unused_grants(used: set[tuple[str, str]]) -> list[str]:
     return [f"{step.key}: {action} is granted but no test path makes that call; remove it from the calls of "
-            f"Step({step.key!r}) in lambdas/release/registry.py, or test the path that needs it"
+            f"Step({step.key!r}) in lambdas/cutover_steps/registry.py, or test the path that needs it"
             for step in STEPS for action in step.calls if (step.key, action) not in used]
 
 

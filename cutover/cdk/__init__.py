@@ -1,7 +1,7 @@
 """The Cutover CDK construct (`ReleaseOrchestrator`), its props, and the stack `app.py` deploys.
 
 Installed with the package's `cdk` extra: `from cutover.cdk import ReleaseOrchestrator`. The step
-registry comes with the Lambda code (the `release` package), so the stack and the local engine
+registry comes with the Lambda code (the `cutover_steps` package), so the stack and the local engine
 read the same list of steps; only the registry is imported here, never the steps.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aws_cdk import Names
 from constructs import Construct
-from release.registry import LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
+from cutover_steps.registry import LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 from cutover.cdk.access_policies import AccessPolicies
 from cutover.cdk.monitoring import Monitoring

@@ -13,8 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from release.registry import CHECK_RUNNERS, Step
-from release.service_roles import ALLOWED_VARIABLE
+from cutover_steps.registry import CHECK_RUNNERS, Step
+from cutover_steps.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
@@ -33,7 +33,7 @@ XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords d
 
 @jsii.implements(ILocalBundling)
 class CopyReleasePackage:
-    """Copies the release package alone into the asset, with its bytecode (cutover.step_code): no Docker."""
+    """Copies the cutover_steps package alone into the asset, with its bytecode (cutover.step_code): no Docker."""
 
     def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
         asset.build(output_dir)

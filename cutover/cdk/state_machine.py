@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cutover.cdk.notifications import Notifications
-from release.registry import integration_arns
+from cutover_steps.registry import integration_arns
 
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 TOPIC_SUBSTITUTION = "NotificationTopicArn"

@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
-from release.registry import STEPS
-from release.service_roles import ALLOWED_VARIABLE
+from cutover_steps.registry import STEPS
+from cutover_steps.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code
 from cutover.local import lambdas

@@ -24,8 +24,8 @@ from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cutover.local import iam
-from release import aws
-from release.registry import BY_KEY, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
+from cutover_steps import aws
+from cutover_steps.registry import BY_KEY, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 FUNCTION_PREFIX = "cutover-"
 # The local stack lets releases invoke check functions with names like this one (check_function_arns).

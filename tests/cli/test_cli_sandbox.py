@@ -11,7 +11,7 @@ import threading
 import boto3
 import pytest
 import yaml
-from release.registry import STEPS
+from cutover_steps.registry import STEPS
 
 from cutover import ROOT
 from cutover.cdk import runtime_support

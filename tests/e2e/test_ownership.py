@@ -6,8 +6,8 @@ import time
 
 from cutover import operations
 from cutover.local import faults, snapshot
-from release import naming
-from release.errors import ReleaseError
+from cutover_steps import naming
+from cutover_steps.errors import ReleaseError
 from tests.e2e.safety_fixtures import config_with, entered, finish, lock_item, start, tags
 
 V1 = ("demo", "web", "1")

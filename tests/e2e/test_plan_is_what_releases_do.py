@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from cutover import operations, states
 from cutover.local import environment
 from cutover.local.engine import TABLE_NAME
-from release.adapters.elbv2 import name_of
+from cutover_steps.adapters.elbv2 import name_of
 from tests.cli.helpers import cutover
 from tests.conftest import Demo, wait_until_serving
 from tests.e2e.safety_fixtures import LOCK_KEY, config_with, finish, lock_item, start, tags

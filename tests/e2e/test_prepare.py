@@ -5,7 +5,7 @@ import json
 
 from cutover import operations
 from cutover.local import faults
-from release.errors import ServiceConflict
+from cutover_steps.errors import ServiceConflict
 
 
 def test_prepare_phase_stands_up_the_new_version_beside_the_live_one(demo):

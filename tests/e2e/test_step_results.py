@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cutover import operations, states
-from release import results
+from cutover_steps import results
 
 pytestmark = pytest.mark.e2e
 

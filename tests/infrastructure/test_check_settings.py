@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint_file
-from release.registry import CHECK_RUNNERS, STEPS
+from cutover_steps.registry import CHECK_RUNNERS, STEPS
 
 from cutover.cdk import CutoverStack
 from cutover.cdk.settings import ReleaseOrchestratorProps

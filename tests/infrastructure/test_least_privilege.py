@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import cfnlint
 import pytest
-from release.registry import STEPS, STOPPED_RELEASE_HANDLER
+from cutover_steps.registry import STEPS, STOPPED_RELEASE_HANDLER
 
 from cutover.cdk.permissions import EVERY_ALARM, SCOPE_OF_ACTION, ResourceScope
 from cutover.cdk.settings import ReleaseOrchestratorProps

@@ -12,7 +12,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_logs as logs
-from release.registry import STEPS
+from cutover_steps.registry import STEPS
 
 from tests.infrastructure.conftest import REPO_ROOT
 from cutover import step_code
@@ -62,7 +62,7 @@ def test_each_function_has_a_role_of_its_own(synthesized):
 def test_functions_get_the_environment_the_step_code_reads(synthesized):
     (table,) = synthesized.of_type("AWS::DynamoDB::Table")
     (topic,) = synthesized.of_type("AWS::SNS::Topic")
-    undo, _ = synthesized.function_with_handler("release.steps.stopped.handler")
+    undo, _ = synthesized.function_with_handler("cutover_steps.steps.stopped.handler")
     for name, function in synthesized.of_type("AWS::Lambda::Function").items():
         variables = dict(function["Properties"]["Environment"]["Variables"])
         if name == undo:
@@ -72,7 +72,7 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
                 ":stateMachine:Cutover-Release-Undo"]]}
             assert "Fn::Join" in variables.pop("FUNCTION_TIMEOUTS")
         # LoadRelease also learns which roles CreateService may hand to ECS (none unless the settings list some)
-        if function["Properties"]["Handler"] == "release.steps.load.handler":
+        if function["Properties"]["Handler"] == "cutover_steps.steps.load.handler":
             assert variables.pop("CUTOVER_INFRASTRUCTURE_ROLES") == ""
         if "RecordInLedger" in name:
             # The ledger's writer also reads how long entries are kept (the stack's ledger_retention_days).
@@ -105,22 +105,22 @@ def _asset_dir(synthesized, s3_key: dict | str) -> Path:
     return synthesized.outdir / f"asset.{str(s3_key).removesuffix('.zip')}"
 
 
-def test_the_code_asset_is_the_release_package_with_bytecode_the_runtime_uses(synthesized):
+def test_the_code_asset_is_the_cutover_steps_package_with_bytecode_the_runtime_uses(synthesized):
     # When the functions' code is packaged
     (function, *_) = synthesized.of_type("AWS::Lambda::Function").values()
     asset = _asset_dir(synthesized, function["Properties"]["Code"]["S3Key"])
 
-    # Then the handlers import as `release.…` from the asset root, without tests
-    assert (asset / "release" / "registry.py").is_file()
+    # Then the handlers import as `cutover_steps.…` from the asset root, without tests
+    assert (asset / "cutover_steps" / "registry.py").is_file()
     assert not list(asset.rglob("tests"))
 
     # And every module comes with hash-checked bytecode of exactly its source, for the runtime's Python:
     # valid whatever timestamps the zip gives the files
-    assert_checked_bytecode(asset / "release")
+    assert_checked_bytecode(asset / "cutover_steps")
 
     # And a handler imported from the read-only asset by the runtime's Python, as on Lambda, compiles none
     # of the step code
-    assert compiled_on_import("release.steps.service", path=asset, under=asset) == []
+    assert compiled_on_import("cutover_steps.steps.service", path=asset, under=asset) == []
 
 
 def runtime_python() -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from release import registry
-from release.registry import STEPS
+from cutover_steps import registry
+from cutover_steps.registry import STEPS
 
 from cutover.cdk.state_machine import substitutions_in
 

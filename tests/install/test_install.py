@@ -86,7 +86,7 @@ def test_the_wheel_ships_the_one_definition_byte_for_byte_and_the_construct(whee
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert shipped == Path(DEFINITION).read_bytes()
     # The construct comes with the package; its CDK dependencies with the `cdk` extra
-    assert "cutover/cdk/orchestrator.py" in names and "release/registry.py" in names
+    assert "cutover/cdk/orchestrator.py" in names and "cutover_steps/registry.py" in names
     assert 'aws-cdk-lib<3,>=2.275; extra == "cdk"' in metadata
 
 

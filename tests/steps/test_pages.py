@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from cutover.local.lambdas import run_step
-from release import aws
-from release.errors import InvalidReleaseInput
+from cutover_steps import aws
+from cutover_steps.errors import InvalidReleaseInput
 from tests.steps.test_steps_twice import EXECUTION, SWITCH, Stepper, prepared, record_item
 
 SCALING = {"ServiceNamespace": "ecs", "ResourceId": "service/demo/web-1", "ScalableDimension": "ecs:service:DesiredCount"}

@@ -9,7 +9,7 @@ import yaml
 
 from cutover.local.iam import policies
 from cutover.local.lambdas import run_step
-from release.errors import PermissionDenied
+from cutover_steps.errors import PermissionDenied
 
 RELEASE = {"execution_id": "arn:aws:states:us-east-1:123456789012:execution:cutover-release:kms", "name": "kms"}
 

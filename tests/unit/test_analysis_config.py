@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from release.errors import InvalidReleaseInput
-from release.steps.load import parse_start_input
+from cutover_steps.errors import InvalidReleaseInput
+from cutover_steps.steps.load import parse_start_input
 from tests.unit.configs import errors, raw_config
 
 ANALYSIS = {

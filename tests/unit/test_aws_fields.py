@@ -5,9 +5,9 @@ import copy
 
 import pytest
 
-from release.config import DeployConfig
-from release.plan import build_plan, task_definition_request
-from release.service_spec import create_request
+from cutover_steps.config import DeployConfig
+from cutover_steps.plan import build_plan, task_definition_request
+from cutover_steps.service_spec import create_request
 from tests.unit.configs import errors
 
 

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from cutover.local import environment
-from release.errors import InvalidReleaseInput
-from release.steps.load import parse_start_input
+from cutover_steps.errors import InvalidReleaseInput
+from cutover_steps.steps.load import parse_start_input
 
 RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123456789abcdef/89abcdef01234567/{}"
 VALUES = {

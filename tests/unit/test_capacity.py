@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from release.capacity import bounds_for, size_for, starting_count
-from release.config import DeployConfig
+from cutover_steps.capacity import bounds_for, size_for, starting_count
+from cutover_steps.config import DeployConfig
 from tests.unit.configs import raw_config
 
 

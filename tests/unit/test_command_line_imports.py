@@ -1,4 +1,4 @@
-"""The command line imports the release's logic, never a Lambda handler module (`release.steps.*`):
+"""The command line imports the release's logic, never a Lambda handler module (`cutover_steps.steps.*`):
 what it shares with a step lives in a logic module both import."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ names = [m.name for m in pkgutil.walk_packages(cutover.__path__, "cutover.")
          if not m.name.startswith({RUNS_HANDLERS!r})]
 for name in names:
     __import__(name)
-print(json.dumps({{"imported": names, "handlers": sorted(m for m in sys.modules if m.startswith("release.steps"))}}))
+print(json.dumps({{"imported": names, "handlers": sorted(m for m in sys.modules if m.startswith("cutover_steps.steps"))}}))
 """
 
 

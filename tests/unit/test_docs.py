@@ -64,7 +64,7 @@ def test_the_runbook_s_commands_are_commands_the_command_line_takes(command):
 
 
 def test_the_runbook_names_every_exit_code_and_domain_error():
-    from release.errors import domain_errors
+    from cutover_steps.errors import domain_errors
 
     text = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
     for code in cli.EXIT_CODES:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from release import environments
-from release.errors import InvalidReleaseInput
+from cutover_steps import environments
+from cutover_steps.errors import InvalidReleaseInput
 
 BASE = {
     "service": "web",

@@ -6,8 +6,8 @@ import pytest
 from botocore.stub import Stubber
 
 from cutover import exits
-from release.adapters import aws_errors
-from release.errors import AwsThrottled, InvalidReleaseInput, domain_errors
+from cutover_steps.adapters import aws_errors
+from cutover_steps.errors import AwsThrottled, InvalidReleaseInput, domain_errors
 
 
 def stubbed_ecs():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from release.config import Analysis
-from release.judge import FAIL, INCONCLUSIVE, PASS, SKIPPED, Side, at_hold_end, describe, error_rate_interval, judge
-from release.plan_view import AnalysisView
+from cutover_steps.config import Analysis
+from cutover_steps.judge import FAIL, INCONCLUSIVE, PASS, SKIPPED, Side, at_hold_end, describe, error_rate_interval, judge
+from cutover_steps.plan_view import AnalysisView
 
 
 def settings(*metrics: dict, **fields) -> AnalysisView:

@@ -8,11 +8,11 @@ import typing
 import pytest
 from pydantic import BaseModel
 
-from release import config as models
-from release.config import DeployConfig
-from release.plan import Plan, build_plan, task_definition_request
-from release.plan_view import PassesThroughView, PlanView, View, read_plan
-from release.service_spec import configured_autoscaling, create_request
+from cutover_steps import config as models
+from cutover_steps.config import DeployConfig
+from cutover_steps.plan import Plan, build_plan, task_definition_request
+from cutover_steps.plan_view import PassesThroughView, PlanView, View, read_plan
+from cutover_steps.service_spec import configured_autoscaling, create_request
 
 
 def planned(raw: dict) -> tuple[Plan, PlanView]:

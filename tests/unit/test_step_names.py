@@ -7,8 +7,8 @@ import pathlib
 import pytest
 
 from cutover import ROOT, states
-from release import registry, results, unfinished
-from release.results import StepResult
+from cutover_steps import registry, results, unfinished
+from cutover_steps.results import StepResult
 
 
 def test_every_lambda_task_state_runs_a_registry_step_and_every_step_has_a_state():

@@ -57,7 +57,7 @@ def synthesize_template(settings: dict[str, Any] | None = None) -> dict[str, Any
 def from_template(template: dict[str, Any]) -> dict[str, Any]:
     """{account, region, partition, functions: {step key: {role, statements}}}, references resolved."""
     from cutover.local import engine
-    from release.registry import STEPS
+    from cutover_steps.registry import STEPS
 
     resources = template["Resources"]
     where = {"AWS::Partition": "aws", "AWS::Region": engine.REGION, "AWS::AccountId": engine.ACCOUNT,
@@ -141,7 +141,7 @@ def main() -> int:
 
 
 def infrastructure_roles() -> str:
-    """What the stack tells LoadRelease (release.service_roles): the roles CreateService may pass to ECS under
+    """What the stack tells LoadRelease (cutover_steps.service_roles): the roles CreateService may pass to ECS under
     the statements enforced now, comma-separated."""
     found = []
     for statement in load()["functions"]["CreateService"]["statements"]:
