@@ -53,12 +53,12 @@ synth: $(STAMP)
 policies: $(STAMP)
 	$(BIN)/python -m cutover.local.iam
 
-# Every Lambda Task's Retry blocks, from the one retry policy (lambdas/cutover_steps/retries.py, errors.py).
+# Every Lambda Task's Retry blocks, from the one retry policy (lambdas/cutover_steps/runtime/retries.py, errors.py).
 retries: $(STAMP)
-	$(BIN)/python -m cutover_steps.retries statemachine/release.asl.json
-	$(BIN)/python -m cutover_steps.retries statemachine/undo.asl.json
+	$(BIN)/python -m cutover_steps.runtime.retries statemachine/release.asl.json
+	$(BIN)/python -m cutover_steps.runtime.retries statemachine/undo.asl.json
 
-# What LoadRelease checks configs with (lambdas/cutover_steps/config_schema.py), from the config models.
+# What LoadRelease checks configs with (lambdas/cutover_steps/config/schema.py), from the config models.
 checker: $(STAMP)
 	$(BIN)/python -m cutover.checker_schema
 

@@ -17,9 +17,9 @@ from bench.counting import StepCounter
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.local.lambdas import run_step
-from cutover_steps import naming
-from cutover_steps.plan import TAG_PREFIX
-from cutover_steps.obsolete_mark import BY, SINCE
+from cutover_steps.plan import naming
+from cutover_steps.plan.models import TAG_PREFIX
+from cutover_steps.decisions.obsolete_mark import BY, SINCE
 
 SIZES = (10, 100, 1000, 3000)
 SERVICE = "web"

@@ -1,6 +1,6 @@
 """Count what the handlers do: Lambda invocations, handler time and AWS API calls, per step.
 
-API calls are counted on the handlers' own boto3 clients (`cutover_steps.aws`, one per service per
+API calls are counted on the handlers' own boto3 clients (`cutover_steps.adapters.clients`, one per service per
 process) through botocore's `before-call` event, so the driver's and the simulated data plane's
 calls, made on other clients, are left out. A call retried by the SDK counts once.
 """
@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from cutover.local import lambdas
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.registry import STEPS
 
 # IAM service prefixes in the registry → boto3 client names.
@@ -62,7 +62,7 @@ class StepCounter:
     def uncounted_clients(self) -> list[str]:
         """Handler clients made after install (a service the registry does not list): not counted.
 
-        Reads cutover_steps.aws's private cache: the only place that knows every client a handler made.
+        Reads cutover_steps.adapters.clients's private cache: the only place that knows every client a handler made.
         """
         counted = {id(c) for c in self._clients}
         return sorted(key[0] for key, client in aws._clients.items() if id(client) not in counted)

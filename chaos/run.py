@@ -12,7 +12,7 @@ from typing import Any, Collection, Iterator
 from botocore.exceptions import ClientError
 
 from cutover import operations
-from cutover_steps import unfinished as unfinished_names
+from cutover_steps.decisions import unfinished as unfinished_names
 from cutover.cli import main as cutover_main
 from cutover.local import faults
 from cutover.local.engine import LocalEngine

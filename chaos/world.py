@@ -14,7 +14,7 @@ from typing import Any
 
 from cutover.local import environment, invariants, snapshot
 from cutover.local.engine import TABLE_NAME, LocalEngine
-from cutover_steps import naming
+from cutover_steps.plan import naming
 
 SERVICE = "web"
 OLD, NEW = "1", "2"

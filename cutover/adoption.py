@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps import naming, ownership
+from cutover_steps.plan import naming
+from cutover_steps.decisions import ownership
 from cutover_steps.adapters.executions import owner_running
 from cutover_steps.adapters import ecs, elbv2, records
-from cutover_steps.aws import client
-from cutover_steps.config import ENV_PATTERN, VERSION_PATTERN, DeployConfig
+from cutover_steps.adapters.clients import client
+from cutover_steps.config.models import ENV_PATTERN, VERSION_PATTERN, DeployConfig
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps.plan import TAG_PREFIX, Plan, build_plan
-from cutover_steps.references import check_references
+from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan
+from cutover_steps.config.references import check_references
 
 # The `cutover:release` tag of an adopted resource. No release has this id, so no release's undo
 # ever deletes what was adopted (an undo deletes only what its own release created).
@@ -150,7 +151,7 @@ def apply(adoption: Adoption) -> None:
         else:
             elbv2.add_tags(tagging.arn, tagging.missing)
     if not adoption.recorded:
-        # The version's own item holds its config (cutover_steps.record_decision): written before the record names it.
+        # The version's own item holds its config (cutover_steps.decisions.record): written before the record names it.
         records.update(naming.version_key(adoption.plan.env, adoption.plan.service, adoption.plan.version),
                        {"version": adoption.plan.version, "config": adoption.plan.config.model_dump(mode="json")})
     if not adoption.recorded and not records.update(adoption.plan.record_key, {"cluster": adoption.plan.cluster,

@@ -175,7 +175,7 @@ def cmd_start(ctx: Context) -> int:
 def _refuse_taken_names(ctx: Context, config: Any, start_input: dict[str, Any]) -> None:
     """The release's own check of its names, made here too so that a taken name is exit 2 before it starts."""
     from cutover import planning
-    from cutover_steps import ownership
+    from cutover_steps.decisions import ownership
     from cutover_steps.adapters import ecs
 
     plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
@@ -205,7 +205,7 @@ def _service_from_s3(ctx: Context, uri: str) -> str | None:
 
 def _check_start_input(start_input: dict[str, Any]) -> None:
     from pydantic import ValidationError
-    from cutover_steps.config import StartInput, format_validation_error
+    from cutover_steps.config.models import StartInput, format_validation_error
 
     try:
         StartInput.model_validate(start_input)
@@ -241,7 +241,8 @@ def _refuse_nothing_to_roll_back(ctx: Context, env: str, service: str, version: 
     """The rollback's own choice of what to bring back, made here too, so that a version nobody kept
     is exit 3 before any execution starts (NothingToRollBack lists what is kept)."""
     from cutover import planning
-    from cutover_steps import naming, record_decision
+    from cutover_steps.plan import naming
+    from cutover_steps.decisions import record as record_decision
     from cutover_steps.adapters import records
     from cutover_steps.errors import NothingToRollBack
 
@@ -301,7 +302,7 @@ def cmd_reject(ctx: Context) -> int:
 
 
 def cmd_stop(ctx: Context) -> int:
-    from cutover_steps.stop_record import StopRecord, cause_problem, reason_problem
+    from cutover_steps.decisions.stop_record import StopRecord, cause_problem, reason_problem
 
     reason = ctx.args.reason
     problem = reason_problem(reason)
@@ -329,7 +330,7 @@ def cmd_history(ctx: Context) -> int:
 
 
 def cmd_releases(ctx: Context) -> int:
-    from cutover_steps import ledger
+    from cutover_steps.decisions import ledger
 
     from cutover import releases
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from cutover_steps.config import DeployConfig, format_validation_error
+from cutover_steps.config.models import DeployConfig, format_validation_error
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps import environments
-from cutover_steps.config_text import parse_config_text
+from cutover_steps.config import environments
+from cutover_steps.config.text import parse_config_text
 
 from cutover import references
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from cutover_steps.registry import ANALYSIS_QUESTION
 from cutover_steps.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
-from cutover_steps.stop_record import STOPPED_BY_OPERATOR, StopRecord
+from cutover_steps.decisions.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
 from cutover import states
 
@@ -285,7 +285,7 @@ def readable_cause(cause: str | None) -> str | None:
 
 def unfinished_work(description: dict[str, Any]) -> list[dict[str, str]]:
     """What a succeeded release left for the next one (its warnings), from the execution's output."""
-    from cutover_steps import unfinished
+    from cutover_steps.decisions import unfinished
 
     output = _loads(description.get("output")) if description.get("status") == "SUCCEEDED" else None
     return unfinished.describe(output.get("warnings")) if isinstance(output, dict) else []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.adapters.elbv2 import name_of
-from cutover_steps.intent import Intent
-from cutover_steps.plan import Plan
+from cutover_steps.decisions.intent import Intent
+from cutover_steps.plan.models import Plan
 
 
 def shown(plan: Plan, intents: list[Intent]) -> list[dict[str, Any]]:

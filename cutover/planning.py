@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps import aws, decisions, ownership, record_decision, traffic_decisions
+from cutover_steps.adapters import clients as aws
+from cutover_steps.decisions import forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
-from cutover_steps.config import DeployConfig
+from cutover_steps.config.models import DeployConfig
 from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
-from cutover_steps.intent import Intent
-from cutover_steps.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from cutover_steps.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
-from cutover_steps.service_spec import configured_autoscaling, create_request
+from cutover_steps.decisions.intent import Intent
+from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
+from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
+from cutover_steps.plan.service_spec import configured_autoscaling, create_request
 
 from cutover import diff, envvars, plan_decisions, states
 from cutover.connection import Connection

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from cutover_steps import environments
+from cutover_steps.config import environments
 
 
 class Unresolved(Exception):

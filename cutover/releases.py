@@ -1,11 +1,11 @@
-"""`cutover releases`: the release ledger of a service (cutover_steps.ledger) over a period, and its DORA
+"""`cutover releases`: the release ledger of a service (cutover_steps.decisions.ledger) over a period, and its DORA
 measures with `--stats`. Reads the day items of the period by key (BatchGetItem), nothing else."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from cutover_steps import ledger
+from cutover_steps.decisions import ledger
 
 from cutover import render
 from cutover.exits import UsageError

@@ -12,10 +12,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cutover_steps import stopping
+from cutover_steps.decisions import stopping
 from cutover_steps.results import ApprovalAnswer, Check
-from cutover_steps.stop_record import StopRecord, stop_of
-from cutover_steps.unfinished import line
+from cutover_steps.decisions.stop_record import StopRecord, stop_of
+from cutover_steps.decisions.unfinished import line
 
 from cutover import exits, operations, render, states
 from cutover.masking import masked

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import os
 
-from cutover_steps import aws_fields, environments
-from cutover_steps.config import Container, DeployConfig, ServiceSettings, TaskDefinition
+from cutover_steps.config import aws_fields, environments
+from cutover_steps.config.models import Container, DeployConfig, ServiceSettings, TaskDefinition
 
 from cutover import ROOT
 
@@ -15,7 +15,7 @@ SCHEMA_ID = "https://github.com/cutover/cutover/blob/main/docs/config.schema.jso
 
 def config_schema() -> dict:
     schema = DeployConfig.model_json_schema()
-    # The file may also carry per-env settings, merged over the rest for each env (cutover_steps.environments);
+    # The file may also carry per-env settings, merged over the rest for each env (cutover_steps.config.environments);
     # the merged result is what the model validates.
     schema["properties"][environments.KEY] = {
         "type": "object", "title": "Environments",
@@ -24,7 +24,7 @@ def config_schema() -> dict:
         "additionalProperties": {"type": "object"},
     }
     # The ECS request fields a model passes through, from botocore's model of the request, as the config
-    # writes them (cutover_steps.aws_fields).
+    # writes them (cutover_steps.config.aws_fields).
     for model in (Container, TaskDefinition, ServiceSettings):
         definition = schema["$defs"][model.__name__]
         definition["properties"].update(aws_fields.extra_properties(model.aws_shape, set(definition["properties"])))

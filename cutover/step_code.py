@@ -51,7 +51,7 @@ def environment(*, trace_aws_calls: bool = False) -> dict[str, str]:
     """What every step function's environment holds besides its table and topic.
 
     With `trace_aws_calls` off, Powertools' Tracer stays off and the X-Ray SDK is never imported
-    (cutover_steps.observability): about 250 ms less per cold start. Lambda's active tracing still records
+    (cutover_steps.runtime.observability): about 250 ms less per cold start. Lambda's active tracing still records
     each invocation (its own segments need no SDK); the SDK adds a subsegment per AWS call.
     """
     return {

@@ -9,7 +9,7 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
 from cutover.cdk.settings import ReleaseOrchestratorProps
-from cutover_steps.stopping import undo_state_machine_name
+from cutover_steps.decisions.stopping import undo_state_machine_name
 
 UNSCOPED = "unscoped"
 # CloudWatch alarm actions that AWS authorizes on `*` for Cutover's uses: DescribeAlarms returns composite

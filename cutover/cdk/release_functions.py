@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from cutover_steps.registry import CHECK_RUNNERS, Step
-from cutover_steps.service_roles import ALLOWED_VARIABLE
+from cutover_steps.config.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies

@@ -18,6 +18,6 @@ class ReleaseTable(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
             removal_policy=removal_policy,
-            # Ledger items (cutover_steps.ledger) expire when their retention ends; locks and records have no such attribute.
+            # Ledger items (cutover_steps.decisions.ledger) expire when their retention ends; locks and records have no such attribute.
             time_to_live_attribute="expires_at",
         )

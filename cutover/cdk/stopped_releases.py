@@ -25,7 +25,7 @@ from constructs import Construct
 from cutover.cdk.notifications import Notifications
 from cutover.cdk.state_machine import substitutions_in
 from cutover_steps.registry import STOPPED_RELEASE_HANDLER
-from cutover_steps.stopping import undo_state_machine_name
+from cutover_steps.decisions.stopping import undo_state_machine_name
 
 
 class StoppedReleaseUnlock(Construct):

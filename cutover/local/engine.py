@@ -18,10 +18,10 @@ from cutover import DEFINITION, UNDO_DEFINITION, connection, envvars, operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.dataplane import DataPlane
 from cutover.local.traffic import Behaviour, Traffic
-from cutover_steps import aws
-from cutover_steps.observability import logger as step_logger
+from cutover_steps.adapters import clients as aws
+from cutover_steps.runtime.observability import logger as step_logger
 from cutover_steps.registry import BY_KEY, LEDGER_WRITER, STEPS, STOPPED_RELEASE_HANDLER, integration_arns
-from cutover_steps.stopping import undo_state_machine_name
+from cutover_steps.decisions.stopping import undo_state_machine_name
 
 logger = logging.getLogger(__name__)
 # An asynchronous Lambda invocation is tried at most three times.
@@ -425,9 +425,9 @@ class LocalEngine:
 
     def tell_steps_the_roles_for_ecs(self) -> None:
         """LoadRelease's environment as the stack sets it: the roles CreateService may pass to ECS, from the
-        statements the engine enforces (cutover_steps.service_roles)."""
+        statements the engine enforces (cutover_steps.config.service_roles)."""
         from cutover.local.iam import policies
-        from cutover_steps.service_roles import ALLOWED_VARIABLE
+        from cutover_steps.config.service_roles import ALLOWED_VARIABLE
 
         self._setenv(**{ALLOWED_VARIABLE: policies.infrastructure_roles()})
 

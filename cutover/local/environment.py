@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from cutover import shipped
-from cutover_steps.config import DeployConfig
-from cutover_steps.plan import build_plan, task_definition_request
-from cutover_steps.service_spec import metric_specification
+from cutover_steps.config.models import DeployConfig
+from cutover_steps.plan.models import build_plan, task_definition_request
+from cutover_steps.plan.service_spec import metric_specification
 
 DEMO_TEMPLATE = shipped("examples", "demo", "deploy.yaml")
 ENV = "demo"

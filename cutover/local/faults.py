@@ -3,7 +3,7 @@
 - `throttle(...)`: AWS answers a call with a throttling error a few times before it goes through,
   as AWS does under load. The error is produced where the HTTP response would be, so the SDK's
   own retries (standard mode, backoff with jitter) see it; more throttles in a row than the SDK
-  makes attempts (6, see cutover_steps.aws) make the step fail with `AwsThrottled`, which the state
+  makes attempts (6, see cutover_steps.adapters.clients) make the step fail with `AwsThrottled`, which the state
   machine retries.
 - `deny(...)`: every AWS call of one step fails with the called service's own AccessDenied
   error, as when the function's role lacks a permission.
@@ -15,7 +15,7 @@
 - `refuse(...)`: a step fails with a given error before it does anything, every time.
 
 All are context managers that undo themselves. They act on the release steps' own clients
-(`cutover_steps.aws.client`) and handler hooks only, never on the test's or the data plane's clients.
+(`cutover_steps.adapters.clients.client`) and handler hooks only, never on the test's or the data plane's clients.
 A fault is aimed at steps by registry key, or by `Target` when the step serves several states of
 the definition (CheckHealth, WatchAlarms, UnlockService) and only one of them should fail.
 """
@@ -35,7 +35,7 @@ from botocore.retries.standard import ExponentialBackoff
 
 from cutover.local import iam, lambdas
 from cutover.local.lambdas import LambdaTimedOut
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.registry import BY_KEY
 
 # The calls that change something, per client: what a throttle is about.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cutover_steps.registry import STEPS
-from cutover_steps.service_roles import ALLOWED_VARIABLE
+from cutover_steps.config.service_roles import ALLOWED_VARIABLE
 
 from cutover import step_code
 from cutover.local import lambdas

@@ -24,7 +24,7 @@ from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cutover.local import iam
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.registry import BY_KEY, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
 FUNCTION_PREFIX = "cutover-"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from cutover_steps.plan import TAG_PREFIX
+from cutover_steps.plan.models import TAG_PREFIX
 
 Version = tuple[str, str, str]  # (env, service, version)
 KINDS = ("service", "target_group", "rule", "scalable_target", "task_definition")

@@ -1,5 +1,5 @@
 """Named domain errors: the one list. Their class names are what the state machine's Retry and Catch
-match; each says whether the state machine runs the step again (`cutover_steps.retries` derives every
+match; each says whether the state machine runs the step again (`cutover_steps.runtime.retries` derives every
 Lambda Task's Retry blocks from this file) and which exit code the command line gives it when it
 meets the error itself (a release that fails in its execution exits FAILED, whatever the error)."""
 
@@ -57,7 +57,7 @@ class NothingToRollBack(ReleaseError):
 
 class PermissionDenied(ReleaseError):
     """AWS refused a call to the step's role: the stack's settings do not cover what the release touches. The
-    message names the action, the resource and the setting that would allow it (cutover_steps.permission_settings)."""
+    message names the action, the resource and the setting that would allow it (cutover_steps.config.permission_settings)."""
 
     exit_code = AWS_ERROR
 

@@ -77,7 +77,7 @@ class StepResult:
 
 
 def describe_scorecard(scorecard: dict[str, Any]) -> str:
-    """The canary judge's scorecard in one line (cutover_steps.judge.describe, without importing the judge)."""
+    """The canary judge's scorecard in one line (cutover_steps.decisions.judge.describe, without importing the judge)."""
     lines = "; ".join(f"{c['name']} {c['verdict'].upper() if c['verdict'] == 'fail' else c['verdict']}: {c['why']}"
                       for c in scorecard.get("metrics") or [])
     at = f" at {scorecard['percent']}%" if scorecard.get("percent") is not None else ""

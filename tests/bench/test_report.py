@@ -27,15 +27,15 @@ COLD = {"asset": {"files": 3, "bytes": 1000, "zipped_bytes": 400, "bytecode": Tr
         "layer": {"files": 40, "bytes": 9000, "zipped_bytes": 3000, "bytecode": True}, "repeats": 3,
         "baseline": "boto3_only", "target_ratio": 1.5,
         "imports": {"boto3_only": {"cpu_median_ms": 300.0, "median_ms": 310.0, "min_ms": 290.0, "max_ms": 330.0},
-                    "cutover_steps.steps.load": {"cpu_median_ms": 480.0, "median_ms": 490.0, "min_ms": 470.0, "max_ms": 720.0},
-                    "cutover_steps.steps.lock": {"cpu_median_ms": 330.0, "median_ms": 340.0, "min_ms": 320.0, "max_ms": 350.0}},
-        "handlers": {"LoadRelease": "cutover_steps.steps.load", "LockService": "cutover_steps.steps.lock"},
+                    "cutover_steps.steps.load_release": {"cpu_median_ms": 480.0, "median_ms": 490.0, "min_ms": 470.0, "max_ms": 720.0},
+                    "cutover_steps.steps.lock_service": {"cpu_median_ms": 330.0, "median_ms": 340.0, "min_ms": 320.0, "max_ms": 350.0}},
+        "handlers": {"LoadRelease": "cutover_steps.steps.load_release", "LockService": "cutover_steps.steps.lock_service"},
         "ratios": {"LoadRelease": 1.6, "LockService": 1.1},
-        "traced": {"module": "cutover_steps.steps.load", "cpu_median_ms": 750.0, "median_ms": 760.0, "min_ms": 740.0,
+        "traced": {"module": "cutover_steps.steps.load_release", "cpu_median_ms": 750.0, "median_ms": 760.0, "min_ms": 740.0,
                    "max_ms": 790.0},
-        "layer_sources_only": {"module": "cutover_steps.steps.load", "cpu_median_ms": 540.0, "median_ms": 550.0,
+        "layer_sources_only": {"module": "cutover_steps.steps.load_release", "cpu_median_ms": 540.0, "median_ms": 550.0,
                                "min_ms": 530.0, "max_ms": 560.0},
-        "profile": {"module": "cutover_steps.steps.load", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
+        "profile": {"module": "cutover_steps.steps.load_release", "self_ms_by_package": {"pydantic": 80.0, "everything else": 20.0}}}
 
 
 def tables_of(markdown: str) -> list[list[str]]:

@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from cutover import operations
 from cutover.local import faults, lambdas
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from tests.e2e.safety_fixtures import config_with, failed_lambda_errors, finish, start
 
 CALLS = {

@@ -54,7 +54,7 @@ def test_diagram_as_json_carries_the_flowchart():
 def test_a_failed_steps_error_shows_its_message_not_the_lambda_report():
     # Given a step that failed in Lambda: its cause is Lambda's JSON report, stack trace included
     report = {"errorMessage": "target group demo-web-2 is in use", "errorType": "TargetGroupConflict",
-              "stackTrace": ['  File "/var/task/cutover_steps/steps/target_groups.py", line 40, in create\n']}
+              "stackTrace": ['  File "/var/task/cutover_steps/steps/create_target_groups.py", line 40, in create\n']}
     events = [
         {"type": "TaskStateEntered", "timestamp": 1, "stateEnteredEventDetails": {"name": "Create the target groups"}},
         {"type": "LambdaFunctionFailed", "timestamp": 2,

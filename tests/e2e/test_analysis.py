@@ -12,7 +12,7 @@ import time
 from cutover import operations, reports
 from cutover.cli import main as cutover_main
 from cutover.progress import Follower
-from cutover_steps import ledger
+from cutover_steps.decisions import ledger
 from cutover.local.traffic import Behaviour
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,

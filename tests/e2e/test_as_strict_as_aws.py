@@ -3,7 +3,7 @@ definition on the local engine that enforces AWS's rules (docs/fidelity.md)."""
 from __future__ import annotations
 
 from cutover.local import aws_rules
-from cutover_steps.steps import load
+from cutover_steps.steps import load_release as load
 from tests.e2e.safety_fixtures import config_with, entered, finish, lock_item, start
 
 

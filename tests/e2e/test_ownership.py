@@ -6,7 +6,7 @@ import time
 
 from cutover import operations
 from cutover.local import faults, snapshot
-from cutover_steps import naming
+from cutover_steps.plan import naming
 from cutover_steps.errors import ReleaseError
 from tests.e2e.safety_fixtures import config_with, entered, finish, lock_item, start, tags
 

@@ -5,7 +5,7 @@ import time
 
 from cutover import operations
 from cutover.local import lambdas
-from cutover_steps.steps import alarms
+from cutover_steps.steps import watch_alarms as alarms
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, start, tags,
 )

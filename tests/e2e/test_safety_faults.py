@@ -7,7 +7,7 @@ import pytest
 
 from cutover import operations
 from cutover.local import faults
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from tests.e2e.safety_fixtures import (
     config_with, failed_lambda_errors, finish, lock_item, start,
 )

@@ -62,7 +62,7 @@ def test_each_function_has_a_role_of_its_own(synthesized):
 def test_functions_get_the_environment_the_step_code_reads(synthesized):
     (table,) = synthesized.of_type("AWS::DynamoDB::Table")
     (topic,) = synthesized.of_type("AWS::SNS::Topic")
-    undo, _ = synthesized.function_with_handler("cutover_steps.steps.stopped.handler")
+    undo, _ = synthesized.function_with_handler("cutover_steps.steps.undo_stopped_release.handler")
     for name, function in synthesized.of_type("AWS::Lambda::Function").items():
         variables = dict(function["Properties"]["Environment"]["Variables"])
         if name == undo:
@@ -72,7 +72,7 @@ def test_functions_get_the_environment_the_step_code_reads(synthesized):
                 ":stateMachine:Cutover-Release-Undo"]]}
             assert "Fn::Join" in variables.pop("FUNCTION_TIMEOUTS")
         # LoadRelease also learns which roles CreateService may hand to ECS (none unless the settings list some)
-        if function["Properties"]["Handler"] == "cutover_steps.steps.load.handler":
+        if function["Properties"]["Handler"] == "cutover_steps.steps.load_release.handler":
             assert variables.pop("CUTOVER_INFRASTRUCTURE_ROLES") == ""
         if "RecordInLedger" in name:
             # The ledger's writer also reads how long entries are kept (the stack's ledger_retention_days).
@@ -120,7 +120,7 @@ def test_the_code_asset_is_the_cutover_steps_package_with_bytecode_the_runtime_u
 
     # And a handler imported from the read-only asset by the runtime's Python, as on Lambda, compiles none
     # of the step code
-    assert compiled_on_import("cutover_steps.steps.service", path=asset, under=asset) == []
+    assert compiled_on_import("cutover_steps.steps.create_service", path=asset, under=asset) == []
 
 
 def runtime_python() -> str:

@@ -46,7 +46,7 @@ def test_a_release_stopped_by_hand_timed_out_or_failed_outside_its_flow_is_undon
     assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_name}]
     (target,) = rule["Properties"]["Targets"]
     undo = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
-            if fn["Properties"]["Handler"] == "cutover_steps.steps.stopped.handler"]
+            if fn["Properties"]["Handler"] == "cutover_steps.steps.undo_stopped_release.handler"]
     assert target["Arn"] == {"Fn::GetAtt": [undo[0], "Arn"]}
 
 
@@ -57,7 +57,7 @@ def test_every_ended_execution_goes_to_the_ledger_which_the_table_expires_after_
     assert sorted(rule["Properties"]["EventPattern"]["detail"]["status"]) == ["ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"]
     (target,) = rule["Properties"]["Targets"]
     (writer,) = [name for name, fn in synthesized.of_type("AWS::Lambda::Function").items()
-                 if fn["Properties"]["Handler"] == "cutover_steps.steps.ledger.handler"]
+                 if fn["Properties"]["Handler"] == "cutover_steps.steps.record_in_ledger.handler"]
     assert target["Arn"] == {"Fn::GetAtt": [writer, "Arn"]}
     # And its entries expire by the table's TTL attribute, after the stack's retention (730 days by default)
     (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()

@@ -11,7 +11,7 @@ import pytest
 from cutover.cdk.settings import ReleaseOrchestratorProps
 from tests.infrastructure.conftest import REPO_ROOT
 
-UNDO_HANDLER = "cutover_steps.steps.stopped.handler"
+UNDO_HANDLER = "cutover_steps.steps.undo_stopped_release.handler"
 
 
 def _undo_machine(synthesized):

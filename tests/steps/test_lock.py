@@ -9,9 +9,9 @@ from moto import mock_aws
 
 from cutover.local import engine, iam, lambdas
 from cutover.local.lambdas import LocalContext
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.errors import ReleaseInProgress
-from cutover_steps.steps import lock, stopped, unlock
+from cutover_steps.steps import lock_service as lock, undo_stopped_release as stopped, unlock_service as unlock
 
 TABLE = engine.TABLE_NAME
 KEY = "lock#demo#web"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cutover.local.lambdas import run_step
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.errors import InvalidReleaseInput
 from tests.steps.test_steps_twice import EXECUTION, SWITCH, Stepper, prepared, record_item
 

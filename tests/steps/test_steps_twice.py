@@ -9,9 +9,9 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from cutover.local import lambdas
 from cutover.local.lambdas import run_step
-from cutover_steps import aws
+from cutover_steps.adapters import clients as aws
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps.steps import health
+from cutover_steps.steps import check_health as health
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
 

@@ -6,7 +6,7 @@ import yaml
 from pydantic import ValidationError
 
 from cutover.local.environment import config_text
-from cutover_steps.config import DeployConfig, format_validation_error
+from cutover_steps.config.models import DeployConfig, format_validation_error
 
 RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123abcd/4567ef01/{}"
 VALUES = {

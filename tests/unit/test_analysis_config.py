@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps.steps.load import parse_start_input
+from cutover_steps.steps.load_release import parse_start_input
 from tests.unit.configs import errors, raw_config
 
 ANALYSIS = {

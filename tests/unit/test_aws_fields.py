@@ -5,9 +5,9 @@ import copy
 
 import pytest
 
-from cutover_steps.config import DeployConfig
-from cutover_steps.plan import build_plan, task_definition_request
-from cutover_steps.service_spec import create_request
+from cutover_steps.config.models import DeployConfig
+from cutover_steps.plan.models import build_plan, task_definition_request
+from cutover_steps.plan.service_spec import create_request
 from tests.unit.configs import errors
 
 

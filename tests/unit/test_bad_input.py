@@ -9,7 +9,7 @@ import yaml
 
 from cutover.local import environment
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps.steps.load import parse_start_input
+from cutover_steps.steps.load_release import parse_start_input
 
 RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo/0123456789abcdef/89abcdef01234567/{}"
 VALUES = {

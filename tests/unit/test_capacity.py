@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cutover_steps.capacity import bounds_for, size_for, starting_count
-from cutover_steps.config import DeployConfig
+from cutover_steps.decisions.capacity import bounds_for, size_for, starting_count
+from cutover_steps.config.models import DeployConfig
 from tests.unit.configs import raw_config
 
 

@@ -2,11 +2,11 @@
 or deleted, and what is kept because it is not the release's or is already undone."""
 from __future__ import annotations
 
-from cutover_steps import compensation_decisions as compensation
+from cutover_steps.decisions import compensation
 from cutover_steps.adapters import autoscaling
-from cutover_steps.compensation_decisions import PreparedFound
-from cutover_steps.config import DeployConfig
-from cutover_steps.plan import build_plan
+from cutover_steps.decisions.compensation import PreparedFound
+from cutover_steps.config.models import DeployConfig
+from cutover_steps.plan.models import build_plan
 from tests.unit.configs import raw_config
 
 NEW, OLD, PERSON = "arn:tg/demo-web-3", "arn:tg/demo-web-2", "arn:tg/someone-elses"

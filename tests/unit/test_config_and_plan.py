@@ -6,9 +6,9 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from cutover_steps import naming
-from cutover_steps.config import DeployConfig, StartInput, format_validation_error
-from cutover_steps.plan import build_plan, release_id_of, summary, task_definition_request
+from cutover_steps.plan import naming
+from cutover_steps.config.models import DeployConfig, StartInput, format_validation_error
+from cutover_steps.plan.models import build_plan, release_id_of, summary, task_definition_request
 from tests.unit.configs import RULE, errors
 
 

@@ -1,4 +1,4 @@
-"""LoadRelease's pydantic-free check (cutover_steps.config_check) and the models (cutover_steps.config) never disagree:
+"""LoadRelease's pydantic-free check (cutover_steps.config.check) and the models (cutover_steps.config.models) never disagree:
 what the check accepts the models accept with the same data, every bad input gets the models' own words,
 and valid configs are proven without pydantic."""
 from __future__ import annotations
@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from cutover import ROOT, checker_schema
-from cutover_steps import config_check
-from cutover_steps.config import DeployConfig, StartInput
-from cutover_steps.plan import build_plan
-from cutover_steps.plan_view import DeployConfigView, plan_data, read_plan, summary
+from cutover_steps.config import check as config_check
+from cutover_steps.config.models import DeployConfig, StartInput
+from cutover_steps.plan.models import build_plan
+from cutover_steps.plan.view import DeployConfigView, plan_data, read_plan, summary
 from tests.unit import test_bad_input as bad
 
 EXAMPLES = Path(ROOT, "examples")
@@ -73,7 +73,7 @@ def proven(name: str, data: Any) -> dict[str, Any] | None:
 
 def test_the_checker_schema_is_generated_from_the_models_as_they_are():
     # A model changed without `make checker` would let LoadRelease check a config the old way
-    assert not checker_schema.stale(), "cutover_steps/config_schema.py is stale: run make checker"
+    assert not checker_schema.stale(), "cutover_steps/config/schema.py is stale: run make checker"
 
 
 @pytest.mark.parametrize("name", VALID)
@@ -203,7 +203,7 @@ def test_whatever_the_check_accepts_the_models_accept_with_the_same_data():
 def test_loadrelease_checks_a_valid_config_without_importing_pydantic():
     # Given a fresh interpreter with the step code, as a function's cold start has
     probe = ("import json, sys\n"
-             "from cutover_steps.steps import load\n"
+             "from cutover_steps.steps import load_release as load\n"
              "start = load.parse_start_input(json.loads(sys.argv[1]))\n"
              "print(json.dumps([start.config.service, 'pydantic' in sys.modules]))\n")
     start = {"env": "demo", "version": "2", "image": "web:2", "config": VALID["every-field"]}

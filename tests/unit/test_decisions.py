@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cutover_steps.config import DeployConfig
+from cutover_steps.config.models import DeployConfig
 from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
-from cutover_steps.plan import build_plan
-from cutover_steps import decisions
-from cutover_steps.task_definition_request import task_definition_request
+from cutover_steps.plan.models import build_plan
+from cutover_steps.decisions import forward as decisions
+from cutover_steps.plan.task_definition_request import task_definition_request
 from tests.unit.configs import raw_config
 
 

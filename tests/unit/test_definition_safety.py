@@ -7,8 +7,8 @@ import re
 import pytest
 
 from cutover import DEFINITION
-from cutover_steps import retries
-from cutover_steps import stopping
+from cutover_steps.runtime import retries
+from cutover_steps.decisions import stopping
 from cutover_steps.errors import ReleaseError, domain_errors
 from cutover_steps.registry import BY_KEY, INTEGRATIONS
 
@@ -69,7 +69,7 @@ def test_every_lambda_task_retries_lambda_service_errors_and_throttling(name):
 
 @pytest.mark.parametrize("name", sorted(n for n, s in TASKS.items() if is_lambda(s)))
 def test_every_lambda_task_retries_as_the_one_policy_says(name):
-    # The policy is stated once (cutover_steps.retries, from cutover_steps.errors); `make retries` writes it here
+    # The policy is stated once (cutover_steps.runtime.retries, from cutover_steps.errors); `make retries` writes it here
     assert TASKS[name]["Retry"] == retries.expected(TASKS[name]), "the definition is stale: run `make retries`"
 
 
@@ -200,8 +200,8 @@ def test_every_end_after_the_lock_goes_through_an_unlock():
 
 
 def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_before_their_time_limit():
-    from cutover_steps.config_rules import HTTP_CHECKS_BUDGET_SECONDS
-    from cutover_steps.steps import alarms, health
+    from cutover_steps.config.rules import HTTP_CHECKS_BUDGET_SECONDS
+    from cutover_steps.steps import watch_alarms as alarms, check_health as health
 
     # A watch stops sleeping while the hold checks' worst case (and the alarm call) still fits in its time
     assert HTTP_CHECKS_BUDGET_SECONDS < alarms.LOOK_MARGIN_SECONDS < BY_KEY["WatchAlarms"].timeout_seconds
@@ -209,6 +209,6 @@ def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_befor
 
 
 def test_the_config_rules_know_how_long_an_execution_may_run():
-    from cutover_steps.config_rules import EXECUTION_TIMEOUT_SECONDS
+    from cutover_steps.config.rules import EXECUTION_TIMEOUT_SECONDS
 
     assert load()["TimeoutSeconds"] == EXECUTION_TIMEOUT_SECONDS

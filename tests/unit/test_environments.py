@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cutover_steps import environments
+from cutover_steps.config import environments
 from cutover_steps.errors import InvalidReleaseInput
 
 BASE = {

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from cutover_steps.config import DeployConfig
-from cutover_steps.plan import build_plan
-from cutover_steps.steps.teardown import what_happened
+from cutover_steps.config.models import DeployConfig
+from cutover_steps.plan.models import build_plan
+from cutover_steps.steps.tear_down_prepared import what_happened
 from tests.unit.test_bad_input import config
 
 

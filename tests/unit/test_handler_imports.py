@@ -52,8 +52,8 @@ def test_tracing_on_in_lambda_wraps_handlers_with_the_tracer():
     assert import_handlers(LAMBDA_TASK_ROOT="/var/task") == {"xray_loaded": True}
 
 
-# No step needs pydantic: LoadRelease checks configs with cutover_steps.config_check and the others read the
-# plan it validated (cutover_steps.plan_view). Only LoadRelease reads YAML. Each handler is imported alone,
+# No step needs pydantic: LoadRelease checks configs with cutover_steps.config.check and the others read the
+# plan it validated (cutover_steps.plan.view). Only LoadRelease reads YAML. Each handler is imported alone,
 # as its function does on a cold start.
 READS_CONFIGS = {"LoadRelease"}
 HEAVY = ("pydantic", "aws_xray_sdk", "yaml")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from cutover_steps.config import Analysis
-from cutover_steps.judge import FAIL, INCONCLUSIVE, PASS, SKIPPED, Side, at_hold_end, describe, error_rate_interval, judge
-from cutover_steps.plan_view import AnalysisView
+from cutover_steps.config.models import Analysis
+from cutover_steps.decisions.judge import FAIL, INCONCLUSIVE, PASS, SKIPPED, Side, at_hold_end, describe, error_rate_interval, judge
+from cutover_steps.plan.view import AnalysisView
 
 
 def settings(*metrics: dict, **fields) -> AnalysisView:

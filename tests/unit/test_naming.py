@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from cutover_steps import naming
+from cutover_steps.plan import naming
 
 # botocore's own pattern for CreateTargetGroup's Name, plus the 32 characters
 VALID_TG = re.compile(r"(?!.*--)(?!^-)(?!.*-$)^[A-Za-z0-9-]{1,32}$")

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from cutover import exits
-from cutover_steps import config_check
+from cutover_steps.config import check as config_check
 from tests.cli.helpers import cutover
 
 

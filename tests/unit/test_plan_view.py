@@ -8,11 +8,11 @@ import typing
 import pytest
 from pydantic import BaseModel
 
-from cutover_steps import config as models
-from cutover_steps.config import DeployConfig
-from cutover_steps.plan import Plan, build_plan, task_definition_request
-from cutover_steps.plan_view import PassesThroughView, PlanView, View, read_plan
-from cutover_steps.service_spec import configured_autoscaling, create_request
+from cutover_steps.config import models
+from cutover_steps.config.models import DeployConfig
+from cutover_steps.plan.models import Plan, build_plan, task_definition_request
+from cutover_steps.plan.view import PassesThroughView, PlanView, View, read_plan
+from cutover_steps.plan.service_spec import configured_autoscaling, create_request
 
 
 def planned(raw: dict) -> tuple[Plan, PlanView]:

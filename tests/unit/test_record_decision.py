@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from cutover_steps.record_decision import record_update
+from cutover_steps.decisions.record import record_update
 from tests.unit.test_decisions import plan_of
 
 NOW = "2026-11-27T12:00:00+00:00"

@@ -7,7 +7,8 @@ import pathlib
 import pytest
 
 from cutover import ROOT, states
-from cutover_steps import registry, results, unfinished
+from cutover_steps import registry, results
+from cutover_steps.decisions import unfinished
 from cutover_steps.results import StepResult
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cutover_steps.stop_record import CAUSE_MAX, REASON_MAX, STOPPED_BY_OPERATOR, StopRecord, cause_problem, reason_problem, stop_of
+from cutover_steps.decisions.stop_record import CAUSE_MAX, REASON_MAX, STOPPED_BY_OPERATOR, StopRecord, cause_problem, reason_problem, stop_of
 from tests.cli.helpers import cutover
 
 IDENTITY = "arn:aws:sts::111122223333:assumed-role/operator/alice"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from cutover_steps import stopping
+from cutover_steps.decisions import stopping
 
 T0 = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
 SHIFT = "arn:aws:lambda:us-east-1:123456789012:function:cutover-ShiftTraffic"

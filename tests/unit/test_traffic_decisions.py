@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cutover_steps.errors import RuleDrifted
-from cutover_steps.traffic_decisions import weight_change
+from cutover_steps.decisions.traffic import weight_change
 
 ROUTE = {"route": "www", "rule": "rule-arn", "new": "new", "old": ["old"], "forward": {"old": 1}}
 

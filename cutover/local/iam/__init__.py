@@ -2,7 +2,7 @@
 function's role in the synthesized stack, and refused the way AWS refuses it.
 
 The step that runs is known through a context variable (steps run on several interpreter threads
-at once); a botocore hook on the steps' clients (cutover_steps.aws) derives what AWS would authorize for
+at once); a botocore hook on the steps' clients (cutover_steps.adapters.clients) derives what AWS would authorize for
 each call (requests.py), evaluates it (evaluation.py) against the role's statements
 (policies.json) and raises AWS's access-denied error before the call is sent. Every permission
 that was used is remembered, and written to $CUTOVER_IAM_USAGE_DIR when set, so the test suite
@@ -144,7 +144,7 @@ def _before_call(params: dict[str, Any], model: Any, **_: Any) -> None:
 
 
 def enforce_on(client: Any) -> None:
-    """Check every call of `client` made while a step runs (cutover_steps.aws calls this on each new client)."""
+    """Check every call of `client` made while a step runs (cutover_steps.adapters.clients calls this on each new client)."""
     client.meta.events.register("before-parameter-build", _before_call, unique_id="cutover-local-iam")
 
 

@@ -141,7 +141,7 @@ def main() -> int:
 
 
 def infrastructure_roles() -> str:
-    """What the stack tells LoadRelease (cutover_steps.service_roles): the roles CreateService may pass to ECS under
+    """What the stack tells LoadRelease (cutover_steps.config.service_roles): the roles CreateService may pass to ECS under
     the statements enforced now, comma-separated."""
     found = []
     for statement in load()["functions"]["CreateService"]["statements"]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from policy_sentry.querying.actions import get_action_data
 
-from cutover_steps import service_roles
+from cutover_steps.config import service_roles
 
 from cutover.local.iam.evaluation import Request
 

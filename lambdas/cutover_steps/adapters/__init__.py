@@ -1,1 +1,2 @@
-"""Thin wrappers over AWS APIs that turn AWS error codes and shapes into the release's terms."""
+"""Every AWS call the steps make, the boto3 client factory (clients.py) included, with AWS error codes
+and shapes turned into the release's terms."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"

@@ -1,13 +1,18 @@
 """AWS error codes that mean the same thing whichever call gets them, turned into domain errors.
 
-Installed on every client the steps use (`cutover_steps.aws.client`), after the SDK's own retries: what
+Installed on every client the steps use (`cutover_steps.adapters.clients.client`), after the SDK's own retries: what
 reaches a step is already the domain error the state machine's Retry and Catch match.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from cutover_steps.errors import AwsThrottled
+
+# An AWS answer refusing a call, as the steps catch it: only the adapters know it is botocore's ClientError.
+AwsRefusal = ClientError
 
 THROTTLING_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
@@ -18,6 +23,11 @@ THROTTLING_CODES = {
 def code_of(parsed: dict[str, Any]) -> str | None:
     error = parsed.get("Error") or {}
     return error.get("QueryErrorCode") or error.get("Code")
+
+
+def refusal_text(error: ClientError) -> str:
+    """`Code: Message` of a refused call, as a step reports what it skipped."""
+    return f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
 
 
 def translate(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:

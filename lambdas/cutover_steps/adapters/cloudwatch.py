@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 NAMES_PER_CALL = 100
 

@@ -7,8 +7,8 @@ from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
 
-from cutover_steps import naming
-from cutover_steps.aws import client
+from cutover_steps.plan import naming
+from cutover_steps.adapters.clients import client
 from cutover_steps.errors import PermissionDenied
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services

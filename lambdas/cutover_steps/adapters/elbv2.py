@@ -5,15 +5,12 @@ from typing import Any, Iterable
 
 from botocore.exceptions import ClientError
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
+from cutover_steps.decisions.traffic import normalized  # noqa: F401 (callers' name)
+from cutover_steps.plan.naming import target_group_name_of as name_of  # noqa: F401 (callers' name)
 from cutover_steps.errors import InvalidReleaseInput
 
 TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs
-
-
-def name_of(target_group_arn: str) -> str:
-    """A target group's name, from its ARN (…:targetgroup/NAME/ID)."""
-    return target_group_arn.split(":targetgroup/", 1)[-1].split("/")[0]
 
 
 def target_group_by_name(name: str) -> dict[str, Any] | None:
@@ -125,11 +122,3 @@ def healthy_count(target_group_arn: str) -> tuple[int, int]:
         for d in client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
     ]
     return sum(1 for s in states if s == "healthy"), len(states)
-
-
-def normalized(weights: dict[str, int]) -> dict[str, int]:
-    """A single-group forward is weight-agnostic; compare forwards by their shares."""
-    total = sum(weights.values())
-    if not total:
-        return {arn: 0 for arn in weights}
-    return {arn: round(100 * w / total) for arn, w in weights.items()}

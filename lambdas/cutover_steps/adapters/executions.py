@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 # GetExecutionHistory's default page; the undo usually finds what it needs in the first one.
 NEWEST_PAGE = 100

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 # Invoke's synchronous request payload limit (Lambda quotas): the release context is far below it.
 MAX_REQUEST_BYTES = 6 * 1024 * 1024

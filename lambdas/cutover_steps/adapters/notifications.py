@@ -1,7 +1,7 @@
 """Amazon SNS: the release's notifications, each with an `event` attribute subscribers filter on."""
 from __future__ import annotations
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 SUBJECT_LIMIT = 100  # SNS refuses a longer Subject
 

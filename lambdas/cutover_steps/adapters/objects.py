@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from cutover_steps import permission_settings
-from cutover_steps.aws import client
+from cutover_steps.config import permission_settings
+from cutover_steps.adapters.clients import client
 from cutover_steps.errors import InvalidReleaseInput
 
 

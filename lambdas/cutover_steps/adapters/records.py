@@ -7,7 +7,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from cutover_steps.aws import client, release_table
+from cutover_steps.adapters.clients import client, release_table
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from cutover_steps.aws import client
+from cutover_steps.adapters.clients import client
 
 PAGE = 100  # GetResources' ResourcesPerPage is 1..100
 

@@ -1,1 +1,2 @@
-"""The release steps. Each module holds one step's domain logic and its Lambda `handler`."""
+"""The steps' Lambda handlers: one module per step, named after its registry key (LoadRelease: load_release);
+obsolete.py is the marking that CleanUp and TearDownPrepared share."""

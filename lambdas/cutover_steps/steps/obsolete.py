@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps import decisions, ownership
+from cutover_steps.decisions import forward as decisions, ownership
 from cutover_steps.adapters import ecs, elbv2
-from cutover_steps.intent import Intent
-from cutover_steps.obsolete_mark import Versions, left_unmarked, retired_service, service_of
-from cutover_steps.plan_view import PlanView as Plan
+from cutover_steps.decisions.intent import Intent
+from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, retired_service, service_of
+from cutover_steps.plan.view import PlanView as Plan
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str], found: Versions) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The checks a step runs on a version: verification checks and the canary judge's reads."""

@@ -1,0 +1,1 @@
+"""What every step runs in: the Lambda wrapper, polling, observability and the retry policy."""

@@ -1,0 +1,70 @@
+"""Before a traffic step, when the new version follows its traffic (`release.capacity: proportional`):
+scale it to its share of that step (`release.capacity`) and wait, inside the invocation, until each of
+its target groups has that many healthy targets; only then does the shift change the weights.
+
+Scaling only adds tasks: autoscaling may have added more, and those stay. The scalable target's minimum
+follows the size, so that autoscaling never takes the version below it; at 100 % the configured bounds
+come back. The old version is not touched. Shortly before the function's time limit it returns not
+ready, and the state machine runs it again; past the health timeout it raises HealthTimeout and
+traffic, never moved for this step, is rolled back.
+"""
+from __future__ import annotations
+
+import time
+
+from cutover_steps.decisions import capacity
+from cutover_steps.runtime import polling
+from cutover_steps.adapters import autoscaling, ecs, elbv2
+from cutover_steps.errors import HealthTimeout
+from cutover_steps.results import Sized
+from cutover_steps.runtime.step import StepEvent, lambda_step
+
+LOOK_MARGIN_SECONDS = 30
+
+
+def scale(event: StepEvent, size: int, percent: int) -> tuple[int, str | None, dict[str, int] | None]:
+    """(the count before, what changed, the scalable target's bounds now), acting only on the difference."""
+    plan = event.plan
+    service = ecs.service(plan.cluster, plan.ecs_service)
+    before = service["desiredCount"] if service else 0
+    changes = []
+    bounds = capacity.bounds_for(plan.config, size, percent)
+    previous = event.result("sizing")
+    if bounds is not None and previous.get("autoscaling") != bounds:
+        # Registered first: the bounds must allow the new count, or autoscaling would put it back.
+        autoscaling.set_bounds(plan.cluster, plan.ecs_service, bounds["min"], bounds["max"])
+        changes.append(f"autoscaling {bounds['min']}-{bounds['max']}")
+    if before < size:
+        ecs.set_desired(plan.cluster, plan.ecs_service, size)
+        changes.append(f"desired count {before} -> {size}")
+    return before, "; ".join(changes) or None, bounds
+
+
+@lambda_step
+def handler(event: StepEvent) -> Sized:
+    plan = event.plan
+    traffic = event.result("traffic")
+    index = traffic["index"] + 1 if "index" in traffic else 0
+    percent = plan.config.release.traffic_steps[index].percent
+    size = capacity.size_for(plan.config, percent)
+    previous = event.result("sizing")
+    same_step = previous.get("index") == index
+    started = previous.get("started_at") if same_step else time.time()
+    before, changed, bounds = scale(event, size, percent)
+    groups = event.result("target_groups")["target_groups"]
+    timeout = plan.config.release.health_timeout_seconds
+    while True:
+        counts = []
+        for group in groups:
+            healthy, registered = elbv2.healthy_count(group["arn"])
+            counts.append({"target_group": group["name"], "healthy": healthy, "registered": registered, "required": size})
+        ready = all(c["healthy"] >= size for c in counts)
+        elapsed = time.time() - started
+        if not ready and elapsed >= timeout:
+            detail = ", ".join(f"{c['target_group']} {c['healthy']}/{size} healthy" for c in counts)
+            raise HealthTimeout(f"the new version was not healthy at {size} task(s) for {percent}% after {int(elapsed)} s "
+                                f"(timeout {timeout} s): {detail}")
+        if ready or not polling.pause(plan.config.release.poll_interval_seconds, event.context, LOOK_MARGIN_SECONDS):
+            break
+    return Sized(index=index, percent=percent, tasks=size, desired_before=before, changed=changed,
+                 autoscaling=bounds, counts=counts, ready=ready, started_at=started)

@@ -1,0 +1,182 @@
+"""Undo a release that failed before public traffic moved: the public rules are never touched.
+
+The preparing rules go back to what they forwarded to before, the new version's service is
+scaled to zero (its scalable target removed first) and marked obsolete, or deleted when the
+config says so. A version that a public rule still forwards to is never scaled down. What to do
+is decided in `cutover_steps.decisions.compensation` from what was read; this module applies it.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cutover_steps.decisions import compensation
+from cutover_steps.adapters import autoscaling, ecs, elbv2
+from cutover_steps.decisions.intent import Intent
+from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
+from cutover_steps.results import Undone, split_message
+from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
+from cutover_steps.steps import obsolete
+
+
+def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    found = compensation.prepared_found(plan)
+    before = {r["route"]: r.get("before") or {} for r in (results.get("preparing") or {}).get("rules", [])}
+    rules = compensation.preparing_rules_back(plan, found, before) if found.groups else []
+    return {"preparing_rules": [put_back(route, found, intent) for route, intent in zip(plan.routes, rules)],
+            **apply(plan, found, compensation.prepared_version(plan, found, obsolete.now()))}
+
+
+def put_back(route: RoutePlan, found: compensation.PreparedFound, intent: Intent) -> dict[str, Any]:
+    if not intent.acts:
+        return {"route": route.route.name, "changed": None, "found": intent.why}
+    elbv2.set_forward(intent.name, found.preparing[route.route.name], intent.after)
+    return {"route": route.route.name, "changed": intent.why, "after": intent.after}
+
+
+def apply(plan: Plan, found: compensation.PreparedFound, intents: list[Intent]) -> dict[str, Any]:
+    """Make the calls the teardown decided, in its order, and report them."""
+    report: dict[str, Any] = {}
+    doomed_groups = {}
+    for intent in intents:
+        if compensation.left_alone(intent):
+            kind = "target_group" if intent.resource == compensation.TARGET_GROUP else "ecs_service"
+            report.setdefault("left_alone", []).append({kind: intent.name, "changed": None, "found": intent.why})
+        elif intent.resource == compensation.TARGET_GROUP:
+            doomed_groups[intent.name] = found.groups[intent.name]
+        elif intent.resource == compensation.OBSOLETE_MARK:
+            report["obsolete"] = obsolete.apply_mark(plan, found.service, intent, sorted(found.arns))
+        elif "service" in report:
+            # The service's second decision, once at zero: delete it, or it is being deleted already.
+            if intent.acts:
+                ecs.delete_service(plan.cluster, plan.ecs_service)
+                report["service"]["changed"] = "deleted"
+            else:
+                report["service"]["found"] = intent.why
+        elif found.publicly_live:
+            report["service"] = {"changed": None, "found": intent.why}
+        else:
+            report["service"] = scale_down(plan, found, intent)
+    if doomed_groups:
+        report["target_groups"] = delete_unused_groups(doomed_groups)
+    return report
+
+
+def scale_down(plan: Plan, found: compensation.PreparedFound, intent: Intent) -> dict[str, Any]:
+    if not intent.acts:
+        return {"ecs_service": plan.ecs_service, "changed": None, "found": intent.why}
+    changes = []
+    if found.snapshot is not None and not autoscaling.parked(found.snapshot):
+        autoscaling.park(plan.cluster, plan.ecs_service)
+        changes.append("scalable target parked at 0..0, scaling suspended")
+    if found.service["desiredCount"] > 0:
+        ecs.set_desired(plan.cluster, plan.ecs_service, 0)
+        changes.append(f"desired count {found.service['desiredCount']} -> 0")
+    return {"ecs_service": plan.ecs_service, "changed": "; ".join(changes)}
+
+
+def delete_unused_groups(found_groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    deleted, kept = [], []
+    for name in sorted(found_groups):
+        # Read again: the preparing rules were just put back, which frees the group.
+        group = elbv2.target_group_by_name(name)
+        if group and group.get("LoadBalancerArns"):
+            kept.append(name)
+        elif group:
+            elbv2.delete_target_group(group["TargetGroupArn"])
+            deleted.append(name)
+    return {"changed": "deleted" if deleted else None, "names": deleted,
+            "found": f"still used by a load balancer, kept: {kept}" if kept else None}
+
+
+TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
+
+
+def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) -> tuple[str, str]:
+    """(error name, the failure in words) for the execution's end.
+
+    A Lambda error's cause is its JSON report: only the message is kept, not the stack. Error
+    names starting with "States." are reserved, and a Fail state may not end with them, so
+    timeouts and the like get a name of their own.
+    """
+    error, cause = failure.get("Error") or "ReleaseFailed", failure.get("Cause") or ""
+    try:
+        reported = json.loads(cause)
+    except ValueError:
+        reported = None
+    if isinstance(reported, dict) and reported.get("errorMessage"):
+        cause = split_message(str(reported["errorMessage"]))[0]
+    if error == "ApprovalRejected":
+        return error, rejection(results.get("approval"))
+    if error == "AnalysisRejected":
+        return error, f"an operator decided that {plan.version} does not go on ({rejection(results.get('analysis_answer'))}); {asked(results)}"
+    approval = plan.config.release.approval
+    watch = results.get("watch") or {}
+    # The watch asked and nothing after it answered: the wait that timed out was the operator's answer.
+    if error in TIMEOUTS and watch.get("analysis_ask") and not watch.get("answered"):
+        return "AnalysisNotAnswered", (
+            f"nobody answered in time whether {plan.version} goes on (heartbeat {plan.approval_heartbeat_seconds} s, "
+            f"timeout {approval.timeout_seconds} s, approval.timeout_seconds); {asked(results)}"
+        )
+    # Healthy, no decision recorded and no re-check yet: the wait that timed out was the approval.
+    waited_for_approval = (
+        plan.action == "release" and approval.mode == "manual" and (results.get("health") or {}).get("healthy")
+        and "approval" not in results and "recheck" not in results
+    )
+    if error in TIMEOUTS and waited_for_approval:
+        return "ApprovalTimedOut", (
+            f"nobody approved or rejected {plan.version} in time (heartbeat {plan.approval_heartbeat_seconds} s, "
+            f"timeout {approval.timeout_seconds} s)"
+        )
+    if error in TIMEOUTS:
+        return "StepTimedOut", f"a step did not finish in time ({error}){': ' + cause if cause else ''}"
+    if error.startswith("States."):
+        return "ReleaseFailed", f"{error}{': ' + cause if cause else ''}"
+    return error, cause or error
+
+
+def asked(results: dict[str, Any]) -> str:
+    """What the operator was asked about: the inconclusive analysis and its scorecard, as the watch said it."""
+    return (results.get("watch") or {}).get("analysis_ask") or "the canary analysis was inconclusive"
+
+
+def rejection(answer: Any) -> str:
+    """Who rejected and why, from the answer as sent: the console may send one without either."""
+    if not isinstance(answer, dict) or answer.get("decision") not in ("approve", "reject"):
+        return f"the approval answer {json.dumps(answer)[:200]} is neither an approval nor a rejection; it counts as a rejection"
+    by = answer.get("by") or "someone who did not give a name"
+    reason = answer.get("reason") or answer.get("comment") or "no reason given"
+    return f"Rejected by {by}: {reason}"
+
+
+def describe(report: dict[str, Any]) -> str:
+    parts = []
+    for rule in report.get("preparing_rules", []):
+        if rule.get("changed"):
+            parts.append(f"route {rule['route']}: {rule['changed']}")
+        elif (rule.get("found") or "").startswith("preparing rule does not forward"):
+            parts.append(f"route {rule['route']}: preparing rule already off the new version")
+    service = report.get("service") or {}
+    if service.get("changed") or service.get("found"):
+        parts.append(f"service: {service.get('changed') or service.get('found')}")
+    obsolete = report.get("obsolete") or {}
+    if obsolete.get("changed"):
+        parts.append("new version marked obsolete")
+    elif (obsolete.get("found") or "").startswith("already obsolete"):
+        parts.append("new version already marked obsolete")
+    for alone in report.get("left_alone", []):
+        parts.append(f"{alone.get('target_group') or alone.get('ecs_service')} {alone['found']}")
+    target_groups = report.get("target_groups") or {}
+    if target_groups.get("changed"):
+        parts.append(f"target groups deleted: {', '.join(target_groups['names'])}")
+    if target_groups.get("found"):
+        parts.append(f"target groups {target_groups['found']}")
+    return "; ".join(parts) or "nothing had been created"
+
+
+@lambda_step
+def handler(event: StepEvent) -> Undone:
+    error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
+    record_count("Rollbacks")
+    report = tear_down(event.plan, event.results)
+    return Undone(Error=error, Cause=f"{cause} | Undone: {describe(report)}. Public traffic was not moved.", undone=report)

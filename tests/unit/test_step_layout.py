@@ -1,0 +1,103 @@
+"""The step code's layout holds: a step's handler is found from its registry key, only the adapters talk to
+AWS, the decisions call no adapter, and no module of the step code imports itself back through another."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from cutover_steps import registry
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "lambdas" / "cutover_steps"
+# botocore's service models (the config's AWS fields are checked against them) are data, not calls.
+SERVICE_MODELS = {"botocore", "botocore.session"}
+# Decision modules that still make their own reads through the adapters: to be split into a read and a
+# pure decision. The list is exact (a module that stops importing adapters must leave it), so it only shrinks.
+STILL_READING = {"decisions.forward", "decisions.compensation", "decisions.ownership", "decisions.obsolete_mark"}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _imports(path: Path, *, on_import: bool = False) -> set[str]:
+    """Every module an import statement of the file names, wherever the statement is (`on_import`: only
+    those that run when the module is imported, not those inside its functions)."""
+    names = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if on_import else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _internal(path: Path, modules: dict[str, Path], *, on_import: bool = False) -> set[str]:
+    return {name.removeprefix("cutover_steps.") for name in _imports(path, on_import=on_import)
+            if name.startswith("cutover_steps.") and name.removeprefix("cutover_steps.") in modules}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def test_every_step_s_handler_is_the_module_named_after_its_key():
+    # Given the registry, when each step's module is looked up from its key
+    misplaced = {step.key: step.module for step in registry.STEPS
+                 if step.module != f"cutover_steps.steps.{_snake(step.key)}"}
+    # Then it is steps/<key in snake_case>.py
+    assert not misplaced, f"steps named other than their key: {misplaced}"
+
+
+def test_only_the_adapters_import_the_aws_sdk():
+    # Given every module of the step code outside adapters/
+    outside = {name: path for name, path in _modules().items() if not name.startswith("adapters")}
+    # When its imports are read, then none is boto3's or botocore's (its service models aside)
+    offenders = {name: sorted(i for i in _imports(path) if i.split(".")[0] in {"boto3", "botocore"}
+                              and i not in SERVICE_MODELS and not i.startswith("botocore.xform_name"))
+                 for name, path in outside.items()}
+    offenders = {name: found for name, found in offenders.items() if found}
+    assert not offenders, f"AWS SDK imported outside cutover_steps/adapters/: {offenders}"
+
+
+def test_decisions_import_no_adapter():
+    modules = _modules()
+    # Given the decision modules, when their imports are read
+    reading = {name for name, path in modules.items() if name.startswith("decisions.")
+               and any(i == "adapters" or i.startswith("adapters.") for i in _internal(path, modules))}
+    # Then none imports an adapter, but for those still listed to be split (and all of those still do)
+    assert reading == STILL_READING, (f"decisions importing adapters: {sorted(reading - STILL_READING)}; "
+                                      f"listed but no longer reading (remove them): {sorted(STILL_READING - reading)}")
+
+
+def test_no_module_of_the_step_code_imports_itself_back():
+    modules = _modules()
+    # Imports made when a module is imported (config.rules imports the pydantic models inside the two
+    # functions that describe them, so that the steps never load pydantic: that one runs later).
+    graph = {name: {i for i in _internal(path, modules, on_import=True) if i != name} for name, path in modules.items()}
+    # A package's own __init__ is no edge: `from cutover_steps.steps import x` names the module x.
+    graph = {name: {i for i in edges if not (modules[i].name == "__init__.py")} for name, edges in graph.items()}
+    cycles, state = [], {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(trail[trail.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    # Then the imports go one way
+    assert not cycles, "import cycles in cutover_steps: " + "; ".join(" -> ".join(c) for c in cycles)
