@@ -71,3 +71,9 @@ def test_the_runbook_names_every_exit_code_and_domain_error():
         assert code in (0, 130) or f"| {code} |" in text, code
     for error in domain_errors():
         assert f"`{error.__name__}`" in text, error.__name__
+
+
+def test_the_module_table_and_the_step_trail_are_the_tree_as_it_is():
+    from cutover import layout
+    assert layout.current() == layout.generated(), \
+        "docs/development.md's module table is stale: run `python -m cutover.layout`"
