@@ -7,7 +7,7 @@ may change the account until its own timeout. The undo (`statemachine/undo.asl.j
 execution per release execution, named after it) waits for that, then decides here from the
 public rules and the old version as they are (`decide_from_account`). `cutover status` and
 `cutover history` say the intended undo from the execution history and what the undo's own
-execution did. A release whose own undo failed (its last state `UNDO_FAILED`) is handed over the
+execution did. A release whose own undo failed (it ended with the error `UNDO_FAILED`) is handed over the
 same way, still holding its lock.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any, Iterable
 from cutover_steps.decisions import unfinished
 
 ENDED_OUTSIDE_THE_FLOW = {"ABORTED": "stopped by hand", "TIMED_OUT": "timed out", "FAILED": "failed outside its flow"}
-# The Fail state of a release whose own undo did not finish: it ends with its lock held, for the second attempt.
-UNDO_FAILED = "The release failed and could not be fully undone"
+# The error of the Fail state a release ends in when its own undo did not finish: it ends with its
+# lock held, for the second attempt. Read by the error the definition gives that state, not its name.
+UNDO_FAILED = "UndoFailed"
 
 NOTHING, TEAR_DOWN, ROLL_BACK, KEEP = "nothing", "tear down", "roll back", "keep"
 
@@ -35,7 +36,8 @@ def fail_states(events: list[dict[str, Any]]) -> list[str]:
 
 
 def undo_failed(events: list[dict[str, Any]]) -> bool:
-    return UNDO_FAILED in fail_states(events)
+    return any(event["type"] == "ExecutionFailed" and (event.get("executionFailedEventDetails") or {}).get("error") == UNDO_FAILED
+               for event in events)
 
 
 def undo_needed(status: str, events: list[dict[str, Any]]) -> bool:
