@@ -19,6 +19,7 @@ from release.unfinished import line
 
 from cutover import exits, operations, render, states
 from cutover.masking import masked
+from cutover.status_line import status_line
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -73,8 +74,6 @@ def release_of(description: dict[str, Any]) -> dict[str, Any]:
 
 def status(sfn, arn: str) -> Report:
     """Where a release is now; it ends FAILED when the release did."""
-    from cutover.progress import status_line
-
     description = sfn.describe_execution(executionArn=arn)
     events = operations.history(sfn, arn)
     now = description["status"]

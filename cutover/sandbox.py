@@ -17,7 +17,7 @@ import yaml
 from cutover import sandbox_settings
 from cutover.exits import UsageError
 from cutover import step_code
-from cutover.local import environment, faults, functions_shown, lambdas
+from cutover.local import account, environment, faults, functions_shown, lambdas
 from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
 from release.registry import BY_KEY
@@ -48,9 +48,9 @@ def load_functions(specs: list[str], *, any_name: bool = False) -> dict[str, Cal
         path, _, attribute = target.rpartition(":")
         if not name or not path or not attribute:
             raise ValueError(f"--function {spec!r}: write NAME=FILE:FUNCTION, e.g. check-smoke=checks.py:handler")
-        if not any_name and not name.startswith(lambdas.CHECK_FUNCTION_PREFIX):
+        if not any_name and not name.startswith(account.CHECK_FUNCTION_PREFIX):
             raise ValueError(f"--function {spec!r}: the sandbox's stack lets releases invoke functions named "
-                             f"{lambdas.CHECK_FUNCTION_PREFIX}*; name it {lambdas.CHECK_FUNCTION_PREFIX}{name}")
+                             f"{account.CHECK_FUNCTION_PREFIX}*; name it {account.CHECK_FUNCTION_PREFIX}{name}")
         if not os.path.isfile(path):
             raise ValueError(f"--function {spec!r}: no file {path}")
         module_spec = importlib.util.spec_from_file_location(f"cutover_sandbox_{name.replace('-', '_')}", path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from cutover.progress import phase, status_line
+from cutover.status_line import phase, status_line
 
 
 def events(*steps: tuple[str, dict | None]) -> list[dict]:
