@@ -18,7 +18,6 @@ from typing import Any
 from release import naming, ownership
 from release.adapters.executions import owner_running
 from release.adapters import ecs, elbv2, records
-from release.aws import client
 from release.config import ENV_PATTERN, VERSION_PATTERN, DeployConfig
 from release.errors import InvalidReleaseInput
 from release.plan import TAG_PREFIX, Plan, build_plan
@@ -195,7 +194,7 @@ def _serving_group(config: DeployConfig, index: int, route: Any, service: dict[s
             f"{field_name}: the rule forwards to {elbv2.name_of(arn)}, which ECS service {service['serviceName']} is not "
             f"registered with (it is with {', '.join(map(elbv2.name_of, registered)) or 'no target group'}); point the "
             "config at the rule that serves this service, or name the service behind that rule")
-    return client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+    return elbv2.target_groups([arn])[0]
 
 
 def _tagging(plan: Plan, kind: str, name: str, arn: str, tags: dict[str, str], wanted: dict[str, str],

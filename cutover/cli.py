@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from cutover import exits, operations, render, reports, streaming
-from cutover.connection import Connection, connect
-from cutover.exits import NotFound, UsageError
+from cutover.aws import errors as aws_errors, lookups
+from cutover.aws.connection import Connection, connect, release_clients
+from cutover.exits import AwsError, NotFound, UsageError
 
 # The exit codes of the --help text and docs/commands.md, and the error names of --output json.
 EXIT_CODES = {e.code: e.meaning for e in exits.TABLE}
@@ -180,10 +179,10 @@ def _refuse_taken_names(ctx: Context, config: Any, start_input: dict[str, Any]) 
 
     plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
     try:
-        with planning.release_clients(ctx.connection):
+        with release_clients(ctx.connection), aws_errors.translated():
             taken = ownership.taken_names(plan, ecs.service(plan.cluster, plan.ecs_service))
-    except (ClientError, BotoCoreError) as error:
-        ctx.err.write(f"note: could not check the names here ({error}); the release checks them itself\n")
+    except AwsError as error:
+        ctx.err.write(f"note: could not check the names here ({error.__cause__}); the release checks them itself\n")
         return
     if taken:
         raise UsageError("; ".join(taken) + " (give another version, or remove or rename that resource)")
@@ -193,12 +192,10 @@ def _service_from_s3(ctx: Context, uri: str) -> str | None:
     """The service name for the execution name; the release itself reads and checks the file."""
     import yaml
 
-    bucket, _, key = uri[len("s3://"):].partition("/")
     try:
-        body = ctx.connection.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        data = yaml.safe_load(body)
+        data = yaml.safe_load(lookups.object_body(ctx.connection.client("s3"), uri))
         return data.get("service") if isinstance(data, dict) else None
-    except (ClientError, BotoCoreError, yaml.YAMLError, UnicodeDecodeError):
+    except (AwsError, yaml.YAMLError, UnicodeDecodeError):
         ctx.err.write(f"note: could not read {uri} here; the release reads it itself\n")
         return None
 
@@ -240,16 +237,17 @@ def cmd_rollback(ctx: Context) -> int:
 def _refuse_nothing_to_roll_back(ctx: Context, env: str, service: str, version: str | None) -> None:
     """The rollback's own choice of what to bring back, made here too, so that a version nobody kept
     is exit 3 before any execution starts (NothingToRollBack lists what is kept)."""
-    from cutover import planning
     from release import naming, record_decision
     from release.adapters import records
     from release.errors import NothingToRollBack
 
     try:
-        with planning.release_clients(ctx.connection, ctx.connection.release_table()):
-            record = records.get(naming.record_key(env, service))
-    except (ClientError, BotoCoreError, NotFound) as error:
-        ctx.err.write(f"note: could not read the release record here ({error}); the rollback checks it itself\n")
+        with aws_errors.translated():
+            with release_clients(ctx.connection, ctx.connection.release_table()):
+                record = records.get(naming.record_key(env, service))
+    except (AwsError, NotFound) as error:
+        ctx.err.write(f"note: could not read the release record here ({error.__cause__ or error}); "
+                      "the rollback checks it itself\n")
         return
     try:
         record_decision.rollback_target(record, env, service, version)
@@ -264,7 +262,7 @@ def _started_by(ctx: Context) -> dict[str, Any]:
 
 def _caller_identity(ctx: Context) -> str:
     """The ARN AWS knows the caller by (STS GetCallerIdentity): what the audit trusts, unlike --by."""
-    return ctx.connection.client("sts").get_caller_identity()["Arn"]
+    return lookups.caller_arn(ctx.connection.client("sts"))
 
 
 def cmd_approve(ctx: Context) -> int:
@@ -411,7 +409,7 @@ def cmd_plan(ctx: Context) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from error
     table = _release_table_if_any(ctx)
-    with planning.release_clients(ctx.connection, table):
+    with release_clients(ctx.connection, table):
         report = masked(planning.inspect(plan, with_table=table is not None))
     # A plan that predicts the release would be refused or fail ends as that release would: a script
     # (CI's plan job) stops there.
@@ -456,7 +454,7 @@ def _name_scope(ctx: Context) -> Any:
 
 
 def cmd_adopt(ctx: Context) -> int:
-    from cutover import adoption, configfile, planning
+    from cutover import adoption, configfile
 
     a = ctx.args
     checked = configfile.check(a.config, env=a.env, client=ctx.client)
@@ -465,7 +463,7 @@ def cmd_adopt(ctx: Context) -> int:
     identity = None if a.dry_run else _caller_identity(ctx)
     scope = _name_scope(ctx)
     try:
-        with planning.release_clients(ctx.connection, ctx.connection.release_table()):
+        with release_clients(ctx.connection, ctx.connection.release_table()):
             found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity, scope)
             applied = not a.dry_run and not found.done
             if applied:
@@ -778,7 +776,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     try:
         return args.handler(ctx)
     except (Exception, KeyboardInterrupt) as error:
-        failure = exits.of(error)
+        failure = exits.of(aws_errors.translate(error))
         if isinstance(failure, exits.Unexpected) and os.environ.get("CUTOVER_DEBUG"):
             raise
         return _error(ctx, failure.exit.code, str(failure))

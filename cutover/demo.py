@@ -10,6 +10,7 @@ from typing import Any
 from release.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
 from cutover import envvars, exits, operations, render
+from cutover.aws import load_balancers
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.local.traffic import Behaviour
@@ -42,7 +43,7 @@ class RuleSampler(threading.Thread):
             self._done.wait(self.interval)
 
     def sample(self) -> None:
-        rule = self.elbv2.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]
+        rule = load_balancers.rule(self.elbv2, self.rule_arn)
         forward = {}
         for action in rule["Actions"]:
             if action["Type"] == "forward":

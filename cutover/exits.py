@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
 from release import errors
 
 
@@ -47,8 +45,13 @@ class NotFound(CommandError):
 
 
 class AwsError(CommandError):
-    """AWS refused the call or could not be reached."""
+    """AWS refused the call or could not be reached (cutover.aws.errors makes it from AWS's own error):
+    `code` is AWS's error code, `detail` its code and words."""
     exit = AWS_ERROR
+
+    def __init__(self, message: str, *, code: str | None = None, detail: str = ""):
+        super().__init__(message)
+        self.code, self.detail = code, detail or message
 
 
 class Interrupted(CommandError):
@@ -60,7 +63,8 @@ class Unexpected(CommandError):
 
 
 def of(error: BaseException) -> CommandError:
-    """The command error an exception ends a command with."""
+    """The command error an exception ends a command with (AWS's own errors are made AwsError first,
+    by cutover.aws.errors.translate)."""
     if isinstance(error, CommandError):
         return error
     if isinstance(error, errors.ReleaseError):
@@ -68,16 +72,6 @@ def of(error: BaseException) -> CommandError:
         failure = CommandError(str(error))
         failure.exit = next(e for e in TABLE if e.code == error.exit_code)
         return failure
-    if isinstance(error, NoCredentialsError):
-        return AwsError("no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        return AwsError(f"AWS said {info.get('Code')}: {info.get('Message')}")
-    if isinstance(error, EndpointConnectionError) and any(host in str(error) for host in ("127.0.0.1", "localhost")):
-        return AwsError(f"{error}: is the sandbox running? Start it with `cutover sandbox up` (and `source` its env "
-                        "file in this shell), or unset AWS_ENDPOINT_URL to use AWS")
-    if isinstance(error, BotoCoreError):
-        return AwsError(str(error))
     if isinstance(error, KeyboardInterrupt):
         return Interrupted("interrupted; the release itself goes on (cutover status shows it)")
     return Unexpected(f"unexpected {type(error).__name__}: {error} (CUTOVER_DEBUG=1 shows where)")

@@ -18,6 +18,7 @@ from release.results import ApprovalAnswer, Check, StepResult, checks_of, split_
 from release.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
 from cutover import states
+from cutover.aws import executions
 
 # The states that wait for an operator's answer: the approval of the prepared version, and the question
 # of a hold whose canary analysis ended inconclusive (`release.analysis.inconclusive: ask`).
@@ -32,18 +33,11 @@ class OperationError(Exception):
 
 
 def start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> str:
-    return sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(start_input))["executionArn"]
+    return executions.start(sfn, state_machine_arn, start_input, name)
 
 
 def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+    return executions.history(sfn, execution_arn)
 
 
 def current_state(events: list[dict[str, Any]]) -> str | None:
@@ -120,15 +114,13 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
         events = history(sfn, execution_arn)
         token, _ = pending_approval(events)
         if token:
-            try:
-                sfn.send_task_success(taskToken=token, output=json.dumps(decision))
-            except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as error:
+            if not executions.answer(sfn, token, decision):
                 # The wait ended between reading its token and answering: stopped, timed out or answered.
-                status = sfn.describe_execution(executionArn=execution_arn)["status"]
+                status = executions.describe(sfn, execution_arn)["status"]
                 raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
-                                     f"it was stopped, timed out or answered meanwhile)") from error
+                                     f"it was stopped, timed out or answered meanwhile)")
             return states.answer_waits().get(current_state(events))
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        status = executions.describe(sfn, execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
             raise OperationError(
                 f"{execution_arn} is not waiting for approval (status {status}, state "
@@ -165,17 +157,17 @@ def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, ident
 def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
     """Stop a running release, recording why and who in StopExecution's error and cause; its undo
     (the undo of stopped releases) starts from the status change. The execution as it ended."""
-    status = sfn.describe_execution(executionArn=execution_arn)["status"]
+    status = executions.describe(sfn, execution_arn)["status"]
     if status != "RUNNING":
         raise OperationError(f"{execution_arn} is not running (status {status}): there is nothing to stop")
-    sfn.stop_execution(executionArn=execution_arn, error=STOPPED_BY_OPERATOR, cause=record.cause())
-    return sfn.describe_execution(executionArn=execution_arn)
+    executions.stop(sfn, execution_arn, STOPPED_BY_OPERATOR, record.cause())
+    return executions.describe(sfn, execution_arn)
 
 
 def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> dict[str, Any]:
     deadline = time.time() + timeout
     while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
+        description = executions.describe(sfn, execution_arn)
         if description["status"] in TERMINAL or time.time() >= deadline:
             return description
         time.sleep(poll)
@@ -187,7 +179,7 @@ def wait_for_state(sfn, execution_arn: str, state: str, timeout: float = 120) ->
         events = history(sfn, execution_arn)
         if current_state(events) == state:
             return True
-        if sfn.describe_execution(executionArn=execution_arn)["status"] in TERMINAL:
+        if executions.describe(sfn, execution_arn)["status"] in TERMINAL:
             return False
         time.sleep(0.2)
     return False
@@ -479,14 +471,12 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
                        arn: str) -> dict[str, Any] | None:
     """DescribeExecution of `name`, or None after starting it because it did not exist."""
     for _ in range(2):
-        try:
-            return sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            try:
-                start(sfn, state_machine_arn, start_input, name)
-                return None
-            except sfn.exceptions.ExecutionAlreadyExists:
-                continue  # started by someone else a moment ago: compare with that one
+        existing = executions.describe_if_any(sfn, arn)
+        if existing is not None:
+            return existing
+        if executions.start_unless_named(sfn, state_machine_arn, start_input, name):
+            return None
+        # started by someone else a moment ago: compare with that one
     raise OperationError(f"could not start or find the execution {name!r}")
 
 

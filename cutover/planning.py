@@ -4,12 +4,10 @@ The lookups go through the release steps' own adapters, so the plan shows what t
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from release import aws, decisions, ownership, record_decision, traffic_decisions
+from release import decisions, ownership, record_decision, traffic_decisions
 from release.adapters import autoscaling, ecs, elbv2, records
 from release.config import DeployConfig
 from release.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
@@ -18,31 +16,7 @@ from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_
 from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
 from release.service_spec import configured_autoscaling, create_request
 
-from cutover import diff, envvars, plan_decisions, states
-from cutover.connection import Connection
-
-
-@contextlib.contextmanager
-def release_clients(connection: Connection, table: str | None = None) -> Iterator[None]:
-    """Point the steps' adapters (which build clients from the environment) at this connection,
-    and at the release table when one is given."""
-    credentials = connection.session.get_credentials()
-    frozen = credentials.get_frozen_credentials() if credentials else None
-    values = {
-        "AWS_DEFAULT_REGION": connection.session.region_name,
-        "AWS_ENDPOINT_URL": connection.endpoint_url,
-        "AWS_ACCESS_KEY_ID": frozen.access_key if frozen else None,
-        "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
-        "AWS_SESSION_TOKEN": frozen.token if frozen else None,
-        **({"RELEASE_TABLE": table} if table else {}),
-    }
-    saved = envvars.apply(values)
-    aws.reset()
-    try:
-        yield
-    finally:
-        envvars.apply(saved)
-        aws.reset()
+from cutover import diff, plan_decisions, states
 
 
 def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cutover import operations, render
+from cutover.aws import executions
 from cutover.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
 from cutover.status_line import phase, status_line
 from cutover.streaming import Emit
@@ -69,7 +70,7 @@ class Follower:
 
     def step(self) -> dict[str, Any] | None:
         """One poll: what finished, the status line; the description once the execution ended."""
-        description = self.sfn.describe_execution(executionArn=self.arn)
+        description = executions.describe(self.sfn, self.arn)
         status = description["status"]
         # History after the status: once the execution has ended, its history is complete.
         events = operations.history(self.sfn, self.arn)
@@ -104,5 +105,5 @@ class Follower:
             if description is not None:
                 return description
             if deadline is not None and time.time() >= deadline:
-                return self.sfn.describe_execution(executionArn=self.arn)
+                return executions.describe(self.sfn, self.arn)
             time.sleep(self.poll)

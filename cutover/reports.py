@@ -10,14 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from release import stopping
 from release.results import ApprovalAnswer, Check
 from release.stop_record import StopRecord, stop_of
 from release.unfinished import line
 
 from cutover import exits, operations, render, states
+from cutover.aws import executions
 from cutover.masking import masked
 from cutover.status_line import status_line
 
@@ -74,7 +73,7 @@ def release_of(description: dict[str, Any]) -> dict[str, Any]:
 
 def status(sfn, arn: str) -> Report:
     """Where a release is now; it ends FAILED when the release did."""
-    description = sfn.describe_execution(executionArn=arn)
+    description = executions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     now = description["status"]
     running = now == "RUNNING"
@@ -99,13 +98,10 @@ def status(sfn, arn: str) -> Report:
 
 def undo_run(sfn, arn: str) -> dict[str, Any] | None:
     """What the undo's own execution (named after the release's) did: done, still running or failed."""
-    try:
-        undo = sfn.describe_execution(executionArn=stopping.undo_execution_arn(arn))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "StateMachineDoesNotExist", "InvalidArn"):
-            return {"state": "not started", "status": None,
-                    "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
-        raise
+    undo = executions.describe_if_any(sfn, stopping.undo_execution_arn(arn), executions.NO_UNDO)
+    if undo is None:
+        return {"state": "not started", "status": None,
+                "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
     finished = (json.loads(undo.get("output") or "{}").get("finished") or {})
     if undo["status"] == "RUNNING":
         return {"state": "still running", "status": "RUNNING", "did": "waiting until nothing of the release can still "
@@ -233,7 +229,7 @@ def what_it_did(entry: dict[str, Any]) -> str:
 
 def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
-    description = sfn.describe_execution(executionArn=arn)
+    description = executions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),

@@ -1,7 +1,7 @@
 """The emulated account's names: region, account id, the stack's resources and the functions' ARNs."""
 from __future__ import annotations
 
-from cutover import connection
+from cutover.aws import connection
 
 REGION = "us-east-1"
 PARTITION = "aws"

@@ -1,5 +1,6 @@
 """The command line's import rules, read from its source with `ast` (imports inside functions count
-too): no import cycle among its modules."""
+too): no import cycle among its modules, and only `cutover/aws/` talks to AWS through boto3 (the local
+engine and the CDK construct aside)."""
 from __future__ import annotations
 
 import ast
@@ -17,6 +18,11 @@ def module_name(path: pathlib.Path) -> str:
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# Where boto3 and botocore may be imported: every AWS call of the command line, and its errors, are made
+# in cutover.aws; the local engine is the emulated AWS; the CDK construct makes no call.
+AWS_CALLERS = ("cutover.aws", "cutover.local", "cutover.cdk")
+# botocore's service models describe the APIs without calling them (validation may read them anywhere).
+SERVICE_MODELS = ("botocore.loaders", "botocore.model")
 
 
 def imported_names(name: str, path: pathlib.Path) -> Iterator[str]:
@@ -98,3 +104,22 @@ def test_no_module_of_the_command_line_is_in_an_import_cycle():
     # Given every import of every module of cutover/, at module level or in a function
     # Then no module reaches itself through them: each layer only imports the layers below it
     assert cycles(import_graph()) == []
+
+
+def aws_sdk_imports(name: str) -> set[str]:
+    """The boto3 and botocore modules a module imports, service models aside."""
+    return {n for n in imported_names(name, MODULES[name])
+            if n.split(".")[0] in ("boto3", "botocore") and not n.startswith(SERVICE_MODELS)}
+
+
+def test_the_aws_sdk_is_seen_where_it_is_imported():
+    # Given the module that turns AWS's errors into the command line's
+    # Then its import of botocore's exceptions is seen
+    assert "botocore.exceptions" in aws_sdk_imports("cutover.aws.errors")
+
+
+def test_only_cutover_aws_imports_boto3_or_botocore_in_the_command_line():
+    # Given every module of cutover/ but the AWS layer, the local engine and the CDK construct
+    others = [name for name in MODULES if not (name + ".").startswith(tuple(p + "." for p in AWS_CALLERS))]
+    # Then none imports boto3 or botocore (a client, an error class, a type), at any level
+    assert {name: sorted(aws_sdk_imports(name)) for name in others if aws_sdk_imports(name)} == {}
