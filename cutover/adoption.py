@@ -10,6 +10,8 @@ it back. A dry run stops after the checks; a second run finds everything done an
 """
 from __future__ import annotations
 
+import json
+import pathlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +25,9 @@ from release.errors import InvalidReleaseInput
 from release.plan import TAG_PREFIX, Plan, build_plan
 from release.references import check_references
 
+from cutover.aws.connection import Connection
+from cutover.exits import UsageError
+
 # The `cutover:release` tag of an adopted resource. No release has this id, so no release's undo
 # ever deletes what was adopted (an undo deletes only what its own release created).
 ADOPTED = "adopted"
@@ -30,7 +35,7 @@ ADOPTED = "adopted"
 MAX_TAGS = 50
 
 
-class AdoptionRefused(Exception):
+class AdoptionRefused(UsageError):
     """The world is not as adoption needs it; the message names the field and the fix. Nothing changed."""
 
 
@@ -279,3 +284,29 @@ def text(report: dict[str, Any]) -> str:
     lines += ["", f"Next: `cutover start --env {r['env']} …` releases a new version; it retires {r['ecs_service']} "
               "(autoscaling recorded and parked, desired count 0) and `cutover rollback` can bring it back."]
     return "\n".join(lines)
+
+
+def name_scope(connection: Connection, settings: str | None) -> NameScope | None:
+    """The stack's name prefixes: --settings (the stack's CDK context: cdk.json or its `context`), else the
+    stack's NameScope output, else, against a local endpoint, the local engine's own settings."""
+    keys = {"service_name_prefix": "cutover:serviceNamePrefix", "target_group_name_prefix": "cutover:targetGroupNamePrefix"}
+    if settings:
+        try:
+            data = json.loads(pathlib.Path(settings).read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--settings {settings}: not a readable JSON file ({error})") from error
+        context = data.get("context", data) if isinstance(data, dict) else {}
+        return NameScope(**{name: str(context.get(key) or "") for name, key in keys.items()},
+                         source=f"the stack settings in {settings}")
+    found = connection.name_scope()
+    if found is not None:
+        return NameScope(**{name: str(found.get(name) or "") for name in keys},
+                         source=f"stack {connection.stack_name}'s settings")
+    if connection.endpoint_url:
+        try:
+            from cutover.local.iam.policies import local_settings
+        except ImportError:  # an install without the local engine, against some other endpoint
+            return None
+        local = local_settings()
+        return NameScope(**{name: local[name] for name in keys}, source="the local engine's stack settings")
+    return None

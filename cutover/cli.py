@@ -9,13 +9,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
-from cutover import exits, operations, render, reports, streaming
+from cutover import exits, operations, render, reports, start_checks, streaming
 from cutover.aws import errors as aws_errors, lookups
 from cutover.aws.connection import Connection, connect, release_clients
-from cutover.exits import AwsError, NotFound, UsageError
+from cutover.exits import NotFound, UsageError
 
 # The exit codes of the --help text and docs/commands.md, and the error names of --output json.
 EXIT_CODES = {e.code: e.meaning for e in exits.TABLE}
@@ -45,6 +44,10 @@ class Context:
     def client(self, name: str) -> Any:
         """An AWS client of the connection, made only when a command needs one."""
         return self.connection.client(name)
+
+    def note(self, text: str) -> None:
+        """A line for people on stderr that does not change how the command ends."""
+        self.err.write(f"note: {text}\n")
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -157,102 +160,32 @@ def cmd_start(ctx: Context) -> int:
         service = checked.config.service
     else:
         start_input["config_uri"] = a.config_uri
-        service = _service_from_s3(ctx, a.config_uri)
-    _check_start_input(start_input)
+        service = start_checks.service_in(ctx.connection, a.config_uri, note=ctx.note)
+    operations.check_start_input(start_input)
     if a.config:
-        _refuse_taken_names(ctx, checked.config, start_input)
+        start_checks.refuse_taken_names(ctx.connection, checked.config, start_input, note=ctx.note)
     start_input["started_by"] = _started_by(ctx)
     name = a.name or operations.execution_name(f"{service or 'release'}-{a.env}", a.version, operations.ci_run_id())
-    sfn = ctx.connection.sfn
-    try:
-        arn, attached = operations.start_or_attach(sfn, ctx.connection.state_machine_arn(), start_input, name)
-    except operations.OperationError as error:
-        raise UsageError(str(error)) from error
+    arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(), start_input, name)
     return _started(ctx, arn, name, attached)
-
-
-def _refuse_taken_names(ctx: Context, config: Any, start_input: dict[str, Any]) -> None:
-    """The release's own check of its names, made here too so that a taken name is exit 2 before it starts."""
-    from cutover import planning
-    from release import ownership
-    from release.adapters import ecs
-
-    plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
-    try:
-        with release_clients(ctx.connection), aws_errors.translated():
-            taken = ownership.taken_names(plan, ecs.service(plan.cluster, plan.ecs_service))
-    except AwsError as error:
-        ctx.err.write(f"note: could not check the names here ({error.__cause__}); the release checks them itself\n")
-        return
-    if taken:
-        raise UsageError("; ".join(taken) + " (give another version, or remove or rename that resource)")
-
-
-def _service_from_s3(ctx: Context, uri: str) -> str | None:
-    """The service name for the execution name; the release itself reads and checks the file."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(lookups.object_body(ctx.connection.client("s3"), uri))
-        return data.get("service") if isinstance(data, dict) else None
-    except (AwsError, yaml.YAMLError, UnicodeDecodeError):
-        ctx.err.write(f"note: could not read {uri} here; the release reads it itself\n")
-        return None
-
-
-def _check_start_input(start_input: dict[str, Any]) -> None:
-    from pydantic import ValidationError
-    from release.config import StartInput, format_validation_error
-
-    try:
-        StartInput.model_validate(start_input)
-    except ValidationError as error:
-        raise UsageError(format_validation_error(error)) from error
 
 
 def _check_name(name: str | None) -> None:
     if name is not None:
-        try:
-            operations.check_execution_name(name)
-        except operations.OperationError as error:
-            raise UsageError(str(error)) from error
+        operations.check_execution_name(name)
 
 
 def cmd_rollback(ctx: Context) -> int:
     a = ctx.args
     _check_name(a.name)
     start_input = operations.rollback_input(a.env, a.service, a.to, a.require_approval)
-    _check_start_input(start_input)
-    _refuse_nothing_to_roll_back(ctx, a.env, a.service, a.to)
+    operations.check_start_input(start_input)
+    start_checks.refuse_nothing_to_roll_back(ctx.connection, a.env, a.service, a.to, note=ctx.note)
     start_input["started_by"] = _started_by(ctx)
     what = f"rollback-to-{a.to}" if a.to else "rollback"
     name = a.name or operations.execution_name(f"{a.service}-{a.env}", what, operations.ci_run_id())
-    try:
-        arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(), start_input, name)
-    except operations.OperationError as error:
-        raise UsageError(str(error)) from error
+    arn, attached = operations.start_or_attach(ctx.connection.sfn, ctx.connection.state_machine_arn(), start_input, name)
     return _started(ctx, arn, name, attached)
-
-
-def _refuse_nothing_to_roll_back(ctx: Context, env: str, service: str, version: str | None) -> None:
-    """The rollback's own choice of what to bring back, made here too, so that a version nobody kept
-    is exit 3 before any execution starts (NothingToRollBack lists what is kept)."""
-    from release import naming, record_decision
-    from release.adapters import records
-    from release.errors import NothingToRollBack
-
-    try:
-        with aws_errors.translated():
-            with release_clients(ctx.connection, ctx.connection.release_table()):
-                record = records.get(naming.record_key(env, service))
-    except (AwsError, NotFound) as error:
-        ctx.err.write(f"note: could not read the release record here ({error.__cause__ or error}); "
-                      "the rollback checks it itself\n")
-        return
-    try:
-        record_decision.rollback_target(record, env, service, version)
-    except NothingToRollBack as error:
-        raise NotFound(f"{error}; no execution was started") from error
 
 
 def _started_by(ctx: Context) -> dict[str, Any]:
@@ -268,11 +201,8 @@ def _caller_identity(ctx: Context) -> str:
 def cmd_approve(ctx: Context) -> int:
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by, identity = _who(ctx.args), _caller_identity(ctx)
-    try:
-        question = operations.approve(ctx.connection.sfn, arn, by=by, identity=identity, comment=ctx.args.comment or "",
-                                      wait_seconds=ctx.args.wait_seconds)
-    except operations.OperationError as error:
-        raise NotFound(str(error)) from error
+    question = operations.approve(ctx.connection.sfn, arn, by=by, identity=identity, comment=ctx.args.comment or "",
+                                  wait_seconds=ctx.args.wait_seconds)
     then = ("the new version goes on, its canary analysis inconclusive" if question
             else "traffic shifts next")
     return ctx.show(reports.Report({"executionArn": arn, "decision": "approve", "by": by, "identity": identity,
@@ -285,11 +215,8 @@ def cmd_reject(ctx: Context) -> int:
         raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
     arn = ctx.connection.execution_arn(ctx.args.execution, ctx.args.wait_seconds)
     by, identity = _who(ctx.args), _caller_identity(ctx)
-    try:
-        question = operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, identity=identity,
-                                     wait_seconds=ctx.args.wait_seconds)
-    except operations.OperationError as error:
-        raise NotFound(str(error)) from error
+    question = operations.reject(ctx.connection.sfn, arn, reason=ctx.args.reason, by=by, identity=identity,
+                                 wait_seconds=ctx.args.wait_seconds)
     then = ("traffic is being rolled back to the old version" if question
             else "the prepared version is being torn down")
     return ctx.show(reports.Report(
@@ -310,10 +237,7 @@ def cmd_stop(ctx: Context) -> int:
     problem = cause_problem(record)
     if problem:
         raise UsageError(problem)
-    try:
-        description = operations.stop(ctx.connection.sfn, arn, record)
-    except operations.OperationError as error:
-        raise NotFound(str(error)) from error
+    description = operations.stop(ctx.connection.sfn, arn, record)
     return ctx.show(reports.stopped(ctx.connection.sfn, description, record))
 
 
@@ -402,12 +326,9 @@ def cmd_plan(ctx: Context) -> int:
     checked = configfile.check(a.config, env=a.env, client=ctx.client)
     if not checked.valid:
         raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
-    _check_start_input({"env": a.env, "version": a.version, "image": a.image, "config": checked.data,
+    operations.check_start_input({"env": a.env, "version": a.version, "image": a.image, "config": checked.data,
                         "environment": _env_vars(a.env_var)})
-    try:
-        plan = planning.make_plan(checked.config, a.env, a.version, a.image, _env_vars(a.env_var))
-    except ValueError as error:
-        raise UsageError(str(error)) from error
+    plan = planning.make_plan(checked.config, a.env, a.version, a.image, _env_vars(a.env_var))
     table = _release_table_if_any(ctx)
     with release_clients(ctx.connection, table):
         report = masked(planning.inspect(plan, with_table=table is not None))
@@ -425,34 +346,6 @@ def _release_table_if_any(ctx: Context) -> str | None:
         return None
 
 
-def _name_scope(ctx: Context) -> Any:
-    """The stack's name prefixes: --settings (the stack's CDK context: cdk.json or its `context`), else the
-    stack's NameScope output, else, against a local endpoint, the local engine's own settings."""
-    from cutover import adoption
-
-    keys = {"service_name_prefix": "cutover:serviceNamePrefix", "target_group_name_prefix": "cutover:targetGroupNamePrefix"}
-    if ctx.args.settings:
-        try:
-            data = json.loads(Path(ctx.args.settings).read_text())
-        except (OSError, ValueError) as error:
-            raise UsageError(f"--settings {ctx.args.settings}: not a readable JSON file ({error})") from error
-        context = data.get("context", data) if isinstance(data, dict) else {}
-        return adoption.NameScope(**{name: str(context.get(key) or "") for name, key in keys.items()},
-                                  source=f"the stack settings in {ctx.args.settings}")
-    found = ctx.connection.name_scope()
-    if found is not None:
-        return adoption.NameScope(**{name: str(found.get(name) or "") for name in keys},
-                                  source=f"stack {ctx.connection.stack_name}'s settings")
-    if ctx.connection.endpoint_url:
-        try:
-            from cutover.local.iam.policies import local_settings
-        except ImportError:  # an install without the local engine, against some other endpoint
-            return None
-        settings = local_settings()
-        return adoption.NameScope(**{name: settings[name] for name in keys}, source="the local engine's stack settings")
-    return None
-
-
 def cmd_adopt(ctx: Context) -> int:
     from cutover import adoption, configfile
 
@@ -461,15 +354,12 @@ def cmd_adopt(ctx: Context) -> int:
     if not checked.valid:
         raise UsageError(f"{a.config} is not a valid deploy config:\n  " + "\n  ".join(checked.problems))
     identity = None if a.dry_run else _caller_identity(ctx)
-    scope = _name_scope(ctx)
-    try:
-        with release_clients(ctx.connection, ctx.connection.release_table()):
-            found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity, scope)
-            applied = not a.dry_run and not found.done
-            if applied:
-                adoption.apply(found)
-    except adoption.AdoptionRefused as error:
-        raise UsageError(str(error)) from error
+    scope = adoption.name_scope(ctx.connection, a.settings)
+    with release_clients(ctx.connection, ctx.connection.release_table()):
+        found = adoption.decide(checked.config, a.env, a.ecs_service, a.version, identity, scope)
+        applied = not a.dry_run and not found.done
+        if applied:
+            adoption.apply(found)
     report = found.report(dry_run=a.dry_run, applied=applied)
     return ctx.show(reports.Report(report, lambda: adoption.text(report)))
 
@@ -534,15 +424,12 @@ def cmd_demo(ctx: Context) -> int:
 
 def cmd_sandbox_up(ctx: Context) -> int:
     from cutover import sandbox
-    from cutover.local import faults
 
-    try:
-        faults.parse_rehearsal(ctx.args.fail or [])
-        sandbox.load_functions(ctx.args.function or [], any_name=ctx.args.settings is not None)
-        timing = sandbox.Timing.parse(ctx.args.slow or [], ctx.args.event_delivery, ctx.args.sweep_every)
-        behaviours = sandbox.behaviours(ctx.args.version_behaviour or [], ctx.args.traffic)
-    except ValueError as error:
-        raise UsageError(str(error)) from error
+    a = ctx.args
+    timing, behaviours = sandbox.checked_options(fail=a.fail or [], functions=a.function or [], settings=a.settings,
+                                                 slow=a.slow or [], event_delivery=a.event_delivery,
+                                                 sweep_every=a.sweep_every, version_behaviour=a.version_behaviour or [],
+                                                 traffic=a.traffic)
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
                                             functions=ctx.args.function, timing=timing, settings=ctx.args.settings,
                                             traffic=ctx.args.traffic, behaviours=behaviours))
@@ -779,4 +666,4 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         failure = exits.of(aws_errors.translate(error))
         if isinstance(failure, exits.Unexpected) and os.environ.get("CUTOVER_DEBUG"):
             raise
-        return _error(ctx, failure.exit.code, str(failure))
+        return _error(ctx, failure.exit_code, str(failure))

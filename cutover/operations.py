@@ -19,6 +19,7 @@ from release.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
 from cutover import states
 from cutover.aws import executions
+from cutover.exits import NotFound, UsageError
 
 # The states that wait for an operator's answer: the approval of the prepared version, and the question
 # of a hold whose canary analysis ended inconclusive (`release.analysis.inconclusive: ask`).
@@ -26,10 +27,6 @@ ANSWER_STATES = frozenset(states.answer_waits())
 (APPROVAL_STATE,) = [state for state, question in states.answer_waits().items() if question is None]
 (ANALYSIS_QUESTION_STATE,) = [state for state, question in states.answer_waits().items() if question == ANALYSIS_QUESTION]
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-
-
-class OperationError(Exception):
-    """Something the operator asked for cannot be done; the message says why."""
 
 
 def start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> str:
@@ -117,12 +114,12 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
             if not executions.answer(sfn, token, decision):
                 # The wait ended between reading its token and answering: stopped, timed out or answered.
                 status = executions.describe(sfn, execution_arn)["status"]
-                raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
+                raise NotFound(f"{execution_arn} is not waiting for approval any more (status {status}: "
                                      f"it was stopped, timed out or answered meanwhile)")
             return states.answer_waits().get(current_state(events))
         status = executions.describe(sfn, execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
-            raise OperationError(
+            raise NotFound(
                 f"{execution_arn} is not waiting for approval (status {status}, state "
                 f"{current_state(history(sfn, execution_arn)) or '-'})"
             )
@@ -150,7 +147,7 @@ def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, ident
            wait_seconds: float = 0) -> str | None:
     """Reject the prepared version, or roll traffic back after an inconclusive analysis; which question it answered."""
     if not reason.strip():
-        raise OperationError("--reason: say why the release is rejected; it goes into the audit history")
+        raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
     return _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
 
 
@@ -159,7 +156,7 @@ def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
     (the undo of stopped releases) starts from the status change. The execution as it ended."""
     status = executions.describe(sfn, execution_arn)["status"]
     if status != "RUNNING":
-        raise OperationError(f"{execution_arn} is not running (status {status}): there is nothing to stop")
+        raise NotFound(f"{execution_arn} is not running (status {status}): there is nothing to stop")
     executions.stop(sfn, execution_arn, STOPPED_BY_OPERATOR, record.cause())
     return executions.describe(sfn, execution_arn)
 
@@ -394,12 +391,12 @@ _NAME_FORBIDDEN = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\uf
 def check_execution_name(name: str) -> None:
     """Refuse a name Step Functions would refuse, saying which rule it breaks."""
     if not name:
-        raise OperationError("--name: an execution name needs at least one character")
+        raise UsageError("--name: an execution name needs at least one character")
     if len(name) > EXECUTION_NAME_MAX:
-        raise OperationError(f"--name: {len(name)} characters; Step Functions allows at most {EXECUTION_NAME_MAX}")
+        raise UsageError(f"--name: {len(name)} characters; Step Functions allows at most {EXECUTION_NAME_MAX}")
     bad = sorted(set(_NAME_FORBIDDEN.findall(name)))
     if bad:
-        raise OperationError(
+        raise UsageError(
             f"--name {name!r}: Step Functions refuses {', '.join(repr(c) for c in bad)} in an execution name "
             "(no whitespace, brackets <>{}[], wildcards ?*, special characters \"#%\\^|~`$&,;:/ or control "
             "characters); use letters, digits, - and _"
@@ -409,7 +406,7 @@ def check_execution_name(name: str) -> None:
 def execution_arn(state_machine_arn: str, name: str) -> str:
     prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
     if not prefix:
-        raise OperationError(f"{state_machine_arn} is not a state machine ARN")
+        raise UsageError(f"{state_machine_arn} is not a state machine ARN")
     return f"{prefix}:execution:{machine}:{name}"
 
 
@@ -449,13 +446,13 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
         if existing is None:
             return arn, False
         if _another_release(_loads(existing.get("input")), json.loads(json.dumps(start_input))):
-            raise OperationError(
+            raise UsageError(
                 f"an execution named {candidate!r} exists with a different input; give another --name "
                 f"(or look at it: cutover status {candidate})"
             )
         if existing["status"] not in ENDED_BADLY:
             return arn, True
-    raise OperationError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
+    raise UsageError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
 
 
 def _another_release(existing: Any, asked: dict[str, Any]) -> bool:
@@ -477,7 +474,18 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
         if executions.start_unless_named(sfn, state_machine_arn, start_input, name):
             return None
         # started by someone else a moment ago: compare with that one
-    raise OperationError(f"could not start or find the execution {name!r}")
+    raise UsageError(f"could not start or find the execution {name!r}")
+
+
+def check_start_input(start_input: dict[str, Any]) -> None:
+    """The start input as the release's own model reads it; UsageError naming the field, before anything starts."""
+    from pydantic import ValidationError
+    from release.config import StartInput, format_validation_error
+
+    try:
+        StartInput.model_validate(start_input)
+    except ValidationError as error:
+        raise UsageError(format_validation_error(error)) from error
 
 
 def rollback_input(env: str, service: str, version: str | None = None, require_approval: bool = False) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, se
 from release.service_spec import configured_autoscaling, create_request
 
 from cutover import diff, plan_decisions, states
+from cutover.exits import UsageError
 
 
 def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
@@ -185,8 +186,12 @@ def would_fail(report: dict[str, Any]) -> list[str]:
 
 
 def make_plan(config: DeployConfig, env: str, version: str, image: str, environment: dict[str, str]) -> Plan:
-    return build_plan(action="release", env=env, version=version, image=image, environment=environment,
-                      config=config, release_id="plan")
+    """The plan a release of this config would make; UsageError when the release could not make one."""
+    try:
+        return build_plan(action="release", env=env, version=version, image=image, environment=environment,
+                          config=config, release_id="plan")
+    except ValueError as error:
+        raise UsageError(str(error)) from error
 
 
 def _live(entries: list[dict[str, Any]]) -> str:

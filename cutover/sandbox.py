@@ -120,6 +120,19 @@ def scope_text(settings: dict[str, Any], source: str | None) -> str:
                "                   the demo service (web on cluster demo) is outside them: its release is refused, "
                "as AWS would\n")
     return head + lines + outside
+def checked_options(*, fail: list[str], functions: list[str], settings: str | None, slow: list[str], event_delivery: str,
+                    sweep_every: float | None, version_behaviour: list[str], traffic: float | None
+                    ) -> tuple[Timing, dict[str, Behaviour]]:
+    """`sandbox up`'s options, each checked before anything starts (UsageError naming the flag): its timing
+    and the versions' behaviours."""
+    try:
+        faults.parse_rehearsal(fail)
+        load_functions(functions, any_name=settings is not None)
+        return Timing.parse(slow, event_delivery, sweep_every), behaviours(version_behaviour, traffic)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
 def behaviours(specs: list[str], traffic: float | None) -> dict[str, Behaviour]:
     """`--version-behaviour VERSION:error_rate=R,p99_ms=N` each, checked against `--traffic`."""
     if traffic is not None and traffic <= 0:

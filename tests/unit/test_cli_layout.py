@@ -1,6 +1,7 @@
 """The command line's import rules, read from its source with `ast` (imports inside functions count
 too): no import cycle among its modules, and only `cutover/aws/` talks to AWS through boto3 (the local
-engine and the CDK construct aside)."""
+engine and the CDK construct aside); the command line never catches an error to raise another (every
+error carries its exit code and one handler renders it)."""
 from __future__ import annotations
 
 import ast
@@ -123,3 +124,28 @@ def test_only_cutover_aws_imports_boto3_or_botocore_in_the_command_line():
     others = [name for name in MODULES if not (name + ".").startswith(tuple(p + "." for p in AWS_CALLERS))]
     # Then none imports boto3 or botocore (a client, an error class, a type), at any level
     assert {name: sorted(aws_sdk_imports(name)) for name in others if aws_sdk_imports(name)} == {}
+
+
+def rewrapped_errors(path: pathlib.Path) -> list[str]:
+    """Each `raise X` inside an `except` block of the module (a bare `raise`, which re-raises, is not one)."""
+    found = []
+    for handler in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(handler, ast.ExceptHandler):
+            found += [f"{path.name}:{node.lineno}" for stmt in handler.body for node in ast.walk(stmt)
+                      if isinstance(node, ast.Raise) and node.exc is not None]
+    return found
+
+
+def test_a_raise_in_an_except_block_is_seen():
+    # Given the module that turns AWS's errors into the command line's, which raises one in its except block
+    # Then that raise is found
+    assert [where.split(":")[0] for where in rewrapped_errors(PACKAGE / "aws" / "errors.py")] == ["errors.py"]
+
+
+def test_the_command_line_never_catches_an_error_to_raise_another():
+    # Given the modules that parse arguments, call an operation and render what it found
+    parsing = [path for name, path in MODULES.items() if name == "cutover.cli" or name.startswith("cutover.cli.")]
+    assert parsing
+    # Then none re-wraps an error: operations raise errors that carry their exit code, and AWS's errors are
+    # translated in cutover.aws
+    assert [where for path in parsing for where in rewrapped_errors(path)] == []
