@@ -11,7 +11,7 @@ from typing import Any, Collection, Iterator
 
 from botocore.exceptions import ClientError
 
-from cutover import operations
+from cutover.operations import executions as operations
 from release import unfinished as unfinished_names
 from cutover.cli import main as cutover_main
 from cutover.local import faults

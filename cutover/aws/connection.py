@@ -15,8 +15,10 @@ from botocore.exceptions import BotoCoreError
 
 from release import aws
 
-from cutover import envvars, operations
-from cutover.aws import executions, ledger, stacks
+from cutover import envvars
+from cutover.operations import executions as operations
+from cutover.aws import stacks, step_functions
+from cutover.aws.release_table import table_exists
 from cutover.exits import NotFound, UsageError
 
 STACK_NAME = "Cutover"
@@ -82,14 +84,14 @@ class Connection:
         if name:
             return name
         # A refusal is raised: a permission problem, not a missing table (plan must not skip the lock).
-        if not ledger.table_exists(self.client("dynamodb"), TABLE_NAME):
+        if not table_exists(self.client("dynamodb"), TABLE_NAME):
             raise NotFound(
                 f"no release table found: no stack {self.stack_name!r} with output {TABLE_OUTPUT}, and no table "
                 f"named {TABLE_NAME!r}; set CUTOVER_RELEASE_TABLE (or --stack-name)")
         return TABLE_NAME
 
     def _by_name(self, name: str) -> str | None:
-        return executions.state_machine_named(self.sfn, name)
+        return step_functions.state_machine_named(self.sfn, name)
 
     def execution_arn(self, execution: str, wait_seconds: float = 0) -> str:
         """An execution ARN, or a bare name resolved against the state machine; it must exist
@@ -97,7 +99,7 @@ class Connection:
         arn = execution if execution.startswith("arn:") else operations.execution_arn(self.state_machine_arn(), execution)
         deadline = time.time() + wait_seconds
         while True:
-            if executions.describe_if_any(self.sfn, arn, executions.NO_EXECUTION) is not None:
+            if step_functions.describe_if_any(self.sfn, arn, step_functions.NO_EXECUTION) is not None:
                 return arn
             if time.time() >= deadline:
                 raise NotFound(f"no execution {execution!r} ({arn})")

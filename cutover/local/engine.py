@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator
 
 import boto3
 
-from cutover import DEFINITION, UNDO_DEFINITION, envvars, operations
+from cutover import DEFINITION, UNDO_DEFINITION, envvars
+from cutover.operations import executions as operations
 from cutover.local import aws_rules, lambdas, moto_fixes
 from cutover.local.account import (ACCOUNT, PARTITION, REGION, STATE_MACHINE_NAME, TABLE_NAME, TOPIC_NAME,
                                    check_function_arn, function_arn)

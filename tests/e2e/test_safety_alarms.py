@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import lambdas
 from release.steps import alarms
 from tests.e2e.safety_fixtures import (

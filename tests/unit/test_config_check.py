@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cutover import ROOT, checker_schema
+from cutover import ROOT
+from cutover.definition import checker_schema
 from release import config_check
 from release.config import DeployConfig, StartInput
 from release.plan import build_plan

@@ -6,7 +6,8 @@ import pathlib
 
 import pytest
 
-from cutover import ROOT, states
+from cutover import ROOT
+from cutover.definition import states
 from release import registry, results, unfinished
 from release.results import StepResult
 

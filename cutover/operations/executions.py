@@ -17,8 +17,8 @@ from release.registry import ANALYSIS_QUESTION
 from release.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
 from release.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
-from cutover import states
-from cutover.aws import executions
+from cutover.definition import states
+from cutover.aws import step_functions
 from cutover.exits import NotFound, UsageError
 
 # The states that wait for an operator's answer: the approval of the prepared version, and the question
@@ -30,11 +30,11 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> str:
-    return executions.start(sfn, state_machine_arn, start_input, name)
+    return step_functions.start(sfn, state_machine_arn, start_input, name)
 
 
 def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
-    return executions.history(sfn, execution_arn)
+    return step_functions.history(sfn, execution_arn)
 
 
 def current_state(events: list[dict[str, Any]]) -> str | None:
@@ -111,13 +111,13 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
         events = history(sfn, execution_arn)
         token, _ = pending_approval(events)
         if token:
-            if not executions.answer(sfn, token, decision):
+            if not step_functions.answer(sfn, token, decision):
                 # The wait ended between reading its token and answering: stopped, timed out or answered.
-                status = executions.describe(sfn, execution_arn)["status"]
+                status = step_functions.describe(sfn, execution_arn)["status"]
                 raise NotFound(f"{execution_arn} is not waiting for approval any more (status {status}: "
                                      f"it was stopped, timed out or answered meanwhile)")
             return states.answer_waits().get(current_state(events))
-        status = executions.describe(sfn, execution_arn)["status"]
+        status = step_functions.describe(sfn, execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
             raise NotFound(
                 f"{execution_arn} is not waiting for approval (status {status}, state "
@@ -154,17 +154,17 @@ def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, ident
 def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
     """Stop a running release, recording why and who in StopExecution's error and cause; its undo
     (the undo of stopped releases) starts from the status change. The execution as it ended."""
-    status = executions.describe(sfn, execution_arn)["status"]
+    status = step_functions.describe(sfn, execution_arn)["status"]
     if status != "RUNNING":
         raise NotFound(f"{execution_arn} is not running (status {status}): there is nothing to stop")
-    executions.stop(sfn, execution_arn, STOPPED_BY_OPERATOR, record.cause())
-    return executions.describe(sfn, execution_arn)
+    step_functions.stop(sfn, execution_arn, STOPPED_BY_OPERATOR, record.cause())
+    return step_functions.describe(sfn, execution_arn)
 
 
 def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> dict[str, Any]:
     deadline = time.time() + timeout
     while True:
-        description = executions.describe(sfn, execution_arn)
+        description = step_functions.describe(sfn, execution_arn)
         if description["status"] in TERMINAL or time.time() >= deadline:
             return description
         time.sleep(poll)
@@ -176,7 +176,7 @@ def wait_for_state(sfn, execution_arn: str, state: str, timeout: float = 120) ->
         events = history(sfn, execution_arn)
         if current_state(events) == state:
             return True
-        if executions.describe(sfn, execution_arn)["status"] in TERMINAL:
+        if step_functions.describe(sfn, execution_arn)["status"] in TERMINAL:
             return False
         time.sleep(0.2)
     return False
@@ -468,10 +468,10 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
                        arn: str) -> dict[str, Any] | None:
     """DescribeExecution of `name`, or None after starting it because it did not exist."""
     for _ in range(2):
-        existing = executions.describe_if_any(sfn, arn)
+        existing = step_functions.describe_if_any(sfn, arn)
         if existing is not None:
             return existing
-        if executions.start_unless_named(sfn, state_machine_arn, start_input, name):
+        if step_functions.start_unless_named(sfn, state_machine_arn, start_input, name):
             return None
         # started by someone else a moment ago: compare with that one
     raise UsageError(f"could not start or find the execution {name!r}")

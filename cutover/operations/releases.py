@@ -7,8 +7,8 @@ from typing import Any
 
 from release import ledger
 
-from cutover import render
-from cutover.aws import ledger as release_table
+from cutover.output import render
+from cutover.aws import release_table
 from cutover.exits import UsageError
 
 DEFAULT_DAYS = 30

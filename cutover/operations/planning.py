@@ -16,7 +16,8 @@ from release.plan import TAG_PREFIX, Plan, build_plan, summary, task_definition_
 from release.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
 from release.service_spec import configured_autoscaling, create_request
 
-from cutover import diff, plan_decisions, states
+from cutover.operations import diff, plan_decisions
+from cutover.definition import states
 from cutover.exits import UsageError
 
 

@@ -14,7 +14,7 @@ from release.errors import InvalidReleaseInput
 from release import environments
 from release.config_text import parse_config_text
 
-from cutover import references
+from cutover.operations import references
 
 
 @dataclass

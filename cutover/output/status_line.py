@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cutover import operations, render, states
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.definition import states
 
 
 def loop_progress(events: list[dict[str, Any]], loop: frozenset[str], now: float) -> str | None:

@@ -14,7 +14,7 @@ from cutover.exits import AwsError, NotFound, UsageError
 def refuse_taken_names(connection: Connection, config: Any, start_input: dict[str, Any], *,
                        note: Callable[[str], None]) -> None:
     """The release's own check of its names, made here too so that a taken name is exit 2 before it starts."""
-    from cutover import planning
+    from cutover.operations import planning
     from release import ownership
     from release.adapters import ecs
 

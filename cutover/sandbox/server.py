@@ -14,16 +14,16 @@ from typing import Any
 
 import yaml
 
-from cutover import sandbox_settings
+from cutover.sandbox import settings as sandbox_settings
 from cutover.exits import UsageError
-from cutover import step_code
+from cutover.definition import step_code
 from cutover.local import account, environment, faults, functions_shown, lambdas
 from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
 from release.registry import BY_KEY
 from cutover.local.traffic import Behaviour, parse_behaviour
-from cutover.reports import Event, Report
-from cutover.streaming import Emit
+from cutover.output.reports import Event, Report
+from cutover.output.streaming import Emit
 
 DEFAULT_PORT = 4566
 

@@ -15,10 +15,13 @@ from release.results import ApprovalAnswer, Check
 from release.stop_record import StopRecord, stop_of
 from release.unfinished import line
 
-from cutover import exits, operations, render, states
-from cutover.aws import executions
-from cutover.masking import masked
-from cutover.status_line import status_line
+from cutover import exits
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.definition import states
+from cutover.aws import step_functions
+from cutover.output.masking import masked
+from cutover.output.status_line import status_line
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -73,7 +76,7 @@ def release_of(description: dict[str, Any]) -> dict[str, Any]:
 
 def status(sfn, arn: str) -> Report:
     """Where a release is now; it ends FAILED when the release did."""
-    description = executions.describe(sfn, arn)
+    description = step_functions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     now = description["status"]
     running = now == "RUNNING"
@@ -98,7 +101,7 @@ def status(sfn, arn: str) -> Report:
 
 def undo_run(sfn, arn: str) -> dict[str, Any] | None:
     """What the undo's own execution (named after the release's) did: done, still running or failed."""
-    undo = executions.describe_if_any(sfn, stopping.undo_execution_arn(arn), executions.NO_UNDO)
+    undo = step_functions.describe_if_any(sfn, stopping.undo_execution_arn(arn), step_functions.NO_UNDO)
     if undo is None:
         return {"state": "not started", "status": None,
                 "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
@@ -229,7 +232,7 @@ def what_it_did(entry: dict[str, Any]) -> str:
 
 def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
-    description = executions.describe(sfn, arn)
+    description = step_functions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),

@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cutover import operations, render
-from cutover.aws import executions
-from cutover.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
-from cutover.status_line import phase, status_line
-from cutover.streaming import Emit
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.aws import step_functions
+from cutover.output.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
+from cutover.output.status_line import phase, status_line
+from cutover.output.streaming import Emit
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
 NON_TTY_REPEAT_SECONDS = 15
@@ -70,7 +71,7 @@ class Follower:
 
     def step(self) -> dict[str, Any] | None:
         """One poll: what finished, the status line; the description once the execution ended."""
-        description = executions.describe(self.sfn, self.arn)
+        description = step_functions.describe(self.sfn, self.arn)
         status = description["status"]
         # History after the status: once the execution has ended, its history is complete.
         events = operations.history(self.sfn, self.arn)
@@ -105,5 +106,5 @@ class Follower:
             if description is not None:
                 return description
             if deadline is not None and time.time() >= deadline:
-                return executions.describe(self.sfn, self.arn)
+                return step_functions.describe(self.sfn, self.arn)
             time.sleep(self.poll)
