@@ -60,7 +60,7 @@ retries: $(STAMP)
 
 # What LoadRelease checks configs with (lambdas/cutover_steps/config/schema.py), from the config models.
 checker: $(STAMP)
-	$(BIN)/python -m cutover.checker_schema
+	$(BIN)/python -m cutover.definition.checker_schema
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache

@@ -1,6 +1,6 @@
 """Cold start of the step functions: each handler's import in a fresh process beside a boto3-only handler's.
 
-The asset and the package layer are built by the code the stack bundles with (cutover.step_code):
+The asset and the package layer are built by the code the stack bundles with (cutover.definition.step_code):
 the `cutover_steps` package with the stack's excludes and its hash-checked bytecode, then zipped, and
 PyYAML's and the pinned AWS SDK's pure-Python modules with theirs. Every module, the boto3-only
 handler included, is imported in a fresh interpreter of the runtime's Python (when the machine has
@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from cutover import step_code
+from cutover.definition import step_code
 from cutover_steps.registry import STEPS
 
 REPEATS = 5

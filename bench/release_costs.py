@@ -12,7 +12,8 @@ from typing import Any
 
 from bench import floor
 from bench.counting import StepCounter
-from cutover import operations, states
+from cutover.operations import executions as operations
+from cutover.definition import states
 from cutover.local import environment, lambdas
 from cutover.local.engine import LocalEngine
 from cutover_steps.registry import HOLDING_TIMEOUT_SECONDS

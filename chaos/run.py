@@ -11,12 +11,13 @@ from typing import Any, Collection, Iterator
 
 from botocore.exceptions import ClientError
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover_steps.decisions import unfinished as unfinished_names
 from cutover.cli import main as cutover_main
 from cutover.local import faults
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler
+from cutover.exits import CommandError
 from chaos.matrix import DELIVERY, SLOW_STOP, Cell
 from chaos.world import ECS_SERVICE, GROUP, NEW, OBSOLETE_TAG, OLD, SERVICE, World
 
@@ -126,7 +127,7 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
             world.set_alarm("ALARM")
         if token:
             # It may have ended (or been stopped) meanwhile: the next turn sees it.
-            with contextlib.suppress(operations.OperationError, ClientError):
+            with contextlib.suppress(CommandError, ClientError):
                 operations.approve(sfn, arn, by="chaos-operator")
                 approved = True
         time.sleep(0.3)

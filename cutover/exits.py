@@ -1,13 +1,13 @@
 """How a command ends, in one table: each exit code, the name `--output json` gives it as an error
-(`{"error": {"code", "message", "exit_code"}}`) and what it means. Errors carry their exit code, so
-no command decides one where it catches an error; a named error of the release (`cutover_steps.errors`)
-carries its own, one of this table's. docs/commands.md lists the table (a test keeps it true).
+(`{"error": {"code", "message", "exit_code"}}`) and what it means; and the command line's errors. One
+hierarchy: every error of Cutover is a `cutover_steps.errors.CutoverError` carrying its exit code (the
+release's named errors and the command line's alike), so no command catches an error to re-raise
+another; AWS's own errors become AwsError in `cutover.aws.errors`. docs/commands.md lists the table
+(a test keeps it true).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from cutover_steps import errors
 
@@ -31,53 +31,54 @@ INTERRUPTED = Exit(130, "interrupted", "interrupted (Ctrl-C); the release itself
 TABLE = (OK, FAILED, USAGE, NOT_FOUND, AWS_ERROR, STILL_RUNNING, INTERRUPTED)
 
 
-class CommandError(Exception):
-    """A command cannot do what it was asked; the message says why, `exit` how the command ends."""
-    exit = FAILED
+def exit_of(error: errors.CutoverError) -> Exit:
+    """The row of the table an error's exit code is."""
+    return next(e for e in TABLE if e.code == error.exit_code)
+
+
+class CommandError(errors.CutoverError):
+    """A command cannot do what it was asked; the message says why, `exit_code` how the command ends."""
+    exit_code = FAILED.code
+
+    @property
+    def exit(self) -> Exit:
+        return exit_of(self)
 
 
 class UsageError(CommandError):
     """Bad input from the user."""
-    exit = USAGE
+    exit_code = USAGE.code
 
 
 class NotFound(CommandError):
     """What the command names does not exist, or cannot be acted on now."""
-    exit = NOT_FOUND
+    exit_code = NOT_FOUND.code
 
 
 class AwsError(CommandError):
-    """AWS refused the call or could not be reached."""
-    exit = AWS_ERROR
+    """AWS refused the call or could not be reached (cutover.aws.errors makes it from AWS's own error):
+    `code` is AWS's error code, `detail` its code and words."""
+    exit_code = AWS_ERROR.code
+
+    def __init__(self, message: str, *, code: str | None = None, detail: str = ""):
+        super().__init__(message)
+        self.code, self.detail = code, detail or message
 
 
 class Interrupted(CommandError):
-    exit = INTERRUPTED
+    exit_code = INTERRUPTED.code
 
 
 class Unexpected(CommandError):
     """A bug in Cutover: said in one line; CUTOVER_DEBUG=1 shows the stack trace."""
 
 
-def of(error: BaseException) -> CommandError:
-    """The command error an exception ends a command with."""
-    if isinstance(error, CommandError):
+def of(error: BaseException) -> errors.CutoverError:
+    """The error an exception ends a command with: a named error of Cutover as it is (a step's own check,
+    made by the command, says its exit code too), anything else as an interruption or a bug. AWS's own
+    errors are made AwsError before, by cutover.aws.errors.translate."""
+    if isinstance(error, errors.CutoverError):
         return error
-    if isinstance(error, errors.ReleaseError):
-        # A step's own check, made by the command (cutover plan's reads): the error says its exit code.
-        failure = CommandError(str(error))
-        failure.exit = next(e for e in TABLE if e.code == error.exit_code)
-        return failure
-    if isinstance(error, NoCredentialsError):
-        return AwsError("no AWS credentials; set a profile (--profile, AWS_PROFILE) or the usual variables")
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        return AwsError(f"AWS said {info.get('Code')}: {info.get('Message')}")
-    if isinstance(error, EndpointConnectionError) and any(host in str(error) for host in ("127.0.0.1", "localhost")):
-        return AwsError(f"{error}: is the sandbox running? Start it with `cutover sandbox up` (and `source` its env "
-                        "file in this shell), or unset AWS_ENDPOINT_URL to use AWS")
-    if isinstance(error, BotoCoreError):
-        return AwsError(str(error))
     if isinstance(error, KeyboardInterrupt):
         return Interrupted("interrupted; the release itself goes on (cutover status shows it)")
     return Unexpected(f"unexpected {type(error).__name__}: {error} (CUTOVER_DEBUG=1 shows where)")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import environment, iam, invariants
 from cutover.local.engine import LocalEngine
 from cutover.local.invariants import EmptyTargetSampler

@@ -1,5 +1,5 @@
 """Managed policies for the CI role that starts releases and for approvers, built from
-`cutover.access`: the documents `cutover iam-policy ci|approver` prints, with this stack's ARNs."""
+`cutover.operations.access`: the documents `cutover iam-policy ci|approver` prints, with this stack's ARNs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,7 +8,7 @@ from aws_cdk import Acknowledgment, Aws, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cutover import access
+from cutover.operations import access
 from cutover.cdk.permissions import arn, nag_form
 
 

@@ -7,7 +7,7 @@ layer built here adds: the pinned boto3 and botocore, so the steps call AWS with
 comes before the runtime's SDK on the path: Lambda developer guide, "Managing Lambda dependencies
 with layers", to lock an embedded SDK version). Both layers follow the versions installed beside
 this code (requirements.txt pins them in a checkout). The layer is copied from the installed
-packages' pure-Python modules, with their bytecode (cutover.step_code): synth needs no network, no
+packages' pure-Python modules, with their bytecode (cutover.definition.step_code): synth needs no network, no
 pip and no Docker, and gives the same layer on any machine (PyYAML's optional C speed-up is left
 out; its Python parser reads deploy configs alike).
 """
@@ -22,10 +22,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from cutover import step_code
-from cutover.step_code import RUNTIME_NAME
+from cutover.definition import step_code
+from cutover.definition.step_code import RUNTIME_NAME
 
-# The runtime the step code's bytecode is compiled for (cutover.step_code), e.g. PYTHON_3_13.
+# The runtime the step code's bytecode is compiled for (cutover.definition.step_code), e.g. PYTHON_3_13.
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + RUNTIME_NAME.removeprefix("python").replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.X86_64
 

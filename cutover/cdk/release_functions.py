@@ -16,7 +16,7 @@ from constructs import Construct
 from cutover_steps.registry import CHECK_RUNNERS, Step
 from cutover_steps.config.service_roles import ALLOWED_VARIABLE
 
-from cutover import step_code as asset
+from cutover.definition import step_code as asset
 from cutover.cdk.dependencies import ARCHITECTURE, RUNTIME, Dependencies
 from cutover.cdk.notifications import PUBLISH_KEY_ACTIONS, Notifications
 from cutover.cdk.permissions import ResourceScope
@@ -33,7 +33,7 @@ XRAY_REASON = ("Active tracing: X-Ray PutTraceSegments and PutTelemetryRecords d
 
 @jsii.implements(ILocalBundling)
 class CopyReleasePackage:
-    """Copies the cutover_steps package alone into the asset, with its bytecode (cutover.step_code): no Docker."""
+    """Copies the cutover_steps package alone into the asset, with its bytecode (cutover.definition.step_code): no Docker."""
 
     def try_bundle(self, output_dir: str, *_: Any, **__: Any) -> bool:
         asset.build(output_dir)
@@ -133,4 +133,4 @@ class ReleaseFunctions(Construct):
                 id="AwsSolutions-L1",
                 reason=f"{RUNTIME.name} (Amazon Linux 2023, supported until 2029: cutover/cdk/runtime_support.py) is "
                        "the Python the step code's bytecode and the dependency layer are built for; a newer runtime "
-                       "means changing RUNTIME_NAME in cutover/step_code.py, with its Powertools layer."))
+                       "means changing RUNTIME_NAME in cutover/definition/step_code.py, with its Powertools layer."))

@@ -14,8 +14,11 @@ from typing import Any, Callable, Iterator
 
 import boto3
 
-from cutover import DEFINITION, UNDO_DEFINITION, connection, envvars, operations
+from cutover import DEFINITION, UNDO_DEFINITION, envvars
+from cutover.operations import executions as operations
 from cutover.local import aws_rules, lambdas, moto_fixes
+from cutover.local.account import (ACCOUNT, PARTITION, REGION, STATE_MACHINE_NAME, TABLE_NAME, TOPIC_NAME,
+                                   check_function_arn, function_arn)
 from cutover.local.dataplane import DataPlane
 from cutover.local.traffic import Behaviour, Traffic
 from cutover_steps.adapters import clients as aws
@@ -27,12 +30,6 @@ logger = logging.getLogger(__name__)
 # An asynchronous Lambda invocation is tried at most three times.
 ASYNC_ATTEMPTS = 3
 
-REGION = "us-east-1"
-PARTITION = "aws"
-ACCOUNT = "123456789012"
-STATE_MACHINE_NAME = "cutover-release"
-TABLE_NAME = connection.TABLE_NAME  # where the command line finds the table without a stack
-TOPIC_NAME = "cutover-notifications"
 # The undo function's on-failure destination: a status change it failed to handle three times.
 DEAD_LETTER_QUEUE = "cutover-undo-dead-letters"
 # How EventBridge delivers a status change here: at least once, best effort (`--event-delivery`).
@@ -50,10 +47,6 @@ def definition(substitutions: dict[str, str], path: str = DEFINITION) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
 
 
-def function_arn(key: str) -> str:
-    return check_function_arn(lambdas.function_name(key))
-
-
 def parse_event_delivery(text: str) -> tuple[str, float]:
     """("normal" | "twice" | "late" | "lost", seconds late); a bad value raises ValueError naming the choices."""
     mode, _, seconds = text.partition(":")
@@ -67,10 +60,6 @@ def parse_event_delivery(text: str) -> tuple[str, float]:
         if late >= 0:
             return mode, late
     raise ValueError(f"--event-delivery {text!r}: one of normal, twice, late:SECONDS (e.g. late:30), lost")
-
-
-def check_function_arn(name: str) -> str:
-    return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
 class _ScaledSleep:

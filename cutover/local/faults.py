@@ -126,7 +126,7 @@ _sfn: list[Any] = []
 
 def state_of(event: dict[str, Any]) -> str | None:
     """The state of the definition that invoked this step, from its execution's history."""
-    from cutover import operations
+    from cutover.operations import executions as operations
 
     arn = (event.get("release") or {}).get("execution_id")
     if not arn:

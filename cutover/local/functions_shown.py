@@ -19,7 +19,7 @@ from typing import Any, Callable
 from cutover_steps.registry import STEPS
 from cutover_steps.config.service_roles import ALLOWED_VARIABLE
 
-from cutover import step_code
+from cutover.definition import step_code
 from cutover.local import lambdas
 from cutover.local.iam import policies
 
@@ -39,7 +39,7 @@ def _zipped(folder: str) -> bytes:
 
 
 def layer_zip() -> bytes:
-    """The package layer's metadata files, at the paths the stack's layer has them (cutover.step_code)."""
+    """The package layer's metadata files, at the paths the stack's layer has them (cutover.definition.step_code)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for package in step_code.LAYER_PACKAGES:

@@ -24,12 +24,10 @@ from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cutover.local import iam
+from cutover.local.account import FUNCTION_PREFIX, function_name
 from cutover_steps.adapters import clients as aws
 from cutover_steps.registry import BY_KEY, STOPPED_RELEASE_HANDLER, may_change_after_a_stop
 
-FUNCTION_PREFIX = "cutover-"
-# The local stack lets releases invoke check functions with names like this one (check_function_arns).
-CHECK_FUNCTION_PREFIX = "check-"
 CHECK_FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 
 # Called around every handler: (step key, event) before, (step key, event, result) after.
@@ -49,10 +47,6 @@ _running = threading.local()
 # Set while the account ends: every running handler is then out of time, so that none outlives it.
 _ending = threading.Event()
 _handlers_running = 0
-
-
-def function_name(key: str) -> str:
-    return f"{FUNCTION_PREFIX}{key}"
 
 
 @dataclass

@@ -7,12 +7,18 @@ meets the error itself (a release that fails in its execution exits FAILED, what
 FAILED, USAGE, NOT_POSSIBLE, AWS_ERROR = 1, 2, 3, 4
 
 
-class ReleaseError(Exception):
+class CutoverError(Exception):
+    """Every named error of Cutover, the steps' and the command line's (`cutover.exits`): it carries the exit
+    code the command line ends with when it meets the error itself."""
+
+    exit_code = FAILED
+
+
+class ReleaseError(CutoverError):
     """Base class: a release cannot go on, and the message says why and what to do."""
 
     # Retrying would not change the answer to a domain error, only delay the compensation.
     retried = False
-    exit_code = FAILED
 
 
 class InvalidReleaseInput(ReleaseError):

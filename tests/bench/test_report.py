@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from bench import counting, floor, release_costs, report, steady_state
-from cutover import operations
+from cutover.operations import executions as operations
 
 MACHINE = {"nproc": 2, "cpu": "Test CPU", "python": "3.11.0", "moto": "5.2.5", "boto3": "1.44.5",
            "load_average": [0.5, 0.4, 0.3], "date": "2026-01-01"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults, lambdas
 from cutover_steps.adapters import clients as aws
 from tests.e2e.safety_fixtures import config_with, failed_lambda_errors, finish, start

@@ -10,7 +10,7 @@ import json
 import pytest
 import yaml
 
-from cutover.connection import TABLE_NAME
+from cutover.aws.connection import TABLE_NAME
 from tests.cli.helpers import cutover_process, sandbox_env, sandbox_process
 from tests.cli.test_cli_timing import _aws, _desired, _forward, _public_rule
 

@@ -6,7 +6,9 @@ import json
 import pytest
 import yaml
 
-from cutover import DEFINITION, operations, schema
+from cutover import DEFINITION
+from cutover.operations import executions as operations
+from cutover.definition import schema
 from tests.cli.helpers import cutover
 
 COMMANDS = ["start", "approve", "reject", "status", "history", "rollback", "validate", "plan", "adopt", "diagram", "schema", "demo"]

@@ -84,7 +84,7 @@ def test_a_rollback_with_nothing_to_bring_back_exits_3_and_starts_nothing(engine
 # -- the approval wait, visible, and who started and approved ---------------------------------------
 
 def _wait_for_approval(engine, name: str) -> None:
-    from cutover import operations
+    from cutover.operations import executions as operations
 
     arn = operations.execution_arn(engine.state_machine_arn, name)
     assert operations.wait_for_state(engine.client("stepfunctions"), arn, operations.APPROVAL_STATE, timeout=120)
@@ -104,7 +104,7 @@ def released_v2(engine, live):
     waiting = cutover("status", "web-2"), cutover("status", "web-2", "--output", "json")
     approved = cutover("approve", "web-2", "--by", "alice")
     assert approved.code == 0, approved.err
-    from cutover import operations
+    from cutover.operations import executions as operations
 
     operations.wait(engine.client("stepfunctions"), operations.execution_arn(engine.state_machine_arn, "web-2"), timeout=120)
     return waiting
@@ -141,7 +141,7 @@ def test_rollback_to_a_version_nobody_kept_exits_3_listing_what_is_kept(engine, 
 
 
 def test_a_rollback_waits_for_approval_only_when_asked_to(engine, released_v2):
-    from cutover import operations
+    from cutover.operations import executions as operations
 
     # When a rollback is started with --require-approval
     started = cutover("rollback", "--env", "demo", "--service", "web", "--require-approval", "--name", "web-back-1")
@@ -190,7 +190,7 @@ def test_the_ledger_stats_count_a_rolled_back_release_as_a_change_failure(engine
 
 
 def test_a_stopped_release_is_in_the_ledger_as_stopped(engine, live, released_v2):
-    from cutover import operations
+    from cutover.operations import executions as operations
 
     started = cutover("start", "--env", "demo", "--version", "3", "--image", "web:3", "--config", live["config_path"],
                       "--name", "web-3")

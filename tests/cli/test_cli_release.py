@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cutover import operations
+from cutover.operations import executions as operations
 from tests.cli.helpers import cutover
 
 pytestmark = pytest.mark.e2e

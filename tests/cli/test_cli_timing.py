@@ -9,7 +9,7 @@ import time
 import boto3
 import pytest
 
-from cutover import states
+from cutover.definition import states
 from cutover.local.invariants import EmptyTargetSampler
 from tests.cli.helpers import cutover, cutover_process, sandbox_env, sandbox_process
 

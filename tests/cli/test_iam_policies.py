@@ -9,7 +9,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from cutover import connection, operations
+from cutover.operations import executions as operations
+from cutover.aws import connection
 from cutover.local import engine as local, iam
 from tests.cli.helpers import cutover
 

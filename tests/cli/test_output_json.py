@@ -5,8 +5,11 @@ import json
 import re
 from pathlib import Path
 
-from cutover import ROOT, diagram, operations
-from cutover.cli import ERROR_CODES, build_parser
+from cutover import ROOT
+from cutover.definition import diagram
+from cutover.operations import executions as operations
+from cutover.cli.main import ERROR_CODES
+from cutover.cli.parser import build_parser
 from tests.cli.helpers import cutover
 
 DOC = Path(ROOT, "docs", "output.md")

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from cutover import ROOT, exits, operations
+from cutover import ROOT, exits
+from cutover.operations import executions as operations
 from tests.cli.helpers import cutover, free_port
 
 pytestmark = pytest.mark.e2e
@@ -105,7 +106,7 @@ def test_start_wait_ends_with_the_exit_code_of_how_the_release_ended(engine, liv
 
 
 def test_start_wait_interrupted_ends_its_stream_with_the_interruption_and_the_release_goes_on(engine, live, monkeypatch):
-    from cutover import progress
+    from cutover.output import progress
 
     # Given an operator who presses Ctrl-C while start --wait follows the release
     def interrupted(self):

@@ -5,7 +5,7 @@ import copy
 import json
 from typing import Any
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local.engine import TABLE_NAME
 
 LOCK_KEY = "lock#demo#web"

@@ -9,9 +9,10 @@ import json
 import threading
 import time
 
-from cutover import operations, reports
+from cutover.operations import executions as operations
+from cutover.output import reports
 from cutover.cli import main as cutover_main
-from cutover.progress import Follower
+from cutover.output.progress import Follower
 from cutover_steps.decisions import ledger
 from cutover.local.traffic import Behaviour
 from tests.e2e.safety_fixtures import (

@@ -6,7 +6,7 @@ import copy
 import json
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from tests.cli.helpers import cutover
 from tests.e2e.safety_fixtures import finish, notifications, start, subscribe_queue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from tests.e2e.safety_fixtures import config_with, finish, start
 
 SIZE_STATE = "Scale the new version for the next traffic step"

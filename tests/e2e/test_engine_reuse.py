@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import environment, faults, lambdas, snapshot
 from cutover.local.engine import TABLE_NAME
 from tests.conftest import Demo, wait_until_serving

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.local.iam import policies

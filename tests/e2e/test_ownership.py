@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults, snapshot
 from cutover_steps.plan import naming
 from cutover_steps.errors import ReleaseError

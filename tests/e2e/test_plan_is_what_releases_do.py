@@ -14,7 +14,8 @@ import pytest
 import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
-from cutover import operations, states
+from cutover.operations import executions as operations
+from cutover.definition import states
 from cutover.local import environment
 from cutover.local.engine import TABLE_NAME
 from cutover_steps.adapters.elbv2 import name_of

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults
 from cutover_steps.errors import ServiceConflict
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import lambdas
 from cutover_steps.steps import watch_alarms as alarms
 from tests.e2e.safety_fixtures import (

@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from cutover import operations
+from cutover.operations import executions as operations
 from tests.e2e.safety_fixtures import config_with, entered, finish, start, world
 
 VALIDATION_STATE = "Load and validate the release"

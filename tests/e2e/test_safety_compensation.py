@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults, lambdas
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,

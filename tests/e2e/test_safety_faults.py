@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults
 from cutover_steps.adapters import clients as aws
 from tests.e2e.safety_fixtures import (

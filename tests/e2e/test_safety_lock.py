@@ -1,7 +1,7 @@
 """The release lock through the real definition: one release per cluster and service at a time."""
 from __future__ import annotations
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local.engine import TABLE_NAME
 from tests.e2e.safety_fixtures import LOCK_KEY, config_with, entered, finish, lock_item, start, world
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import faults
 from tests.cli.helpers import cutover
 from tests.e2e.safety_fixtures import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cutover import operations, states
+from cutover.operations import executions as operations
+from cutover.definition import states
 from cutover_steps import results
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.cli import main as cutover_main
 from cutover.local import lambdas, snapshot
 from tests.cli.helpers import cutover

@@ -5,7 +5,7 @@ import copy
 import threading
 import time
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import environment
 
 

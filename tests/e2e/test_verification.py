@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from cutover import operations, reports, states
+from cutover.operations import executions as operations
+from cutover.output import reports
+from cutover.definition import states
 from cutover.local.engine import check_function_arn
 from tests.e2e.safety_fixtures import (
     assert_torn_down, assert_v1_serves_as_before, config_with, entered, finish, lock_item, notifications, start,

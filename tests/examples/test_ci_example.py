@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cutover import ROOT
-from cutover.access import policy
+from cutover.operations.access import policy
 
 WORKFLOW = Path(ROOT, "examples", "github-actions.yml")
 LINTER = Path(__file__).with_name("lint_workflow.cjs")
@@ -64,7 +64,7 @@ def test_every_job_fits_a_hosted_runner_and_the_last_one_follows_the_release():
 
 def test_the_printed_policies_grant_what_each_role_does_and_nothing_wider():
     machine = "arn:aws:states:eu-west-1:111122223333:stateMachine:Cutover-Release"
-    from cutover.access import Targets
+    from cutover.operations.access import Targets
 
     ci = policy("ci", Targets.of_state_machine(machine))
     approver = policy("approver", Targets.of_state_machine(machine))

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from cutover import operations
+from cutover.operations import executions as operations
 from cutover.local import lambdas
 
 CLUSTER = "demo"

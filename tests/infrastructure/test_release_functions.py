@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from cutover_steps.registry import STEPS
 
 from tests.infrastructure.conftest import REPO_ROOT
-from cutover import step_code
+from cutover.definition import step_code
 from cutover.cdk import runtime_support
 from cutover.cdk.notifications import Notifications
 from cutover.cdk.state_machine import ReleaseStateMachine

@@ -51,7 +51,7 @@ def test_cdk_json_documents_every_setting_with_an_empty_default(key):
 
 
 def test_init_stack_writes_the_repository_s_app_and_settings_for_a_pip_user(tmp_path):
-    from cutover import stack_files
+    from cutover.operations import stack_files
     from tests.cli.helpers import cutover
 
     # When a user who installed the wheel asks for the app

@@ -10,7 +10,7 @@ from cutover import ROOT
 
 # The local engine runs the handlers by design (it is the Lambda service of `cutover demo` and the
 # sandbox); the CDK construct names them. Every other module is the command line's.
-RUNS_HANDLERS = ("cutover.local", "cutover.cdk", "cutover.demo", "cutover.sandbox", "cutover.__main__")
+RUNS_HANDLERS = ("cutover.local", "cutover.cdk", "cutover.sandbox.demo", "cutover.sandbox.server", "cutover.__main__")
 
 PROBE = f"""
 import json, pkgutil, sys
@@ -27,6 +27,6 @@ def test_no_module_of_the_command_line_imports_a_handler_module():
     # Given every module of the command line, imported in a fresh interpreter
     found = json.loads(subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True,
                                       check=True).stdout)
-    assert {"cutover.cli", "cutover.planning", "cutover.adoption", "cutover.configfile"} <= set(found["imported"])
+    assert {"cutover.cli", "cutover.operations.planning", "cutover.operations.adoption", "cutover.operations.configfile"} <= set(found["imported"])
     # Then no handler module came with them
     assert found["handlers"] == []

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cutover import ROOT, checker_schema
+from cutover import ROOT
+from cutover.definition import checker_schema
 from cutover_steps.config import check as config_check
 from cutover_steps.config.models import DeployConfig, StartInput
 from cutover_steps.plan.models import build_plan

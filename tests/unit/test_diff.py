@@ -1,7 +1,7 @@
 """The plan's field-by-field differences: what AWS fills in on its own is not a change."""
 from __future__ import annotations
 
-from cutover import diff
+from cutover.operations import diff
 
 REQUEST = {
     "family": "web", "cpu": "256", "memory": "512", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],

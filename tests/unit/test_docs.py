@@ -9,7 +9,9 @@ import shlex
 
 import pytest
 
-from cutover import cli, configfile, diagram
+from cutover.cli import parser as cli
+from cutover.operations import configfile
+from cutover.definition import diagram
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -7,7 +7,7 @@ from botocore.stub import Stubber
 
 from cutover import exits
 from cutover_steps.adapters import aws_errors
-from cutover_steps.errors import AwsThrottled, InvalidReleaseInput, domain_errors
+from cutover_steps.errors import AwsThrottled, CutoverError, InvalidReleaseInput, domain_errors
 
 
 def stubbed_ecs():
@@ -34,6 +34,15 @@ def test_other_aws_errors_stay_what_aws_said():
 def test_every_domain_error_gives_an_exit_code_of_the_command_lines_table():
     assert all(error.exit_code in {e.code for e in exits.TABLE} for error in domain_errors())
     # Bad input is a usage error, AWS throttling is AWS's, whatever command meets them
-    assert exits.of(InvalidReleaseInput("config.cluster: no such cluster")).exit is exits.USAGE
+    assert exits.exit_of(exits.of(InvalidReleaseInput("config.cluster: no such cluster"))) is exits.USAGE
     throttled = exits.of(AwsThrottled("ecs DescribeClusters was still throttled"))
-    assert (throttled.exit, str(throttled)) == (exits.AWS_ERROR, "ecs DescribeClusters was still throttled")
+    assert (exits.exit_of(throttled), str(throttled)) == (exits.AWS_ERROR, "ecs DescribeClusters was still throttled")
+
+
+def test_the_release_s_errors_and_the_command_line_s_are_one_hierarchy_that_carries_exit_codes():
+    # Given a named error of the release and one of the command line
+    refused, missing = InvalidReleaseInput("config.cluster: no such cluster"), exits.NotFound("no execution 'web-9'")
+    # Then both are Cutover's errors, each with its exit code, and ending a command keeps them as they are
+    assert isinstance(refused, CutoverError) and isinstance(missing, CutoverError)
+    assert (refused.exit_code, missing.exit_code) == (exits.USAGE.code, exits.NOT_FOUND.code)
+    assert exits.of(refused) is refused and exits.of(missing) is missing

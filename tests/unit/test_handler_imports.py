@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from cutover import ROOT, step_code
+from cutover import ROOT
+from cutover.definition import step_code
 from cutover_steps.registry import STEPS
 
 # Imports every handler in a fresh interpreter; with BLOCK set, `import aws_xray_sdk` fails as if

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from cutover import exits
+from cutover.aws.errors import translate
 from cutover_steps.config import check as config_check
 from tests.cli.helpers import cutover
 
@@ -64,7 +65,7 @@ def test_load_release_s_own_checker_refuses_a_plain_secret_without_showing_it(co
 
 
 def test_an_endpoint_on_this_machine_that_is_down_suggests_the_sandbox():
-    failure = exits.of(EndpointConnectionError(endpoint_url="http://127.0.0.1:4566/"))
+    failure = exits.of(translate(EndpointConnectionError(endpoint_url="http://127.0.0.1:4566/")))
     assert failure.exit == exits.AWS_ERROR and "is the sandbox running?" in str(failure) and "cutover sandbox up" in str(failure)
 
 

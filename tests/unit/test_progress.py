@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from cutover.progress import phase, status_line
+from cutover.output.status_line import phase, status_line
 
 
 def events(*steps: tuple[str, dict | None]) -> list[dict]:
@@ -38,7 +38,9 @@ def test_the_bake_says_the_old_version_is_still_warm():
 def test_a_ci_log_shows_the_approval_wait_with_its_deadline_and_again_every_few_minutes(monkeypatch):
     from datetime import datetime, timezone
 
-    from cutover import operations, progress, states
+    from cutover.operations import executions as operations
+    from cutover.output import progress
+    from cutover.definition import states
 
     # Given a release waiting for approval since 10:00 UTC, its config's approval timeout an hour
     since = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
@@ -84,7 +86,9 @@ def test_a_ci_log_shows_the_approval_wait_with_its_deadline_and_again_every_few_
 def test_a_ci_log_shows_the_question_of_an_inconclusive_analysis_with_its_scorecard_deadline_and_answers(monkeypatch):
     from datetime import datetime, timezone
 
-    from cutover import operations, progress, states
+    from cutover.operations import executions as operations
+    from cutover.output import progress
+    from cutover.definition import states
 
     # Given a release whose 50 % hold ended inconclusive at 10:00 UTC and asks an operator (inconclusive: ask)
     since = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)

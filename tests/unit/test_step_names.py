@@ -6,7 +6,8 @@ import pathlib
 
 import pytest
 
-from cutover import ROOT, states
+from cutover import ROOT
+from cutover.definition import states
 from cutover_steps import registry, results
 from cutover_steps.decisions import unfinished
 from cutover_steps.results import StepResult

@@ -5,8 +5,8 @@ import datetime as dt
 import io
 import json
 
-from cutover.progress import Follower
-from cutover.streaming import JsonLines, TextLines
+from cutover.output.progress import Follower
+from cutover.output.streaming import JsonLines, TextLines
 
 NAME = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:web-2"
 T0 = dt.datetime(2026, 11, 27, 10, 0, 0, tzinfo=dt.UTC)
@@ -74,7 +74,7 @@ def test_a_followed_release_says_the_same_as_text_and_as_json_lines():
 
 
 def test_a_terminal_status_line_is_rewritten_in_place_and_cleared_before_the_next_line():
-    from cutover.reports import Event
+    from cutover.output.reports import Event
 
     # Given a terminal
     out = io.StringIO()

@@ -24,16 +24,16 @@ STACK_NAME = "CutoverLocal"
 
 def local_settings() -> dict[str, Any]:
     """The ReleaseOrchestratorProps fields the local stack is synthesized with."""
-    from cutover.local import engine, environment, lambdas
+    from cutover.local import account, environment
 
     return {
         "cluster_names": ("demo",),
         "target_group_name_prefix": f"{environment.ENV}-",
         "service_name_prefix": "web-",
         "task_definition_families": ("web",),
-        "task_role_arns": (f"arn:aws:iam::{engine.ACCOUNT}:role/{environment.EXECUTION_ROLE}",),
-        "state_machine_name": engine.STATE_MACHINE_NAME,
-        "check_function_arns": (engine.check_function_arn(f"{lambdas.CHECK_FUNCTION_PREFIX}*"),),
+        "task_role_arns": (f"arn:aws:iam::{account.ACCOUNT}:role/{environment.EXECUTION_ROLE}",),
+        "state_machine_name": account.STATE_MACHINE_NAME,
+        "check_function_arns": (account.check_function_arn(f"{account.CHECK_FUNCTION_PREFIX}*"),),
     }
 
 
@@ -56,22 +56,22 @@ def synthesize_template(settings: dict[str, Any] | None = None) -> dict[str, Any
 
 def from_template(template: dict[str, Any]) -> dict[str, Any]:
     """{account, region, partition, functions: {step key: {role, statements}}}, references resolved."""
-    from cutover.local import engine
+    from cutover.local import account
     from cutover_steps.registry import STEPS
 
     resources = template["Resources"]
-    where = {"AWS::Partition": "aws", "AWS::Region": engine.REGION, "AWS::AccountId": engine.ACCOUNT,
+    where = {"AWS::Partition": "aws", "AWS::Region": account.REGION, "AWS::AccountId": account.ACCOUNT,
              "AWS::URLSuffix": "amazonaws.com"}
 
     def arn_of(logical_id: str) -> str:
         kind = resources[logical_id]["Type"]
         if kind == "AWS::DynamoDB::Table":
-            return f"arn:aws:dynamodb:{engine.REGION}:{engine.ACCOUNT}:table/{engine.TABLE_NAME}"
+            return f"arn:aws:dynamodb:{account.REGION}:{account.ACCOUNT}:table/{account.TABLE_NAME}"
         if kind == "AWS::SNS::Topic":
-            return f"arn:aws:sns:{engine.REGION}:{engine.ACCOUNT}:{engine.TOPIC_NAME}"
+            return f"arn:aws:sns:{account.REGION}:{account.ACCOUNT}:{account.TOPIC_NAME}"
         # Keys and log groups: the local engine has none; their calls are not the handlers' own.
         service = kind.split("::")[1].lower()
-        return f"arn:aws:{service}:{engine.REGION}:{engine.ACCOUNT}:local/{logical_id}"
+        return f"arn:aws:{service}:{account.REGION}:{account.ACCOUNT}:local/{logical_id}"
 
     def resolve(value: Any) -> Any:
         if isinstance(value, list):
@@ -100,7 +100,7 @@ def from_template(template: dict[str, Any]) -> dict[str, Any]:
                        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == step.handler]
         role = function["Properties"]["Role"]["Fn::GetAtt"][0]
         functions[step.key] = {"role": role, "statements": statements_of(role)}
-    return {"partition": "aws", "region": engine.REGION, "account": engine.ACCOUNT,
+    return {"partition": "aws", "region": account.REGION, "account": account.ACCOUNT,
             "regenerate": REGENERATE, "functions": functions}
 
 

@@ -6,8 +6,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from cutover_steps.config import environments
+
+from cutover.aws import lookups, stacks
+from cutover.exits import AwsError
 
 
 class Unresolved(Exception):
@@ -49,7 +51,7 @@ def _lookup(kind: str, name: str, client: Callable[[str], Any] | None, environ: 
         raise LookupError("needs AWS: it is resolved by `cutover plan`, `start` and `render`")
     try:
         if kind == "ssm":
-            parameter = client("ssm").get_parameter(Name=name)["Parameter"]
+            parameter = lookups.parameter(client("ssm"), name)
             if parameter["Type"] == "SecureString":
                 # It would be written in clear into the start input and the execution history.
                 raise LookupError("is a SecureString: give secrets to containers with secrets: value_from instead")
@@ -57,12 +59,10 @@ def _lookup(kind: str, name: str, client: Callable[[str], Any] | None, environ: 
         stack, _, output = name.rpartition(".")
         if not stack or not output:
             raise LookupError("must be ${cfn:STACK.OUTPUT}")
-        outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs") or []
+        outputs = stacks.outputs(client("cloudformation"), stack)
         for found in outputs:
             if found["OutputKey"] == output:
                 return found["OutputValue"]
         raise LookupError(f"stack {stack} has no output {output} (it has {', '.join(o['OutputKey'] for o in outputs) or 'none'})")
-    except ClientError as error:
-        raise LookupError(f"cannot be read: {error.response['Error']['Code']}: {error.response['Error']['Message']}") from error
-    except BotoCoreError as error:
-        raise LookupError(f"cannot be read: {error}") from error
+    except AwsError as error:
+        raise LookupError(f"cannot be read: {error.detail}") from error

@@ -14,16 +14,16 @@ from typing import Any
 
 import yaml
 
-from cutover import sandbox_settings
+from cutover.sandbox import settings as sandbox_settings
 from cutover.exits import UsageError
-from cutover import step_code
-from cutover.local import environment, faults, functions_shown, lambdas
+from cutover.definition import step_code
+from cutover.local import account, environment, faults, functions_shown, lambdas
 from cutover.local.engine import ACCOUNT, REGION, TABLE_NAME, LocalEngine, parse_event_delivery
 from cutover.local.iam import policies
 from cutover_steps.registry import BY_KEY
 from cutover.local.traffic import Behaviour, parse_behaviour
-from cutover.reports import Event, Report
-from cutover.streaming import Emit
+from cutover.output.reports import Event, Report
+from cutover.output.streaming import Emit
 
 DEFAULT_PORT = 4566
 
@@ -48,9 +48,9 @@ def load_functions(specs: list[str], *, any_name: bool = False) -> dict[str, Cal
         path, _, attribute = target.rpartition(":")
         if not name or not path or not attribute:
             raise ValueError(f"--function {spec!r}: write NAME=FILE:FUNCTION, e.g. check-smoke=checks.py:handler")
-        if not any_name and not name.startswith(lambdas.CHECK_FUNCTION_PREFIX):
+        if not any_name and not name.startswith(account.CHECK_FUNCTION_PREFIX):
             raise ValueError(f"--function {spec!r}: the sandbox's stack lets releases invoke functions named "
-                             f"{lambdas.CHECK_FUNCTION_PREFIX}*; name it {lambdas.CHECK_FUNCTION_PREFIX}{name}")
+                             f"{account.CHECK_FUNCTION_PREFIX}*; name it {account.CHECK_FUNCTION_PREFIX}{name}")
         if not os.path.isfile(path):
             raise ValueError(f"--function {spec!r}: no file {path}")
         module_spec = importlib.util.spec_from_file_location(f"cutover_sandbox_{name.replace('-', '_')}", path)
@@ -120,6 +120,19 @@ def scope_text(settings: dict[str, Any], source: str | None) -> str:
                "                   the demo service (web on cluster demo) is outside them: its release is refused, "
                "as AWS would\n")
     return head + lines + outside
+def checked_options(*, fail: list[str], functions: list[str], settings: str | None, slow: list[str], event_delivery: str,
+                    sweep_every: float | None, version_behaviour: list[str], traffic: float | None
+                    ) -> tuple[Timing, dict[str, Behaviour]]:
+    """`sandbox up`'s options, each checked before anything starts (UsageError naming the flag): its timing
+    and the versions' behaviours."""
+    try:
+        faults.parse_rehearsal(fail)
+        load_functions(functions, any_name=settings is not None)
+        return Timing.parse(slow, event_delivery, sweep_every), behaviours(version_behaviour, traffic)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
 def behaviours(specs: list[str], traffic: float | None) -> dict[str, Behaviour]:
     """`--version-behaviour VERSION:error_rate=R,p99_ms=N` each, checked against `--traffic`."""
     if traffic is not None and traffic <= 0:

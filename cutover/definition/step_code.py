@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import cutover_steps
 
-from cutover import checker_schema
+from cutover.definition import checker_schema
 
 # The Lambda runtime of every step function; the stack takes its Runtime from this name. An Amazon
 # Linux 2023 runtime (cutover/cdk/runtime_support.py holds the deprecation dates a test checks).

@@ -14,7 +14,7 @@ from cutover_steps.errors import InvalidReleaseInput
 from cutover_steps.config import environments
 from cutover_steps.config.text import parse_config_text
 
-from cutover import references
+from cutover.operations import references
 
 
 @dataclass

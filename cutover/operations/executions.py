@@ -17,7 +17,9 @@ from cutover_steps.registry import ANALYSIS_QUESTION
 from cutover_steps.results import ApprovalAnswer, Check, StepResult, checks_of, split_message
 from cutover_steps.decisions.stop_record import STOPPED_BY_OPERATOR, StopRecord
 
-from cutover import states
+from cutover.definition import states
+from cutover.aws import step_functions
+from cutover.exits import NotFound, UsageError
 
 # The states that wait for an operator's answer: the approval of the prepared version, and the question
 # of a hold whose canary analysis ended inconclusive (`release.analysis.inconclusive: ask`).
@@ -27,23 +29,12 @@ ANSWER_STATES = frozenset(states.answer_waits())
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
-class OperationError(Exception):
-    """Something the operator asked for cannot be done; the message says why."""
-
-
 def start(sfn, state_machine_arn: str, start_input: dict[str, Any], name: str) -> str:
-    return sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(start_input))["executionArn"]
+    return step_functions.start(sfn, state_machine_arn, start_input, name)
 
 
 def history(sfn, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+    return step_functions.history(sfn, execution_arn)
 
 
 def current_state(events: list[dict[str, Any]]) -> str | None:
@@ -120,17 +111,15 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
         events = history(sfn, execution_arn)
         token, _ = pending_approval(events)
         if token:
-            try:
-                sfn.send_task_success(taskToken=token, output=json.dumps(decision))
-            except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken) as error:
+            if not step_functions.answer(sfn, token, decision):
                 # The wait ended between reading its token and answering: stopped, timed out or answered.
-                status = sfn.describe_execution(executionArn=execution_arn)["status"]
-                raise OperationError(f"{execution_arn} is not waiting for approval any more (status {status}: "
-                                     f"it was stopped, timed out or answered meanwhile)") from error
+                status = step_functions.describe(sfn, execution_arn)["status"]
+                raise NotFound(f"{execution_arn} is not waiting for approval any more (status {status}: "
+                                     f"it was stopped, timed out or answered meanwhile)")
             return states.answer_waits().get(current_state(events))
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        status = step_functions.describe(sfn, execution_arn)["status"]
         if status != "RUNNING" or time.time() >= deadline:
-            raise OperationError(
+            raise NotFound(
                 f"{execution_arn} is not waiting for approval (status {status}, state "
                 f"{current_state(history(sfn, execution_arn)) or '-'})"
             )
@@ -158,24 +147,24 @@ def reject(sfn, execution_arn: str, *, reason: str, by: str | None = None, ident
            wait_seconds: float = 0) -> str | None:
     """Reject the prepared version, or roll traffic back after an inconclusive analysis; which question it answered."""
     if not reason.strip():
-        raise OperationError("--reason: say why the release is rejected; it goes into the audit history")
+        raise UsageError("--reason: say why the release is rejected; it goes into the audit history")
     return _decide(sfn, execution_arn, decision("reject", by=by, identity=identity, reason=reason), wait_seconds)
 
 
 def stop(sfn, execution_arn: str, record: StopRecord) -> dict[str, Any]:
     """Stop a running release, recording why and who in StopExecution's error and cause; its undo
     (the undo of stopped releases) starts from the status change. The execution as it ended."""
-    status = sfn.describe_execution(executionArn=execution_arn)["status"]
+    status = step_functions.describe(sfn, execution_arn)["status"]
     if status != "RUNNING":
-        raise OperationError(f"{execution_arn} is not running (status {status}): there is nothing to stop")
-    sfn.stop_execution(executionArn=execution_arn, error=STOPPED_BY_OPERATOR, cause=record.cause())
-    return sfn.describe_execution(executionArn=execution_arn)
+        raise NotFound(f"{execution_arn} is not running (status {status}): there is nothing to stop")
+    step_functions.stop(sfn, execution_arn, STOPPED_BY_OPERATOR, record.cause())
+    return step_functions.describe(sfn, execution_arn)
 
 
 def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> dict[str, Any]:
     deadline = time.time() + timeout
     while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
+        description = step_functions.describe(sfn, execution_arn)
         if description["status"] in TERMINAL or time.time() >= deadline:
             return description
         time.sleep(poll)
@@ -187,7 +176,7 @@ def wait_for_state(sfn, execution_arn: str, state: str, timeout: float = 120) ->
         events = history(sfn, execution_arn)
         if current_state(events) == state:
             return True
-        if sfn.describe_execution(executionArn=execution_arn)["status"] in TERMINAL:
+        if step_functions.describe(sfn, execution_arn)["status"] in TERMINAL:
             return False
         time.sleep(0.2)
     return False
@@ -402,12 +391,12 @@ _NAME_FORBIDDEN = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\uf
 def check_execution_name(name: str) -> None:
     """Refuse a name Step Functions would refuse, saying which rule it breaks."""
     if not name:
-        raise OperationError("--name: an execution name needs at least one character")
+        raise UsageError("--name: an execution name needs at least one character")
     if len(name) > EXECUTION_NAME_MAX:
-        raise OperationError(f"--name: {len(name)} characters; Step Functions allows at most {EXECUTION_NAME_MAX}")
+        raise UsageError(f"--name: {len(name)} characters; Step Functions allows at most {EXECUTION_NAME_MAX}")
     bad = sorted(set(_NAME_FORBIDDEN.findall(name)))
     if bad:
-        raise OperationError(
+        raise UsageError(
             f"--name {name!r}: Step Functions refuses {', '.join(repr(c) for c in bad)} in an execution name "
             "(no whitespace, brackets <>{}[], wildcards ?*, special characters \"#%\\^|~`$&,;:/ or control "
             "characters); use letters, digits, - and _"
@@ -417,7 +406,7 @@ def check_execution_name(name: str) -> None:
 def execution_arn(state_machine_arn: str, name: str) -> str:
     prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
     if not prefix:
-        raise OperationError(f"{state_machine_arn} is not a state machine ARN")
+        raise UsageError(f"{state_machine_arn} is not a state machine ARN")
     return f"{prefix}:execution:{machine}:{name}"
 
 
@@ -457,13 +446,13 @@ def start_or_attach(sfn, state_machine_arn: str, start_input: dict[str, Any], na
         if existing is None:
             return arn, False
         if _another_release(_loads(existing.get("input")), json.loads(json.dumps(start_input))):
-            raise OperationError(
+            raise UsageError(
                 f"an execution named {candidate!r} exists with a different input; give another --name "
                 f"(or look at it: cutover status {candidate})"
             )
         if existing["status"] not in ENDED_BADLY:
             return arn, True
-    raise OperationError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
+    raise UsageError(f"{MAX_ATTEMPTS} attempts of {name!r} ended without success; give another --name")
 
 
 def _another_release(existing: Any, asked: dict[str, Any]) -> bool:
@@ -479,15 +468,24 @@ def _existing_or_start(sfn, state_machine_arn: str, start_input: dict[str, Any],
                        arn: str) -> dict[str, Any] | None:
     """DescribeExecution of `name`, or None after starting it because it did not exist."""
     for _ in range(2):
-        try:
-            return sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            try:
-                start(sfn, state_machine_arn, start_input, name)
-                return None
-            except sfn.exceptions.ExecutionAlreadyExists:
-                continue  # started by someone else a moment ago: compare with that one
-    raise OperationError(f"could not start or find the execution {name!r}")
+        existing = step_functions.describe_if_any(sfn, arn)
+        if existing is not None:
+            return existing
+        if step_functions.start_unless_named(sfn, state_machine_arn, start_input, name):
+            return None
+        # started by someone else a moment ago: compare with that one
+    raise UsageError(f"could not start or find the execution {name!r}")
+
+
+def check_start_input(start_input: dict[str, Any]) -> None:
+    """The start input as the release's own model reads it; UsageError naming the field, before anything starts."""
+    from pydantic import ValidationError
+    from cutover_steps.config.models import StartInput, format_validation_error
+
+    try:
+        StartInput.model_validate(start_input)
+    except ValidationError as error:
+        raise UsageError(format_validation_error(error)) from error
 
 
 def rollback_input(env: str, service: str, version: str | None = None, require_approval: bool = False) -> dict[str, Any]:

@@ -1,16 +1,24 @@
-"""Where the commands talk to: AWS session (profile, region, endpoint) and the release state machine."""
+"""Where the commands talk to: the AWS session (profile, region, endpoint) and its clients, the release
+state machine, the release table and executions named by the user."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError
 
-from cutover import operations
+from cutover_steps.adapters import clients as aws
+
+from cutover import envvars
+from cutover.operations import executions as operations
+from cutover.aws import stacks, step_functions
+from cutover.aws.release_table import table_exists
 from cutover.exits import NotFound, UsageError
 
 STACK_NAME = "Cutover"
@@ -63,11 +71,7 @@ class Connection:
         return found
 
     def _stack_output(self, key: str) -> str | None:
-        try:
-            stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
-        except ClientError:
-            return None  # no such stack here: the sandbox deploys without CloudFormation
-        return next((o["OutputValue"] for s in stacks[:1] for o in s.get("Outputs", []) if o["OutputKey"] == key), None)
+        return stacks.output_if_any(self.client("cloudformation"), self.stack_name, key)
 
     def name_scope(self) -> dict[str, str] | None:
         """The stack's name prefixes (its NameScope output), or None where no stack says them."""
@@ -79,22 +83,15 @@ class Connection:
         name = os.environ.get("CUTOVER_RELEASE_TABLE") or self._stack_output(TABLE_OUTPUT)
         if name:
             return name
-        try:
-            self.client("dynamodb").describe_table(TableName=TABLE_NAME)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise  # a refusal is a permission problem, not a missing table: plan must not skip the lock
+        # A refusal is raised: a permission problem, not a missing table (plan must not skip the lock).
+        if not table_exists(self.client("dynamodb"), TABLE_NAME):
             raise NotFound(
                 f"no release table found: no stack {self.stack_name!r} with output {TABLE_OUTPUT}, and no table "
-                f"named {TABLE_NAME!r}; set CUTOVER_RELEASE_TABLE (or --stack-name)") from error
+                f"named {TABLE_NAME!r}; set CUTOVER_RELEASE_TABLE (or --stack-name)")
         return TABLE_NAME
 
     def _by_name(self, name: str) -> str | None:
-        for page in self.sfn.get_paginator("list_state_machines").paginate():
-            for machine in page["stateMachines"]:
-                if machine["name"] == name:
-                    return machine["stateMachineArn"]
-        return None
+        return step_functions.state_machine_named(self.sfn, name)
 
     def execution_arn(self, execution: str, wait_seconds: float = 0) -> str:
         """An execution ARN, or a bare name resolved against the state machine; it must exist
@@ -102,14 +99,10 @@ class Connection:
         arn = execution if execution.startswith("arn:") else operations.execution_arn(self.state_machine_arn(), execution)
         deadline = time.time() + wait_seconds
         while True:
-            try:
-                self.sfn.describe_execution(executionArn=arn)
+            if step_functions.describe_if_any(self.sfn, arn, step_functions.NO_EXECUTION) is not None:
                 return arn
-            except ClientError as error:
-                if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound"):
-                    raise
-                if time.time() >= deadline:
-                    raise NotFound(f"no execution {execution!r} ({arn})") from error
+            if time.time() >= deadline:
+                raise NotFound(f"no execution {execution!r} ({arn})")
             time.sleep(0.5)
 
 
@@ -132,3 +125,26 @@ def connect(*, profile: str | None = None, region: str | None = None, endpoint_u
         raise Unusable("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region), or give --region")
     return Connection(session, endpoint_url, state_machine_arn,
                       stack_name or os.environ.get("CUTOVER_STACK_NAME") or STACK_NAME)
+
+
+@contextlib.contextmanager
+def release_clients(connection: Connection, table: str | None = None) -> Iterator[None]:
+    """Point the steps' adapters (which build clients from the environment) at this connection,
+    and at the release table when one is given."""
+    credentials = connection.session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials else None
+    values = {
+        "AWS_DEFAULT_REGION": connection.session.region_name,
+        "AWS_ENDPOINT_URL": connection.endpoint_url,
+        "AWS_ACCESS_KEY_ID": frozen.access_key if frozen else None,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
+        "AWS_SESSION_TOKEN": frozen.token if frozen else None,
+        **({"RELEASE_TABLE": table} if table else {}),
+    }
+    saved = envvars.apply(values)
+    aws.reset()
+    try:
+        yield
+    finally:
+        envvars.apply(saved)
+        aws.reset()

@@ -4,12 +4,9 @@ The lookups go through the release steps' own adapters, so the plan shows what t
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps.adapters import clients as aws
 from cutover_steps.decisions import forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
@@ -19,31 +16,9 @@ from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan, summary, tas
 from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
 from cutover_steps.plan.service_spec import configured_autoscaling, create_request
 
-from cutover import diff, envvars, plan_decisions, states
-from cutover.connection import Connection
-
-
-@contextlib.contextmanager
-def release_clients(connection: Connection, table: str | None = None) -> Iterator[None]:
-    """Point the steps' adapters (which build clients from the environment) at this connection,
-    and at the release table when one is given."""
-    credentials = connection.session.get_credentials()
-    frozen = credentials.get_frozen_credentials() if credentials else None
-    values = {
-        "AWS_DEFAULT_REGION": connection.session.region_name,
-        "AWS_ENDPOINT_URL": connection.endpoint_url,
-        "AWS_ACCESS_KEY_ID": frozen.access_key if frozen else None,
-        "AWS_SECRET_ACCESS_KEY": frozen.secret_key if frozen else None,
-        "AWS_SESSION_TOKEN": frozen.token if frozen else None,
-        **({"RELEASE_TABLE": table} if table else {}),
-    }
-    saved = envvars.apply(values)
-    aws.reset()
-    try:
-        yield
-    finally:
-        envvars.apply(saved)
-        aws.reset()
+from cutover.operations import diff, plan_decisions
+from cutover.definition import states
+from cutover.exits import UsageError
 
 
 def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
@@ -212,8 +187,12 @@ def would_fail(report: dict[str, Any]) -> list[str]:
 
 
 def make_plan(config: DeployConfig, env: str, version: str, image: str, environment: dict[str, str]) -> Plan:
-    return build_plan(action="release", env=env, version=version, image=image, environment=environment,
-                      config=config, release_id="plan")
+    """The plan a release of this config would make; UsageError when the release could not make one."""
+    try:
+        return build_plan(action="release", env=env, version=version, image=image, environment=environment,
+                          config=config, release_id="plan")
+    except ValueError as error:
+        raise UsageError(str(error)) from error
 
 
 def _live(entries: list[dict[str, Any]]) -> str:

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from cutover.reports import Event
+from cutover.output.reports import Event
 
 Emit = Callable[[Event], None]
 

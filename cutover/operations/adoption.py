@@ -10,6 +10,8 @@ it back. A dry run stops after the checks; a second run finds everything done an
 """
 from __future__ import annotations
 
+import json
+import pathlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,11 +21,13 @@ from cutover_steps.plan import naming
 from cutover_steps.decisions import ownership
 from cutover_steps.adapters.executions import owner_running
 from cutover_steps.adapters import ecs, elbv2, records
-from cutover_steps.adapters.clients import client
 from cutover_steps.config.models import ENV_PATTERN, VERSION_PATTERN, DeployConfig
 from cutover_steps.errors import InvalidReleaseInput
 from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan
 from cutover_steps.config.references import check_references
+
+from cutover.aws.connection import Connection
+from cutover.exits import UsageError
 
 # The `cutover:release` tag of an adopted resource. No release has this id, so no release's undo
 # ever deletes what was adopted (an undo deletes only what its own release created).
@@ -32,7 +36,7 @@ ADOPTED = "adopted"
 MAX_TAGS = 50
 
 
-class AdoptionRefused(Exception):
+class AdoptionRefused(UsageError):
     """The world is not as adoption needs it; the message names the field and the fix. Nothing changed."""
 
 
@@ -196,7 +200,7 @@ def _serving_group(config: DeployConfig, index: int, route: Any, service: dict[s
             f"{field_name}: the rule forwards to {elbv2.name_of(arn)}, which ECS service {service['serviceName']} is not "
             f"registered with (it is with {', '.join(map(elbv2.name_of, registered)) or 'no target group'}); point the "
             "config at the rule that serves this service, or name the service behind that rule")
-    return client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+    return elbv2.target_groups([arn])[0]
 
 
 def _tagging(plan: Plan, kind: str, name: str, arn: str, tags: dict[str, str], wanted: dict[str, str],
@@ -281,3 +285,29 @@ def text(report: dict[str, Any]) -> str:
     lines += ["", f"Next: `cutover start --env {r['env']} …` releases a new version; it retires {r['ecs_service']} "
               "(autoscaling recorded and parked, desired count 0) and `cutover rollback` can bring it back."]
     return "\n".join(lines)
+
+
+def name_scope(connection: Connection, settings: str | None) -> NameScope | None:
+    """The stack's name prefixes: --settings (the stack's CDK context: cdk.json or its `context`), else the
+    stack's NameScope output, else, against a local endpoint, the local engine's own settings."""
+    keys = {"service_name_prefix": "cutover:serviceNamePrefix", "target_group_name_prefix": "cutover:targetGroupNamePrefix"}
+    if settings:
+        try:
+            data = json.loads(pathlib.Path(settings).read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--settings {settings}: not a readable JSON file ({error})") from error
+        context = data.get("context", data) if isinstance(data, dict) else {}
+        return NameScope(**{name: str(context.get(key) or "") for name, key in keys.items()},
+                         source=f"the stack settings in {settings}")
+    found = connection.name_scope()
+    if found is not None:
+        return NameScope(**{name: str(found.get(name) or "") for name in keys},
+                         source=f"stack {connection.stack_name}'s settings")
+    if connection.endpoint_url:
+        try:
+            from cutover.local.iam.policies import local_settings
+        except ImportError:  # an install without the local engine, against some other endpoint
+            return None
+        local = local_settings()
+        return NameScope(**{name: local[name] for name in keys}, source="the local engine's stack settings")
+    return None

@@ -10,15 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from cutover_steps.decisions import stopping
 from cutover_steps.results import ApprovalAnswer, Check
 from cutover_steps.decisions.stop_record import StopRecord, stop_of
 from cutover_steps.decisions.unfinished import line
 
-from cutover import exits, operations, render, states
-from cutover.masking import masked
+from cutover import exits
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.definition import states
+from cutover.aws import step_functions
+from cutover.output.masking import masked
+from cutover.output.status_line import status_line
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -73,9 +76,7 @@ def release_of(description: dict[str, Any]) -> dict[str, Any]:
 
 def status(sfn, arn: str) -> Report:
     """Where a release is now; it ends FAILED when the release did."""
-    from cutover.progress import status_line
-
-    description = sfn.describe_execution(executionArn=arn)
+    description = step_functions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     now = description["status"]
     running = now == "RUNNING"
@@ -100,13 +101,10 @@ def status(sfn, arn: str) -> Report:
 
 def undo_run(sfn, arn: str) -> dict[str, Any] | None:
     """What the undo's own execution (named after the release's) did: done, still running or failed."""
-    try:
-        undo = sfn.describe_execution(executionArn=stopping.undo_execution_arn(arn))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("ExecutionDoesNotExist", "StateMachineDoesNotExist", "InvalidArn"):
-            return {"state": "not started", "status": None,
-                    "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
-        raise
+    undo = step_functions.describe_if_any(sfn, stopping.undo_execution_arn(arn), step_functions.NO_UNDO)
+    if undo is None:
+        return {"state": "not started", "status": None,
+                "did": "no undo has run yet (the status change may be late; the stack's sweep starts it)"}
     finished = (json.loads(undo.get("output") or "{}").get("finished") or {})
     if undo["status"] == "RUNNING":
         return {"state": "still running", "status": "RUNNING", "did": "waiting until nothing of the release can still "
@@ -234,7 +232,7 @@ def what_it_did(entry: dict[str, Any]) -> str:
 
 def history(sfn, arn: str, *, choices: bool = False) -> Report:
     """The release's timeline: each state, when, how long, what it found and changed."""
-    description = sfn.describe_execution(executionArn=arn)
+    description = step_functions.describe(sfn, arn)
     events = operations.history(sfn, arn)
     data = {"executionArn": arn, "status": description["status"], "states": masked(operations.timeline(events)),
             "failure": operations.execution_failure(events), "warnings": operations.unfinished_work(description),

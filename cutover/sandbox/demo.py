@@ -9,13 +9,16 @@ from typing import Any
 
 from cutover_steps.results import CleanedUp, Retired, Service, TargetGroups, TaskDefinition, shares, weights
 
-from cutover import envvars, exits, operations, render
+from cutover import envvars, exits
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.aws import load_balancers
 from cutover.local import environment
 from cutover.local.engine import LocalEngine
 from cutover.local.traffic import Behaviour
-from cutover.progress import Follower
-from cutover.reports import Event, Report, analysis_lines
-from cutover.streaming import Emit
+from cutover.output.progress import Follower
+from cutover.output.reports import Event, Report, analysis_lines
+from cutover.output.streaming import Emit
 
 VERSIONS = ("2", "3")
 # The third release: a version answering 30 % of its requests with a 5XX, judged by the canary analysis.
@@ -42,7 +45,7 @@ class RuleSampler(threading.Thread):
             self._done.wait(self.interval)
 
     def sample(self) -> None:
-        rule = self.elbv2.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]
+        rule = load_balancers.rule(self.elbv2, self.rule_arn)
         forward = {}
         for action in rule["Actions"]:
             if action["Type"] == "forward":

@@ -7,11 +7,11 @@ from typing import Any
 
 from cutover_steps.decisions import ledger
 
-from cutover import render
+from cutover.output import render
+from cutover.aws import release_table
 from cutover.exits import UsageError
 
 DEFAULT_DAYS = 30
-BATCH = 100  # BatchGetItem's most keys a call
 
 
 def period(since: str | None, until: str | None, today: date | None = None) -> tuple[date, date]:
@@ -28,20 +28,9 @@ def period(since: str | None, until: str | None, today: date | None = None) -> t
 
 def read(dynamodb, table: str, service: str, start: date, end: date) -> list[dict[str, Any]]:
     """Every ledger entry of `service` that started in the period, oldest first."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    from cutover_steps.adapters.records import _to_plain
-
-    deserialize = TypeDeserializer().deserialize
-    keys = [{"pk": {"S": ledger.item_key(service, day)}} for day in ledger.days(start, end)]
     found: list[dict[str, Any]] = []
-    for first in range(0, len(keys), BATCH):
-        request = {table: {"Keys": keys[first:first + BATCH], "ConsistentRead": True}}
-        while request:
-            answer = dynamodb.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(table, []):
-                found += ledger.entries_of(_to_plain({k: deserialize(v) for k, v in item.items()}))
-            request = answer.get("UnprocessedKeys") or {}
+    for item in release_table.items(dynamodb, table, [ledger.item_key(service, day) for day in ledger.days(start, end)]):
+        found += ledger.entries_of(item)
     return sorted(found, key=lambda e: e["started"])
 
 

@@ -9,52 +9,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cutover import operations, render, states
-from cutover.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
-from cutover.streaming import Emit
+from cutover.operations import executions as operations
+from cutover.output import render
+from cutover.aws import step_functions
+from cutover.output.reports import Event, analysis_lines, answer_commands, answer_wait_words, what_it_did
+from cutover.output.status_line import phase, status_line
+from cutover.output.streaming import Emit
 
 QUIET_TYPES = {"Choice", "Wait"}  # loop plumbing: the status line covers it
 NON_TTY_REPEAT_SECONDS = 15
 # An approval may wait for hours: a CI log gets its line again this often, so it shows the job is alive.
 APPROVAL_REPEAT_SECONDS = 300
-
-
-def loop_progress(events: list[dict[str, Any]], loop: frozenset[str], now: float) -> str | None:
-    """What the loop's steps last said of their progress (healthy counts, the hold left)."""
-    detail = None
-    for state, output in operations.step_results(events):
-        if state in loop:
-            result = states.read(state, output)
-            detail = (result.progress(now) if result else None) or detail
-    return detail
-
-
-def status_line(events: list[dict[str, Any]], status: str, now: float | None = None) -> str:
-    """The state running now, and in a loop what its steps last said: `<state> - 2/3 healthy`,
-    `<state> - 50% new, 37 s left`."""
-    now = time.time() if now is None else now
-    if status != "RUNNING":
-        return status
-    state = operations.current_state(events) or "starting"
-    detail = None
-    loop = states.loops().get(state)
-    # The question of an inconclusive analysis lies in the traffic holds' loop, but is a wait of its own.
-    if state in operations.ANSWER_STATES:
-        wait = operations.approval_wait(events)
-        detail = "waiting for an operator" + (f" {render.approval_wait(wait, now)}" if wait else "")
-    elif loop:
-        detail = loop_progress(events, loop, now)
-    return f"{state} - {detail}" if detail else state
-
-
-def phase(status: str) -> str:
-    """Loops (health polling, traffic holds) count as one phase, so a CI log is not flooded; a wait for an
-    operator's answer is a phase of its own, even inside the holds' loop."""
-    state = status.split(" - ")[0]
-    loop = states.loops().get(state)
-    if state in operations.ANSWER_STATES or not loop:
-        return state
-    return min(loop - operations.ANSWER_STATES)
 
 
 def state_line(entry: dict[str, Any]) -> str:
@@ -106,7 +71,7 @@ class Follower:
 
     def step(self) -> dict[str, Any] | None:
         """One poll: what finished, the status line; the description once the execution ended."""
-        description = self.sfn.describe_execution(executionArn=self.arn)
+        description = step_functions.describe(self.sfn, self.arn)
         status = description["status"]
         # History after the status: once the execution has ended, its history is complete.
         events = operations.history(self.sfn, self.arn)
@@ -141,5 +106,5 @@ class Follower:
             if description is not None:
                 return description
             if deadline is not None and time.time() >= deadline:
-                return self.sfn.describe_execution(executionArn=self.arn)
+                return step_functions.describe(self.sfn, self.arn)
             time.sleep(self.poll)
