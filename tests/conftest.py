@@ -35,11 +35,79 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_USAGE] = directory
 
 
+# Markers every test gets from what it uses, so that a run can pick (`make test-fast` leaves out all
+# but the first line's "none"): its fixtures, or the names its module imports.
+#   engine: the local engine (the worker_engine fixture, a LocalEngine of its own, a sandbox, the fault matrix)
+#   sandbox: `cutover sandbox up` in a process of its own, on a free port (mostly waits)
+#   synth: the CDK stack synthesized (the synthesized fixture, the CDK imported, tests/infrastructure)
+#   chaos: a cell of the fault matrix; install: the wheel installed into new virtualenvs
+MARKERS = ("engine", "sandbox", "synth", "chaos", "install")
+_ENGINE_FIXTURES = {"worker_engine"}
+_SYNTH_FIXTURES = {"synthesized"}
+_SANDBOX_HELPERS = {"sandbox_process", "free_port"}
+
+
+def _uses(item: pytest.Item) -> set[str]:
+    module = getattr(item, "module", None)
+    names = vars(module) if module else {}
+    imported = {getattr(value, "__name__", "") for value in names.values()} | {
+        getattr(value, "__module__", "") or "" for value in names.values() if callable(value)}
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marks = {mark.name for mark in item.iter_markers()}
+    found = set()
+    if fixtures & _ENGINE_FIXTURES or "LocalEngine" in names:
+        found.add("engine")
+    if _SANDBOX_HELPERS & set(names):
+        found |= {"engine", "sandbox"}
+    if "chaos.run" in imported:
+        found |= {"engine", "chaos"}
+    if (fixtures & _SYNTH_FIXTURES or any(name.startswith(("aws_cdk", "cutover.cdk")) for name in imported)
+            or "cutover.local.iam.policies" in imported or "tests/infrastructure/" in item.nodeid):
+        found.add("synth")
+    if "install" in marks:
+        found.add("install")
+    return found
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """Whether a fixture it uses lives as long as its module: its module's tests then run in one
+    process, in their order (the command line's tests follow one another's releases)."""
+    info = getattr(item, "_fixtureinfo", None)
+    return bool(info) and any(definition.scope in ("module", "package", "class")
+                              for definitions in info.name2fixturedefs.values() for definition in definitions)
+
+
+# The order the tests are handed out in: those that take longest first, so that no process is
+# left with a long one at the end while the others idle (`make test` keeps this order).
+_FIRST = ("install", "sandbox", "chaos", "engine", "synth")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for name in _uses(item):
+            item.add_marker(name)
+        if _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
+
+    # A module's tests stay together and in their order, ranked by its costliest.
+    module_rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        module_rank[module] = min(module_rank.get(module, len(_FIRST)), rank(item))
+    items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])
+
+
 def _whole_suite(config: pytest.Config) -> bool:
     """Only a run of every test can tell that a grant is never used."""
     option = config.option
     return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not option.keyword
-            and not option.markexpr and not option.deselect and not option.lf and not option.maxfail)
+            and not option.markexpr and not option.deselect and not option.lf and not option.maxfail
+            and not option.collectonly and not getattr(option, "stepwise", False))
 
 
 def unused_grants(used: set[tuple[str, str]]) -> list[str]:
@@ -146,7 +214,9 @@ class Demo:
 def worker_engine():
     """One local engine per test process: making one costs seconds (the SDK's models, the data
     plane); starting it again empties its account in a fraction of that."""
-    engine = LocalEngine(task_start_seconds=0.2)
+    # Retry back-off sleeps a tenth of its time (same attempts, same order), as in the fault matrix:
+    # what the tests check is where a failure leads, not how long the state machine waits before.
+    engine = LocalEngine(task_start_seconds=0.2, retry_backoff_scale=0.1)
     yield engine
     engine.stop()
 
