@@ -39,8 +39,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def sandbox_process(directory: Path, *options: str, ready_seconds: float = 60) -> Iterator[dict[str, Any]]:
-    """`cutover sandbox up` in its own process on a free port, stopped (and checked) on exit."""
+def sandbox_process(directory: Path, *options: str, ready_seconds: float = 180) -> Iterator[dict[str, Any]]:
+    """`cutover sandbox up` in its own process on a free port, stopped (and checked) on exit. It is
+    given minutes to start: the suite runs more test processes than CPUs, and a sandbox that is
+    ready sooner is used sooner."""
     port = free_port()
     # Its output goes to a file: a pipe nobody reads after the banner would fill up and block it.
     log_path = directory / "sandbox.log"
@@ -79,7 +81,7 @@ def sandbox_env(sandbox: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def cutover_process(sandbox: dict[str, Any], *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def cutover_process(sandbox: dict[str, Any], *argv: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cutover", *argv], cwd=ROOT, env=sandbox_env(sandbox),
                           capture_output=True, text=True, timeout=timeout, check=False)
 

@@ -80,7 +80,7 @@ def test_the_env_file_is_all_plain_boto3_needs(sandbox):
     script = ("import boto3, os; sfn = boto3.client('stepfunctions'); "
               "print(sfn.describe_state_machine(stateMachineArn=os.environ['CUTOVER_STATE_MACHINE_ARN'])['name'])")
     result = subprocess.run([sys.executable, "-c", script], env=sandbox_env(sandbox), capture_output=True, text=True,
-                            timeout=60, check=False)
+                            timeout=180, check=False)
     # Then boto3 finds the sandbox, its region and the state machine
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "cutover-release"
@@ -90,7 +90,7 @@ def test_endpoint_option_works_without_the_environment_variable(sandbox):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("CUTOVER_")}
     result = subprocess.run([sys.executable, "-m", "cutover", "status", "nothing-here",
                              "--endpoint-url", f"http://127.0.0.1:{sandbox['port']}"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
     # The state machine is found by name and the missing execution is reported as not found
     assert result.returncode == 3, result.stderr
     assert "no execution 'nothing-here'" in result.stderr
@@ -161,7 +161,7 @@ def test_sandbox_serves_a_python_function_as_a_lambda_check_and_http_checks_reac
 
 def test_sandbox_refuses_a_function_it_cannot_load(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cutover", "sandbox", "up", "--function", "check-x=missing.py:f"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+                            cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 2
     assert "--function 'check-x=missing.py:f': no file missing.py" in result.stderr
 

@@ -144,5 +144,5 @@ class SizeWatch:
 ])
 def test_wrong_traffic_flags_are_refused_naming_the_flag(argv, problem):
     result = subprocess.run([sys.executable, "-m", "cutover", "sandbox", "up", *argv],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+                            cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 2 and problem in result.stderr, result.stderr
