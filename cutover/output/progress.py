@@ -46,19 +46,22 @@ class Follower:
         # perhaps a question at each hold whose analysis ended inconclusive.
         self._announced: set[Any] = set()
         self._last_status = ""
+        self._last_waiting = False
 
     def _event(self, kind: str, data: dict[str, Any], text: str, passing: bool = False) -> None:
         self.emit(Event(kind, {"execution": self.name, **data}, self.prefix + text, passing))
 
-    def _show_status(self, events: list[dict[str, Any]], status: str) -> None:
+    def _show_status(self, events: list[dict[str, Any]], status: str, waiting: bool = False) -> None:
         text = status_line(events, status)
         if not self.live:
             now = time.time()
-            new_phase = phase(text) != phase(self._last_status)
+            # The wait for an answer starting (its request sent) is news within its state's phase: a
+            # log that showed the state being entered gets the line that says since when it waits.
+            new_phase = (phase(text), waiting) != (phase(self._last_status), self._last_waiting)
             repeat = APPROVAL_REPEAT_SECONDS if phase(text) in operations.ANSWER_STATES else NON_TTY_REPEAT_SECONDS
             if text == self._last_status or not (new_phase or now - self._status_at >= repeat):
                 return
-            self._last_status, self._status_at = text, now
+            self._last_status, self._status_at, self._last_waiting = text, now, waiting
         self._event("progress", {"state": operations.current_state(events), "progress": text}, f"... {text}", self.live)
 
     def _print_finished(self, events: list[dict[str, Any]], ended: bool) -> None:
@@ -96,7 +99,7 @@ class Follower:
                     self.on_approval()
                     return None
         if self.status_lines:
-            self._show_status(events, status)
+            self._show_status(events, status, waiting=wait is not None)
         return None
 
     def run(self, timeout: float | None = None) -> dict[str, Any]:

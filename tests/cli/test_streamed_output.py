@@ -39,7 +39,8 @@ def _answer_when_asked(engine, name: str, *argv: str) -> threading.Thread:
         sfn = engine.client("stepfunctions")
         for _ in range(600):
             try:
-                if operations.current_state(operations.history(sfn, arn)) == operations.APPROVAL_STATE:
+                # (waiting once its request is sent: the approval's task token is out)
+                if operations.pending_approval(operations.history(sfn, arn))[0]:
                     break
             except sfn.exceptions.ExecutionDoesNotExist:
                 pass

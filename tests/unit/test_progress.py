@@ -83,6 +83,44 @@ def test_a_ci_log_shows_the_approval_wait_with_its_deadline_and_again_every_few_
     ]
 
 
+def test_a_ci_log_that_saw_the_approval_state_before_its_request_was_sent_gets_the_line_of_the_wait(monkeypatch):
+    from datetime import datetime, timezone
+
+    from cutover.operations import executions as operations
+    from cutover.output import progress
+    from cutover.definition import states
+
+    # Given a release that has entered the approval state and not sent its request yet
+    since = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    (load,) = states.of_step("LoadRelease")
+    plan = {"action": "release", "routes": [], "config": {"release": {"approval": {"timeout_seconds": 3600}}}}
+    history = events((load, plan)) + [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": operations.APPROVAL_STATE}},
+        {"type": "TaskScheduled", "taskScheduledEventDetails": {"parameters": json.dumps({"Payload": {"task_token": "t"}})}},
+    ]
+    for event in history:
+        event.setdefault("timestamp", since)
+
+    class Sfn:
+        def describe_execution(self, executionArn):
+            return {"status": "RUNNING"}
+
+        def get_execution_history(self, **_):
+            return {"events": list(history)}
+
+    shown = []
+    follower = progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False)
+    monkeypatch.setattr(progress.time, "time", lambda: since.timestamp() + 1)
+    follower.step()
+    # When the request is sent a second later and a CI log looks again
+    history.append({"type": "TaskSubmitted", "timestamp": since})
+    monkeypatch.setattr(progress.time, "time", lambda: since.timestamp() + 2)
+    follower.step()
+    # Then its last line says since when the release waits, not only that the state was entered
+    lines = [e.text for e in shown if e.kind == "progress"]
+    assert len(lines) == 2 and "since" not in lines[0], lines
+    assert "waiting for an operator since 10:00 UTC" in lines[1], lines
+
 def test_a_ci_log_shows_the_question_of_an_inconclusive_analysis_with_its_scorecard_deadline_and_answers(monkeypatch):
     from datetime import datetime, timezone
 
