@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # Every test. More test processes than CPUs, as most tests mostly wait (the engine's tasks and holds,
 # sandboxes and pip in processes of their own); tests/conftest.py hands out the longest first and
 # keeps a module's tests in one process, in order, when they share a fixture of the module's.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q
 

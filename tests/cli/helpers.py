@@ -68,7 +68,7 @@ def sandbox_process(directory: Path, *options: str, ready_seconds: float = 180) 
         raise
     process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(150) == 0, log_path.read_text()[-3000:]
+        assert process.wait(300) == 0, log_path.read_text()[-3000:]
     finally:
         log.close()
 

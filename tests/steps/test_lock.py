@@ -19,7 +19,9 @@ KEY = "lock#demo#web"
 
 @pytest.fixture
 def world(monkeypatch):
-    """A release table and a state machine whose executions stand for releases (moto does not run them)."""
+    """A release table and a state machine whose executions stand for releases: each waits until it is
+    stopped, whether moto runs executions or not (a local engine started earlier in the same test
+    process leaves moto running them)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1", "RELEASE_TABLE": TABLE}.items():
         monkeypatch.setenv(name, value)
@@ -35,13 +37,16 @@ def world(monkeypatch):
         role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         machines = {name: sfn.create_state_machine(
             name=name, roleArn=role,
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}),
         )["stateMachineArn"] for name in ("cutover-release", "cutover-release-Undo")}
 
         def execution(name: str, machine: str = "cutover-release") -> str:
             return sfn.start_execution(stateMachineArn=machines[machine], name=name, input="{}")["executionArn"]
 
         yield sfn, execution
+        for machine in machines.values():
+            for running in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=running["executionArn"])
         aws.reset()
 
 
