@@ -91,7 +91,8 @@ def test_an_operator_s_day_through_the_sandbox_secrets_rollback_check_approval_w
         released = cutover_process(sandbox, "start", "--env", "demo", "--version", "2", "--image", "web:2",
                                    "--config", str(path), "--name", "web-2")
         assert released.returncode == 0, released.stdout + released.stderr
-        status = _until(lambda: (s := _status(sandbox, "web-2"))["waiting_for_approval"] and s, 120, "the approval wait")
+        # (waiting once the request is out: before it, the approval's state is entered but nothing is asked yet)
+        status = _until(lambda: (s := _status(sandbox, "web-2"))["approval_wait"] and s, 120, "the approval wait")
         wait = status["approval_wait"]
         assert wait["since"] and wait["until"] and wait["until"] > wait["since"]
         text = cutover_process(sandbox, "status", "web-2").stdout
