@@ -17,7 +17,8 @@ from cutover.definition import states
 from cutover.local import environment, lambdas
 from cutover.local.engine import LocalEngine
 from cutover_steps.registry import HOLDING_TIMEOUT_SECONDS
-from cutover_steps.steps import watch_alarms as alarms, check_health as health
+from cutover_steps.checks import target_health as health
+from cutover_steps.steps import watch_alarms as alarms
 
 PRICE_PER_1000_TRANSITIONS = 0.025  # Standard workflows, us-east-1, beyond the free tier
 WATCHED_ALARM = "demo-web-5xx"

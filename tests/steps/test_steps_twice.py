@@ -11,7 +11,7 @@ from cutover.local import lambdas
 from cutover.local.lambdas import run_step
 from cutover_steps.adapters import clients as aws
 from cutover_steps.errors import InvalidReleaseInput
-from cutover_steps.steps import check_health as health
+from cutover_steps.checks import target_health as health
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:cutover-release:step-test"
 

@@ -203,7 +203,8 @@ def test_every_end_after_the_lock_goes_through_an_unlock():
 
 def test_the_steps_that_wait_in_their_invocation_keep_room_for_a_last_look_before_their_time_limit():
     from cutover_steps.config.rules import HTTP_CHECKS_BUDGET_SECONDS
-    from cutover_steps.steps import watch_alarms as alarms, check_health as health
+    from cutover_steps.checks import target_health as health
+    from cutover_steps.steps import watch_alarms as alarms
 
     # A watch stops sleeping while the hold checks' worst case (and the alarm call) still fits in its time
     assert HTTP_CHECKS_BUDGET_SECONDS < alarms.LOOK_MARGIN_SECONDS < BY_KEY["WatchAlarms"].timeout_seconds

@@ -17,6 +17,21 @@ def events(*steps: tuple[str, dict | None]) -> list[dict]:
     return found
 
 
+def ci_log_following(history: list[dict]):
+    """A CI log (not a terminal) following release web-2, whose history is `history` as it is when looked at."""
+    from cutover.output import progress
+
+    class Sfn:
+        def describe_execution(self, executionArn):
+            return {"status": "RUNNING"}
+
+        def get_execution_history(self, **_):
+            return {"events": list(history)}
+
+    shown: list = []
+    return progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False), shown
+
+
 def test_a_rollback_waiting_for_the_old_version_says_how_healthy_it_is():
     # (the check returned at its function's time limit, and runs again)
     history = events(("Check the old version's health", {"counts": [{"target_group": "demo-web-1", "healthy": 1, "required": 2}]}),
@@ -55,15 +70,7 @@ def test_a_ci_log_shows_the_approval_wait_with_its_deadline_and_again_every_few_
     for event in history:
         event.setdefault("timestamp", since)
 
-    class Sfn:
-        def describe_execution(self, executionArn):
-            return {"status": "RUNNING"}
-
-        def get_execution_history(self, **_):
-            return {"events": history}
-
-    shown = []
-    follower = progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False)
+    follower, shown = ci_log_following(history)
     # When a CI log (not a terminal) follows it for 12 minutes, looked at every minute
     for minute in range(13):
         monkeypatch.setattr(progress.time, "time", lambda minute=minute: since.timestamp() + 60 * minute + 5)
@@ -101,15 +108,7 @@ def test_a_ci_log_that_saw_the_approval_state_before_its_request_was_sent_gets_t
     for event in history:
         event.setdefault("timestamp", since)
 
-    class Sfn:
-        def describe_execution(self, executionArn):
-            return {"status": "RUNNING"}
-
-        def get_execution_history(self, **_):
-            return {"events": list(history)}
-
-    shown = []
-    follower = progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False)
+    follower, shown = ci_log_following(history)
     monkeypatch.setattr(progress.time, "time", lambda: since.timestamp() + 1)
     follower.step()
     # When the request is sent a second later and a CI log looks again
@@ -148,15 +147,7 @@ def test_a_ci_log_shows_the_question_of_an_inconclusive_analysis_with_its_scorec
     for event in history:
         event.setdefault("timestamp", since)
 
-    class Sfn:
-        def describe_execution(self, executionArn):
-            return {"status": "RUNNING"}
-
-        def get_execution_history(self, **_):
-            return {"events": history}
-
-    shown = []
-    follower = progress.Follower(Sfn(), "arn:aws:states:us-east-1:1:execution:m:web-2", shown.append, live=False)
+    follower, shown = ci_log_following(history)
     # When a CI log follows it for 12 minutes, looked at every minute
     for minute in range(13):
         monkeypatch.setattr(progress.time, "time", lambda minute=minute: since.timestamp() + 60 * minute + 5)

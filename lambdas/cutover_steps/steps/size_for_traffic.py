@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import time
 
+from cutover_steps.checks import target_health
 from cutover_steps.decisions import capacity
-from cutover_steps.runtime import polling
-from cutover_steps.adapters import autoscaling, ecs, elbv2
+from cutover_steps.adapters import autoscaling, ecs
 from cutover_steps.errors import HealthTimeout
 from cutover_steps.results import Sized
 from cutover_steps.runtime.step import StepEvent, lambda_step
-
-LOOK_MARGIN_SECONDS = 30
 
 
 def scale(event: StepEvent, size: int, percent: int) -> tuple[int, str | None, dict[str, int] | None]:
@@ -53,18 +51,15 @@ def handler(event: StepEvent) -> Sized:
     before, changed, bounds = scale(event, size, percent)
     groups = event.result("target_groups")["target_groups"]
     timeout = plan.config.release.health_timeout_seconds
-    while True:
-        counts = []
-        for group in groups:
-            healthy, registered = elbv2.healthy_count(group["arn"])
-            counts.append({"target_group": group["name"], "healthy": healthy, "registered": registered, "required": size})
-        ready = all(c["healthy"] >= size for c in counts)
+
+    def look(_previous: dict) -> dict:
+        counts = [target_health.count(group["arn"], group["name"], size) for group in groups]
         elapsed = time.time() - started
-        if not ready and elapsed >= timeout:
-            detail = ", ".join(f"{c['target_group']} {c['healthy']}/{size} healthy" for c in counts)
+        if not target_health.ready(counts) and elapsed >= timeout:
             raise HealthTimeout(f"the new version was not healthy at {size} task(s) for {percent}% after {int(elapsed)} s "
-                                f"(timeout {timeout} s): {detail}")
-        if ready or not polling.pause(plan.config.release.poll_interval_seconds, event.context, LOOK_MARGIN_SECONDS):
-            break
+                                f"(timeout {timeout} s): {target_health.detail(counts)}")
+        return {"healthy": target_health.ready(counts), "counts": counts}
+
+    looked = target_health.poll(event, look, {})
     return Sized(index=index, percent=percent, tasks=size, desired_before=before, changed=changed,
-                 autoscaling=bounds, counts=counts, ready=ready, started_at=started)
+                 autoscaling=bounds, counts=looked["counts"], ready=looked["healthy"], started_at=started)

@@ -25,7 +25,7 @@ from cutover_steps.results import StoppedUndone
 from cutover_steps.decisions.stop_record import stop_of
 from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
 from cutover_steps.steps import lock_service as lock, unlock_service as unlock
-from cutover_steps.steps.check_health import old_version_health
+from cutover_steps.checks.target_health import old_version_health
 from cutover_steps.steps.roll_back_traffic import put_traffic_back, restore_old
 from cutover_steps.steps.tear_down_prepared import describe, tear_down
 from cutover_steps.decisions.traffic import weights_for
