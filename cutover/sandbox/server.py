@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import importlib.util
 import logging
 import os
@@ -26,6 +27,8 @@ from cutover.output.reports import Event, Report
 from cutover.output.streaming import Emit
 
 DEFAULT_PORT = 4566
+# The engine's longest wait when it stops (cutover.local.engine: executions, status changes) is three minutes.
+STOP_REPORT_SECONDS = 200
 
 
 def port_free(port: int) -> bool:
@@ -170,10 +173,15 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
     if not port_free(port):
         raise UsageError(f"--port: {port} on 127.0.0.1 is in use; choose another")
     stop = stop or threading.Event()
-    # Ctrl-C and SIGTERM end the wait below; the engine then lets running executions finish.
+    # Ctrl-C and SIGTERM end the wait below; the engine then lets running executions finish. The
+    # handler only notes the signal: a handler runs between two instructions of the main thread, and
+    # one that took a lock (Event.set) could wait forever on a lock that thread holds. SIGUSR1 prints
+    # every thread's stack, to see what a sandbox that does not stop still waits for.
+    signalled: list[int] = []
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, lambda number, _frame: signalled.append(number))
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     # The server would log every request (the data plane polls several times a second).
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # The steps' roles as the user's stack would synthesize them (seconds of CDK), while the engine starts;
@@ -182,68 +190,76 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
     # moto's interpreter logs every error a state raises with a dump of the state's whole parse tree;
     # the release reports its errors itself (status, history), so those dumps would only bury them.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL + 1)
-    with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
-            faults.rehearsal(fail or []), _installed(settings is not None):
-        lambdas.delays.update(timing.slow)
-        deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
-        env = environment.create(engine.client)
-        text = environment.config_text(env.values)
-        environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
-        if traffic:
-            engine.send_traffic([alb.public_rule_arn for alb in env.albs], traffic, behaviours)
-        os.makedirs(directory, exist_ok=True)
-        config_path = os.path.join(directory, "deploy.yaml")
-        with open(config_path, "w", encoding="utf-8") as f:
-            f.write(text)
-        variables = {
-            # boto3 reads the region from AWS_DEFAULT_REGION, the AWS CLI and other SDKs from AWS_REGION.
-            "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "CUTOVER_STATE_MACHINE_ARN": engine.state_machine_arn,
-        }
-        env_path = os.path.join(directory, "env")
-        with open(env_path, "w", encoding="utf-8") as f:
-            f.writelines(f"export {key}={value}\n" for key, value in variables.items())
-        ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
-                 "config": config_path, "env": env_path, "functions": deployed,
-                 "failing": [{"step": step, "mode": mode} for step, mode in failures],
-                 "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
-                 "settings": settings, "scope": sandbox_settings.scope(stack_settings),
-                 "demo_in_scope": _demo_inside(stack_settings),
-                 "traffic": traffic and {"rps": traffic, "behaviours": {v: vars(b) for v, b in (behaviours or {}).items()}}}
-        if synth:
-            synth.wait()
-            engine.tell_steps_the_roles_for_ecs()
-        # The functions and roles as the stack deploys them, for account-level checks (get-function-configuration,
-        # get-role-policy): made once the roles the engine enforces are known.
-        ready["step_functions"] = functions_shown.show(engine.client, {
-            "RELEASE_TABLE": TABLE_NAME, "NOTIFICATION_TOPIC_ARN": engine.topic_arn, **step_code.environment()})
-        emit(Event("ready", ready,
-            f"Cutover sandbox ready\n"
-            f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
-            f"  state machine  {engine.state_machine_arn}\n"
-            f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
-            f"  step functions {len(ready['step_functions'])} on {step_code.RUNTIME_NAME}, as the stack deploys them "
-            f"(aws lambda list-functions)\n"
-            + scope_text(stack_settings, settings)
-            + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
-            + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
-            + timing.lines()
-            + (f"  traffic        {traffic:g} requests/s through the public rule, AWS/ApplicationELB metrics per target group\n"
-               if traffic else "")
-            + "".join(f"  version {v:<7}error_rate {b.error_rate:g}, p99 {b.p99_ms:g} ms\n" for v, b in (behaviours or {}).items())
-            + f"\nIn another shell:\n"
-            f"  source {env_path}\n"
-            f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
-            f"  cutover start --env demo --version 2 --image web:2 --config {config_path} --name web-2 --wait\n"
-            f"  cutover approve web-2        # from a third shell, while start --wait waits\n"
-            f"  cutover history web-2\n"
-            f"  cutover rollback --env demo --service web --wait\n"
-            f"\nCtrl-C stops the sandbox."
-        ))
-        stop.wait()
-        # Running executions finish before the engine stops: that can take a while.
-        emit(Event("stopping", {}, "stopping the sandbox"))
+    try:
+        with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
+                faults.rehearsal(fail or []), _installed(settings is not None):
+            lambdas.delays.update(timing.slow)
+            deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
+            env = environment.create(engine.client)
+            text = environment.config_text(env.values)
+            environment.bootstrap_live_version(engine.client, yaml.safe_load(text))
+            if traffic:
+                engine.send_traffic([alb.public_rule_arn for alb in env.albs], traffic, behaviours)
+            os.makedirs(directory, exist_ok=True)
+            config_path = os.path.join(directory, "deploy.yaml")
+            with open(config_path, "w", encoding="utf-8") as f:
+                f.write(text)
+            variables = {
+                # boto3 reads the region from AWS_DEFAULT_REGION, the AWS CLI and other SDKs from AWS_REGION.
+                "AWS_ENDPOINT_URL": engine.endpoint_url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "CUTOVER_STATE_MACHINE_ARN": engine.state_machine_arn,
+            }
+            env_path = os.path.join(directory, "env")
+            with open(env_path, "w", encoding="utf-8") as f:
+                f.writelines(f"export {key}={value}\n" for key, value in variables.items())
+            ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
+                     "config": config_path, "env": env_path, "functions": deployed,
+                     "failing": [{"step": step, "mode": mode} for step, mode in failures],
+                     "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
+                     "settings": settings, "scope": sandbox_settings.scope(stack_settings),
+                     "demo_in_scope": _demo_inside(stack_settings),
+                     "traffic": traffic and {"rps": traffic, "behaviours": {v: vars(b) for v, b in (behaviours or {}).items()}}}
+            if synth:
+                synth.wait()
+                engine.tell_steps_the_roles_for_ecs()
+            # The functions and roles as the stack deploys them, for account-level checks (get-function-configuration,
+            # get-role-policy): made once the roles the engine enforces are known.
+            ready["step_functions"] = functions_shown.show(engine.client, {
+                "RELEASE_TABLE": TABLE_NAME, "NOTIFICATION_TOPIC_ARN": engine.topic_arn, **step_code.environment()})
+            emit(Event("ready", ready,
+                f"Cutover sandbox ready\n"
+                f"  endpoint       {engine.endpoint_url}  (region {REGION}, any credentials)\n"
+                f"  state machine  {engine.state_machine_arn}\n"
+                f"  demo service   web, version 1 live on cluster demo; config in {config_path}\n"
+                f"  step functions {len(ready['step_functions'])} on {step_code.RUNTIME_NAME}, as the stack deploys them "
+                f"(aws lambda list-functions)\n"
+                + scope_text(stack_settings, settings)
+                + "".join(f"  failing        {step}: {faults.REHEARSAL_MODES[mode]}\n" for step, mode in failures)
+                + "".join(f"  function       {arn}  (release.verify[].lambda.function_arn)\n" for arn in deployed.values())
+                + timing.lines()
+                + (f"  traffic        {traffic:g} requests/s through the public rule, AWS/ApplicationELB metrics per target group\n"
+                   if traffic else "")
+                + "".join(f"  version {v:<7}error_rate {b.error_rate:g}, p99 {b.p99_ms:g} ms\n" for v, b in (behaviours or {}).items())
+                + f"\nIn another shell:\n"
+                f"  source {env_path}\n"
+                f"  cutover plan  --env demo --version 2 --image web:2 --config {config_path}\n"
+                f"  cutover start --env demo --version 2 --image web:2 --config {config_path} --name web-2 --wait\n"
+                f"  cutover approve web-2        # from a third shell, while start --wait waits\n"
+                f"  cutover history web-2\n"
+                f"  cutover rollback --env demo --service web --wait\n"
+                f"\nCtrl-C stops the sandbox."
+            ))
+            # Woken every half second, not only by `stop`: a signal the kernel hands to another thread
+            # does not interrupt a wait of the main thread, and its handler runs only once that wait ends.
+            while not signalled and not stop.wait(0.5):
+                pass
+            # Running executions finish before the engine stops: that can take a while. If it takes
+            # longer than any of its waits should, the threads' stacks say what it still waits for.
+            emit(Event("stopping", {}, "stopping the sandbox"))
+            faulthandler.dump_traceback_later(STOP_REPORT_SECONDS)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     return Report({"endpoint": ready["endpoint"]}, lambda: "")
 
 

@@ -68,9 +68,17 @@ def sandbox_process(directory: Path, *options: str, ready_seconds: float = 180) 
         raise
     process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(300) == 0, log_path.read_text()[-3000:]
+        code = process.wait(300)
+    except subprocess.TimeoutExpired:
+        # What it still waits for: the sandbox prints its threads' stacks on SIGUSR1.
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(3)
+        process.kill()
+        process.wait(30)
+        raise AssertionError(f"the sandbox did not stop in 300 s:\n{log_path.read_text()[-12000:]}") from None
     finally:
         log.close()
+    assert code == 0, log_path.read_text()[-3000:]
 
 
 def sandbox_env(sandbox: dict[str, Any]) -> dict[str, str]:
