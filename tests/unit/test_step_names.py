@@ -50,6 +50,18 @@ def test_each_state_reads_its_result_with_its_steps_type():
     assert all(issubclass(step.result, StepResult) for step in registry.STEPS)
 
 
+def test_each_step_names_the_result_keys_the_definition_puts_its_result_at():
+    # Given the states that put a step's result under $.results (the step functions cannot read the definition)
+    put = {}
+    for task in states.tasks().values():
+        if task.step and task.result_path and task.result_path.startswith("$.results."):
+            put.setdefault(task.step.key, set()).add(task.result_key)
+    # Then each step's result_keys are exactly those, and no key is two steps'
+    assert {step.key: set(step.result_keys) for step in registry.STEPS if step.result_keys} == put
+    keys = [key for step in registry.STEPS for key in step.result_keys]
+    assert len(keys) == len(set(keys))
+
+
 def test_a_result_type_serialises_to_the_json_the_definition_reads():
     # Given a hold's watch that reached its function's time limit, which the definition's Choice reads
     alarms = results.Alarms(watched=["web-5xx"], missing=[], looks=3, remaining_seconds=12, hold_over=False)
