@@ -12,41 +12,43 @@ from typing import Any
 from cutover_steps.decisions import judge
 from cutover_steps.adapters.cloudwatch import ALB_NAMESPACE, metric_sums
 from cutover_steps.plan.view import PlanView as Plan
+from cutover_steps.results import Traffic
+from cutover_steps.runtime.earlier_results import EarlierResults
 
 
-def step_began(traffic: dict[str, Any]) -> float:
+def step_began(traffic: Traffic) -> float:
     """When the current traffic step's weights were written (its hold and bake run from then)."""
-    return traffic.get("hold_until", 0) - traffic.get("hold_seconds", 0) - traffic.get("bake_seconds", 0)
+    return traffic.hold_until - traffic.hold_seconds - traffic.bake_seconds
 
 
-def windows(plan: Plan, traffic: dict[str, Any], now: float) -> dict[str, tuple[float, float]]:
+def windows(plan: Plan, traffic: Traffic, now: float) -> dict[str, tuple[float, float]]:
     """The new and old sides' windows (start, end) at `now`."""
     began = step_began(traffic)
     new = (began, now)
-    if traffic.get("percent", 0) < 100:
+    if traffic.percent < 100:
         return {"new": new, "old": new}
     steps = plan.config.release.traffic_steps
-    index = traffic.get("index", len(steps) - 1)
+    index = traffic.index
     before = steps[index - 1].hold_seconds if index > 0 else 0
     lookback = max(before, plan.config.release.analysis.interval_seconds)
     return {"new": new, "old": (began - lookback, began)}
 
 
-def groups(results: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+def groups(results: EarlierResults) -> dict[str, list[tuple[str, str]]]:
     """Per side, (load balancer, target group ARN) of every route, from what the switch read."""
     sides: dict[str, list[tuple[str, str]]] = {"new": [], "old": []}
-    for route in (results.get("live") or {}).get("routes") or []:
+    for route in results.live.routes or []:
         balancer = "/".join(route["rule"].split(":listener-rule/", 1)[1].split("/")[:3])
         sides["new"].append((balancer, route["new"]))
         sides["old"].extend((balancer, arn) for arn in route["old"])
     return sides
 
 
-def old_versions(results: dict[str, Any]) -> list[str]:
-    return [o["version"] for o in (results.get("live") or {}).get("old_services") or [] if o.get("version")]
+def old_versions(results: EarlierResults) -> list[str]:
+    return [o["version"] for o in results.live.old_services or [] if o.get("version")]
 
 
-def queries(plan: Plan, results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def queries(plan: Plan, results: EarlierResults) -> dict[str, list[dict[str, Any]]]:
     """Per side, the GetMetricData queries: per target group its requests, 5XX and p99; per custom metric
     one per version of the side."""
     settings = plan.config.release.analysis
@@ -82,12 +84,13 @@ def side_of(asked: list[dict[str, Any]], values: dict[str, float | None]) -> jud
     return judge.Side(requests=requests, errors=errors, p99=max(p99s) if p99s else None, custom=custom)
 
 
-def look(plan: Plan, results: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+def look(plan: Plan, results: EarlierResults | dict[str, Any], now: float | None = None) -> dict[str, Any]:
     """Read both sides' windows and judge them: the scorecard, with the percent and when."""
     now = time.time() if now is None else now
-    traffic = results.get("traffic") or {}
+    results = EarlierResults.of(results)
+    traffic = results.traffic
     if not groups(results)["old"]:
-        return {"verdict": judge.SKIPPED, "metrics": [], "percent": traffic.get("percent"), "at": round(now),
+        return {"verdict": judge.SKIPPED, "metrics": [], "percent": traffic.percent, "at": round(now),
                 "why": "no old version serves: there is nothing to compare the new version with"}
     asked = queries(plan, results)
     span = windows(plan, traffic, now)
@@ -96,5 +99,5 @@ def look(plan: Plan, results: dict[str, Any], now: float | None = None) -> dict[
         if asked[side]:
             values.update(metric_sums(asked[side], *span[side]))
     scorecard = judge.judge(plan.config.release.analysis, side_of(asked["new"], values), side_of(asked["old"], values))
-    return {**scorecard, "percent": traffic.get("percent"), "at": round(now),
+    return {**scorecard, "percent": traffic.percent, "at": round(now),
             "window_seconds": round(span["new"][1] - span["new"][0])}

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from cutover_steps.adapters import elbv2
 from cutover_steps.plan.view import PlanView as Plan
 from cutover_steps.runtime import polling
+from cutover_steps.runtime.earlier_results import EarlierResults
 
 # A look is one DescribeTargetHealth per target group: no sleep starts that would leave the function less than this.
 LOOK_MARGIN_SECONDS = 30
@@ -38,7 +39,7 @@ def poll(event: Any, look: Callable[[dict[str, Any]], dict[str, Any]], previous:
         previous = result
 
 
-def old_version_health(plan: Plan, results: dict[str, Any], old_services: list[dict[str, Any]],
+def old_version_health(plan: Plan, results: EarlierResults | dict[str, Any], old_services: list[dict[str, Any]],
                        previous: dict[str, Any]) -> dict[str, Any]:
     """Each old target group against the required count, capped by its service's restored count."""
     started = previous.get("started_at") or time.time()
@@ -46,7 +47,7 @@ def old_version_health(plan: Plan, results: dict[str, Any], old_services: list[d
     owners = {arn: service for service in old_services
               for arn in service.get("target_groups", []) if "desired_count" in service}
     counts = []
-    for route in (results.get("live") or {}).get("routes", []):
+    for route in EarlierResults.of(results).live.routes:
         for arn in route["old"]:
             owner = owners.get(arn)
             # A group of a service the release did not make: any healthy target will do.

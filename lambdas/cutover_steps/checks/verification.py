@@ -17,6 +17,7 @@ from cutover_steps.config.rules import LAMBDA_READ_MARGIN_SECONDS
 from cutover_steps.errors import VerificationFailed
 from cutover_steps.plan.view import PlanView as Plan, View
 from cutover_steps.results import CHECKS_MARKER, checks_of, describe_checks
+from cutover_steps.runtime.earlier_results import EarlierResults
 
 # A message is shown in the history and notifications; the state data must stay small.
 MAX_MESSAGE = 500
@@ -37,16 +38,16 @@ def _opener() -> Any:
     return urllib.request.build_opener(NoRedirect)
 
 
-def context(plan: Plan, results: dict[str, Any], phase: str, execution_id: str) -> dict[str, Any]:
+def context(plan: Plan, results: EarlierResults | dict[str, Any], phase: str, execution_id: str) -> dict[str, Any]:
     """What a Lambda check is invoked with."""
-    groups = (results.get("target_groups") or {}).get("target_groups") or []
-    traffic = results.get("traffic") or {}
+    results = EarlierResults.of(results)
+    groups = results.target_groups.target_groups or []
     return {
         "phase": phase, "service": plan.service, "env": plan.env, "version": plan.version,
         "release_id": plan.release_id, "execution": execution_id,
         "target_groups": [{"name": g.get("name"), "arn": g.get("arn")} for g in groups],
         "preparing_urls": [r.route.preparing_url for r in plan.routes if r.route.preparing_url],
-        **({"percent": traffic["percent"]} if phase == "hold" and "percent" in traffic else {}),
+        **({"percent": results.traffic.percent} if phase == "hold" and "traffic" in results else {}),
     }
 
 
@@ -103,7 +104,7 @@ def run_one(check: View, phase: str, payload: dict[str, Any]) -> dict[str, Any]:
             "message": message[:MAX_MESSAGE], "phase": phase}
 
 
-def run(plan: Plan, results: dict[str, Any], phase: str, execution_id: str) -> list[dict[str, Any]]:
+def run(plan: Plan, results: EarlierResults | dict[str, Any], phase: str, execution_id: str) -> list[dict[str, Any]]:
     """Every check of `phase`, in the config's order."""
     checks = plan.config.release.checks(phase)
     if not checks:

@@ -12,15 +12,20 @@ from cutover_steps.config import permission_settings
 from cutover_steps.runtime.observability import logger, metrics, traced
 from cutover_steps.plan.view import PlanView, read_plan
 from cutover_steps.results import StepResult
+from cutover_steps.runtime.earlier_results import EarlierResults
 
 
 @dataclass
 class StepEvent:
     raw: dict[str, Any]
-    results: dict[str, Any] = field(default_factory=dict)
+    # The earlier states' results, typed: `event.results.live.routes`.
+    results: EarlierResults = field(default_factory=EarlierResults)
     release: dict[str, Any] = field(default_factory=dict)
     # The Lambda context: how long the function has left (steps that wait inside their invocation).
     context: Any = None
+
+    def __post_init__(self) -> None:
+        self.results = EarlierResults.of(self.results)
 
     @functools.cached_property
     def plan(self) -> PlanView:
@@ -30,9 +35,6 @@ class StepEvent:
     @property
     def execution_id(self) -> str:
         return self.release.get("execution_id", "")
-
-    def result(self, name: str) -> dict[str, Any]:
-        return self.results.get(name) or {}
 
 
 def lambda_step(fn: Callable[[StepEvent], StepResult | dict[str, Any]]) -> Callable[[dict, Any], dict]:

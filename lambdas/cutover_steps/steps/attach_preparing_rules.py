@@ -20,7 +20,7 @@ def attach(rule_arn: str, target_group_arn: str) -> dict[str, Any]:
 
 @lambda_step
 def handler(event: StepEvent) -> PreparingRules:
-    groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
+    groups = {g["route"]: g["arn"] for g in event.results.target_groups.target_groups}
     return PreparingRules([
         dict(attach(r.route.preparing_rule_arn, groups[r.route.name]), route=r.route.name)
         for r in event.plan.routes

@@ -23,7 +23,7 @@ def check(event: StepEvent, phase: str, previous: dict[str, Any]) -> dict[str, A
     plan = event.plan
     started = previous.get("started_at") or time.time()
     required = plan.config.required_healthy
-    groups = event.result("target_groups")["target_groups"]
+    groups = event.results.target_groups.target_groups
     counts = [target_health.count(group["arn"], group["name"], required) for group in groups]
     ready = target_health.ready(counts)
     elapsed = time.time() - started
@@ -39,9 +39,9 @@ def check(event: StepEvent, phase: str, previous: dict[str, Any]) -> dict[str, A
         result["healthy_at"] = time.time()
         if phase == "health":
             record_seconds("HealthWaitSeconds", elapsed)
-        elif event.result("health").get("healthy_at") and "approval" in event.results:
+        elif event.results.health.healthy_at and "approval" in event.results:
             # Re-checking starts right after the decision: the approval wait is the gap before it.
-            record_seconds("ApprovalWaitSeconds", started - event.result("health")["healthy_at"])
+            record_seconds("ApprovalWaitSeconds", started - event.results.health.healthy_at)
     return result
 
 
@@ -51,5 +51,5 @@ def handler(event: StepEvent) -> Health:
     if phase == "old_health":
         old_services = (event.raw.get("rollback") or {}).get("old_services", [])
         return Health(**poll(event, lambda previous: old_version_health(event.plan, event.results, old_services, previous),
-                             event.result("old_health")))
-    return Health(**poll(event, lambda previous: check(event, phase, previous), event.result(phase)))
+                             event.results.old_health.to_json()))
+    return Health(**poll(event, lambda previous: check(event, phase, previous), getattr(event.results, phase).to_json()))

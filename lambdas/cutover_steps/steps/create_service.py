@@ -81,8 +81,8 @@ def handler(event: StepEvent) -> Service:
         if not ownership.of_service(plan, ecs.tags_of(existing)):
             raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
         return Service(**revive(plan, existing))
-    groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
-    request = create_request(plan, event.result("task_definition")["task_definition"], groups)
+    groups = {g["route"]: g["arn"] for g in event.results.target_groups.target_groups}
+    request = create_request(plan, event.results.task_definition.task_definition, groups)
     # Create first: the usual path is one call. The clientToken gets a re-run back what an earlier
     # attempt made; that, or a name held otherwise, is read and decided on as before.
     found, created = ecs.create_service(request)

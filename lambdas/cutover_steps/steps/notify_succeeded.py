@@ -5,7 +5,7 @@ from __future__ import annotations
 from cutover_steps.decisions import unfinished
 from cutover_steps.adapters import notifications
 from cutover_steps.adapters.clients import notification_topic
-from cutover_steps.results import Alarms, ApprovalAnswer, Notified, Verified, describe_scorecard
+from cutover_steps.results import Notified, describe_scorecard
 from cutover_steps.runtime.step import StepEvent, lambda_step
 
 
@@ -18,18 +18,18 @@ def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     if approved_by:
         # Noted by the definition from the answer to the approval's task token (name and AWS identity).
         lines.append(f"Approved by: {approved_by}.")
-    checks = Verified.from_json(event.result("verify")).verification_checks() + Alarms.from_json(event.result("watch")).verification_checks()
+    checks = event.results.verify.verification_checks() + event.results.watch.verification_checks()
     if checks:
         phases: dict[str, list[str]] = {}
         for check in checks:
             phases.setdefault(check.name, []).append(check.phase)
         # Any that failed would have undone the release: every check named here passed.
         lines.append("Checks: " + "; ".join(f"{name} passed ({', '.join(dict.fromkeys(p))})" for name, p in phases.items()) + ".")
-    scorecard = Alarms.from_json(event.result("watch")).scorecard()
+    scorecard = event.results.watch.scorecard()
     if scorecard:
         lines.append(f"Canary {describe_scorecard(scorecard)}.")
-    let_on = ApprovalAnswer.from_json(event.result("analysis_answer"))
-    if let_on:
+    let_on = event.results.analysis_answer
+    if let_on.decision is not None:
         # An analysis ended inconclusive and an operator let the new version go on (inconclusive: ask).
         lines.append(f"Let go on with the analysis inconclusive by: {let_on.by or 'an answer that names nobody'}.")
     if left:

@@ -16,6 +16,7 @@ from cutover_steps.adapters import ecs, elbv2
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, retired_service, service_of
 from cutover_steps.plan.view import PlanView as Plan
+from cutover_steps.runtime.earlier_results import EarlierResults
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str], found: Versions) -> dict[str, Any]:
@@ -48,10 +49,11 @@ def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, targe
     return {"ecs_service": intent.name, "changed": "marked obsolete", "tags": intent.after}
 
 
-def mark_retired(plan: Plan, results: dict[str, Any], found: Versions) -> list[dict[str, Any]]:
+def mark_retired(plan: Plan, results: EarlierResults | dict[str, Any], found: Versions) -> list[dict[str, Any]]:
     """Mark the versions this release retired, and one an earlier release retired but left unmarked."""
-    retired = (results.get("retire") or {}).get("retired", [])
-    olds = {o["ecs_service"]: o for o in (results.get("live") or {}).get("old_services", [])}
+    results = EarlierResults.of(results)
+    retired = results.retire.retired
+    olds = {o["ecs_service"]: o for o in results.live.old_services}
     earlier = left_unmarked(plan, {r["ecs_service"] for r in retired}, found)
     marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", []), found) for r in retired]
     return marked + [mark(plan, name, [], found) for name in earlier]

@@ -31,5 +31,5 @@ def alarms_before_switch(settings: Any) -> dict[str, Any]:
 def handler(event: StepEvent) -> LiveRoutes:
     plan = event.plan
     alarms = alarms_before_switch(plan.config.release)
-    new_groups = {g["route"]: g["arn"] for g in event.result("target_groups")["target_groups"]}
+    new_groups = {g["route"]: g["arn"] for g in event.results.target_groups.target_groups}
     return LiveRoutes(**decisions.old_versions(plan, *decisions.public_rules(plan, new_groups)), alarms=alarms)

@@ -17,7 +17,7 @@ def retired_by_this_release(event: StepEvent, record: dict[str, Any]) -> list[di
     """What this release retired. A re-run of a release whose first attempt retired the old
     version (and then failed) finds nothing left to retire: the entries that attempt wrote into
     the record, marked with this release, say what it was. Entries of other releases are stale."""
-    retired = event.result("retire").get("retired", [])
+    retired = event.results.retire.retired
     if retired:
         return retired
     entries = record.get("retired") or {}
@@ -28,7 +28,7 @@ def retired_by_this_release(event: StepEvent, record: dict[str, Any]) -> list[di
 def previous_of(event: StepEvent, record: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     """The version a rollback brings back, with what its retirement remembered in the record."""
     remembered = (record.get("retired") or {}).get(old["ecs_service"], {})
-    return record_decision.previous_entry(event.plan, record, old, remembered, event.result("live"))
+    return record_decision.previous_entry(event.plan, record, old, remembered, event.results.live.to_json())
 
 
 def version_items(event: StepEvent, record: dict[str, Any], old: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -52,7 +52,7 @@ def handler(event: StepEvent) -> Recorded:
     record = records.get(plan.record_key) or {}
     retired = retired_by_this_release(event, record)
     previous = previous_of(event, record, retired[0]) if retired else None
-    taken_at = event.result("lock").get("taken_at")
+    taken_at = event.results.lock.taken_at
     if taken_at:
         record_seconds("ReleaseDurationSeconds", (datetime.now(timezone.utc) - datetime.fromisoformat(taken_at)).total_seconds())
     intent = record_decision.record_update(plan, record, previous, {r["ecs_service"] for r in retired},

@@ -14,7 +14,7 @@ from typing import Any
 from cutover_steps.adapters import notifications
 from cutover_steps.adapters.clients import notification_topic
 from cutover_steps.registry import ANALYSIS_QUESTION, QUESTION
-from cutover_steps.results import Alarms, ApprovalRequested, Verified
+from cutover_steps.results import ApprovalRequested
 from cutover_steps.runtime.step import StepEvent, lambda_step
 
 
@@ -32,7 +32,7 @@ def message(event: StepEvent) -> dict[str, Any]:
         "reject": f"cutover reject {execution} --reason '…'",
         "timeout_seconds": plan.config.release.approval.timeout_seconds,
         # What the prepared verification checks found (all passed, or the release would not ask).
-        "checks": [{"name": c.name, "message": c.message} for c in Verified.from_json(event.result("verify")).verification_checks()],
+        "checks": [{"name": c.name, "message": c.message} for c in event.results.verify.verification_checks()],
     }
 
 
@@ -40,10 +40,10 @@ def analysis_question(event: StepEvent) -> dict[str, Any]:
     """The question of a hold that ended with the analysis inconclusive: its scorecard, and what each answer does."""
     plan = event.plan
     execution = event.execution_id
-    watch = Alarms.from_json(event.result("watch"))
+    watch = event.results.watch
     scorecard = watch.scorecard() or {}
-    percent = scorecard.get("percent", event.result("traffic").get("percent"))
-    baking = " during the bake" if event.result("traffic").get("bake_seconds") else ""
+    percent = scorecard.get("percent", event.results.traffic.percent)
+    baking = " during the bake" if event.results.traffic.bake_seconds else ""
     timeout = plan.config.release.approval.timeout_seconds
     return {
         "subject": f"Cutover: {plan.service} {plan.version} ({plan.env}): analysis inconclusive at {percent}%{baking}, "

@@ -61,10 +61,10 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
 def handler(event: StepEvent) -> Retired:
     plan = event.plan
     # The old version goes to zero only while the public rules still hold what this release wrote.
-    previous = event.result("traffic")
-    for route in event.result("live").get("routes", []):
+    previous = event.results.traffic.to_json()
+    for route in event.results.live.routes:
         unchanged_since(route, elbv2.forward_of(elbv2.rule(route["rule"])), previous)
-    olds = [o for o in event.result("live").get("old_services", []) if o["ecs_service"] != plan.ecs_service]
+    olds = [o for o in event.results.live.old_services if o["ecs_service"] != plan.ecs_service]
     if not olds:
         return Retired([], found="no old version to retire")
     return Retired([retire(plan, old) for old in olds])

@@ -16,13 +16,14 @@ from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan
 from cutover_steps.results import Undone
+from cutover_steps.runtime.earlier_results import EarlierResults
 from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
 from cutover_steps.steps.tear_down_prepared import describe, tear_down, what_happened
 
 
-def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
-    written = (results.get("traffic") or {}).get("written") or {}
-    routes = (results.get("live") or {}).get("routes", [])
+def restore_rules(results: EarlierResults) -> list[dict[str, Any]]:
+    written = results.traffic.written or {}
+    routes = results.live.routes
     described = {route["route"]: elbv2.rule(route["rule"]) for route in routes}
     current = {name: elbv2.forward_of(description) for name, description in described.items()}
     done = []
@@ -35,12 +36,12 @@ def restore_rules(results: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
-def restore_old(plan: Plan, results: dict[str, Any], put_policies: bool = True) -> list[dict[str, Any]]:
+def restore_old(plan: Plan, results: EarlierResults | dict[str, Any], put_policies: bool = True) -> list[dict[str, Any]]:
     """Each old service back at its remembered count and autoscaling; says its count and target groups.
     `put_policies` False: a scalable target found gone gets its bounds back but not its policies."""
     remembered = (records.get(plan.record_key) or {}).get("retired") or {}
     done = []
-    for old in (results.get("live") or {}).get("old_services", []):
+    for old in EarlierResults.of(results).live.old_services:
         name = old["ecs_service"]
         service, saved = ecs.service(plan.cluster, name), remembered.get(name) or {}
         # The scalable target is read only when one was remembered: otherwise there is none to restore.
@@ -79,9 +80,10 @@ def restore(event: StepEvent) -> Undone:
     return Undone(Error=error, Cause=cause, old_services=restore_old(event.plan, event.results))
 
 
-def put_traffic_back(plan: Plan, results: dict[str, Any], old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def put_traffic_back(plan: Plan, results: EarlierResults | dict[str, Any], old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     """Once the old version is healthy: (what was done in words, the report) of putting every public
     rule back and tearing the new version down."""
+    results = EarlierResults.of(results)
     rules = restore_rules(results)
     new = tear_down(plan, results)
     left = [r["route"] for r in rules if r.get("found", "").startswith("changed by someone")]

@@ -20,17 +20,17 @@ from cutover_steps.runtime.step import StepEvent, lambda_step
 @lambda_step
 def handler(event: StepEvent) -> Traffic:
     plan = event.plan
-    previous = event.result("traffic")
-    index = previous["index"] + 1 if "index" in previous else 0
+    previous = event.results.traffic
+    index = previous.index + 1 if "traffic" in event.results else 0
     steps = plan.config.release.traffic_steps
     step = steps[index]
-    changes, written = [], dict(previous.get("written") or {})
+    changes, written = [], dict(previous.written or {})
     # Every rule is decided before any is written: a drifted route must not leave the others half-moved.
     decided = []
-    for route in event.result("live")["routes"]:
+    for route in event.results.live.routes:
         description = elbv2.rule(route["rule"])
         decided.append((route, description, traffic_decisions.weight_change(
-            route, elbv2.forward_of(description), step.percent, previous)))
+            route, elbv2.forward_of(description), step.percent, previous.to_json())))
     for route, description, intent in decided:
         if intent.acts:
             elbv2.set_forward(route["rule"], description, intent.after)

@@ -27,8 +27,7 @@ def scale(event: StepEvent, size: int, percent: int) -> tuple[int, str | None, d
     before = service["desiredCount"] if service else 0
     changes = []
     bounds = capacity.bounds_for(plan.config, size, percent)
-    previous = event.result("sizing")
-    if bounds is not None and previous.get("autoscaling") != bounds:
+    if bounds is not None and event.results.sizing.autoscaling != bounds:
         # Registered first: the bounds must allow the new count, or autoscaling would put it back.
         autoscaling.set_bounds(plan.cluster, plan.ecs_service, bounds["min"], bounds["max"])
         changes.append(f"autoscaling {bounds['min']}-{bounds['max']}")
@@ -41,15 +40,14 @@ def scale(event: StepEvent, size: int, percent: int) -> tuple[int, str | None, d
 @lambda_step
 def handler(event: StepEvent) -> Sized:
     plan = event.plan
-    traffic = event.result("traffic")
-    index = traffic["index"] + 1 if "index" in traffic else 0
+    index = event.results.traffic.index + 1 if "traffic" in event.results else 0
     percent = plan.config.release.traffic_steps[index].percent
     size = capacity.size_for(plan.config, percent)
-    previous = event.result("sizing")
-    same_step = previous.get("index") == index
-    started = previous.get("started_at") if same_step else time.time()
+    previous = event.results.sizing
+    same_step = "sizing" in event.results and previous.index == index
+    started = previous.started_at if same_step else time.time()
     before, changed, bounds = scale(event, size, percent)
-    groups = event.result("target_groups")["target_groups"]
+    groups = event.results.target_groups.target_groups
     timeout = plan.config.release.health_timeout_seconds
 
     def look(_previous: dict) -> dict:

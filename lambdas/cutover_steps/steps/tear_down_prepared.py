@@ -15,13 +15,14 @@ from cutover_steps.adapters import autoscaling, ecs, elbv2
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
 from cutover_steps.results import Undone, split_message
+from cutover_steps.runtime.earlier_results import EarlierResults
 from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
 from cutover_steps.steps import obsolete
 
 
-def tear_down(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+def tear_down(plan: Plan, results: EarlierResults | dict[str, Any]) -> dict[str, Any]:
     found = compensation.prepared_found(plan)
-    before = {r["route"]: r.get("before") or {} for r in (results.get("preparing") or {}).get("rules", [])}
+    before = {r["route"]: r.get("before") or {} for r in EarlierResults.of(results).preparing.rules}
     rules = compensation.preparing_rules_back(plan, found, before) if found.groups else []
     return {"preparing_rules": [put_back(route, found, intent) for route, intent in zip(plan.routes, rules)],
             **apply(plan, found, compensation.prepared_version(plan, found, obsolete.now()))}
@@ -92,13 +93,14 @@ def delete_unused_groups(found_groups: dict[str, dict[str, Any]]) -> dict[str, A
 TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 
 
-def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) -> tuple[str, str]:
+def what_happened(failure: dict[str, Any], plan: Plan, results: EarlierResults | dict[str, Any]) -> tuple[str, str]:
     """(error name, the failure in words) for the execution's end.
 
     A Lambda error's cause is its JSON report: only the message is kept, not the stack. Error
     names starting with "States." are reserved, and a Fail state may not end with them, so
     timeouts and the like get a name of their own.
     """
+    results = EarlierResults.of(results)
     error, cause = failure.get("Error") or "ReleaseFailed", failure.get("Cause") or ""
     try:
         reported = json.loads(cause)
@@ -107,20 +109,20 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     if isinstance(reported, dict) and reported.get("errorMessage"):
         cause = split_message(str(reported["errorMessage"]))[0]
     if error == "ApprovalRejected":
-        return error, rejection(results.get("approval"))
+        return error, rejection(results.as_sent.approval)
     if error == "AnalysisRejected":
-        return error, f"an operator decided that {plan.version} does not go on ({rejection(results.get('analysis_answer'))}); {asked(results)}"
+        return error, f"an operator decided that {plan.version} does not go on ({rejection(results.as_sent.analysis_answer)}); {asked(results)}"
     approval = plan.config.release.approval
-    watch = results.get("watch") or {}
+    watch = results.watch
     # The watch asked and nothing after it answered: the wait that timed out was the operator's answer.
-    if error in TIMEOUTS and watch.get("analysis_ask") and not watch.get("answered"):
+    if error in TIMEOUTS and watch.analysis_ask and not watch.answered:
         return "AnalysisNotAnswered", (
             f"nobody answered in time whether {plan.version} goes on (heartbeat {plan.approval_heartbeat_seconds} s, "
             f"timeout {approval.timeout_seconds} s, approval.timeout_seconds); {asked(results)}"
         )
     # Healthy, no decision recorded and no re-check yet: the wait that timed out was the approval.
     waited_for_approval = (
-        plan.action == "release" and approval.mode == "manual" and (results.get("health") or {}).get("healthy")
+        plan.action == "release" and approval.mode == "manual" and results.health.healthy
         and "approval" not in results and "recheck" not in results
     )
     if error in TIMEOUTS and waited_for_approval:
@@ -135,9 +137,9 @@ def what_happened(failure: dict[str, Any], plan: Plan, results: dict[str, Any]) 
     return error, cause or error
 
 
-def asked(results: dict[str, Any]) -> str:
+def asked(results: EarlierResults) -> str:
     """What the operator was asked about: the inconclusive analysis and its scorecard, as the watch said it."""
-    return (results.get("watch") or {}).get("analysis_ask") or "the canary analysis was inconclusive"
+    return results.watch.analysis_ask or "the canary analysis was inconclusive"
 
 
 def rejection(answer: Any) -> str:

@@ -14,6 +14,7 @@ and tear the new version down; free the lock and tell people, once.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,6 +24,7 @@ from cutover_steps.adapters.clients import function_timeouts, notification_topic
 from cutover_steps.plan.view import PlanView as Plan, read_plan
 from cutover_steps.results import StoppedUndone
 from cutover_steps.decisions.stop_record import stop_of
+from cutover_steps.runtime.earlier_results import EarlierResults
 from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
 from cutover_steps.steps import lock_service as lock, unlock_service as unlock
 from cutover_steps.checks.target_health import old_version_health
@@ -88,13 +90,13 @@ def _holds_lock(data: dict[str, Any], execution: str) -> bool:
     return bool(key) and (records.get(key) or {}).get("held_by") == execution
 
 
-def read_routes(results: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, int]]]:
+def read_routes(results: EarlierResults) -> list[tuple[dict[str, Any], dict[str, int]]]:
     """Each public route the release read, with what its rule forwards to now."""
-    return [(route, elbv2.forward_of(elbv2.rule(route["rule"]))) for route in (results.get("live") or {}).get("routes", [])]
+    return [(route, elbv2.forward_of(elbv2.rule(route["rule"]))) for route in results.live.routes]
 
 
 def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
-    plan, results = read_plan(found["plan"]), found.get("results") or {}
+    plan, results = read_plan(found["plan"]), EarlierResults(found.get("results"))
     held = records.get(plan.lock_key)
     if held is not None and held.get("held_by") != execution:
         # Taken over while the undo waited (its mark ran out): the service is another release's now.
@@ -102,7 +104,7 @@ def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
     routes = read_routes(results)
     new_weight = any(now.get(route["new"], 0) > 0 for route, now in routes)
     new_only = bool(routes) and all(set(now) == {route["new"]} for route, now in routes)
-    old = [ecs.service(plan.cluster, s["ecs_service"]) for s in (results.get("live") or {}).get("old_services", [])]
+    old = [ecs.service(plan.cluster, s["ecs_service"]) for s in results.live.old_services]
     old_retired = all(service is None or service["desiredCount"] == 0 for service in old)
     decision = stopping.decide_from_account(results, new_weight, new_only, old_retired)
     if decision == stopping.KEEP:
@@ -127,7 +129,7 @@ def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
 
 def old_health(event: StepEvent, found: dict[str, Any]) -> dict[str, Any]:
     """Poll the old version's health until healthy, the config's timeout, or the function's time limit."""
-    plan, results = read_plan(found["plan"]), found.get("results") or {}
+    plan, results = read_plan(found["plan"]), EarlierResults(found.get("results"))
     old_services, health = (event.raw.get("undo") or {}).get("old_services", []), event.raw.get("health") or {}
     while True:
         health = old_version_health(plan, results, old_services, health)
@@ -137,20 +139,20 @@ def old_health(event: StepEvent, found: dict[str, Any]) -> dict[str, Any]:
         time.sleep(plan.config.release.poll_interval_seconds)
 
 
-def with_late_writes(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+def with_late_writes(plan: Plan, results: EarlierResults) -> EarlierResults:
     """The shift's result as the release last wrote the rules, counting a write that landed after the
     stop: a rule holding the weights of one of this release's own traffic steps was written by it."""
-    written = dict((results.get("traffic") or {}).get("written") or {})
+    written = dict(results.traffic.written or {})
     percents = [int(step.percent) for step in plan.config.release.traffic_steps]
     for route, now in read_routes(results):
         if any(elbv2.normalized(now) == elbv2.normalized(weights_for(route, p)) for p in percents):
             written[route["route"]] = now
-    return {**results, "traffic": {**(results.get("traffic") or {}), "written": written}}
+    return results.replaced(traffic=replace(results.traffic, written=written))
 
 
 def traffic_back(found: dict[str, Any], undo: dict[str, Any]) -> dict[str, Any]:
     plan = read_plan(found["plan"])
-    words, report = put_traffic_back(plan, with_late_writes(plan, found.get("results") or {}), undo.get("old_services", []))
+    words, report = put_traffic_back(plan, with_late_writes(plan, EarlierResults(found.get("results"))), undo.get("old_services", []))
     return {**undo, "words": words, "report": report, "fully_undone": True}
 
 

@@ -31,11 +31,11 @@ from cutover_steps.runtime.step import StepEvent, lambda_step
 LOOK_MARGIN_SECONDS = 100
 
 
-def carried(event: StepEvent, index: Any) -> dict[str, Any]:
+def carried(event: StepEvent, index: Any) -> Alarms:
     """What an earlier run of this watch, for the same traffic step, left: the judge's last scorecard,
     when it judged, how far the hold was extended."""
-    previous = event.result("watch")
-    return previous if previous.get("index") == index and "index" in previous else {}
+    previous = event.results.watch
+    return previous if previous.index is not None and previous.index == index else Alarms()
 
 
 @lambda_step
@@ -46,20 +46,20 @@ def handler(event: StepEvent) -> Alarms:
     names = list(settings.alarm_names)
     # Alarms let through before the switch were accepted as they were; only an alarm that goes
     # into ALARM after that says something about the new version.
-    accepted = set((event.result("live").get("alarms") or {}).get("in_alarm", [])) if settings.allow_alarms_before_switch else set()
-    step = event.result("traffic")
-    where = f"at {step.get('percent')}% to the new version"
-    where += " during the bake (the old version is still warm)" if step.get("bake_seconds") else ""
-    earlier = carried(event, step.get("index"))
-    extended = earlier.get("extended_seconds") or 0
-    scorecard, judged_at = earlier.get("analysis"), earlier.get("judged_at") or 0.0
+    accepted = set((event.results.live.alarms or {}).get("in_alarm", [])) if settings.allow_alarms_before_switch else set()
+    step = event.results.traffic
+    where = f"at {step.percent}% to the new version"
+    where += " during the bake (the old version is still warm)" if step.bake_seconds else ""
+    earlier = carried(event, step.index)
+    extended = earlier.extended_seconds or 0
+    scorecard, judged_at = earlier.analysis, earlier.judged_at or 0.0
     every = min(settings.alarm_check_seconds, judging.interval_seconds) if judging else settings.alarm_check_seconds
     looks, missing, checks = 0, [], []
 
     def result(**fields: Any) -> Alarms:
-        remaining = max(0.0, step.get("hold_until", 0) + extended - time.time())
+        remaining = max(0.0, step.hold_until + extended - time.time())
         return Alarms(watched=names, missing=missing, looks=looks, remaining_seconds=math.ceil(remaining),
-                      hold_over=remaining <= 0, verification=checks or None, index=step.get("index"),
+                      hold_over=remaining <= 0, verification=checks or None, index=step.index,
                       **({"analysis": scorecard, "judged_at": judged_at, "extended_seconds": extended} if judging else {}),
                       **fields)
 
@@ -67,7 +67,7 @@ def handler(event: StepEvent) -> Alarms:
     # before the switch, or at the end of the previous hold, or by the run that reached its time limit.
     # With the judge, the hold's end is a look of its own: the last verdict decides what comes next.
     while True:
-        remaining = step.get("hold_until", 0) + extended - time.time()
+        remaining = step.hold_until + extended - time.time()
         if remaining <= 0 and not judging:
             break
         if remaining > 0 and not polling.pause(min(remaining, every), event.context, LOOK_MARGIN_SECONDS):
@@ -82,7 +82,7 @@ def handler(event: StepEvent) -> Alarms:
         if not judging:
             continue
         now = time.time()
-        over = step.get("hold_until", 0) + extended - now <= 0
+        over = step.hold_until + extended - now <= 0
         if over or now - judged_at >= judging.interval_seconds - 0.5:
             scorecard, judged_at = analysis.look(plan, event.results, now), now
         if scorecard and scorecard["verdict"] == judge.FAIL:
