@@ -130,3 +130,52 @@ def test_no_module_of_the_step_code_spells_a_state_name():
             spelling[name] = sorted(constants & states)
     # Then none names a state, but for those still listed (and all of those still do)
     assert set(spelling) == STILL_SPELLING_STATES, f"state names spelt in the step code: {spelling}"
+
+
+# The one module that reads the earlier results by their keys, for everyone else (`event.results.live`).
+RESULTS_VIEW = "runtime.earlier_results"
+
+
+def _named_results(node: ast.AST) -> bool:
+    """`results`, `event.results`, `x.results.raw`: the earlier results, or the dict under their view."""
+    if isinstance(node, ast.Attribute) and node.attr == "raw":
+        node = node.value
+    return (isinstance(node, ast.Name) and node.id == "results") or (isinstance(node, ast.Attribute) and node.attr == "results")
+
+
+def _string_key_reads(source: str) -> list[str]:
+    """Each read of an earlier result by a string key: `.result("live")`, `results.get("live")`,
+    `results["live"]`, `getattr(event.results, "live")`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            func = node.func
+            if isinstance(func, ast.Attribute) and (func.attr == "result" or (func.attr == "get" and _named_results(func.value))):
+                found.append(ast.unparse(node))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) >= 2
+                and _named_results(node.args[0]) and isinstance(node.args[1], ast.Constant)):
+            found.append(ast.unparse(node))
+        if (isinstance(node, ast.Subscript) and _named_results(node.value) and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)):
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_the_string_key_reads_are_recognised():
+    # Given each way of reading an earlier result by its key, and the typed reads that replace them
+    source = ('event.result("live").get("routes", [])\nresults.get("traffic") or {}\nevent.results["watch"]\n'
+              'getattr(event.results, "health")\nevent.results.raw.get("lock")\n'
+              'event.results.live.routes\ngetattr(event.results, phase)\nfound.get("results")\nvalues.get(q["id"])\n')
+    # Then the first five are found, and none of the others
+    assert sorted(_string_key_reads(source)) == sorted([
+        "event.result('live')", "results.get('traffic')", "event.results['watch']", "getattr(event.results, 'health')",
+        "event.results.raw.get('lock')"])
+
+
+def test_earlier_results_are_read_through_their_typed_view_only():
+    # Given every module of the step code but the view's own
+    modules = {name: path for name, path in _modules().items() if name != RESULTS_VIEW}
+    # When its reads of the earlier results are looked at
+    reads = {name: found for name, path in modules.items() if (found := _string_key_reads(path.read_text(encoding="utf-8")))}
+    # Then none reads one by a string key: `event.results.live.routes`, typed by the registry, instead
+    assert not reads, f"earlier results read by a string key (read them as event.results.<key>): {reads}"
