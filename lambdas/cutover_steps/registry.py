@@ -5,7 +5,9 @@ The key is the step's name in the state machine definition: `${<key>FunctionArn}
 substituted with the function's ARN. The module holds its handler; the result type reads and
 describes what it returns (`cutover_steps.results`). The states that run a step, and where each puts
 its result (ResultPath), are read from the definition itself (`task_states`): a state is renamed
-or added there and nowhere else. `calls` are the AWS API calls the step makes (IAM actions),
+or added there and nowhere else. Only the keys under `$.results` are also named here (`result_keys`),
+because the step functions, which read earlier results by them, run without the definition; a test
+holds the two equal. `calls` are the AWS API calls the step makes (IAM actions),
 plus what AWS authorizes besides them (tags on create, roles passed, Application Auto Scaling's
 own checks), from which the stack grants least privilege. The local engine refuses a call that is
 not granted, and the test suite fails on a grant that no test ever uses.
