@@ -44,7 +44,7 @@ def _imports(path: Path) -> list[str]:
 
 
 def trail(key: str = TRAIL_STEP) -> str:
-    """State name -> registry key -> handler module -> its decisions -> its adapters -> the AWS calls."""
+    """State name -> registry key -> handler module -> its reads (if any) -> its decisions -> its adapters -> the AWS calls."""
     from cutover_steps import registry
     definition = json.loads((ROOT / "statemachine" / "release.asl.json").read_text(encoding="utf-8"))
     state, step = next((name, s.step) for name, s in registry.task_states(definition).items()
@@ -56,7 +56,8 @@ def trail(key: str = TRAIL_STEP) -> str:
         return ", ".join(f"`lambdas/{Path(*m.split('.')).as_posix()}.py`" for m in used if m.startswith(f"cutover_steps.{layer}."))
     return (f"State `{state}` (statemachine/release.asl.json) runs `${{{step.substitution}}}`: registry key "
             f"`{step.key}` -> handler `lambdas/{Path(*step.module.split('.')).as_posix()}.py` (`{step.handler}`) -> "
-            f"decisions {files('decisions')} -> adapters {files('adapters')} -> AWS calls "
+            + (f"reads {files('reads')} -> " if files("reads") else "")
+            + f"decisions {files('decisions')} -> adapters {files('adapters')} -> AWS calls "
             + ", ".join(f"`{call}`" for call in step.calls) + f"; its result `{step.result.__name__}` (`lambdas/cutover_steps/results.py`).")
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
+from cutover_steps.reads import live_routes, lock as lock_reads, old_versions, target_groups, task_definitions
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
 from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
@@ -38,7 +39,7 @@ def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[
 def lock(plan: Plan) -> dict[str, Any]:
     """Whether the release would take the service's lock, take over a stale one, or be refused: the
     lock step's own read and decision, for a release that no execution runs yet."""
-    held, running, undo_pending = decisions.lock_found(plan.lock_key, None)
+    held, running, undo_pending = lock_reads.found(plan.lock_key, None)
     try:
         intent = decisions.lock(plan.lock_key, None, held, running, datetime.now(timezone.utc), undo_pending)
     except ReleaseInProgress as refused:
@@ -56,7 +57,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     intents: list[Intent] = []
     routes, groups = [], {}
     for route in plan.routes:
-        existing, tags = decisions.target_group_found(route)
+        existing, tags = target_groups.found(route.target_group_name)
         owner = None
         try:
             intents.append(decisions.target_group(plan, route, existing, tags))
@@ -68,7 +69,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         routes.append({"route": route.route.name, "target_group": route.target_group_name,
                        "target_group_exists": existing is not None, "target_group_taken_by": owner, "preparing": preparing})
     request = task_definition_request(plan, plan.image)
-    intents.append(decisions.task_definition(request, decisions.latest_revision(request["family"])))
+    intents.append(decisions.task_definition(request, task_definitions.latest_revision(request["family"])))
     service_owner, existing_service = None, ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
     try:
         intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
@@ -77,7 +78,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     scaling = scalable_target(plan, existing_service if service_owner is None else None)
     if scaling is not None:
         intents.append(scaling)
-    rules, rule_tags = decisions.public_rules(plan, groups)
+    rules, rule_tags = live_routes.public_rules(plan, groups)
     preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
     for entry, rule in zip(routes, rules):
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
@@ -87,7 +88,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     retire_list = []
     for old in live["old_services"]:
-        found, snapshot = decisions.old_service_found(plan, old["ecs_service"]) if cluster_exists else (None, None)
+        found, snapshot = old_versions.service_found(plan, old["ecs_service"]) if cluster_exists else (None, None)
         intent = decisions.retirement(plan, old, found, snapshot)
         marking = decisions.obsolete_mark(plan, old["ecs_service"], found, now)
         intents += [intent, marking]

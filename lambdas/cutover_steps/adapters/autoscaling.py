@@ -4,15 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.adapters.clients import client
+from cutover_steps.decisions.descriptions import PARKED, SUSPENDED, parked  # noqa: F401 (callers' name)
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"
-SUSPENDED = ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
-# How a version at zero keeps its autoscaling: DeregisterScalableTarget would delete every scaling
-# policy and scheduled action with it (and a policy put back gets a new ARN, which the alarms of a
-# step-scaling policy no longer name). Bounds of 0 (allowed for ECS) hold the service at zero, and
-# suspending keeps policies and scheduled actions from acting; all of them stay, untouched.
-PARKED = {"min": 0, "max": 0, "suspended": {key: True for key in SUSPENDED}}
 
 
 def resource_id(cluster: str, service: str) -> str:
@@ -59,9 +54,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def parked(snapshot: dict[str, Any] | None) -> bool:
-    """Whether a scalable target (as `snapshot` reads it) is held at zero with its scaling suspended."""
-    return snapshot is not None and {k: snapshot.get(k) for k in PARKED} == PARKED
 
 
 def park(cluster: str, service: str) -> None:

@@ -7,8 +7,8 @@ from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
 
-from cutover_steps.plan import naming
 from cutover_steps.adapters.clients import client
+from cutover_steps.decisions.descriptions import draining_message, is_service_of, tags_of, target_group_arns  # noqa: F401 (callers' name)
 from cutover_steps.errors import PermissionDenied
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
@@ -73,11 +73,6 @@ def service(cluster: str, name: str) -> dict[str, Any] | None:
     return None
 
 
-def draining_message(name: str) -> str:
-    return (
-        f"ECS service {name} was deleted recently and is still DRAINING: AWS frees its name once its tasks "
-        "have stopped (usually a few minutes). Start the release again after that, or release another version"
-    )
 
 
 def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2.0) -> bool:
@@ -92,13 +87,6 @@ def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2
         time.sleep(poll)
 
 
-def is_service_of(arn: str, cluster: str) -> bool:
-    """An ECS service ARN in `cluster` (the old ARN format, service/NAME, names no cluster: it may be)."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6 or parts[2] != "ecs":
-        return False
-    resource = parts[5].split("/")
-    return resource[0] == "service" and (len(resource) == 2 or resource[1] == naming.cluster_name(cluster))
 
 
 def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:
@@ -130,8 +118,6 @@ def delete_task_definitions(revisions: list[str]) -> dict[str, str]:
     return {failure.get("arn", ""): failure.get("reason", "refused") for failure in failures}
 
 
-def tags_of(description: dict[str, Any]) -> dict[str, str]:
-    return {t["key"]: t["value"] for t in description.get("tags") or []}
 
 
 def tag(arn: str, tags: dict[str, str]) -> None:
@@ -145,6 +131,3 @@ def untag(arn: str, keys: list[str]) -> None:
 def set_desired(cluster: str, name: str, count: int) -> None:
     client("ecs").update_service(cluster=cluster, service=name, desiredCount=count)
 
-
-def target_group_arns(description: dict[str, Any]) -> list[str]:
-    return [lb["targetGroupArn"] for lb in description.get("loadBalancers", []) if lb.get("targetGroupArn")]

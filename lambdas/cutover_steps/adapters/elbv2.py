@@ -6,6 +6,7 @@ from typing import Any, Iterable
 from botocore.exceptions import ClientError
 
 from cutover_steps.adapters.clients import client
+from cutover_steps.decisions.descriptions import forward_of  # noqa: F401 (callers' name)
 from cutover_steps.decisions.traffic import normalized  # noqa: F401 (callers' name)
 from cutover_steps.plan.naming import target_group_name_of as name_of  # noqa: F401 (callers' name)
 from cutover_steps.errors import InvalidReleaseInput
@@ -77,17 +78,6 @@ def rules(rule_arns: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {field: by_arn[arn] for field, arn in rule_arns.items()}
 
 
-def forward_of(rule_description: dict[str, Any]) -> dict[str, int]:
-    """The rule's forward action as {target group ARN: weight}, whichever form it is written in."""
-    for action in rule_description.get("Actions", []):
-        if action.get("Type") != "forward":
-            continue
-        groups = action.get("ForwardConfig", {}).get("TargetGroups")
-        if groups:
-            return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
-        if action.get("TargetGroupArn"):
-            return {action["TargetGroupArn"]: 1}
-    return {}
 
 
 def set_forward(rule_arn: str, rule_description: dict[str, Any], weights: dict[str, int]) -> None:

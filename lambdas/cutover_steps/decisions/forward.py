@@ -1,6 +1,6 @@
-"""The release's decisions: what each mutating step reads, and what it decides from that alone.
+"""The release's decisions: what each mutating step decides from what it read alone.
 
-A step reads the world (the `*_found` functions, through the adapters), decides here with no call
+A step reads the world (`cutover_steps.reads`, through the adapters), decides here with no call
 (an `Intent`: create, change, keep or delete, with before and after), then applies the decision.
 `cutover plan` runs the same reads and decisions and stops before applying them, as a dry run of
 the same code.
@@ -13,26 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cutover_steps.decisions import capacity, ownership
-from cutover_steps.adapters import autoscaling, ecs, elbv2, records
-from cutover_steps.adapters.executions import status as execution_status
+from cutover_steps.decisions.descriptions import draining_message, parked, tags_of, target_group_arns
 from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from cutover_steps.decisions.intent import CHANGE, CREATE, DELETE, KEEP, Intent
 from cutover_steps.decisions.obsolete_mark import BY, SINCE
 from cutover_steps.plan.view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
 from cutover_steps.registry import BY_KEY, STOPPED_RELEASE_HANDLER
-from cutover_steps.decisions.stopping import undo_execution_arn
 
 
 def tags_for(plan: Plan, route: RoutePlan) -> dict[str, str]:
     return plan.tags(route=route.route.name, **{"ecs-service": plan.ecs_service})
-
-
-def target_group_found(route: RoutePlan) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The target group of the planned name, if any, and its tags."""
-    existing = elbv2.target_group_by_name(route.target_group_name)
-    if existing is None:
-        return None, {}
-    return existing, elbv2.tags_of([existing["TargetGroupArn"]]).get(existing["TargetGroupArn"], {})
 
 
 def target_group(plan: Plan, route: RoutePlan, existing: dict[str, Any] | None, tags: dict[str, str]) -> Intent:
@@ -65,13 +55,6 @@ def digest(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def latest_revision(family: str) -> dict[str, Any] | None:
-    """The family's latest revision: one call however many revisions the family has
-    (DescribeTaskDefinition of a family alone gives its latest ACTIVE revision). The release holds
-    the service's lock, so a re-run finds its own revision there."""
-    return ecs.task_definition(family)
-
-
 def task_definition(request: dict[str, Any], latest: dict[str, Any] | None) -> Intent:
     """Reuse the latest revision when it has this content (by its digest tag), else register one."""
     wanted = digest(request)
@@ -84,7 +67,7 @@ def task_definition(request: dict[str, Any], latest: dict[str, Any] | None) -> I
 
 def refuse_draining(plan: Plan, existing: dict[str, Any] | None) -> None:
     if existing is not None and existing.get("status") == "DRAINING":
-        raise ServiceConflict(ecs.draining_message(plan.ecs_service))
+        raise ServiceConflict(draining_message(plan.ecs_service))
 
 
 def service(plan: Plan, existing: dict[str, Any] | None, groups: dict[str, str] | None) -> Intent:
@@ -95,9 +78,9 @@ def service(plan: Plan, existing: dict[str, Any] | None, groups: dict[str, str] 
     desired = capacity.starting_count(plan.config)
     if existing is None:
         return Intent(CREATE, "ECS service", plan.ecs_service, after={"desired_count": desired})
-    if not ownership.of_version(plan, ecs.tags_of(existing)):
-        raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
-    wired = set(ecs.target_group_arns(existing))
+    if not ownership.of_version(plan, tags_of(existing)):
+        raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, tags_of(existing)))
+    wired = set(target_group_arns(existing))
     if groups is not None and wired != set(groups.values()):
         raise ServiceConflict(
             f"ECS service {plan.ecs_service} is wired to {sorted(wired)}, not to this release's target groups"
@@ -123,16 +106,6 @@ def scalable_target(plan: Plan, wanted: dict[str, Any] | None, current: dict[str
     if before == after:
         return Intent(KEEP, "scalable target", plan.ecs_service, before=before, after=after, why="already registered")
     return Intent(CHANGE, "scalable target", plan.ecs_service, before=before, after=after)
-
-
-def public_rules(plan: Plan, new_groups: dict[str, str | None]) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-    """Each public rule's forward now, and the tags of the target groups it forwards to."""
-    rules = []
-    for route in plan.routes:
-        rule_arn = route.route.public_rule_arn
-        forward = elbv2.forward_of(elbv2.rule(rule_arn, f"routes.{route.route.name}.public_rule_arn"))
-        rules.append({"route": route.route.name, "rule": rule_arn, "forward": forward, "new": new_groups[route.route.name]})
-    return rules, elbv2.tags_of([arn for r in rules for arn in r["forward"]])
 
 
 def old_versions(plan: Plan, rules: list[dict[str, Any]], tags: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -162,32 +135,24 @@ def old_versions(plan: Plan, rules: list[dict[str, Any]], tags: dict[str, dict[s
     return {"routes": rules, "old_services": list(old_services.values()), "notes": notes}
 
 
-def old_service_found(plan: Plan, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The old version's service, and its scalable target when the service is the release's to retire."""
-    service = ecs.service(plan.cluster, name)
-    if service is None or not ownership.of_service(plan, ecs.tags_of(service)):
-        return service, None
-    return service, autoscaling.snapshot(plan.cluster, name)
-
-
 def retirement(plan: Plan, old: dict[str, Any], service: dict[str, Any] | None, snapshot: dict[str, Any] | None) -> Intent:
     """Scale it to zero, its scalable target parked first; gone, someone else's or at zero: keep."""
     name = old["ecs_service"]
     if service is None:
         return Intent(KEEP, "old version", name, why="service no longer exists")
-    if not ownership.of_service(plan, ecs.tags_of(service)):
-        return Intent(KEEP, "old version", name, why=ownership.not_ours(ecs.tags_of(service)))
+    if not ownership.of_service(plan, tags_of(service)):
+        return Intent(KEEP, "old version", name, why=ownership.not_ours(tags_of(service)))
     return to_zero("old version", name, service, snapshot, why="retired, kept at zero for a rollback")
 
 
 def to_zero(resource: str, name: str, service: dict[str, Any], snapshot: dict[str, Any] | None,
             why: str | None = None) -> Intent:
     """Scale a service to zero, its scalable target (`snapshot`) parked first (bounds 0..0, scaling
-    suspended: its policies and scheduled actions stay, see `autoscaling.PARKED`); one already at
+    suspended: its policies and scheduled actions stay, see `descriptions.PARKED`); one already at
     zero, parked or without a scalable target, is kept, and says so, so that a step run again still
     tells its state."""
     now = {"desired_count": service["desiredCount"], "autoscaling": snapshot and {k: snapshot[k] for k in ("min", "max")}}
-    if service["desiredCount"] == 0 and (snapshot is None or autoscaling.parked(snapshot)):
+    if service["desiredCount"] == 0 and (snapshot is None or parked(snapshot)):
         return Intent(KEEP, resource, name, before=now, after=now,
                       why="already at zero, " + ("its scaling parked" if snapshot else "no scalable target"))
     after = {"desired_count": 0, "autoscaling": snapshot and {"min": 0, "max": 0}}
@@ -215,7 +180,7 @@ def obsolete_mark(plan: Plan, name: str, service: dict[str, Any] | None, since: 
     deletes it; one gone, someone else's or marked already is kept as it is."""
     if service is None:
         return Intent(KEEP, "obsolete mark", name, why="service no longer exists")
-    tags = ecs.tags_of(service)
+    tags = tags_of(service)
     if not ownership.of_service(plan, tags):
         return Intent(KEEP, "obsolete mark", name, why=ownership.not_ours(tags))
     if SINCE in tags:
@@ -228,22 +193,6 @@ def obsolete_mark(plan: Plan, name: str, service: dict[str, Any] | None, since: 
 # The lock: one release per cluster and service at a time. An undo of an ended release still marked
 # on the lock after its function's time limit has died with it.
 UNDO_SECONDS = BY_KEY[STOPPED_RELEASE_HANDLER].timeout_seconds
-
-
-def lock_found(key: str, owner: str | None) -> tuple[dict[str, Any] | None, bool, bool]:
-    """The lock item, whether its holder still runs, and whether the holder ended outside its flow
-    with its undo not run yet (both asked only when someone else holds it)."""
-    held = records.get(key)
-    holder = (held or {}).get("held_by")
-    if not holder or holder == owner:
-        return held, False, False
-    status = execution_status(holder)
-    if status == "RUNNING":
-        return held, True, False
-    # Stopped or timed out: its undo (named after it) frees the lock when done; until it has run, the
-    # release's steps may still be changing the service and what they left is not undone.
-    pending = status in ("ABORTED", "TIMED_OUT") and execution_status(undo_execution_arn(holder)) in (None, "RUNNING")
-    return held, False, pending
 
 
 def lock(key: str, owner: str | None, held: dict[str, Any] | None, holder_running: bool, now: datetime,

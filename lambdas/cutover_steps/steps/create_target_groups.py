@@ -5,6 +5,7 @@ from typing import Any
 
 from cutover_steps.adapters import elbv2
 from cutover_steps.decisions import forward as decisions
+from cutover_steps.reads import target_groups
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
 from cutover_steps.results import TargetGroups
@@ -33,7 +34,7 @@ def apply(plan: Plan, route: RoutePlan, intent: Intent) -> dict[str, Any]:
 
 
 def ensure(plan: Plan, route: RoutePlan) -> dict[str, Any]:
-    return apply(plan, route, decisions.target_group(plan, route, *decisions.target_group_found(route)))
+    return apply(plan, route, decisions.target_group(plan, route, *target_groups.found(route.target_group_name)))
 
 
 @lambda_step

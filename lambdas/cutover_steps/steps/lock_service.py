@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions
+from cutover_steps.reads import lock as lock_reads
 from cutover_steps.adapters import records
 from cutover_steps.errors import ReleaseInProgress
 from cutover_steps.decisions.intent import CHANGE, CREATE, Intent
@@ -23,7 +24,7 @@ def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
     # cases, checked by DynamoDB atomically; the lock is read and decided on only when that fails.
     if records.put(key, attributes, "attribute_not_exists(pk) OR held_by = :me", {":me": owner}):
         return taken(key, attributes)
-    held, running, undo_pending = decisions.lock_found(key, owner)
+    held, running, undo_pending = lock_reads.found(key, owner)
     intent = decisions.lock(key, owner, held, running, datetime.now(timezone.utc), undo_pending)
     return apply(key, attributes, intent)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions
+from cutover_steps.reads import live_routes
 from cutover_steps.adapters.cloudwatch import firing
 from cutover_steps.errors import AlarmFired
 from cutover_steps.results import LiveRoutes
@@ -32,4 +33,4 @@ def handler(event: StepEvent) -> LiveRoutes:
     plan = event.plan
     alarms = alarms_before_switch(plan.config.release)
     new_groups = {g["route"]: g["arn"] for g in event.results.target_groups.target_groups}
-    return LiveRoutes(**decisions.old_versions(plan, *decisions.public_rules(plan, new_groups)), alarms=alarms)
+    return LiveRoutes(**decisions.old_versions(plan, *live_routes.public_rules(plan, new_groups)), alarms=alarms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions
+from cutover_steps.reads import task_definitions
 from cutover_steps.adapters import ecs
 from cutover_steps.errors import NothingToRollBack
 from cutover_steps.decisions.intent import Intent
@@ -33,4 +34,4 @@ def handler(event: StepEvent) -> TaskDefinition:
             raise NothingToRollBack(f"the retired service {plan.ecs_service} is gone; it cannot be brought back")
         return TaskDefinition(running["taskDefinition"], None, found="rollback reuses the retired version's task definition")
     request = task_definition_request(plan, plan.image)
-    return apply(request, decisions.task_definition(request, decisions.latest_revision(request["family"])))
+    return apply(request, decisions.task_definition(request, task_definitions.latest_revision(request["family"])))

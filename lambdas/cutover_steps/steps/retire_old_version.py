@@ -12,6 +12,7 @@ from typing import Any
 from cutover_steps.decisions import ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.decisions import forward as decisions
+from cutover_steps.reads import old_versions
 from cutover_steps.plan.view import PlanView as Plan
 from cutover_steps.results import Retired
 from cutover_steps.runtime.step import StepEvent, lambda_step
@@ -20,7 +21,7 @@ from cutover_steps.decisions.traffic import unchanged_since
 
 def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     name = old["ecs_service"]
-    service, snapshot = decisions.old_service_found(plan, name)
+    service, snapshot = old_versions.service_found(plan, name)
     intent = decisions.retirement(plan, old, service, snapshot)
     if service is None:
         return {"ecs_service": name, "version": old["version"], "changed": None, "found": intent.why}
