@@ -3,7 +3,7 @@ or deleted, and what is kept because it is not the release's or is already undon
 from __future__ import annotations
 
 from cutover_steps.decisions import compensation
-from cutover_steps.adapters import autoscaling
+from cutover_steps.decisions import descriptions
 from cutover_steps.decisions.compensation import PreparedFound
 from cutover_steps.config.models import DeployConfig
 from cutover_steps.plan.models import build_plan
@@ -65,7 +65,7 @@ def test_the_prepared_version_is_scaled_to_zero_and_marked_or_already_undone_and
     assert (service.action, service.why, mark.action) == ("keep", "already at zero, no scalable target", "change")
     # Or at zero with its scalable target parked (0..0, scaling suspended): kept as it is too
     found = prepared(plan, desired=0)
-    found.snapshot = {"min": 0, "max": 0, "suspended": dict.fromkeys(autoscaling.SUSPENDED, True), "policies": []}
+    found.snapshot = {"min": 0, "max": 0, "suspended": dict.fromkeys(descriptions.SUSPENDED, True), "policies": []}
     service, _ = compensation.prepared_version(plan, found, SINCE)
     assert (service.action, service.why) == ("keep", "already at zero, its scaling parked")
 
@@ -111,7 +111,7 @@ def test_the_old_version_comes_back_to_what_was_remembered_unless_it_is_there_go
     partly = compensation.old_version_back(plan, "web-2", {"desiredCount": 3, "tags": mine}, saved, None)
     assert partly.after == {"desired_count": 3, "autoscaling": saved["autoscaling"]}
     # Parked when it was retired: its bounds and suspension go back
-    parked = {"min": 0, "max": 0, "suspended": dict.fromkeys(autoscaling.SUSPENDED, True), "policies": []}
+    parked = {"min": 0, "max": 0, "suspended": dict.fromkeys(descriptions.SUSPENDED, True), "policies": []}
     unparked = compensation.old_version_back(plan, "web-2", {"desiredCount": 0, "tags": mine}, saved, parked)
     assert unparked.after == {"desired_count": 3, "autoscaling": saved["autoscaling"]}
     done = compensation.old_version_back(plan, "web-2", {"desiredCount": 3, "tags": mine}, saved, {"min": 3, "max": 6})

@@ -1,2 +1,2 @@
 """What the steps decide from what they read (`cutover_steps.reads`): intents, with before and after
-(compensation.py, ownership.py and obsolete_mark.py still make their own reads)."""
+(ownership.py and obsolete_mark.py still make their own reads)."""

@@ -1,7 +1,7 @@
 """The undo's decisions: what tearing a prepared version down and putting traffic back would do.
 
-Like `cutover_steps.decisions.forward`, each undo step reads the world (the `*_found` functions, through the
-adapters), decides here with no call (a list of `Intent`s: what goes back where, what is scaled
+Like `cutover_steps.decisions.forward`, each undo step reads the world (through the adapters: the
+teardown's reads are its own, `PreparedFound`), decides here with no call (a list of `Intent`s: what goes back where, what is scaled
 down or deleted, what is kept because it is not the release's), then applies the decision. A
 retried undo reads what the first one did and decides to keep it.
 """
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions, ownership
-from cutover_steps.adapters import autoscaling, ecs, elbv2
+from cutover_steps.decisions.descriptions import forward_of, parked, tags_of
 from cutover_steps.decisions.intent import CHANGE, DELETE, KEEP, Intent
 from cutover_steps.plan.view import PlanView as Plan
-from cutover_steps.decisions.traffic import expected_now
+from cutover_steps.decisions.traffic import expected_now, normalized
 
 PREPARING_RULE, TARGET_GROUP, SERVICE, PUBLIC_RULE, OLD_VERSION, OBSOLETE_MARK = (
     "preparing rule", "target group", "ECS service", "public rule", "old version", "obsolete mark")
@@ -41,37 +41,13 @@ class PreparedFound:
         return {g["TargetGroupArn"] for g in self.groups.values()}
 
 
-def prepared_found(plan: Plan) -> PreparedFound:
-    """This version's target groups (by their names and tags), and, when it has some, the preparing
-    and public rules; then its service and scalable target, unless public traffic reaches it."""
-    found = PreparedFound()
-    for route in plan.routes:
-        group = elbv2.target_group_by_name(route.target_group_name)
-        if not group:
-            continue
-        tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
-        if ownership.of_version(plan, tags, route.route.name):
-            found.groups[route.target_group_name], found.group_tags[route.target_group_name] = group, tags
-        else:
-            found.foreign[route.target_group_name] = tags
-    if found.groups:
-        found.preparing = {r.route.name: elbv2.rule(r.route.preparing_rule_arn) for r in plan.routes}
-        found.publicly_live = any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & found.arns for r in plan.routes)
-        if found.publicly_live:
-            return found
-    found.service = ecs.service(plan.cluster, plan.ecs_service)
-    if found.service is not None and ownership.of_version(plan, ecs.tags_of(found.service)):
-        found.snapshot = autoscaling.snapshot(plan.cluster, plan.ecs_service)
-    return found
-
-
 def preparing_rules_back(plan: Plan, found: PreparedFound, before: dict[str, dict[str, int]]) -> list[Intent]:
     """Each preparing rule back on what it forwarded to before the release, in the plan's route order;
     one already off the new version, or with nothing to go back to, stays as it is."""
     intents = []
     for route in plan.routes:
         rule_arn = route.route.preparing_rule_arn
-        current = elbv2.forward_of(found.preparing[route.route.name])
+        current = forward_of(found.preparing[route.route.name])
         previous = {arn: w for arn, w in (before.get(route.route.name) or {}).items() if arn not in found.arns}
         if not set(current) & found.arns:
             intents.append(Intent(KEEP, PREPARING_RULE, rule_arn, before=current, after=current,
@@ -94,14 +70,14 @@ def prepared_version(plan: Plan, found: PreparedFound, since: str) -> list[Inten
     if found.groups and found.publicly_live:
         return intents + [Intent(KEEP, SERVICE, plan.ecs_service, why=f"{plan.version} serves public traffic; it is kept as it is")]
     service = found.service
-    if service is not None and not ownership.of_version(plan, ecs.tags_of(service)):
-        intents.append(Intent(KEEP, SERVICE, plan.ecs_service, why=ownership.not_ours(ecs.tags_of(service))))
+    if service is not None and not ownership.of_version(plan, tags_of(service)):
+        intents.append(Intent(KEEP, SERVICE, plan.ecs_service, why=ownership.not_ours(tags_of(service))))
         service = None
     if service is not None:
         intents.append(decisions.to_zero(SERVICE, plan.ecs_service, service, found.snapshot))
     # Only what this release created is deleted; this version's resources made by an earlier release
     # (a retired version released again) are kept at zero and marked, so a rollback can still use them.
-    created_service = service is not None and ownership.created(plan, ecs.tags_of(service))
+    created_service = service is not None and ownership.created(plan, tags_of(service))
     created_groups = sorted(n for n in found.groups if ownership.created(plan, found.group_tags[n]))
     deletes = [Intent(DELETE, TARGET_GROUP, name, before=found.groups[name]["TargetGroupArn"],
                       why="created by this release") for name in created_groups]
@@ -124,11 +100,11 @@ def public_rules_back(routes: list[dict[str, Any]], written: dict[str, dict[str,
     what the release wrote there; a rule someone else changed meanwhile is left as it is."""
     intents = []
     for route in routes:
-        now = elbv2.normalized(current[route["route"]])
+        now = normalized(current[route["route"]])
         original = {arn: int(w) for arn, w in route["forward"].items()}
-        if now == elbv2.normalized(original):
+        if now == normalized(original):
             intents.append(Intent(KEEP, PUBLIC_RULE, route["rule"], before=now, after=now, why="already on the old version"))
-        elif now == elbv2.normalized(expected_now(route, {"written": written})):
+        elif now == normalized(expected_now(route, {"written": written})):
             intents.append(Intent(CHANGE, PUBLIC_RULE, route["rule"], before=now, after=original, why="back on the old version"))
         else:
             intents.append(Intent(KEEP, PUBLIC_RULE, route["rule"], before=now, after=now, why="changed by someone else; left as it is"))
@@ -142,13 +118,13 @@ def old_version_back(plan: Plan, name: str, service: dict[str, Any] | None, save
     one was remembered; parked at retirement, or gone, it is restored.)"""
     if service is None:
         return Intent(KEEP, OLD_VERSION, name, why="service no longer exists")
-    if not ownership.of_service(plan, ecs.tags_of(service)):
-        return Intent(KEEP, OLD_VERSION, name, why=ownership.not_ours(ecs.tags_of(service)))
+    if not ownership.of_service(plan, tags_of(service)):
+        return Intent(KEEP, OLD_VERSION, name, why=ownership.not_ours(tags_of(service)))
     now = {"desired_count": service["desiredCount"]}
     after = dict(now)
     if service["desiredCount"] == 0 and saved.get("desired_count"):
         after["desired_count"] = int(saved["desired_count"])
-    if saved.get("autoscaling") and (snapshot is None or autoscaling.parked(snapshot)):
+    if saved.get("autoscaling") and (snapshot is None or parked(snapshot)):
         after["autoscaling"] = saved["autoscaling"]
     if after == now:
         return Intent(KEEP, OLD_VERSION, name, before=now, after=now, why="already at its capacity and autoscaling")

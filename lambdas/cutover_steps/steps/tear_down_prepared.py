@@ -3,25 +3,49 @@
 The preparing rules go back to what they forwarded to before, the new version's service is
 scaled to zero (its scalable target removed first) and marked obsolete, or deleted when the
 config says so. A version that a public rule still forwards to is never scaled down. What to do
-is decided in `cutover_steps.decisions.compensation` from what was read; this module applies it.
+is decided in `cutover_steps.decisions.compensation` from what this module read; then it applies it.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from cutover_steps.decisions import compensation
+from cutover_steps.decisions import compensation, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
+from cutover_steps.reads import target_groups
 from cutover_steps.results import Undone, split_message
 from cutover_steps.runtime.earlier_results import EarlierResults
 from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
 from cutover_steps.steps import obsolete
 
 
+def prepared_found(plan: Plan) -> compensation.PreparedFound:
+    """This version's target groups (by their names and tags), and, when it has some, the preparing
+    and public rules; then its service and scalable target, unless public traffic reaches it."""
+    found = compensation.PreparedFound()
+    for route in plan.routes:
+        group, tags = target_groups.found(route.target_group_name)
+        if not group:
+            continue
+        if ownership.of_version(plan, tags, route.route.name):
+            found.groups[route.target_group_name], found.group_tags[route.target_group_name] = group, tags
+        else:
+            found.foreign[route.target_group_name] = tags
+    if found.groups:
+        found.preparing = {r.route.name: elbv2.rule(r.route.preparing_rule_arn) for r in plan.routes}
+        found.publicly_live = any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & found.arns for r in plan.routes)
+        if found.publicly_live:
+            return found
+    found.service = ecs.service(plan.cluster, plan.ecs_service)
+    if found.service is not None and ownership.of_version(plan, ecs.tags_of(found.service)):
+        found.snapshot = autoscaling.snapshot(plan.cluster, plan.ecs_service)
+    return found
+
+
 def tear_down(plan: Plan, results: EarlierResults | dict[str, Any]) -> dict[str, Any]:
-    found = compensation.prepared_found(plan)
+    found = prepared_found(plan)
     before = {r["route"]: r.get("before") or {} for r in EarlierResults.of(results).preparing.rules}
     rules = compensation.preparing_rules_back(plan, found, before) if found.groups else []
     return {"preparing_rules": [put_back(route, found, intent) for route, intent in zip(plan.routes, rules)],
