@@ -8,13 +8,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover_steps.decisions import forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
-from cutover_steps.reads import live_routes, lock as lock_reads, old_versions, target_groups, task_definitions
+from cutover_steps.reads import live_routes, lock as lock_reads, old_versions, target_groups, task_definitions, versions as version_reads
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
 from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, obsolete_versions, service_of, versions_found
+from cutover_steps.decisions import obsolete_mark
+from cutover_steps.decisions.obsolete_mark import Versions, obsolete_versions
 from cutover_steps.plan.service_spec import configured_autoscaling, create_request
 
 from cutover.operations import diff, plan_decisions
@@ -99,9 +100,10 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
             "marked": marking.acts, "mark_found": None if marking.acts else marking.why,
         })
     # An earlier release's retired version that its own marking missed.
-    versions = versions_found(plan) if cluster_exists else Versions()
-    earlier = left_unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions)
-    intents += [decisions.obsolete_mark(plan, name, service_of(plan, versions, name), now) for name in earlier]
+    versions = version_reads.found(plan) if cluster_exists else Versions()
+    unmarked = obsolete_mark.unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions)
+    earlier = obsolete_mark.left_unmarked(plan, version_reads.described(plan, versions, unmarked))
+    intents += [decisions.obsolete_mark(plan, name, version_reads.service_of(plan, versions, name), now) for name in earlier]
     doomed, kept = decisions.cleanup(plan, obsolete_versions(plan, versions))
     intents += decisions.deletions(doomed)
     if with_table:

@@ -17,11 +17,12 @@ def refuse_taken_names(connection: Connection, config: Any, start_input: dict[st
     from cutover.operations import planning
     from cutover_steps.decisions import ownership
     from cutover_steps.adapters import ecs
+    from cutover_steps.reads import target_groups
 
     plan = planning.make_plan(config, start_input["env"], start_input["version"], start_input["image"], start_input["environment"])
     try:
         with release_clients(connection), aws_errors.translated():
-            taken = ownership.taken_names(plan, ecs.service(plan.cluster, plan.ecs_service))
+            taken = ownership.taken_names(plan, target_groups.tags_by_name(plan), ecs.service(plan.cluster, plan.ecs_service))
     except AwsError as error:
         note(f"could not check the names here ({error.__cause__}); the release checks them itself")
         return

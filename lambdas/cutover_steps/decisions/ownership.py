@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover_steps.adapters import ecs, elbv2
-
+from cutover_steps.decisions.descriptions import tags_of
 from cutover_steps.plan.view import TAG_PREFIX, PlanView as Plan
 
 ENV, SERVICE, VERSION, RELEASE, ROUTE = (f"{TAG_PREFIX}{k}" for k in ("env", "service", "version", "release", "route"))
@@ -43,19 +42,18 @@ def refusal(plan: Plan, kind: str, name: str, tags: dict[str, str]) -> str:
     return f"{kind} {name} is taken by {describe(tags)}; this release of {plan.service} {plan.version} in env {plan.env} leaves it alone"
 
 
-def taken_names(plan: Plan, service: dict[str, Any] | None) -> list[str]:
-    """Names this release would use that belong to someone else, each with its owner. Reads only
-    (`service`: the new version's service as the caller read it, None when there is none)."""
-
+def taken_names(plan: Plan, groups: dict[str, dict[str, str] | None], service: dict[str, Any] | None) -> list[str]:
+    """Names this release would use that belong to someone else, each with its owner. (`groups`: the
+    tags of the target group holding each planned name, None when none does, as
+    `cutover_steps.reads.target_groups.tags_by_name` reads them; `service`: the new version's service
+    as the caller read it, None when there is none.)"""
     problems = []
     for route in plan.routes:
-        group = elbv2.target_group_by_name(route.target_group_name)
-        if group:
-            tags = elbv2.tags_of([group["TargetGroupArn"]]).get(group["TargetGroupArn"], {})
-            if not of_version(plan, tags, route.route.name):
-                problems.append(refusal(plan, "target group", route.target_group_name, tags))
-    if service is not None and not of_version(plan, ecs.tags_of(service)):
-        problems.append(refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(service)))
+        tags = groups.get(route.target_group_name)
+        if tags is not None and not of_version(plan, tags, route.route.name):
+            problems.append(refusal(plan, "target group", route.target_group_name, tags))
+    if service is not None and not of_version(plan, tags_of(service)):
+        problems.append(refusal(plan, "ECS service", plan.ecs_service, tags_of(service)))
     return problems
 
 

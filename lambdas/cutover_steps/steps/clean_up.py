@@ -4,7 +4,7 @@ mark the version retired now obsolete, for the next release (`cutover_steps.step
 Both are work after the switch that moves no traffic, so they share one step: a failure of either
 is one warning, and the next release finishes both.
 
-Versions are found by their tags, not by scanning the cluster (`cutover_steps.decisions.obsolete_mark`): one
+Versions are found by their tags, not by scanning the cluster (`cutover_steps.reads.versions`): one
 Resource Groups Tagging API query returns this env and service's ECS services and target groups
 with their tags, and when any carries the obsolete mark ECS confirms them (10 at a time): which are
 still there and marked, and which revisions the versions that stay run. The same read serves the
@@ -26,7 +26,8 @@ from cutover_steps.errors import AwsThrottled
 from cutover_steps.plan.view import TAG_PREFIX, PlanView as Plan
 from cutover_steps.results import CleanedUp
 from cutover_steps.runtime.step import StepEvent, lambda_step
-from cutover_steps.decisions.obsolete_mark import obsolete_versions, revisions_in_use, versions_found
+from cutover_steps.decisions.obsolete_mark import obsolete_versions, revisions_in_use
+from cutover_steps.reads import versions
 from cutover_steps.steps.obsolete import mark_retired
 
 
@@ -89,7 +90,7 @@ def _brief(version: dict[str, Any]) -> dict[str, Any]:
 @lambda_step
 def handler(event: StepEvent) -> CleanedUp:
     plan = event.plan
-    found = versions_found(plan)
+    found = versions.found(plan)
     candidates = obsolete_versions(plan, found)
     doomed, kept = decisions.cleanup(plan, candidates)
     in_use = revisions_in_use(found, {v["ecs_service"] for v in doomed})

@@ -15,6 +15,7 @@ from cutover_steps.adapters import ecs, objects, records
 from cutover_steps.config.check import MAX_CONFIG_BYTES
 from cutover_steps.config.text import parse_config_text
 from cutover_steps.errors import InvalidReleaseInput, NothingToRollBack
+from cutover_steps.reads import target_groups
 from cutover_steps.plan.view import DeployConfigView, StartInputView, plan_data, read_plan, release_id_of, summary
 from cutover_steps.config.references import check_references
 from cutover_steps.results import Planned
@@ -121,7 +122,7 @@ def handler(event: StepEvent) -> Planned:
         # Before the lock: a name someone else holds is bad input, not a failure to undo.
         # One read of the new version's service serves both checks.
         service = ecs.service(plan.cluster, plan.ecs_service)
-        taken = ownership.taken_names(plan, service)
+        taken = ownership.taken_names(plan, target_groups.tags_by_name(plan), service)
         if taken:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if service and service.get("status") == "DRAINING" and not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):

@@ -14,15 +14,17 @@ from typing import Any
 from cutover_steps.decisions import forward as decisions, ownership
 from cutover_steps.adapters import ecs, elbv2
 from cutover_steps.decisions.intent import Intent
-from cutover_steps.decisions.obsolete_mark import Versions, left_unmarked, retired_service, service_of
+from cutover_steps.decisions import obsolete_mark
+from cutover_steps.decisions.obsolete_mark import Versions
 from cutover_steps.plan.view import PlanView as Plan
 from cutover_steps.runtime.earlier_results import EarlierResults
+from cutover_steps.reads import versions
 
 
 def mark(plan: Plan, ecs_service: str, target_groups: list[str], found: Versions) -> dict[str, Any]:
     """Mark a version: one this release retired comes with its target groups (ReadLiveRoutes found
     them ours), whose service the query's tags describe enough; another is read from ECS."""
-    service = (retired_service if target_groups else service_of)(plan, found, ecs_service)
+    service = (versions.retired_service if target_groups else versions.service_of)(plan, found, ecs_service)
     return apply_mark(plan, service, decisions.obsolete_mark(plan, ecs_service, service, now()), target_groups, found.tags)
 
 
@@ -54,6 +56,7 @@ def mark_retired(plan: Plan, results: EarlierResults | dict[str, Any], found: Ve
     results = EarlierResults.of(results)
     retired = results.retire.retired
     olds = {o["ecs_service"]: o for o in results.live.old_services}
-    earlier = left_unmarked(plan, {r["ecs_service"] for r in retired}, found)
+    unmarked = obsolete_mark.unmarked(plan, {r["ecs_service"] for r in retired}, found)
+    earlier = obsolete_mark.left_unmarked(plan, versions.described(plan, found, unmarked))
     marked = [mark(plan, r["ecs_service"], olds.get(r["ecs_service"], {}).get("target_groups", []), found) for r in retired]
     return marked + [mark(plan, name, [], found) for name in earlier]
