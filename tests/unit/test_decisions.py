@@ -129,3 +129,48 @@ def test_a_retired_version_is_marked_obsolete_unless_marked_already_gone_or_some
     assert decisions.obsolete_mark(plan, "web-2", None, "now").why == "service no longer exists"
     theirs = decisions.obsolete_mark(plan, "web-2", {"tags": [{"key": "team", "value": "payments"}]}, "now")
     assert theirs.action == "keep" and theirs.why.endswith("left alone")
+
+
+def test_a_draining_service_or_one_wired_to_other_target_groups_is_refused_before_anything_changes():
+    plan = plan_of()
+    mine = [{"key": k, "value": v} for k, v in plan.tags().items()]
+    groups = {route.route.name: f"arn:tg/{route.target_group_name}" for route in plan.routes}
+    wired = {"desiredCount": 2, "tags": mine, "status": "ACTIVE",
+             "loadBalancers": [{"targetGroupArn": arn} for arn in groups.values()]}
+    assert decisions.service(plan, wired, groups).action == "keep"
+    with pytest.raises(ServiceConflict, match="still DRAINING"):
+        decisions.service(plan, {**wired, "status": "DRAINING"}, groups)
+    with pytest.raises(ServiceConflict, match="is wired to \\['arn:tg/elsewhere'\\]"):
+        decisions.service(plan, {**wired, "loadBalancers": [{"targetGroupArn": "arn:tg/elsewhere"}]}, groups)
+
+
+def test_the_old_versions_are_what_the_public_rules_forward_to_besides_the_new_one_and_only_ours_are_retired():
+    plan = plan_of()
+    v1 = {k: v for k, v in plan_of("1").tags().items()} | {"cutover:ecs-service": "web-1"}
+    v2 = {k: v for k, v in plan_of("2").tags().items()} | {"cutover:ecs-service": "web-2"}
+    theirs = {"team": "payments"}
+    old1, old2, foreign = "arn:elb:targetgroup/demo-web-1/1", "arn:elb:targetgroup/demo-web-2/2", "arn:elb:targetgroup/pay/3"
+    rules = [{"route": "www", "rule": "arn:rule", "forward": {old1: 1, old2: 1, foreign: 1}, "new": "arn:new"}]
+    live = decisions.old_versions(plan, rules, {old1: v1, old2: v2, foreign: theirs})
+    # Both versions an interrupted release left on the rule are retired; the other team's group is not
+    assert [(o["ecs_service"], o["version"], o["target_groups"]) for o in live["old_services"]] == [
+        ("web-1", "1", [old1]), ("web-2", "2", [old2])]
+    assert any("3 old target groups" in note for note in live["notes"])
+    assert any("pay belongs to something not made by Cutover" in note for note in live["notes"])
+    # A rule already on the new version alone retires nothing
+    done = decisions.old_versions(plan, [{**rules[0], "forward": {"arn:new": 1}}], {})
+    assert done["old_services"] == [] and done["notes"] == ["route www: already forwards only to version 3"]
+
+
+def test_a_service_at_zero_with_its_scaling_parked_is_kept_one_with_live_scaling_is_parked():
+    from cutover_steps.decisions.descriptions import PARKED
+    at_zero = {"desiredCount": 0}
+    kept = decisions.to_zero("old version", "web-1", at_zero, {**PARKED, "policies": []})
+    assert (kept.action, kept.why) == ("keep", "already at zero, its scaling parked")
+    parked = decisions.to_zero("old version", "web-1", at_zero, {"min": 1, "max": 4, "policies": []})
+    assert (parked.action, parked.after) == ("change", {"desired_count": 0, "autoscaling": {"min": 0, "max": 0}})
+
+
+def test_a_lock_whose_ended_holder_s_undo_has_not_run_is_refused_until_it_has():
+    with pytest.raises(ReleaseInProgress, match="ended without its undo yet"):
+        decisions.lock(KEY, ME, {"held_by": OTHER, "taken_at": "t"}, False, NOW, undo_pending=True)
