@@ -194,3 +194,13 @@ def test_earlier_results_are_read_through_their_typed_view_only():
     reads = {name: found for name, path in modules.items() if (found := _string_key_reads(path.read_text(encoding="utf-8")))}
     # Then none reads one by a string key: `event.results.live.routes`, typed by the registry, instead
     assert not reads, f"earlier results read by a string key (read them as event.results.<key>): {reads}"
+
+
+def test_every_package_of_the_step_code_ships_in_the_wheel():
+    import tomllib
+    # Given the packages pyproject.toml lists (by name: setuptools ships only those)
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    # When every folder of the step code with an __init__.py is named as a package
+    packages = {".".join(("cutover_steps", *path.parent.relative_to(PACKAGE).parts)) for path in PACKAGE.rglob("__init__.py")}
+    # Then each is listed, so an installed Cutover imports it
+    assert not packages - listed, f"step code packages missing from pyproject.toml's packages: {sorted(packages - listed)}"
