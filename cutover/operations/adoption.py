@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover_steps.plan import naming
-from cutover_steps.decisions import ownership
+from cutover_steps.decisions import descriptions, ownership
 from cutover_steps.adapters.executions import owner_running
 from cutover_steps.adapters import ecs, elbv2, records
 from cutover_steps.config.models import ENV_PATTERN, VERSION_PATTERN, DeployConfig
@@ -137,7 +137,7 @@ def decide(config: DeployConfig, env: str, ecs_service: str, version: str, adopt
                  plan.tags(route=route, **{"ecs-service": ecs_service}), route)
         for route, g in groups.items()
     ]
-    taggings.append(_tagging(plan, "ECS service", ecs_service, service["serviceArn"], ecs.tags_of(service), plan.tags()))
+    taggings.append(_tagging(plan, "ECS service", ecs_service, service["serviceArn"], descriptions.tags_of(service), plan.tags()))
     current, recorded = _record(plan, adopted_by)
     if not recorded:
         _label_free(plan, service, [g["TargetGroupArn"] for g in groups.values()])
@@ -187,8 +187,8 @@ def _adoptable_service(config: DeployConfig, name: str) -> dict[str, Any]:
 def _serving_group(config: DeployConfig, index: int, route: Any, service: dict[str, Any]) -> dict[str, Any]:
     """The one target group the route's public rule forwards to; the service must be registered with it."""
     field_name = f"routes.{index}.public_rule_arn"
-    forward = {arn: weight for arn, weight in elbv2.forward_of(elbv2.rule(route.public_rule_arn, field_name)).items() if weight}
-    registered = ecs.target_group_arns(service)
+    forward = {arn: weight for arn, weight in descriptions.forward_of(elbv2.rule(route.public_rule_arn, field_name)).items() if weight}
+    registered = descriptions.target_group_arns(service)
     if len(forward) != 1:
         what = "does not forward to any target group" if not forward else f"forwards to {len(forward)} target groups"
         raise AdoptionRefused(

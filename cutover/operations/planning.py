@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps.decisions import forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
+from cutover_steps.decisions import descriptions, forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
 from cutover_steps.reads import live_routes, lock as lock_reads, old_versions, target_groups, task_definitions, versions as version_reads
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
@@ -65,7 +65,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         except TargetGroupConflict:
             owner = ownership.describe(tags)
         groups[route.route.name] = existing["TargetGroupArn"] if existing and owner is None else None
-        preparing = elbv2.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn"))
+        preparing = descriptions.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn"))
         intents.append(decisions.preparing_rule(route.route.preparing_rule_arn, preparing, groups[route.route.name]))
         routes.append({"route": route.route.name, "target_group": route.target_group_name,
                        "target_group_exists": existing is not None, "target_group_taken_by": owner, "preparing": preparing})
@@ -75,7 +75,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     try:
         intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
     except ServiceConflict as conflict:
-        service_owner = ownership.describe(ecs.tags_of(existing_service)) if existing_service else str(conflict)
+        service_owner = ownership.describe(descriptions.tags_of(existing_service)) if existing_service else str(conflict)
     scaling = scalable_target(plan, existing_service if service_owner is None else None)
     if scaling is not None:
         intents.append(scaling)

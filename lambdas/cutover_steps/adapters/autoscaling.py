@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.adapters.clients import client
-from cutover_steps.decisions.descriptions import PARKED, SUSPENDED, parked  # noqa: F401 (callers' name)
+from cutover_steps.decisions.descriptions import PARKED, SUSPENDED
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"
@@ -52,8 +52,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
 
 
 def park(cluster: str, service: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from botocore.exceptions import ClientError
 
 from cutover_steps.adapters.clients import client
-from cutover_steps.decisions.descriptions import draining_message, is_service_of, tags_of, target_group_arns  # noqa: F401 (callers' name)
+from cutover_steps.decisions.descriptions import tags_of
 from cutover_steps.errors import PermissionDenied
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services
@@ -73,8 +73,6 @@ def service(cluster: str, name: str) -> dict[str, Any] | None:
     return None
 
 
-
-
 def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2.0) -> bool:
     """Wait up to `seconds` for a deleted service's name to be free again; True when it is."""
     deadline = time.monotonic() + seconds
@@ -85,8 +83,6 @@ def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2
         if time.monotonic() >= deadline:
             return False
         time.sleep(poll)
-
-
 
 
 def describe_many(cluster: str, arns: list[str]) -> Iterator[dict[str, Any]]:
@@ -116,8 +112,6 @@ def delete_task_definitions(revisions: list[str]) -> dict[str, str]:
     """Delete INACTIVE revisions (at most 10, AWS's limit); the ones ECS refused, with its reason."""
     failures = client("ecs").delete_task_definitions(taskDefinitions=revisions).get("failures", [])
     return {failure.get("arn", ""): failure.get("reason", "refused") for failure in failures}
-
-
 
 
 def tag(arn: str, tags: dict[str, str]) -> None:

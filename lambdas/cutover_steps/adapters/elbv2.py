@@ -6,7 +6,6 @@ from typing import Any, Iterable
 from botocore.exceptions import ClientError
 
 from cutover_steps.adapters.clients import client
-from cutover_steps.decisions.descriptions import forward_of  # noqa: F401 (callers' name)
 from cutover_steps.decisions.traffic import normalized  # noqa: F401 (callers' name)
 from cutover_steps.plan.naming import target_group_name_of as name_of  # noqa: F401 (callers' name)
 from cutover_steps.errors import InvalidReleaseInput
@@ -76,8 +75,6 @@ def rules(rule_arns: dict[str, str]) -> dict[str, dict[str, Any]]:
         return {field: rule(arn, field) for field, arn in rule_arns.items()}
     by_arn = {r["RuleArn"]: r for r in found}
     return {field: by_arn[arn] for field, arn in rule_arns.items()}
-
-
 
 
 def set_forward(rule_arn: str, rule_description: dict[str, Any], weights: dict[str, int]) -> None:

@@ -1,6 +1,6 @@
 """What AWS's descriptions say, read without a call: an ECS service's tags and target groups, a
-listener rule's forward weights, a scalable target parked at zero. The decisions read them here; the
-adapters that fetch them give the same functions under their own names."""
+listener rule's forward weights, a scalable target parked at zero. The one place that reads them,
+for the decisions, the steps and the command line alike; the adapters only fetch the descriptions."""
 from __future__ import annotations
 
 from typing import Any

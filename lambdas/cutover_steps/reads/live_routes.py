@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cutover_steps.decisions import descriptions
 from cutover_steps.adapters import elbv2
 from cutover_steps.plan.view import PlanView as Plan
 
@@ -13,6 +14,6 @@ def public_rules(plan: Plan, new_groups: dict[str, str | None]) -> tuple[list[di
     rules = []
     for route in plan.routes:
         rule_arn = route.route.public_rule_arn
-        forward = elbv2.forward_of(elbv2.rule(rule_arn, f"routes.{route.route.name}.public_rule_arn"))
+        forward = descriptions.forward_of(elbv2.rule(rule_arn, f"routes.{route.route.name}.public_rule_arn"))
         rules.append({"route": route.route.name, "rule": rule_arn, "forward": forward, "new": new_groups[route.route.name]})
     return rules, elbv2.tags_of([arn for r in rules for arn in r["forward"]])

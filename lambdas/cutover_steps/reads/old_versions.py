@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.adapters import autoscaling, ecs
-from cutover_steps.decisions import ownership
+from cutover_steps.decisions import descriptions, ownership
 from cutover_steps.plan.view import PlanView as Plan
 
 
 def service_found(plan: Plan, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The old version's service, and its scalable target when the service is the release's to retire."""
     service = ecs.service(plan.cluster, name)
-    if service is None or not ownership.of_service(plan, ecs.tags_of(service)):
+    if service is None or not ownership.of_service(plan, descriptions.tags_of(service)):
         return service, None
     return service, autoscaling.snapshot(plan.cluster, name)

@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from cutover_steps.adapters import elbv2
-from cutover_steps.decisions import forward as decisions
+from cutover_steps.decisions import descriptions, forward as decisions
 from cutover_steps.results import PreparingRules
 from cutover_steps.runtime.step import StepEvent, lambda_step
 
 
 def attach(rule_arn: str, target_group_arn: str) -> dict[str, Any]:
     description = elbv2.rule(rule_arn)
-    intent = decisions.preparing_rule(rule_arn, elbv2.forward_of(description), target_group_arn)
+    intent = decisions.preparing_rule(rule_arn, descriptions.forward_of(description), target_group_arn)
     if not intent.acts:
         return {"rule": rule_arn, "before": intent.before, "after": intent.after, "changed": None}
     elbv2.set_forward(rule_arn, description, intent.after)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover_steps.decisions import ownership
+from cutover_steps.decisions import descriptions, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2
 from cutover_steps.errors import ServiceConflict
 from cutover_steps.decisions import forward as decisions
@@ -61,10 +61,10 @@ def wake(plan: Plan, existing: dict[str, Any], desired: int) -> str | None:
     if existing["desiredCount"] != desired:
         ecs.set_desired(plan.cluster, plan.ecs_service, desired)
         changes.append(f"desired count {existing['desiredCount']} -> {desired}")
-    tags = ecs.tags_of(existing)
+    tags = descriptions.tags_of(existing)
     if any(t in tags for t in OBSOLETE_TAGS):
         ecs.untag(existing["serviceArn"], OBSOLETE_TAGS)
-        for arn in ecs.target_group_arns(existing):
+        for arn in descriptions.target_group_arns(existing):
             elbv2.remove_tags(arn, OBSOLETE_TAGS)
         changes.append("obsolete mark removed")
     return ", ".join(changes) or None
@@ -78,8 +78,8 @@ def handler(event: StepEvent) -> Service:
         decisions.refuse_draining(plan, existing)
         if existing is None:
             raise ServiceConflict(f"the retired service {plan.ecs_service} no longer exists; nothing to bring back")
-        if not ownership.of_service(plan, ecs.tags_of(existing)):
-            raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, ecs.tags_of(existing)))
+        if not ownership.of_service(plan, descriptions.tags_of(existing)):
+            raise ServiceConflict(ownership.refusal(plan, "ECS service", plan.ecs_service, descriptions.tags_of(existing)))
         return Service(**revive(plan, existing))
     groups = {g["route"]: g["arn"] for g in event.results.target_groups.target_groups}
     request = create_request(plan, event.results.task_definition.task_definition, groups)

@@ -10,7 +10,7 @@ from typing import Any
 
 from cutover_steps.config import check as config_check, rules as config_rules, environments, service_roles
 from cutover_steps.plan import naming
-from cutover_steps.decisions import ownership, record as record_decision
+from cutover_steps.decisions import descriptions, ownership, record as record_decision
 from cutover_steps.adapters import ecs, objects, records
 from cutover_steps.config.check import MAX_CONFIG_BYTES
 from cutover_steps.config.text import parse_config_text
@@ -126,5 +126,5 @@ def handler(event: StepEvent) -> Planned:
         if taken:
             raise InvalidReleaseInput("; ".join(taken) + " (give another version, or remove or rename that resource)")
         if service and service.get("status") == "DRAINING" and not ecs.wait_while_draining(plan.cluster, plan.ecs_service, DRAIN_WAIT_SECONDS):
-            raise InvalidReleaseInput(f"version: {ecs.draining_message(plan.ecs_service)}")
+            raise InvalidReleaseInput(f"version: {descriptions.draining_message(plan.ecs_service)}")
     return Planned(plan=data, summary=summary(plan))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps.decisions import forward as decisions, ownership
+from cutover_steps.decisions import descriptions, forward as decisions, ownership
 from cutover_steps.adapters import ecs, elbv2
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.decisions import obsolete_mark
@@ -40,7 +40,7 @@ def apply_mark(plan: Plan, service: dict[str, Any] | None, intent: Intent, targe
     if not intent.acts:
         return {"ecs_service": intent.name, "changed": None, "found": intent.why}
     # Target groups first: cleanup finds versions through their target groups' tags.
-    arns = target_groups or ecs.target_group_arns(service)
+    arns = target_groups or descriptions.target_group_arns(service)
     # The versions cleanup marks were made by earlier releases, long enough ago for the tagging API
     # (eventually consistent) to list their groups; at worst a group is left unmarked, never deleted.
     group_tags = known_tags if known_tags is not None else (elbv2.tags_of(arns) if arns else {})

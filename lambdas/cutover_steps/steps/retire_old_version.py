@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover_steps.decisions import ownership
+from cutover_steps.decisions import descriptions, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.decisions import forward as decisions
 from cutover_steps.reads import old_versions
@@ -25,13 +25,13 @@ def retire(plan: Plan, old: dict[str, Any]) -> dict[str, Any]:
     intent = decisions.retirement(plan, old, service, snapshot)
     if service is None:
         return {"ecs_service": name, "version": old["version"], "changed": None, "found": intent.why}
-    if not ownership.of_service(plan, ecs.tags_of(service)):
-        return {**ownership.left_alone("ecs_service", name, ecs.tags_of(service)), "version": old["version"]}
+    if not ownership.of_service(plan, descriptions.tags_of(service)):
+        return {**ownership.left_alone("ecs_service", name, descriptions.tags_of(service)), "version": old["version"]}
     record = records.get(plan.record_key) or {}
     remembered = (record.get("retired") or {}).get(name) or {}
     changes = []
     # A parked target is this step's own doing (a re-run): what to restore is what was remembered.
-    live = None if autoscaling.parked(snapshot) else snapshot
+    live = None if descriptions.parked(snapshot) else snapshot
     if intent.acts:
         remembered = {
             # Which release retired it: a re-run of the same release that finds nothing left to
@@ -64,7 +64,7 @@ def handler(event: StepEvent) -> Retired:
     # The old version goes to zero only while the public rules still hold what this release wrote.
     previous = event.results.traffic.to_json()
     for route in event.results.live.routes:
-        unchanged_since(route, elbv2.forward_of(elbv2.rule(route["rule"])), previous)
+        unchanged_since(route, descriptions.forward_of(elbv2.rule(route["rule"])), previous)
     olds = [o for o in event.results.live.old_services if o["ecs_service"] != plan.ecs_service]
     if not olds:
         return Retired([], found="no old version to retire")

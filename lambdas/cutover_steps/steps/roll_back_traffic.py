@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover_steps.decisions import compensation, ownership
+from cutover_steps.decisions import descriptions, compensation, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan
@@ -25,7 +25,7 @@ def restore_rules(results: EarlierResults) -> list[dict[str, Any]]:
     written = results.traffic.written or {}
     routes = results.live.routes
     described = {route["route"]: elbv2.rule(route["rule"]) for route in routes}
-    current = {name: elbv2.forward_of(description) for name, description in described.items()}
+    current = {name: descriptions.forward_of(description) for name, description in described.items()}
     done = []
     for route, intent in zip(routes, compensation.public_rules_back(routes, written, current)):
         if intent.acts:
@@ -45,7 +45,7 @@ def restore_old(plan: Plan, results: EarlierResults | dict[str, Any], put_polici
         name = old["ecs_service"]
         service, saved = ecs.service(plan.cluster, name), remembered.get(name) or {}
         # The scalable target is read only when one was remembered: otherwise there is none to restore.
-        ours = service is not None and ownership.of_service(plan, ecs.tags_of(service))
+        ours = service is not None and ownership.of_service(plan, descriptions.tags_of(service))
         snapshot = autoscaling.snapshot(plan.cluster, name) if ours and saved.get("autoscaling") else None
         intent = compensation.old_version_back(plan, name, service, saved, snapshot)
         if compensation.left_alone(intent):

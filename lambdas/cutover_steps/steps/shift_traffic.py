@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from cutover_steps.decisions import traffic as traffic_decisions
+from cutover_steps.decisions import descriptions, traffic as traffic_decisions
 from cutover_steps.adapters import elbv2
 from cutover_steps.results import Traffic
 from cutover_steps.runtime.step import StepEvent, lambda_step
@@ -30,7 +30,7 @@ def handler(event: StepEvent) -> Traffic:
     for route in event.results.live.routes:
         description = elbv2.rule(route["rule"])
         decided.append((route, description, traffic_decisions.weight_change(
-            route, elbv2.forward_of(description), step.percent, previous.to_json())))
+            route, descriptions.forward_of(description), step.percent, previous.to_json())))
     for route, description, intent in decided:
         if intent.acts:
             elbv2.set_forward(route["rule"], description, intent.after)

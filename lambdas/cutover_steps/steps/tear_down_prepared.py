@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cutover_steps.decisions import compensation, ownership
+from cutover_steps.decisions import descriptions, compensation, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
@@ -35,11 +35,11 @@ def prepared_found(plan: Plan) -> compensation.PreparedFound:
             found.foreign[route.target_group_name] = tags
     if found.groups:
         found.preparing = {r.route.name: elbv2.rule(r.route.preparing_rule_arn) for r in plan.routes}
-        found.publicly_live = any(set(elbv2.forward_of(elbv2.rule(r.route.public_rule_arn))) & found.arns for r in plan.routes)
+        found.publicly_live = any(set(descriptions.forward_of(elbv2.rule(r.route.public_rule_arn))) & found.arns for r in plan.routes)
         if found.publicly_live:
             return found
     found.service = ecs.service(plan.cluster, plan.ecs_service)
-    if found.service is not None and ownership.of_version(plan, ecs.tags_of(found.service)):
+    if found.service is not None and ownership.of_version(plan, descriptions.tags_of(found.service)):
         found.snapshot = autoscaling.snapshot(plan.cluster, plan.ecs_service)
     return found
 
@@ -91,7 +91,7 @@ def scale_down(plan: Plan, found: compensation.PreparedFound, intent: Intent) ->
     if not intent.acts:
         return {"ecs_service": plan.ecs_service, "changed": None, "found": intent.why}
     changes = []
-    if found.snapshot is not None and not autoscaling.parked(found.snapshot):
+    if found.snapshot is not None and not descriptions.parked(found.snapshot):
         autoscaling.park(plan.cluster, plan.ecs_service)
         changes.append("scalable target parked at 0..0, scaling suspended")
     if found.service["desiredCount"] > 0:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cutover_steps.decisions import stopping
+from cutover_steps.decisions import descriptions, stopping
 from cutover_steps.adapters import ecs, elbv2, executions, notifications, records
 from cutover_steps.adapters.clients import function_timeouts, notification_topic, undo_state_machine
 from cutover_steps.plan.view import PlanView as Plan, read_plan
@@ -92,7 +92,7 @@ def _holds_lock(data: dict[str, Any], execution: str) -> bool:
 
 def read_routes(results: EarlierResults) -> list[tuple[dict[str, Any], dict[str, int]]]:
     """Each public route the release read, with what its rule forwards to now."""
-    return [(route, elbv2.forward_of(elbv2.rule(route["rule"]))) for route in results.live.routes]
+    return [(route, descriptions.forward_of(elbv2.rule(route["rule"]))) for route in results.live.routes]
 
 
 def decide(execution: str, found: dict[str, Any]) -> dict[str, Any]:
