@@ -7,6 +7,7 @@ service at once, so the new release waits, at most the undo's time limit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,25 +17,55 @@ from cutover_steps.adapters import records
 from cutover_steps.errors import ReleaseInProgress
 from cutover_steps.decisions.intent import CHANGE, CREATE, Intent
 from cutover_steps.results import Lock
-from cutover_steps.runtime.step import StepEvent, lambda_step
+from cutover_steps.runtime.protocol import StepProtocol
+from cutover_steps.runtime.step import StepEvent
+
+
+@dataclass(frozen=True)
+class Found:
+    held: dict[str, Any] | None
+    holder_running: bool
+    undo_pending: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Decided:
+    intent: Intent | None
+    refusal: ReleaseInProgress | None = None
+
+    @property
+    def intents(self) -> list[Intent]:
+        return [self.intent] if self.intent else []
+
+
+def read_lock(key: str, owner: str | None) -> Found:
+    return Found(*lock_reads.found(key, owner), now=datetime.now(timezone.utc))
+
+
+def decide_lock(key: str, owner: str | None, found: Found) -> Decided:
+    try:
+        return Decided(decisions.lock(key, owner, found.held, found.holder_running, found.now, found.undo_pending))
+    except ReleaseInProgress as refused:
+        return Decided(None, refused)
+
 
 def take(key: str, owner: str, details: dict[str, Any]) -> dict[str, Any]:
-    attributes = {"held_by": owner, "taken_at": datetime.now(timezone.utc).isoformat(), **details}
-    # One call in the common case: the write's condition is the decision's free and held-by-this-release
-    # cases, checked by DynamoDB atomically; the lock is read and decided on only when that fails.
-    if records.put(key, attributes, "attribute_not_exists(pk) OR held_by = :me", {":me": owner}):
-        return taken(key, attributes)
-    held, running, undo_pending = lock_reads.found(key, owner)
-    intent = decisions.lock(key, owner, held, running, datetime.now(timezone.utc), undo_pending)
-    return apply(key, attributes, intent)
+    """Read, decide and write the lock of `key` for the execution `owner`."""
+    decided = decide_lock(key, owner, read_lock(key, owner))
+    if decided.refusal is not None:
+        raise decided.refusal
+    return write(key, owner, details, decided.intent)
 
 
-def apply(key: str, attributes: dict[str, Any], intent: Intent) -> dict[str, Any]:
+def write(key: str, owner: str, details: dict[str, Any], intent: Intent) -> dict[str, Any]:
     """Write the decided lock, only if nobody else has taken it since it was read."""
+    attributes = {"held_by": owner, "taken_at": datetime.now(timezone.utc).isoformat(), **details}
     stale = (intent.before or {}).get("held_by")
     if intent.action == CREATE:
         written = records.put(key, attributes, "attribute_not_exists(pk)")
     else:
+        # Held by this execution already (a retry), or a stale lock taken over: held as it was read.
         written = records.put(key, attributes, "held_by = :held", {":held": stale})
     if not written:
         raise ReleaseInProgress(f"{key.split('#', 1)[1]} was just locked by another release; start again later")
@@ -60,7 +91,23 @@ def claim_for_undo(key: str, owner: str) -> bool:
     return records.put(key, attributes, "held_by = :me", {":me": owner})
 
 
-@lambda_step
-def handler(event: StepEvent) -> Lock:
+def read(event: StepEvent) -> Found:
+    # A plan has no execution yet: no lock is its own.
+    return read_lock(event.plan.lock_key, event.execution_id or None)
+
+
+def decide(event: StepEvent, found: Found) -> Decided:
+    return decide_lock(event.plan.lock_key, event.execution_id or None, found)
+
+
+def apply(event: StepEvent, decided: Decided) -> Lock:
     plan = event.plan
-    return Lock(**take(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env}))
+    return Lock(**write(plan.lock_key, event.execution_id, {"version": plan.version, "env": plan.env}, decided.intent))
+
+
+def expect(event: StepEvent, decided: Decided) -> Lock:
+    return Lock(lock=event.plan.lock_key, changed="taken", owner=event.execution_id or None)
+
+
+STEP = StepProtocol(read, decide, apply, expect)
+handler = STEP.handler()
