@@ -68,7 +68,10 @@ def write(key: str, owner: str, details: dict[str, Any], intent: Intent) -> dict
         # Held by this execution already (a retry), or a stale lock taken over: held as it was read.
         written = records.put(key, attributes, "held_by = :held", {":held": stale})
     if not written:
-        raise ReleaseInProgress(f"{key.split('#', 1)[1]} was just locked by another release; start again later")
+        # Taken by another release between the read and the write: the decision on the lock as it is
+        # now names that release.
+        again = decide_lock(key, owner, read_lock(key, owner))
+        raise again.refusal or ReleaseInProgress(f"{key.split('#', 1)[1]} was just locked by another release; start again later")
     if intent.action == CHANGE:
         return {**taken(key, attributes), "changed": "taken over from a stale lock", "stale_owner": stale}
     return taken(key, attributes)
