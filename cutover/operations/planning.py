@@ -8,17 +8,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover_steps.decisions import descriptions, forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
-from cutover_steps.reads import live_routes, lock as lock_reads, old_versions, target_groups, task_definitions, versions as version_reads
+from cutover_steps.reads import live_routes, old_versions, versions as version_reads
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
-from cutover_steps.errors import ReleaseInProgress, ServiceConflict, TargetGroupConflict
+from cutover_steps.errors import ServiceConflict
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
 from cutover_steps.decisions import obsolete_mark
 from cutover_steps.decisions.obsolete_mark import Versions, obsolete_versions
 from cutover_steps.plan.service_spec import configured_autoscaling, create_request
 
-from cutover.operations import diff, plan_decisions
+from cutover.operations import diff, plan_decisions, step_walk
+from cutover.operations.step_walk import Walked
 from cutover.definition import states
 from cutover.exits import UsageError
 
@@ -37,17 +38,20 @@ def _versions(forward: dict[str, int], tags: dict[str, dict[str, str]]) -> list[
     ]
 
 
-def lock(plan: Plan) -> dict[str, Any]:
+# The steps that read or write the release table: a plan for a stack whose table is not known skips them.
+NEEDS_TABLE = frozenset({"LockService", "RecordRelease"})
+
+
+def lock(walked: Walked) -> dict[str, Any]:
     """Whether the release would take the service's lock, take over a stale one, or be refused: the
     lock step's own read and decision, for a release that no execution runs yet."""
-    held, running, undo_pending = lock_reads.found(plan.lock_key, None)
-    try:
-        intent = decisions.lock(plan.lock_key, None, held, running, datetime.now(timezone.utc), undo_pending)
-    except ReleaseInProgress as refused:
-        return {"key": plan.lock_key, "action": None, "held_by": held["held_by"], "since": held.get("taken_at"),
-                "refused": str(refused)}
-    return {"key": plan.lock_key, "action": intent.action, "held_by": (intent.before or {}).get("held_by"),
-            "since": (intent.before or {}).get("taken_at"), "refused": None}
+    key, held, decided = walked.event.plan.lock_key, walked.found.held, walked.decided
+    if decided.refusal is not None:
+        return {"key": key, "action": None, "held_by": held["held_by"], "since": held.get("taken_at"),
+                "refused": str(decided.refusal)}
+    before = decided.intent.before or {}
+    return {"key": key, "action": decided.intent.action, "held_by": before.get("held_by"),
+            "since": before.get("taken_at"), "refused": None}
 
 
 def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
@@ -55,22 +59,18 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     steps' own reads and decisions, stopped before each step would apply them. (`with_table` False:
     no release table is known, so neither the lock nor the release record is read.)"""
     cluster_exists = ecs.cluster_active(plan.config.cluster)
-    intents: list[Intent] = []
+    walked = {key: runs[0] for key, runs in step_walk.walk(plan, frozenset() if with_table else NEEDS_TABLE).items()}
+    made, preparing_rules = walked["CreateTargetGroups"], walked["AttachPreparingRules"]
+    intents: list[Intent] = [*made.decided.intents, *preparing_rules.decided.intents,
+                             *walked["RegisterTaskDefinition"].decided.intents]
     routes, groups = [], {}
     for route in plan.routes:
-        existing, tags = target_groups.found(route.target_group_name)
-        owner = None
-        try:
-            intents.append(decisions.target_group(plan, route, existing, tags))
-        except TargetGroupConflict:
-            owner = ownership.describe(tags)
-        groups[route.route.name] = existing["TargetGroupArn"] if existing and owner is None else None
-        preparing = descriptions.forward_of(elbv2.rule(route.route.preparing_rule_arn, f"routes.{route.route.name}.preparing_rule_arn"))
-        intents.append(decisions.preparing_rule(route.route.preparing_rule_arn, preparing, groups[route.route.name]))
-        routes.append({"route": route.route.name, "target_group": route.target_group_name,
-                       "target_group_exists": existing is not None, "target_group_taken_by": owner, "preparing": preparing})
-    request = task_definition_request(plan, plan.image)
-    intents.append(decisions.task_definition(request, task_definitions.latest_revision(request["family"])))
+        name = route.route.name
+        existing, _ = made.found[name]
+        owner = made.decided.taken_by.get(name)
+        groups[name] = existing["TargetGroupArn"] if existing and owner is None else None
+        routes.append({"route": name, "target_group": route.target_group_name, "target_group_exists": existing is not None,
+                       "target_group_taken_by": owner, "preparing": descriptions.forward_of(preparing_rules.found[name])})
     service_owner, existing_service = None, ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
     try:
         intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
@@ -111,7 +111,7 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
-        "lock": lock(plan) if with_table else None,
+        "lock": lock(walked["LockService"]) if with_table else None,
         "ecs_service_exists": existing_service is not None,
         "ecs_service_taken_by": service_owner,
         "routes": routes,
