@@ -40,6 +40,9 @@ class StepProtocol(Generic[Found, Decided]):
     # How many times a release runs the step (ShiftTraffic: once per traffic step); its event's earlier
     # results then hold its own result of the time before.
     runs: Callable[[StepEvent], int] = lambda event: 1
+    # An undo step's: what its `read` would find after the steps whose results the event holds, made
+    # from those results without AWS, so that `cutover plan` can say what a failure at each point undoes.
+    project: Callable[[StepEvent], Found] | None = None
 
     def run(self, event: StepEvent) -> StepResult:
         decided = self.decide(event, self.read(event))

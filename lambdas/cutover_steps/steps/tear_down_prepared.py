@@ -8,16 +8,18 @@ is decided in `cutover_steps.decisions.compensation` from what this module read;
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cutover_steps.decisions import descriptions, compensation, ownership
 from cutover_steps.adapters import autoscaling, ecs, elbv2
 from cutover_steps.decisions.intent import Intent
-from cutover_steps.plan.view import PlanView as Plan, RoutePlanView as RoutePlan
+from cutover_steps.plan.view import TAG_PREFIX, PlanView as Plan, RoutePlanView as RoutePlan
 from cutover_steps.reads import target_groups
 from cutover_steps.results import Undone, split_message
 from cutover_steps.runtime.earlier_results import EarlierResults
-from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
+from cutover_steps.runtime.protocol import StepProtocol
+from cutover_steps.runtime.step import StepEvent, record_count
 from cutover_steps.steps import obsolete
 
 
@@ -44,12 +46,87 @@ def prepared_found(plan: Plan) -> compensation.PreparedFound:
     return found
 
 
+@dataclass(frozen=True)
+class Found:
+    prepared: compensation.PreparedFound
+    # When the version is marked obsolete, if it is.
+    now: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    # Each preparing rule's, in the plan's route order; none when no group of this version exists.
+    rules: list[Intent]
+    # The prepared version's: its service, its target groups, its obsolete mark.
+    version: list[Intent]
+    found: compensation.PreparedFound
+    refusal: None = None
+
+    @property
+    def intents(self) -> list[Intent]:
+        return [*self.rules, *self.version]
+
+
+def read(event: StepEvent) -> Found:
+    return Found(prepared_found(event.plan), obsolete.now())
+
+
+def decide(event: StepEvent, found: Found) -> Decided:
+    plan, prepared = event.plan, found.prepared
+    before = {r["route"]: r.get("before") or {} for r in event.results.preparing.rules}
+    rules = compensation.preparing_rules_back(plan, prepared, before) if prepared.groups else []
+    return Decided(rules, compensation.prepared_version(plan, prepared, found.now), prepared)
+
+
+def undo(plan: Plan, decided: Decided) -> dict[str, Any]:
+    """Make the calls decided; the teardown's report."""
+    return {"preparing_rules": [put_back(route, decided.found, intent) for route, intent in zip(plan.routes, decided.rules)],
+            **apply_version(plan, decided.found, decided.version)}
+
+
 def tear_down(plan: Plan, results: EarlierResults | dict[str, Any]) -> dict[str, Any]:
-    found = prepared_found(plan)
-    before = {r["route"]: r.get("before") or {} for r in EarlierResults.of(results).preparing.rules}
-    rules = compensation.preparing_rules_back(plan, found, before) if found.groups else []
-    return {"preparing_rules": [put_back(route, found, intent) for route, intent in zip(plan.routes, rules)],
-            **apply(plan, found, compensation.prepared_version(plan, found, obsolete.now()))}
+    """Read, decide and undo: the teardown the rollback and the undo of a stopped release run too."""
+    event = StepEvent(raw={"plan": plan.model_dump()}, results=EarlierResults.of(results))
+    return undo(plan, decide(event, read(event)))
+
+
+def project(event: StepEvent) -> Found:
+    """What the teardown would read after the steps whose results the event holds, as those results
+    say: this version's target groups (each created by this release, or found from an earlier one),
+    the preparing rules forwarding to them, its service with its autoscaling. A group not created yet
+    has no ARN: its name stands for it."""
+    plan, results = event.plan, event.results
+    found = compensation.PreparedFound()
+    routes = {r.route.name: r for r in plan.routes}
+    for group in results.target_groups.target_groups:
+        route = routes[group["route"]]
+        tags = plan.tags(route=route.route.name, **{"ecs-service": plan.ecs_service})
+        if not group.get("changed"):
+            # Made by an earlier release of this version: ours, not this release's to delete.
+            tags = {**tags, f"{TAG_PREFIX}release": "(an earlier release)"}
+        found.groups[group["name"]] = {"TargetGroupName": group["name"], "TargetGroupArn": group.get("arn") or group["name"]}
+        found.group_tags[group["name"]] = tags
+    arns = {g["route"]: g.get("arn") or g["name"] for g in results.target_groups.target_groups}
+    for rule in results.preparing.rules:
+        forward = {arns[rule["route"]]: 1} if rule.get("changed") else (rule.get("after") or {})
+        found.preparing[rule["route"]] = forward_description(forward)
+    for route in plan.routes:
+        found.preparing.setdefault(route.route.name, forward_description({}))
+    service = results.service
+    if service.service:
+        tags = plan.tags(**({} if service.changed == "created" else {"release": "(an earlier release)"}))
+        found.service = {"serviceName": plan.ecs_service, "serviceArn": service.arn or plan.ecs_service, "status": "ACTIVE",
+                         "desiredCount": service.desired_count or plan.config.service_settings.desired_count,
+                         "tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        scaling = (service.autoscaling or {}).get("autoscaling")
+        found.snapshot = {"min": scaling["min"], "max": scaling["max"], "suspended": {key: False for key in descriptions.SUSPENDED}} if scaling else None
+    return Found(found, "(the time of the failure)")
+
+
+def forward_description(forward: dict[str, int]) -> dict[str, Any]:
+    """A rule's description as DescribeRules gives it, forwarding as `forward` says."""
+    return {"Actions": [{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in forward.items()]}}]}
 
 
 def put_back(route: RoutePlan, found: compensation.PreparedFound, intent: Intent) -> dict[str, Any]:
@@ -59,7 +136,7 @@ def put_back(route: RoutePlan, found: compensation.PreparedFound, intent: Intent
     return {"route": route.route.name, "changed": intent.why, "after": intent.after}
 
 
-def apply(plan: Plan, found: compensation.PreparedFound, intents: list[Intent]) -> dict[str, Any]:
+def apply_version(plan: Plan, found: compensation.PreparedFound, intents: list[Intent]) -> dict[str, Any]:
     """Make the calls the teardown decided, in its order, and report them."""
     report: dict[str, Any] = {}
     doomed_groups = {}
@@ -200,9 +277,17 @@ def describe(report: dict[str, Any]) -> str:
     return "; ".join(parts) or "nothing had been created"
 
 
-@lambda_step
-def handler(event: StepEvent) -> Undone:
+def apply(event: StepEvent, decided: Decided) -> Undone:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
     record_count("Rollbacks")
-    report = tear_down(event.plan, event.results)
+    report = undo(event.plan, decided)
     return Undone(Error=error, Cause=f"{cause} | Undone: {describe(report)}. Public traffic was not moved.", undone=report)
+
+
+def expect(event: StepEvent, decided: Decided) -> Undone:
+    """Nothing runs after the undo that reads its result: what it decided stands for what it did."""
+    return Undone(undone={"decided": [intent.as_dict() for intent in decided.intents]})
+
+
+STEP = StepProtocol(read, decide, apply, expect, project=project)
+handler = STEP.handler()
