@@ -9,6 +9,7 @@ decided in `cutover_steps.decisions.compensation` from what was read; this modul
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from cutover_steps.decisions import descriptions, compensation, ownership
@@ -17,46 +18,133 @@ from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.view import PlanView as Plan
 from cutover_steps.results import Undone
 from cutover_steps.runtime.earlier_results import EarlierResults
-from cutover_steps.runtime.step import StepEvent, lambda_step, record_count
-from cutover_steps.steps.tear_down_prepared import describe, tear_down, what_happened
+from cutover_steps.runtime.protocol import StepProtocol
+from cutover_steps.runtime.step import StepEvent, record_count
+from cutover_steps.steps import tear_down_prepared
+from cutover_steps.steps.tear_down_prepared import describe, what_happened
 
 
-def restore_rules(results: EarlierResults) -> list[dict[str, Any]]:
-    written = results.traffic.written or {}
-    routes = results.live.routes
-    described = {route["route"]: elbv2.rule(route["rule"]) for route in routes}
-    current = {name: descriptions.forward_of(description) for name, description in described.items()}
-    done = []
-    for route, intent in zip(routes, compensation.public_rules_back(routes, written, current)):
-        if intent.acts:
-            elbv2.set_forward(intent.name, described[route["route"]], intent.after)
-            done.append({"route": route["route"], "changed": intent.why, "after": intent.after})
-        else:
-            done.append({"route": route["route"], "changed": None, "found": intent.why})
-    return done
+@dataclass(frozen=True)
+class OldFound:
+    """An old service as the restore read it, with what its retirement remembered."""
+    name: str
+    service: dict[str, Any] | None
+    saved: dict[str, Any]
+    snapshot: dict[str, Any] | None
+    target_groups: list[str]
 
 
-def restore_old(plan: Plan, results: EarlierResults | dict[str, Any], put_policies: bool = True) -> list[dict[str, Any]]:
-    """Each old service back at its remembered count and autoscaling; says its count and target groups.
-    `put_policies` False: a scalable target found gone gets its bounds back but not its policies."""
+@dataclass(frozen=True)
+class Found:
+    phase: str
+    olds: list[OldFound] = field(default_factory=list)
+    # Route name -> its public rule's description (the traffic phase).
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the teardown of the new version finds once the rules are back: read in `apply`, after them
+    # (whether the version still serves public traffic decides it); made in `project` for a plan.
+    teardown: tear_down_prepared.Found | None = None
+
+
+@dataclass(frozen=True)
+class Decided:
+    phase: str
+    olds: list[tuple[OldFound, Intent]]
+    rules: list[tuple[dict[str, Any], Intent]]
+    found: Found
+    teardown: tear_down_prepared.Decided | None = None
+    refusal: None = None
+
+    @property
+    def intents(self) -> list[Intent]:
+        return [*(i for _, i in self.olds), *(i for _, i in self.rules), *(self.teardown.intents if self.teardown else [])]
+
+
+def read_olds(plan: Plan, results: EarlierResults) -> list[OldFound]:
     remembered = (records.get(plan.record_key) or {}).get("retired") or {}
-    done = []
-    for old in EarlierResults.of(results).live.old_services:
+    olds = []
+    for old in results.live.old_services:
         name = old["ecs_service"]
         service, saved = ecs.service(plan.cluster, name), remembered.get(name) or {}
         # The scalable target is read only when one was remembered: otherwise there is none to restore.
         ours = service is not None and ownership.of_service(plan, descriptions.tags_of(service))
         snapshot = autoscaling.snapshot(plan.cluster, name) if ours and saved.get("autoscaling") else None
-        intent = compensation.old_version_back(plan, name, service, saved, snapshot)
+        olds.append(OldFound(name, service, saved, snapshot, old["target_groups"]))
+    return olds
+
+
+def read(event: StepEvent) -> Found:
+    if event.raw.get("phase") == "restore":
+        return Found("restore", olds=read_olds(event.plan, event.results))
+    return Found("traffic", rules={route["route"]: elbv2.rule(route["rule"]) for route in event.results.live.routes})
+
+
+def decide(event: StepEvent, found: Found) -> Decided:
+    plan, results = event.plan, event.results
+    olds = [(old, compensation.old_version_back(plan, old.name, old.service, old.saved, old.snapshot)) for old in found.olds]
+    rules = []
+    if found.phase == "traffic":
+        routes = results.live.routes
+        current = {name: descriptions.forward_of(description) for name, description in found.rules.items()}
+        rules = list(zip(routes, compensation.public_rules_back(routes, results.traffic.written or {}, current)))
+    teardown = tear_down_prepared.decide(event, found.teardown) if found.teardown else None
+    return Decided(found.phase, olds, rules, found, teardown)
+
+
+def project(event: StepEvent) -> Found:
+    """What the rollback would read after the steps whose results the event holds: each old version as
+    its retirement left it (at zero, its autoscaling parked) or as it serves; each public rule as the
+    shift left it; and, once they are back, the new version as its preparation left it."""
+    plan, results = event.plan, event.results
+    retired = {r["ecs_service"]: r for r in results.retire.retired}
+    olds = []
+    for old in results.live.old_services:
+        gone = retired.get(old["ecs_service"])
+        tags = [{"key": k, "value": v} for k, v in plan.tags(version=old["version"] or "").items()]
+        service = {"serviceName": old["ecs_service"], "status": "ACTIVE", "tags": tags,
+                   "desiredCount": 0 if gone else (old.get("desired_count") or 1)}
+        saved = {"desired_count": gone.get("desired_count_before"), "autoscaling": gone.get("autoscaling_before")} if gone else {}
+        snapshot = dict(descriptions.PARKED) if gone and gone.get("autoscaling_before") else None
+        olds.append(OldFound(old["ecs_service"], service, saved, snapshot, old["target_groups"]))
+    if event.raw.get("phase") == "restore":
+        return Found("restore", olds=olds)
+    written = results.traffic.written or {}
+    rules = {route["route"]: tear_down_prepared.forward_description(
+        written.get(route["route"]) or route["forward"]) for route in results.live.routes}
+    return Found("traffic", rules=rules, teardown=tear_down_prepared.project(event))
+
+
+def restore_old(plan: Plan, results: EarlierResults | dict[str, Any], put_policies: bool = True) -> list[dict[str, Any]]:
+    """Each old service back at its remembered count and autoscaling; says its count and target groups.
+    `put_policies` False: a scalable target found gone gets its bounds back but not its policies."""
+    results = EarlierResults.of(results)
+    olds = read_olds(plan, results)
+    return bring_back_olds(plan, [(old, compensation.old_version_back(plan, old.name, old.service, old.saved, old.snapshot))
+                                  for old in olds], put_policies)
+
+
+def bring_back_olds(plan: Plan, decided: list[tuple[OldFound, Intent]], put_policies: bool = True) -> list[dict[str, Any]]:
+    done = []
+    for old, intent in decided:
         if compensation.left_alone(intent):
-            done.append({"ecs_service": name, "changed": None, "found": intent.why})
-        elif service is None:
-            done.append({"ecs_service": name, "changed": None, "found": intent.why, "desired_count": 0,
-                         "target_groups": old["target_groups"]})
+            done.append({"ecs_service": old.name, "changed": None, "found": intent.why})
+        elif old.service is None:
+            done.append({"ecs_service": old.name, "changed": None, "found": intent.why, "desired_count": 0,
+                         "target_groups": old.target_groups})
         else:
-            done.append({"ecs_service": name, "changed": bring_back(plan, name, intent,
-                                                                   put_policies=put_policies and snapshot is None),
-                         "desired_count": intent.after["desired_count"], "target_groups": old["target_groups"]})
+            done.append({"ecs_service": old.name, "changed": bring_back(plan, old.name, intent,
+                                                                       put_policies=put_policies and old.snapshot is None),
+                         "desired_count": intent.after["desired_count"], "target_groups": old.target_groups})
+    return done
+
+
+def rules_back(decided: list[tuple[dict[str, Any], Intent]], described: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    done = []
+    for route, intent in decided:
+        if intent.acts:
+            elbv2.set_forward(intent.name, described[route["route"]], intent.after)
+            done.append({"route": route["route"], "changed": intent.why, "after": intent.after})
+        else:
+            done.append({"route": route["route"], "changed": None, "found": intent.why})
     return done
 
 
@@ -74,18 +162,16 @@ def bring_back(plan: Plan, name: str, intent: Intent, put_policies: bool) -> str
     return "; ".join(changes) or None
 
 
-def restore(event: StepEvent) -> Undone:
-    error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
-    record_count("Rollbacks")
-    return Undone(Error=error, Cause=cause, old_services=restore_old(event.plan, event.results))
-
-
 def put_traffic_back(plan: Plan, results: EarlierResults | dict[str, Any], old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     """Once the old version is healthy: (what was done in words, the report) of putting every public
     rule back and tearing the new version down."""
-    results = EarlierResults.of(results)
-    rules = restore_rules(results)
-    new = tear_down(plan, results)
+    event = StepEvent(raw={"plan": plan.model_dump(), "phase": "traffic"}, results=EarlierResults.of(results))
+    return traffic_back(event, decide(event, read(event)), old_services)
+
+
+def traffic_back(event: StepEvent, decided: Decided, old_services: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    rules = rules_back(decided.rules, decided.found.rules)
+    new = tear_down_prepared.tear_down(event.plan, event.results)
     left = [r["route"] for r in rules if r.get("found", "").startswith("changed by someone")]
     summary = f"public rules back on the old version ({len(rules) - len(left)} of {len(rules)})"
     if left:
@@ -94,12 +180,19 @@ def put_traffic_back(plan: Plan, results: EarlierResults | dict[str, Any], old_s
     return summary, {"rules": rules, "old_services": old_services, "new_version": new}
 
 
-def move_traffic_back(event: StepEvent) -> Undone:
+def apply(event: StepEvent, decided: Decided) -> Undone:
     error, cause = what_happened(event.raw.get("failure") or {}, event.plan, event.results)
-    summary, undone = put_traffic_back(event.plan, event.results, (event.raw.get("rollback") or {}).get("old_services", []))
+    if decided.phase == "restore":
+        record_count("Rollbacks")
+        return Undone(Error=error, Cause=cause, old_services=bring_back_olds(event.plan, decided.olds))
+    summary, undone = traffic_back(event, decided, (event.raw.get("rollback") or {}).get("old_services", []))
     return Undone(Error=error, Cause=f"{cause} | Rolled back: {summary}.", undone=undone)
 
 
-@lambda_step
-def handler(event: StepEvent) -> Undone:
-    return restore(event) if event.raw.get("phase") == "restore" else move_traffic_back(event)
+def expect(event: StepEvent, decided: Decided) -> Undone:
+    """Nothing runs after the undo that reads its result: what it decided stands for what it did."""
+    return Undone(undone={"decided": [intent.as_dict() for intent in decided.intents]})
+
+
+STEP = StepProtocol(read, decide, apply, expect, project=project)
+handler = STEP.handler()
