@@ -53,24 +53,33 @@ def describe(state: str, output: Any) -> str:
     return result.describe() if result else ""
 
 
+def edges(catches: bool) -> dict[str, set[str]]:
+    """Each state's next states: by Next, Default and a Choice's rules, and by a Catch when `catches`."""
+    states = definition()["States"]
+    found = {name: {s["Next"]} if "Next" in s else set() for name, s in states.items()}
+    for name, state in states.items():
+        found[name] |= {c["Next"] for c in state.get("Choices", []) + (state.get("Catch", []) if catches else [])}
+        found[name] |= {state["Default"]} if "Default" in state else set()
+    return found
+
+
+def reachable(start: str, catches: bool = True) -> set[str]:
+    """The states a run that enters `start` can reach after it (by a Catch too, unless `catches` is False)."""
+    graph = edges(catches)
+    seen, todo = set(), [start]
+    while todo:
+        for after in graph[todo.pop()]:
+            if after not in seen:
+                seen.add(after)
+                todo.append(after)
+    return seen
+
+
 @functools.cache
 def loops() -> dict[str, frozenset[str]]:
     """For every state in a loop of the definition (Wait, Choice and Task states that go round until
     something is true), the states of its loop. Catch routes are no loops: only Next, Choices, Default."""
     states = definition()["States"]
-    edges = {name: {s["Next"]} if "Next" in s else set() for name, s in states.items()}
-    for name, state in states.items():
-        edges[name] |= {c["Next"] for c in state.get("Choices", [])} | ({state["Default"]} if "Default" in state else set())
-
-    def reachable(start: str) -> set[str]:
-        seen, todo = set(), [start]
-        while todo:
-            for after in edges[todo.pop()]:
-                if after not in seen:
-                    seen.add(after)
-                    todo.append(after)
-        return seen
-
-    reach = {name: reachable(name) for name in states}
+    reach = {name: reachable(name, catches=False) for name in states}
     return {name: frozenset({name} | {other for other in reach[name] if name in reach[other]})
             for name in states if name in reach[name]}

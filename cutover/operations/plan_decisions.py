@@ -39,3 +39,23 @@ def _shown(plan: Plan, intent: Intent) -> dict[str, Any]:
 
 def _revision(arn: str | None) -> str | None:
     return arn and arn.rsplit("/", 1)[-1]
+
+
+def undo_shown(plan: Plan, intents: list[Intent]) -> list[dict[str, Any]]:
+    """An undo's decisions with every ARN in names: a rule by its route (and kind), a target group or a
+    service by its name."""
+    rules = {r.route.preparing_rule_arn: f"{r.route.name} (preparing)" for r in plan.routes}
+    rules |= {r.route.public_rule_arn: f"{r.route.name} (public)" for r in plan.routes}
+
+    def readable(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {readable(k): readable(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [readable(v) for v in value]
+        if isinstance(value, str) and value in rules:
+            return rules[value]
+        if isinstance(value, str) and value.startswith("arn:"):
+            return name_of(value) if ":targetgroup/" in value else value.rsplit("/", 1)[-1]
+        return value
+
+    return [{key: readable(value) for key, value in intent.as_dict().items()} for intent in intents]

@@ -59,7 +59,8 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     steps' own reads and decisions, stopped before each step would apply them. (`with_table` False:
     no release table is known, so neither the lock nor the release record is read.)"""
     cluster_exists = ecs.cluster_active(plan.config.cluster)
-    walked = {key: runs[0] for key, runs in step_walk.walk(plan, frozenset() if with_table else NEEDS_TABLE).items()}
+    walk = step_walk.walk(plan, frozenset() if with_table else NEEDS_TABLE)
+    walked = {key: runs[0] for key, runs in walk.steps.items()}
     made, preparing_rules = walked["CreateTargetGroups"], walked["AttachPreparingRules"]
     intents: list[Intent] = [*made.decided.intents, *preparing_rules.decided.intents,
                              *walked["RegisterTaskDefinition"].decided.intents]
@@ -121,7 +122,15 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         "keep": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in kept],
         "decisions": plan_decisions.shown(plan, intents),
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
+        "if_it_fails": [if_it_fails(plan, undo) for undo in step_walk.undos(plan, walk.points)],
     }
+
+
+def if_it_fails(plan: Plan, undo: step_walk.Undo) -> dict[str, Any]:
+    """What the undo would do after a failure at one state: the undo steps' own decisions, on the
+    world as the steps before would have left it."""
+    return {"state": undo.point.state, "run": undo.point.run, "undone_by": undo.states,
+            "decisions": plan_decisions.undo_shown(plan, undo.intents)}
 
 
 def record(plan: Plan, live: dict[str, Any], retire_list: list[dict[str, Any]], now: str) -> Intent:

@@ -333,3 +333,33 @@ def test_the_plan_names_what_each_decision_acts_on(fresh, tmp_path):
     assert revision["arn"].endswith(":task-definition/web:2")
     assert "preparing rule   www          already forwards to demo-web-2 (kept)" in text
     assert "task definition  web                              web:2 reused (same content)" in text
+
+
+def failing_at(report: dict[str, Any], state: str) -> dict[str, Any]:
+    [point] = [p for p in report["if_it_fails"] if p["state"] == state and p["run"] == 1]
+    return point
+
+
+def test_the_plan_says_what_a_failure_while_preparing_would_undo_and_the_undo_does_it(demo, tmp_path):
+    # Given version 1 live, and version 2 planned over it
+    config = config_with(demo, health_timeout_seconds=3, poll_interval_seconds=1)
+    report = plan(demo, "2", config, tmp_path)
+    (health, *_) = states.of_step("CheckHealth")
+    (teardown,) = states.of_step("TearDownPrepared")
+    # Then a failure at any point before traffic moves is undone by the teardown alone, and one before the
+    # first change (the lock) by nothing
+    assert [p["undone_by"] for p in report["if_it_fails"] if p["state"] == health] == [[teardown]]
+    assert not [p for p in report["if_it_fails"] if p["state"] in states.of_step("LockService")]
+    planned = {(d["resource"], d["name"]): d for d in failing_at(report, health)["decisions"]}
+    # When version 2 never becomes healthy, so that the health check fails
+    demo.engine.data_plane.failing.add("web-2")
+    result = finish(demo, start(demo, "2", config))
+    assert result["status"] == "FAILED" and result["error"] == "HealthTimeout", result.get("cause")
+    # Then the teardown did what the plan said a failure there would: the preparing rule back on version
+    # 1, version 2's service at zero and marked obsolete, its target group kept for that mark
+    rule = planned[("preparing rule", "www (preparing)")]
+    assert (rule["action"], rule["after"]) == ("change", {"demo-web-1": 1}) and demo.forward(demo.preparing_rule) == rule["after"]
+    service = planned[("ECS service", "web-2")]
+    assert (service["action"], service["after"]["desired_count"]) == ("change", 0) == ("change", demo.service("web-2")["desiredCount"])
+    assert planned[("obsolete mark", "web-2")]["action"] == "change" and "cutover:obsolete-since" in tags(demo, "web-2")
+    assert not [d for d in planned.values() if d["resource"] == "target group"] and "demo-web-2" in demo.target_group_names()
