@@ -52,5 +52,10 @@ class StepProtocol(Generic[Found, Decided]):
         return self.apply(event, decided)
 
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        """The Lambda handler: the three parts, wrapped as every step is (`lambda_step`)."""
-        return lambda_step(self.run)
+        """The Lambda handler: the three parts, wrapped as every step is (`lambda_step`), named after
+        the step's module, so that logs and traces say which step ran."""
+        def handler(event: StepEvent) -> StepResult:
+            return self.run(event)
+
+        handler.__module__, handler.__wrapped__ = self.read.__module__, self.run  # type: ignore[attr-defined]
+        return lambda_step(handler)
