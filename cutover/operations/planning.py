@@ -245,6 +245,28 @@ def _diff_text(found: dict[str, Any] | None) -> list[str]:
     return lines + [""]
 
 
+def _if_it_fails_text(points: list[dict[str, Any]]) -> list[str]:
+    """The undo after a failure, for runs of states whose failure the same undo would undo the same way."""
+    groups: list[tuple[Any, list[dict[str, Any]]]] = []
+    for point in points:
+        key = (point["undone_by"], [(d["action"], d["resource"], d["name"]) for d in point["decisions"]])
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(point)
+        else:
+            groups.append((key, [point]))
+    lines = ["", "If it fails"] if groups else []
+    for _, group in groups:
+        first, last = group[0]["state"], group[-1]["state"]
+        where = f"at '{first}'" if first == last else f"from '{first}' to '{last}'"
+        lines.append(f"  {where}: {', '.join(group[0]['undone_by'])}")
+        acting = [d for d in group[0]["decisions"] if d["action"] != "keep"]
+        for d in acting:
+            lines.append(f"    {d['action']:<7} {d['resource']} {d['name']}" + (f": {d['why']}" if d["why"] else ""))
+        if not acting:
+            lines.append("    nothing to undo")
+    return lines
+
+
 def _lock_text(found: dict[str, Any] | None) -> list[str]:
     if found is None:
         return ["Lock: not read (no release table found)", ""]
@@ -322,6 +344,7 @@ def text(report: dict[str, Any]) -> str:
         lines.append(f"  {doomed['ecs_service']} (v{doomed['version']}, obsolete since {doomed['obsolete_since']}) and its target groups")
     if not report["delete"]:
         lines.append("  nothing (no older retired version beyond the ones to keep)")
+    lines += _if_it_fails_text(report.get("if_it_fails") or [])
     approval = s["approval"]
     lines += ["", f"Approval: {approval}" + (" - an operator approves before traffic moves" if approval == "manual" else " - no wait")]
     if s["alarms"]:
