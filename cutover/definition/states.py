@@ -31,6 +31,15 @@ def of_step(key: str) -> list[str]:
     return [name for name, task in tasks().items() if task.step and task.step.key == key]
 
 
+def by_result_key() -> dict[str, str]:
+    """Result key -> the first state (in the definition's order) that puts its result there."""
+    found: dict[str, str] = {}
+    for name, task in tasks().items():
+        if task.result_key is not None:
+            found.setdefault(task.result_key, name)
+    return found
+
+
 @functools.cache
 def answer_waits() -> dict[str, str | None]:
     """The states that wait for an operator's answer on a task token (they run the approval step), each

@@ -277,7 +277,7 @@ def unfinished_work(description: dict[str, Any]) -> list[dict[str, str]]:
     from cutover_steps.decisions import unfinished
 
     output = _loads(description.get("output")) if description.get("status") == "SUCCEEDED" else None
-    return unfinished.describe(output.get("warnings")) if isinstance(output, dict) else []
+    return unfinished.describe(output.get("warnings"), states.by_result_key()) if isinstance(output, dict) else []
 
 
 def latest_results(events: list[dict[str, Any]]) -> dict[str, Any]:

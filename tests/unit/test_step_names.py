@@ -73,10 +73,18 @@ def test_a_result_type_serialises_to_the_json_the_definition_reads():
     assert again.describe() == "1 alarm(s) OK; 3 look(s), 12 s of hold left"
 
 
-def test_the_warnings_name_the_states_whose_result_key_they_use():
-    # unfinished.py runs in the notification's Lambda, which has no definition to read: its names must match it
-    for key, (state, _) in unfinished.LEFT_TO_DO.items():
-        assert states.tasks()[state].result_key == key, key
+def test_the_success_notification_is_given_the_names_of_the_states_whose_warnings_it_lists():
+    # The notification's Lambda has no definition to read: its state passes the names in, which must
+    # be the states that leave each warning (their Catch's ResultPath is `$.warnings.<result key>`)
+    (notify,) = states.of_step("NotifySucceeded")
+    warned_by = states.definition()["States"][notify]["Parameters"]["warned_by"]
+    catching = {catch["ResultPath"].rsplit(".", 1)[-1]: name for name, state in states.definition()["States"].items()
+                for catch in state.get("Catch", []) if catch.get("ResultPath", "").startswith("$.warnings.")}
+    assert warned_by == {key: name for key, name in catching.items() if key in warned_by}
+    # Every warning a release can have by the time it notifies is named, and each is work left to do
+    before_notify = {key for key, name in catching.items() if notify in states.reachable(name)}
+    assert set(warned_by) == before_notify and set(warned_by) <= set(unfinished.LEFT_TO_DO)
+    assert set(catching) <= set(unfinished.LEFT_TO_DO)
 
 
 def test_no_module_of_the_command_line_or_the_fault_matrix_spells_a_state_name():

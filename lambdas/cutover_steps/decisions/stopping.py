@@ -65,7 +65,7 @@ def decide(results: dict[str, Any]) -> str:
 
 def left_for_next_release(results: dict[str, Any]) -> list[str]:
     """After the switch, the work the stop skipped: the next release of the service finishes it."""
-    return [unfinished.LEFT_TO_DO[key][1] for key in unfinished.AFTER_A_STOP if key not in results]
+    return [unfinished.LEFT_TO_DO[key] for key in unfinished.AFTER_A_STOP if key not in results]
 
 
 def intent(results: dict[str, Any]) -> str:

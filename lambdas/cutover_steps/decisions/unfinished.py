@@ -3,7 +3,7 @@
 Once public traffic is on the new version only and the old one is retired, a failed cleanup,
 obsolete mark, record, notification or unlock moves no traffic. The state machine keeps each such failure
 under `warnings` (step key -> the Catch's Error and Cause); this module says them in words for the
-notification, `cutover status` and `cutover history`.
+notification, `cutover status` and `cutover history`, by the names the definition gives those states.
 """
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from typing import Any
 
 from cutover_steps.results import split_message
 
-# Key under `warnings` -> the state that failed, and what is left to do.
+# Key under `warnings` (the result key of the state whose Catch put it there) -> what is left to do.
 LEFT_TO_DO = {
-    "cleanup": ("Clean up, then mark the old version obsolete",
-                "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete"),
-    "record": ("Record the release", "the release record does not say yet which version serves"),
-    "notify": ("Notify that the release succeeded", "the success notification was not sent"),
-    "unlock": ("Release the lock", "the service's lock is still held by this ended release; the next release takes it over"),
+    "cleanup": "versions marked obsolete earlier may not all be deleted, nor the version retired now marked obsolete",
+    "record": "the release record does not say yet which version serves",
+    "notify": "the success notification was not sent",
+    "unlock": "the service's lock is still held by this ended release; the next release takes it over",
 }
 # What a release stopped after the switch has not done and the next release does; the undo of
 # stopped releases itself frees the lock and says what it did instead of notifying success.
@@ -36,14 +35,16 @@ def message_of(cause: Any) -> str:
     return "" if cause is None else str(cause)
 
 
-def describe(warnings: dict[str, Any] | None) -> list[dict[str, str]]:
-    """One entry per unfinished piece of work, in the order the steps run."""
+def describe(warnings: dict[str, Any] | None, states: dict[str, str]) -> list[dict[str, str]]:
+    """One entry per unfinished piece of work, in the order the steps run. `states`: the name of the
+    state that left each key, from the definition (the notification's state passes them in, the
+    command line reads them), so that people read the names `cutover history` shows."""
     found = []
-    for key, (state, left) in LEFT_TO_DO.items():
+    for key, left in LEFT_TO_DO.items():
         failure = (warnings or {}).get(key)
         if not isinstance(failure, dict):
             continue
-        found.append({"step": state, "left_to_do": left, "error": str(failure.get("Error") or "error"),
+        found.append({"step": states.get(key, key), "left_to_do": left, "error": str(failure.get("Error") or "error"),
                       "message": message_of(failure.get("Cause"))})
     return found
 

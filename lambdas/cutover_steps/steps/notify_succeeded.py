@@ -11,7 +11,8 @@ from cutover_steps.runtime.step import StepEvent, lambda_step
 
 def message(event: StepEvent) -> tuple[str, str, list[dict[str, str]]]:
     plan = event.plan
-    left = unfinished.describe(event.raw.get("warnings"))
+    # The states whose failures are warnings by then, named as the definition names them.
+    left = unfinished.describe(event.raw.get("warnings"), event.raw.get("warned_by") or {})
     subject = "Cutover: release succeeded" + (" with warnings" if left else "")
     lines = [f"{plan.service} {plan.version} ({plan.env}) now serves all traffic. Execution: {event.execution_id}"]
     approved_by = (event.raw.get("notice") or {}).get("approved_by")
