@@ -394,6 +394,9 @@ class Traffic(StepResult):
     last: bool = False
     rules: list[dict[str, Any]] = field(default_factory=list)
     written: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Set (True) only on the result `cutover plan` expects: nothing was written, so the next traffic
+    # step starts from `written` rather than from the rule as it reads it.
+    planned: bool | None = optional()
 
     def describe(self) -> str:
         parts = [f"{r['route']}: {weights(r['weights'])}" + ("" if r.get("changed") else " (already)") for r in self.rules]
