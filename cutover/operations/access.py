@@ -63,6 +63,8 @@ def _plan(targets: Targets) -> list[dict[str, Any]]:
             "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
             "elasticloadbalancing:DescribeTags",
             "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+            # The alarms the switch looks at first (ReadLiveRoutes' read): composite ones answer only on `*`.
+            "cloudwatch:DescribeAlarms",
         ], ["*"]),
     ]
 

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 
 from cutover.operations import executions as operations
@@ -181,3 +182,16 @@ def test_the_approver_stops_a_release_and_ci_cannot(engine, live):
     assert "Stopped web-4 as alice" in stopped.out
     engine.wait_for_status_changes()
     assert engine.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "ABORTED"
+
+
+def test_a_reader_plans_a_release_that_watches_alarms(engine, live, tmp_path):
+    # Given a config whose release looks at an alarm before traffic moves (plan reads it, as the switch does)
+    config = yaml.safe_load(open(live["config_path"]).read())
+    config.setdefault("release", {})["alarm_names"] = ["web-5xx"]
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # When someone holding the printed reader policy plans it
+    result = as_("reader", engine, "plan", "--env", "demo", "--version", "3", "--image", "web:3", "--config", str(path))
+    # Then the plan is allowed its look at the alarms
+    assert result.code == 0, result.out + result.err
+    assert "Alarms watched: web-5xx" in result.out
