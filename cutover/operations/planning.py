@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps.decisions import descriptions, forward as decisions, ownership, record as record_decision, traffic as traffic_decisions
-from cutover_steps.reads import live_routes, old_versions, versions as version_reads
+from cutover_steps.decisions import descriptions, forward as decisions, ownership, record as record_decision
+from cutover_steps.reads import old_versions, versions as version_reads
 from cutover_steps.adapters import autoscaling, ecs, elbv2, records
 from cutover_steps.config.models import DeployConfig
 from cutover_steps.errors import ServiceConflict
@@ -80,13 +80,13 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     scaling = scalable_target(plan, existing_service if service_owner is None else None)
     if scaling is not None:
         intents.append(scaling)
-    rules, rule_tags = live_routes.public_rules(plan, groups)
+    live, rule_tags = walked["ReadLiveRoutes"].decided.live, walked["ReadLiveRoutes"].decided.tags
+    # Which versions the preparing rules serve now: for people only, no step decides on it.
     preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
-    for entry, rule in zip(routes, rules):
+    for entry, route in zip(routes, live["routes"]):
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
-        entry["public_now"] = _versions(rule["forward"], rule_tags)
-    live = decisions.old_versions(plan, rules, rule_tags)
-    intents += shifts(plan, live["routes"])
+        entry["public_now"] = _versions(route["forward"], rule_tags)
+    intents += [intent for run in walk.steps["ShiftTraffic"] for intent in run.decided.intents]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     retire_list = []
     for old in live["old_services"]:
@@ -143,22 +143,6 @@ def record(plan: Plan, live: dict[str, Any], retire_list: list[dict[str, Any]], 
         remembered = {"desired_count": old["desired_count"], "autoscaling": old["autoscaling"]}
         previous = record_decision.previous_entry(plan, found, old, remembered, live)
     return record_decision.record_update(plan, found, previous, {o["ecs_service"] for o in retire_list}, "plan", now)
-
-
-def shifts(plan: Plan, routes: list[dict[str, Any]]) -> list[Intent]:
-    """Each traffic step's weights on each public rule, by target group name: the shift's own
-    decision, step after step, each starting from what the one before would have written."""
-    planned = {r.route.name: r.target_group_name for r in plan.routes}
-    named = [{"route": r["route"], "new": planned[r["route"]], "old": [elbv2.name_of(arn) for arn in r["old"]],
-              "forward": {elbv2.name_of(arn): weight for arn, weight in r["forward"].items()}} for r in routes]
-    intents, previous = [], {"written": {}}
-    for step in plan.config.release.traffic_steps:
-        for route in named:
-            current = previous["written"].get(route["route"]) or route["forward"]
-            intent = traffic_decisions.weight_change(route, current, step.percent, previous)
-            previous["written"][route["route"]] = intent.after
-            intents.append(intent)
-    return intents
 
 
 def scalable_target(plan: Plan, existing_service: dict[str, Any] | None) -> Intent | None:
