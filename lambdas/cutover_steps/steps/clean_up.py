@@ -13,57 +13,122 @@ The newest obsolete versions are kept as configured. The task definition revisio
 deleted is deregistered (or deleted, or kept: `release.deleted_revisions`) once no remaining
 version of the service runs it, if Cutover registered it. One version that cannot be deleted is reported and skipped, never fatal:
 the release itself has already succeeded by now.
+
+What is deleted, kept and marked is decided without AWS (`decide`, as `cutover plan` shows it); each
+deletion's own guards (its target groups still behind a rule, its revision's description) are read
+as it is made (`apply`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
 
 from cutover_steps.decisions import ownership
 from cutover_steps.decisions import forward as decisions
 from cutover_steps.adapters import aws_errors, ecs, elbv2
-from cutover_steps.errors import AwsThrottled
+from cutover_steps.decisions.intent import Intent
+from cutover_steps.errors import AwsThrottled, CutoverError
+from cutover_steps.plan.naming import target_group_name_of
 from cutover_steps.plan.view import TAG_PREFIX, PlanView as Plan
 from cutover_steps.results import CleanedUp
-from cutover_steps.runtime.step import StepEvent, lambda_step
-from cutover_steps.decisions.obsolete_mark import obsolete_versions, revisions_in_use
+from cutover_steps.runtime.protocol import StepProtocol
+from cutover_steps.runtime.step import StepEvent
+from cutover_steps.decisions.obsolete_mark import Versions, obsolete_versions, revisions_in_use
 from cutover_steps.reads import versions
-from cutover_steps.steps.obsolete import mark_retired
+from cutover_steps.steps import obsolete
 
 
-def delete(plan: Plan, version: dict[str, Any], in_use: set[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Found:
+    # This env+service's versions: the tagging query, confirmed by ECS when any is marked.
+    versions: Versions
+    # What the marking needs: the versions retired now and those left unmarked, and the mark's time.
+    marking: obsolete.MarkingFound
+
+
+@dataclass(frozen=True)
+class Decided:
+    # The obsolete versions found, oldest first, and of them those deleted and those kept (as
+    # `obsolete_versions` gives them; `cutover plan` shows `delete`/`keep` as `brief` does).
+    obsolete: list[dict[str, Any]]
+    delete: list[dict[str, Any]]
+    keep: list[dict[str, Any]]
+    # The revisions the versions that stay run: a deleted version's revision in it is kept.
+    in_use: frozenset[str]
+    # The versions marked obsolete now: this release's retired ones first, then those left unmarked.
+    marks: list[obsolete.Mark]
+    # Every target group of this env+service with its tags (the query's): the mark goes on ours only.
+    group_tags: dict[str, dict[str, str]]
+    refusal: CutoverError | None = None
+
+    @property
+    def deletions(self) -> list[Intent]:
+        return decisions.deletions(self.delete)
+
+    @property
+    def intents(self) -> list[Intent]:
+        return self.deletions + [m.intent for m in self.marks]
+
+    @property
+    def mark_earlier(self) -> list[str]:
+        """The versions an earlier release retired and left unmarked, marked now (`cutover plan`'s `mark_earlier`)."""
+        return [m.intent.name for m in self.marks if not m.retired_now]
+
+    @property
+    def retired_marks(self) -> dict[str, dict[str, Any]]:
+        """Each version retired now -> its mark as `cutover plan`'s retire list shows it (`marked`, `mark_found`)."""
+        return {m.intent.name: {"marked": m.intent.acts, "mark_found": None if m.intent.acts else m.intent.why}
+                for m in self.marks if m.retired_now}
+
+
+def read(event: StepEvent) -> Found:
+    """The versions' one query, and what their marking needs (the clock among it)."""
+    found = versions.found(event.plan)
+    return Found(found, obsolete.marking_found(event.plan, event.results, found))
+
+
+def decide(event: StepEvent, found: Found) -> Decided:
+    plan = event.plan
+    candidates = obsolete_versions(plan, found.versions)
+    doomed, kept = decisions.cleanup(plan, candidates)
+    return Decided(obsolete=candidates, delete=doomed, keep=kept,
+                   in_use=frozenset(revisions_in_use(found.versions, {v["ecs_service"] for v in doomed})),
+                   marks=obsolete.marks(plan, event.results, found.marking), group_tags=found.versions.tags)
+
+
+def delete(plan: Plan, version: dict[str, Any], in_use: frozenset[str]) -> dict[str, Any]:
+    # The guards of each deletion stay here, read as the deletion is made: a version whose service is
+    # not ours, whose target group a rule forwards to, or whose revision is not Cutover's is left alone
+    # then, whatever was decided before.
     service_tags = version.get("service_tags") or {}
     if not ownership.of_service(plan, service_tags) or service_tags.get(f"{TAG_PREFIX}version") != version["version"]:
         # Its target group says obsolete, the service itself is someone else's: delete neither.
-        return {**_brief(version), "changed": None, "skipped": f"the service belongs to {ownership.describe(service_tags)}; left alone"}
+        return {**brief(version), "changed": None, "skipped": f"the service belongs to {ownership.describe(service_tags)}; left alone"}
     try:
         groups = elbv2.target_groups(version["target_groups"])
         in_use_groups = [g["TargetGroupName"] for g in groups if g.get("LoadBalancerArns")]
         if in_use_groups:
             # Behind a listener rule means something still routes there: never delete that.
-            return {**_brief(version), "changed": None, "skipped": f"{', '.join(in_use_groups)} still behind a listener rule"}
+            return {**brief(version), "changed": None, "skipped": f"{', '.join(in_use_groups)} still behind a listener rule"}
         # The revision first: a re-run after a crash still finds the version, and with it its revision.
         revision = retire_revision(plan, version.get("task_definition"), in_use)
         ecs.delete_service(plan.cluster, version["ecs_service"])
         for group in groups:
             elbv2.delete_target_group(group["TargetGroupArn"])
     except aws_errors.AwsRefusal as error:
-        return {**_brief(version), "changed": None, "skipped": aws_errors.refusal_text(error)}
+        return {**brief(version), "changed": None, "skipped": aws_errors.refusal_text(error)}
     except AwsThrottled as error:
-        return {**_brief(version), "changed": None, "skipped": str(error)}
-    return {**_brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups],
+        return {**brief(version), "changed": None, "skipped": str(error)}
+    return {**brief(version), "changed": "deleted", "target_groups": [g["TargetGroupName"] for g in groups],
             **({"task_definition": revision} if revision else {})}
 
 
-def retire_revision(plan: Plan, revision: str | None, in_use: set[str]) -> dict[str, Any] | None:
+def retire_revision(plan: Plan, revision: str | None, in_use: frozenset[str]) -> dict[str, Any] | None:
     """Deregister (or delete) the revision of a version about to be deleted, when nothing else runs it."""
-    if not revision:
-        return None
+    kept = revision_kept(plan, revision, in_use)
+    if not revision or kept:
+        return kept
     mode = plan.config.release.deleted_revisions
-    if mode == "keep":
-        return {"revision": revision, "changed": None, "found": "kept (deleted_revisions: keep)"}
-    if revision in in_use:
-        return {"revision": revision, "changed": None, "found": "still run by a version that stays; kept"}
     description = ecs.task_definition(revision)
     if description is None:
         return {"revision": revision, "changed": None, "found": "already deleted"}
@@ -83,21 +148,51 @@ def retire_revision(plan: Plan, revision: str | None, in_use: set[str]) -> dict[
     return {"revision": revision, "changed": changed, **({} if changed else {"found": "already deregistered"})}
 
 
-def _brief(version: dict[str, Any]) -> dict[str, Any]:
+def revision_kept(plan: Plan, revision: str | None, in_use: frozenset[str]) -> dict[str, Any] | None:
+    """The revision's report when it is kept whatever ECS says of it (the config keeps revisions, or
+    a version that stays runs it); None when it is retired (or there is none)."""
+    if not revision:
+        return None
+    if plan.config.release.deleted_revisions == "keep":
+        return {"revision": revision, "changed": None, "found": "kept (deleted_revisions: keep)"}
+    if revision in in_use:
+        return {"revision": revision, "changed": None, "found": "still run by a version that stays; kept"}
+    return None
+
+
+def brief(version: dict[str, Any]) -> dict[str, Any]:
     return {"ecs_service": version["ecs_service"], "version": version["version"], "obsolete_since": version["since"]}
 
 
-@lambda_step
-def handler(event: StepEvent) -> CleanedUp:
+def apply(event: StepEvent, decided: Decided) -> CleanedUp:
     plan = event.plan
-    found = versions.found(plan)
-    candidates = obsolete_versions(plan, found)
-    doomed, kept = decisions.cleanup(plan, candidates)
-    in_use = revisions_in_use(found, {v["ecs_service"] for v in doomed})
     return CleanedUp(
-        obsolete_found=len(candidates),
-        deleted=[delete(plan, v, in_use) for v in doomed],
-        kept=[_brief(v) for v in kept],
+        obsolete_found=len(decided.obsolete),
+        deleted=[delete(plan, v, decided.in_use) for v in decided.delete],
+        kept=[brief(v) for v in decided.keep],
         # After the deletes: what is marked now is never deleted by this release.
-        marked=mark_retired(plan, event.results, found),
+        marked=[obsolete.apply_mark(plan, m.service, m.intent, m.target_groups, decided.group_tags) for m in decided.marks],
     )
+
+
+def expect(event: StepEvent, decided: Decided) -> CleanedUp:
+    plan = event.plan
+    return CleanedUp(
+        obsolete_found=len(decided.obsolete),
+        deleted=[{**brief(v), "changed": "deleted", "target_groups": [target_group_name_of(arn) for arn in v["target_groups"]],
+                  **({"task_definition": expected_revision(plan, v.get("task_definition"), decided.in_use)}
+                     if v.get("task_definition") else {})}
+                 for v in decided.delete],
+        kept=[brief(v) for v in decided.keep],
+        marked=[obsolete.mark_result(m.intent) for m in decided.marks],
+    )
+
+
+def expected_revision(plan: Plan, revision: str, in_use: frozenset[str]) -> dict[str, Any]:
+    """A deleted version's revision had every call succeeded: kept, or deregistered (and deleted)."""
+    return revision_kept(plan, revision, in_use) or {
+        "revision": revision, "changed": "deleted" if plan.config.release.deleted_revisions == "delete" else "deregistered"}
+
+
+STEP = StepProtocol(read, decide, apply, expect)
+handler = STEP.handler()
