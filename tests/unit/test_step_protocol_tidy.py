@@ -56,7 +56,7 @@ RETIRED_NOW = {"retire": {"retired": [{"ecs_service": "web-2", "version": "2", "
 def cleanup_found(described_now: dict[str, dict], tags: dict[str, dict[str, str]], retired: dict | None = None,
                   unmarked: dict | None = None) -> clean_up.Found:
     return clean_up.Found(Versions(tags=tags, described=described_now),
-                          obsolete.MarkingFound(retired=retired or {}, unmarked=unmarked or {}, now=NOW))
+                          obsolete.MarkingFound(retired=retired or {}, unmarked=unmarked or {}, since=NOW))
 
 
 def test_cleanup_deletes_what_an_earlier_release_marked_and_marks_the_version_retired_now_and_one_left_unmarked():
@@ -140,7 +140,7 @@ def test_cleanup_does_not_mark_a_retired_version_that_is_gone_or_someone_elses()
 def test_the_first_record_names_this_version_and_the_retired_one_a_rollback_brings_back():
     plan = plan_of()
     results = {**RETIRED_NOW, "lock": {"taken_at": "2026-12-01T09:50:00+00:00"}}
-    found = record_release.Found(record={}, retired_item=None, now=datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc))
+    found = record_release.Found(record={}, retired_item=None, at=datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc))
     # When RecordRelease decides on no record yet
     decided = record_release.decide(event_of(plan, results), found)
     # Then it creates the record: version 3 serves, version 2 is what a rollback brings back

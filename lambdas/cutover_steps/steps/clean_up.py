@@ -41,7 +41,7 @@ from cutover_steps.steps import obsolete
 @dataclass(frozen=True)
 class Found:
     # This env+service's versions: the tagging query, confirmed by ECS when any is marked.
-    versions: Versions
+    query: Versions
     # What the marking needs: the versions retired now and those left unmarked, and the mark's time.
     marking: obsolete.MarkingFound
 
@@ -89,11 +89,11 @@ def read(event: StepEvent) -> Found:
 
 def decide(event: StepEvent, found: Found) -> Decided:
     plan = event.plan
-    candidates = obsolete_versions(plan, found.versions)
+    candidates = obsolete_versions(plan, found.query)
     doomed, kept = decisions.cleanup(plan, candidates)
     return Decided(obsolete=candidates, delete=doomed, keep=kept,
-                   in_use=frozenset(revisions_in_use(found.versions, {v["ecs_service"] for v in doomed})),
-                   marks=obsolete.marks(plan, event.results, found.marking), group_tags=found.versions.tags)
+                   in_use=frozenset(revisions_in_use(found.query, {v["ecs_service"] for v in doomed})),
+                   marks=obsolete.marks(plan, event.results, found.marking), group_tags=found.query.tags)
 
 
 def delete(plan: Plan, version: dict[str, Any], in_use: frozenset[str]) -> dict[str, Any]:

@@ -30,7 +30,8 @@ class MarkingFound:
     and the time the mark says."""
     retired: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     unmarked: dict[str, dict[str, Any]] = field(default_factory=dict)
-    now: str = ""
+    # The time the mark says, read once: the marks' decision reads no clock.
+    since: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,17 +66,17 @@ def marking_found(plan: Plan, results: EarlierResults | dict[str, Any], found: V
     return MarkingFound(
         retired={name: (versions.retired_service if groups else versions.service_of)(plan, found, name)
                  for name, groups in retired.items()},
-        unmarked=versions.described(plan, found, unmarked), now=now())
+        unmarked=versions.described(plan, found, unmarked), since=now())
 
 
 def marks(plan: Plan, results: EarlierResults | dict[str, Any], marking: MarkingFound) -> list[Mark]:
     """The versions this release retired, then those an earlier release retired but left unmarked:
     each one's obsolete mark, decided without AWS."""
-    retired = [Mark(decisions.obsolete_mark(plan, name, marking.retired.get(name), marking.now), marking.retired.get(name), groups, True)
+    retired = [Mark(decisions.obsolete_mark(plan, name, marking.retired.get(name), marking.since), marking.retired.get(name), groups, True)
                for name, groups in _retired_groups(EarlierResults.of(results)).items()]
     # ECS has just described the versions left unmarked (ACTIVE, at zero, ours): that description is
     # the service to mark, its ARN, tags and target groups.
-    earlier = [Mark(decisions.obsolete_mark(plan, name, marking.unmarked[name], marking.now), marking.unmarked[name], [], False)
+    earlier = [Mark(decisions.obsolete_mark(plan, name, marking.unmarked[name], marking.since), marking.unmarked[name], [], False)
                for name in obsolete_mark.left_unmarked(plan, marking.unmarked)]
     return retired + earlier
 

@@ -23,7 +23,8 @@ class Found:
     record: dict[str, Any]
     # The own item of the version this release retired, as it is (None when none is, or none retired).
     retired_item: dict[str, Any] | None
-    now: datetime
+    # The clock, read once: the record's time and the release's duration.
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,10 @@ def decide(event: StepEvent, found: Found) -> Decided:
     taken_at = event.results.lock.taken_at
     return Decided(
         record=record_decision.record_update(plan, record, previous, {r["ecs_service"] for r in retired},
-                                             event.execution_id, found.now.isoformat()),
+                                             event.execution_id, found.at.isoformat()),
         previous=previous, previous_found=(record.get("previous") or {}).get("version"),
         items=version_items(event, record, retired[0] if retired else None, found.retired_item),
-        release_seconds=(found.now - datetime.fromisoformat(taken_at)).total_seconds() if taken_at else None)
+        release_seconds=(found.at - datetime.fromisoformat(taken_at)).total_seconds() if taken_at else None)
 
 
 def apply(event: StepEvent, decided: Decided) -> Recorded:
