@@ -1,13 +1,13 @@
-"""CreateService's decisions, made from hand-made findings without AWS: what it would create, bring
-back or refuse."""
+"""CreateService's and RetireOldVersion's decisions, made from hand-made findings without AWS: what
+each would create, bring back, refuse or retire, and what the release record would remember."""
 from __future__ import annotations
 
 from cutover_steps.config.models import DeployConfig
 from cutover_steps.decisions.descriptions import PARKED
-from cutover_steps.errors import ServiceConflict
+from cutover_steps.errors import RuleDrifted, ServiceConflict
 from cutover_steps.plan.models import build_plan
 from cutover_steps.runtime.step import StepEvent
-from cutover_steps.steps import create_service
+from cutover_steps.steps import create_service, retire_old_version
 from tests.unit.configs import raw_config
 
 GROUP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-3-www/1"
@@ -106,3 +106,65 @@ def test_a_rollback_refuses_a_retired_service_gone_or_someone_elses():
     assert "no longer exists" in str(gone.refusal)
     other = {**service("2", 0), "tags": [{"key": "cutover:env", "value": "prod"}, {"key": "cutover:service", "value": "web"}]}
     assert isinstance(create_service.decide(step, create_service.Found(other)).refusal, ServiceConflict)
+
+
+# -- RetireOldVersion --
+
+LIVE = {"routes": [{"route": "www", "rule": "rule-www", "new": GROUP, "old": [OLD_GROUP], "forward": {OLD_GROUP: 1}}],
+        "old_services": [{"ecs_service": "web-2", "version": "2", "target_groups": [OLD_GROUP]}]}
+SHIFTED = {"written": {"www": {GROUP: 100, OLD_GROUP: 0}}}
+
+
+def retire_event(**results) -> StepEvent:
+    return event(live=LIVE, traffic=SHIFTED, **results)
+
+
+def test_the_old_version_is_remembered_parked_and_scaled_to_zero():
+    found = retire_old_version.Found({"rule-www": {GROUP: 100, OLD_GROUP: 0}},
+                                     {"web-2": (service("2", 3), scaling(2, 6))}, None)
+    decided = retire_old_version.decide(retire_event(), found)
+    assert decided.refusal is None
+    assert [(i.name, i.action) for i in decided.intents] == [("web-2", "change")]
+    assert decided.retire == [{"ecs_service": "web-2", "version": "2", "desired_count": 3,
+                               "autoscaling": scaling(2, 6), "changed": True}]
+    (retirement,) = decided.retirements
+    # The record remembers what a rollback restores, before anything changes
+    assert retirement.writes["web-2"] == {"release": "r-1", "version": "2", "desired_count": 3, "autoscaling": scaling(2, 6)}
+    assert retirement.result["changed"] == "scalable target min 2 max 6 parked at 0..0, scaling suspended; desired count 3 -> 0"
+
+
+def test_a_rerun_after_the_retirement_changes_nothing_and_reports_what_was_remembered():
+    parked = {**scaling(0, 0), **PARKED}
+    record = {"retired": {"web-2": {"release": "r-1", "version": "2", "desired_count": 3, "autoscaling": scaling(2, 6)}}}
+    found = retire_old_version.Found({"rule-www": {GROUP: 100, OLD_GROUP: 0}}, {"web-2": (service("2", 0), parked)}, record)
+    decided = retire_old_version.decide(retire_event(), found)
+    (retirement,) = decided.retirements
+    assert retirement.writes is None and retirement.park is None and not retirement.to_zero
+    assert decided.retire[0]["changed"] is False
+    assert (retirement.result["desired_count_before"], retirement.result["autoscaling_before"]) == (3, {"min": 2, "max": 6})
+
+
+def test_a_public_rule_changed_since_the_shift_refuses_the_retirement():
+    found = retire_old_version.Found({"rule-www": {OLD_GROUP: 1}}, {"web-2": (service("2", 3), None)}, None)
+    decided = retire_old_version.decide(retire_event(), found)
+    assert isinstance(decided.refusal, RuleDrifted)
+    # The retirement it would have made is still shown
+    assert decided.retire[0]["changed"] is True
+
+
+def test_someone_elses_or_a_gone_old_service_is_left_alone_and_nothing_is_remembered():
+    theirs = {**service("2", 3), "tags": [{"key": "cutover:env", "value": "prod"}, {"key": "cutover:service", "value": "web"}]}
+    live = {**LIVE, "old_services": [*LIVE["old_services"], {"ecs_service": "web-1", "version": "1", "target_groups": []}]}
+    found = retire_old_version.Found({"rule-www": {GROUP: 100, OLD_GROUP: 0}},
+                                     {"web-2": (theirs, None), "web-1": (None, None)}, None)
+    decided = retire_old_version.decide(event(live=live, traffic=SHIFTED), found)
+    assert [i.action for i in decided.intents] == ["keep", "keep"]
+    assert all(r.writes is None and not r.to_zero for r in decided.retirements)
+    assert [r.result["found"] for r in decided.retirements] == [
+        "belongs to web version None in env prod; left alone", "service no longer exists"]
+
+
+def test_no_old_version_means_nothing_to_retire():
+    decided = retire_old_version.decide(event(live={**LIVE, "old_services": []}, traffic=SHIFTED),
+                                        retire_old_version.Found({"rule-www": {GROUP: 100, OLD_GROUP: 0}}, {}, None))
+    assert decided.intents == [] and retire_old_version.expect(event(), decided).found == "no old version to retire"
