@@ -73,6 +73,17 @@ def service(cluster: str, name: str) -> dict[str, Any] | None:
     return None
 
 
+def service_unless_no_cluster(cluster: str, name: str) -> dict[str, Any] | None:
+    """`service`, or None when the cluster itself is not there: a plan for a cluster not made yet says
+    so itself, and the release stops at LoadRelease, before any step looks for a service in it."""
+    try:
+        return service(cluster, name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ClusterNotFoundException":
+            raise
+        return None
+
+
 def wait_while_draining(cluster: str, name: str, seconds: float, poll: float = 2.0) -> bool:
     """Wait up to `seconds` for a deleted service's name to be free again; True when it is."""
     deadline = time.monotonic() + seconds

@@ -80,7 +80,7 @@ def found_with(plan: Plan, service: dict[str, Any] | None, wanted: dict[str, Any
 
 def read(event: StepEvent) -> Found:
     plan = event.plan
-    return found_with(plan, ecs.service(plan.cluster, plan.ecs_service), wanted_autoscaling(event))
+    return found_with(plan, ecs.service_unless_no_cluster(plan.cluster, plan.ecs_service), wanted_autoscaling(event))
 
 
 def restored_count(plan: Plan) -> int:
