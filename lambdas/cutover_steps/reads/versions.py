@@ -36,8 +36,9 @@ def described(plan: Plan, versions: Versions, services: dict[str, str]) -> dict[
 
 
 def service_of(plan: Plan, versions: Versions, name: str) -> dict[str, Any] | None:
-    """The service `name` as ECS described it in `versions`, else as ECS describes it now."""
-    return versions.described.get(name) or ecs.service(plan.cluster, name)
+    """The service `name` as ECS described it in `versions`, else as ECS describes it now (none in a
+    cluster that does not exist: a plan for one says so itself)."""
+    return versions.described.get(name) or ecs.service_unless_no_cluster(plan.cluster, name)
 
 
 def retired_service(plan: Plan, versions: Versions, name: str) -> dict[str, Any] | None:
@@ -48,6 +49,6 @@ def retired_service(plan: Plan, versions: Versions, name: str) -> dict[str, Any]
         return versions.described[name]
     arn = versions.service_arns(plan.cluster).get(name)
     if arn is None:
-        return ecs.service(plan.cluster, name)
+        return ecs.service_unless_no_cluster(plan.cluster, name)
     return {"serviceName": name, "serviceArn": arn, "tags": [{"key": k, "value": v} for k, v in versions.tags[arn].items()]}
 
