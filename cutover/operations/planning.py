@@ -4,19 +4,14 @@ The lookups go through the release steps' own adapters, so the plan shows what t
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from cutover_steps.decisions import descriptions, forward as decisions, ownership, record as record_decision
-from cutover_steps.reads import old_versions, versions as version_reads
-from cutover_steps.adapters import autoscaling, ecs, elbv2, records
+from cutover_steps.decisions import descriptions
+from cutover_steps.adapters import ecs, elbv2
 from cutover_steps.config.models import DeployConfig
-from cutover_steps.errors import ServiceConflict
 from cutover_steps.decisions.intent import Intent
 from cutover_steps.plan.models import TAG_PREFIX, Plan, build_plan, summary, task_definition_request
-from cutover_steps.decisions import obsolete_mark
-from cutover_steps.decisions.obsolete_mark import Versions, obsolete_versions
-from cutover_steps.plan.service_spec import configured_autoscaling, create_request
+from cutover_steps.plan.service_spec import create_request
 
 from cutover.operations import diff, plan_decisions, step_walk
 from cutover.operations.step_walk import Walked
@@ -64,22 +59,15 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     made, preparing_rules = walked["CreateTargetGroups"], walked["AttachPreparingRules"]
     intents: list[Intent] = [*made.decided.intents, *preparing_rules.decided.intents,
                              *walked["RegisterTaskDefinition"].decided.intents]
-    routes, groups = [], {}
+    routes = []
     for route in plan.routes:
         name = route.route.name
         existing, _ = made.found[name]
-        owner = made.decided.taken_by.get(name)
-        groups[name] = existing["TargetGroupArn"] if existing and owner is None else None
         routes.append({"route": name, "target_group": route.target_group_name, "target_group_exists": existing is not None,
-                       "target_group_taken_by": owner, "preparing": descriptions.forward_of(preparing_rules.found[name])})
-    service_owner, existing_service = None, ecs.service(plan.cluster, plan.ecs_service) if cluster_exists else None
-    try:
-        intents.append(decisions.service(plan, existing_service, groups if all(groups.values()) else None))
-    except ServiceConflict as conflict:
-        service_owner = ownership.describe(descriptions.tags_of(existing_service)) if existing_service else str(conflict)
-    scaling = scalable_target(plan, existing_service if service_owner is None else None)
-    if scaling is not None:
-        intents.append(scaling)
+                       "target_group_taken_by": made.decided.taken_by.get(name),
+                       "preparing": descriptions.forward_of(preparing_rules.found[name])})
+    service = walked["CreateService"].decided
+    intents += service.intents
     live, rule_tags = walked["ReadLiveRoutes"].decided.live, walked["ReadLiveRoutes"].decided.tags
     # Which versions the preparing rules serve now: for people only, no step decides on it.
     preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
@@ -87,43 +75,32 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
         entry["public_now"] = _versions(route["forward"], rule_tags)
     intents += [intent for run in walk.steps["ShiftTraffic"] for intent in run.decided.intents]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    retire_list = []
-    for old in live["old_services"]:
-        found, snapshot = old_versions.service_found(plan, old["ecs_service"]) if cluster_exists else (None, None)
-        intent = decisions.retirement(plan, old, found, snapshot)
-        marking = decisions.obsolete_mark(plan, old["ecs_service"], found, now)
-        intents += [intent, marking]
-        retire_list.append({
-            "ecs_service": old["ecs_service"], "version": old["version"],
-            "desired_count": found["desiredCount"] if found else None,
-            "autoscaling": snapshot, "changed": intent.acts,
-            "marked": marking.acts, "mark_found": None if marking.acts else marking.why,
-        })
-    # An earlier release's retired version that its own marking missed.
-    versions = version_reads.found(plan) if cluster_exists else Versions()
-    unmarked = obsolete_mark.unmarked(plan, {o["ecs_service"] for o in live["old_services"]}, versions)
-    earlier = obsolete_mark.left_unmarked(plan, version_reads.described(plan, versions, unmarked))
-    intents += [decisions.obsolete_mark(plan, name, version_reads.service_of(plan, versions, name), now) for name in earlier]
-    doomed, kept = decisions.cleanup(plan, obsolete_versions(plan, versions))
-    intents += decisions.deletions(doomed)
+    retired, cleanup = walked["RetireOldVersion"].decided, walked["CleanUp"].decided
+    marks = cleanup.retired_marks
+    retire_list = [{**entry, **marks.get(entry["ecs_service"], {"marked": False, "mark_found": None})}
+                   for entry in retired.retire]
+    intents += retired.intents + cleanup.intents
     if with_table:
-        intents.append(record(plan, live, retire_list, now))
+        intents += walked["RecordRelease"].decided.intents
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
         "lock": lock(walked["LockService"]) if with_table else None,
-        "ecs_service_exists": existing_service is not None,
-        "ecs_service_taken_by": service_owner,
+        "ecs_service_exists": service.exists,
+        "ecs_service_taken_by": service.taken_by,
         "routes": routes,
         "retire": retire_list,
-        "mark_earlier": earlier,
-        "delete": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in doomed],
-        "keep": [{"ecs_service": v["ecs_service"], "version": v["version"], "obsolete_since": v["since"]} for v in kept],
+        "mark_earlier": cleanup.mark_earlier,
+        "delete": [_brief(v) for v in cleanup.delete],
+        "keep": [_brief(v) for v in cleanup.keep],
         "decisions": plan_decisions.shown(plan, intents),
         "diff": difference(plan, retire_list[0]) if retire_list and retire_list[0]["desired_count"] is not None else None,
         "if_it_fails": [if_it_fails(plan, undo) for undo in step_walk.undos(plan, walk.points)],
     }
+
+
+def _brief(version: dict[str, Any]) -> dict[str, Any]:
+    return {"ecs_service": version["ecs_service"], "version": version["version"], "obsolete_since": version["since"]}
 
 
 def if_it_fails(plan: Plan, undo: step_walk.Undo) -> dict[str, Any]:
@@ -131,26 +108,6 @@ def if_it_fails(plan: Plan, undo: step_walk.Undo) -> dict[str, Any]:
     world as the steps before would have left it."""
     return {"state": undo.point.state, "run": undo.point.run, "undone_by": undo.states,
             "decisions": plan_decisions.undo_shown(plan, undo.intents)}
-
-
-def record(plan: Plan, live: dict[str, Any], retire_list: list[dict[str, Any]], now: str) -> Intent:
-    """What RecordRelease would write: the step's own decision, with the version retired first as what
-    a rollback brings back, remembered as its retirement would remember it."""
-    found = records.get(plan.record_key) or {}
-    previous = None
-    if retire_list:
-        old = retire_list[0]
-        remembered = {"desired_count": old["desired_count"], "autoscaling": old["autoscaling"]}
-        previous = record_decision.previous_entry(plan, found, old, remembered, live)
-    return record_decision.record_update(plan, found, previous, {o["ecs_service"] for o in retire_list}, "plan", now)
-
-
-def scalable_target(plan: Plan, existing_service: dict[str, Any] | None) -> Intent | None:
-    """The new version's autoscaling: registered with its service, or already there when the service is."""
-    # The policies' target groups do not matter here: the decision compares bounds and policy names.
-    wanted = configured_autoscaling(plan, {r.route.name: "" for r in plan.routes})
-    current = autoscaling.snapshot(plan.cluster, plan.ecs_service) if existing_service and wanted else None
-    return decisions.scalable_target(plan, wanted, current)
 
 
 def difference(plan: Plan, live: dict[str, Any]) -> dict[str, Any] | None:

@@ -65,6 +65,10 @@ def release_table() -> str:
     return os.environ["RELEASE_TABLE"]
 
 
+def release_table_known() -> bool:
+    return bool(os.environ.get("RELEASE_TABLE"))
+
+
 def notification_topic() -> str | None:
     return os.environ.get("NOTIFICATION_TOPIC_ARN")
 

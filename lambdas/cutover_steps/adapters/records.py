@@ -7,7 +7,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from cutover_steps.adapters.clients import client, release_table
+from cutover_steps.adapters.clients import client, release_table, release_table_known
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -31,6 +31,12 @@ def _to_dynamo(value: Any) -> Any:
     if isinstance(value, list):
         return [_to_dynamo(v) for v in value]
     return value
+
+
+def known() -> bool:
+    """Whether a release table is given: always in the steps' functions; not to `cutover plan` in an
+    account where no stack is deployed yet."""
+    return release_table_known()
 
 
 def get(key: str) -> dict[str, Any] | None:

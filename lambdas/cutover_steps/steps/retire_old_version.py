@@ -84,7 +84,8 @@ def read(event: StepEvent) -> Found:
     services = {old["ecs_service"]: old_versions.service_found(plan, old["ecs_service"]) for old in olds(event)}
     # What an earlier attempt remembered: read only when some old version is the release's to retire.
     mine = any(s is not None and ownership.of_service(plan, descriptions.tags_of(s)) for s, _ in services.values())
-    return Found(forwards, services, records.get(plan.record_key) if mine else None)
+    # (A plan for an account with no release table yet has no record to read.)
+    return Found(forwards, services, records.get(plan.record_key) if mine and records.known() else None)
 
 
 def decide(event: StepEvent, found: Found) -> Decided:
@@ -92,7 +93,8 @@ def decide(event: StepEvent, found: Found) -> Decided:
     # The old version goes to zero only while the public rules still hold what this release wrote.
     previous = event.results.traffic.to_json()
     refusal = None
-    for route in event.results.live.routes:
+    # A plan's rules hold what they hold now, not yet what its planned shift would write there.
+    for route in [] if event.results.traffic.planned else event.results.live.routes:
         try:
             unchanged_since(route, found.forwards[route["rule"]], previous)
         except RuleDrifted as drifted:
