@@ -62,26 +62,37 @@ def protocol_of(module: str) -> StepProtocol | None:
 def walk(plan: Plan, skip: frozenset[str] = frozenset()) -> Walk:
     """Every step with a protocol that the release's own path runs (the states whose result goes to
     `$.results`), but those in `skip`, by step key. A step that more than one state runs is walked at
-    its first; one that runs over and over (ShiftTraffic) says how often (`runs`)."""
+    its first. One that runs over and over (ShiftTraffic) says how often (`runs`): the states of its
+    loop in the definition (the sizing, the hold) are then passed once per run, as a release passes them."""
     data = plan.model_dump(mode="json")
     results: dict[str, Any] = {}
     walked: dict[str, list[Walked]] = {}
     points: list[Point] = []
-    for name, task in states.tasks().items():
-        if task.step is None or not (task.result_path or "").startswith(RESULTS):
+    path = [name for name, task in states.tasks().items() if task.step and (task.result_path or "").startswith(RESULTS)]
+    done: set[str] = set()
+
+    def protocol_at(name: str) -> StepProtocol | None:
+        key = states.tasks()[name].step.key
+        return None if key in skip else protocol_of(states.tasks()[name].step.module)
+
+    for name in path:
+        if name in done:
             continue
-        protocol = protocol_of(task.step.module)
-        if protocol is None or task.step.key in walked or task.step.key in skip:
-            points.append(Point(name, 1, dict(results)))
-            continue
-        for run in range(1, protocol.runs(StepEvent(raw={"plan": data}, results=dict(results))) + 1):
-            event = StepEvent(raw={"plan": data}, results=dict(results))
-            found = protocol.read(event)
-            decided = protocol.decide(event, found)
-            expected = protocol.expect(event, decided)
-            results[task.result_key] = expected.to_json()
-            walked.setdefault(task.step.key, []).append(Walked(name, event, found, decided, expected))
-            points.append(Point(name, run, dict(results)))
+        loop = [other for other in path if other in states.loops().get(name, frozenset())] or [name]
+        done.update(loop)
+        event = StepEvent(raw={"plan": data}, results=dict(results))
+        repeats = max((p.runs(event) for p in map(protocol_at, loop) if p is not None), default=1)
+        for run in range(1, repeats + 1):
+            for state in loop:
+                task, protocol = states.tasks()[state], protocol_at(state)
+                if protocol is not None and (task.step.key not in walked or walked[task.step.key][0].state == state):
+                    event = StepEvent(raw={"plan": data}, results=dict(results))
+                    found = protocol.read(event)
+                    decided = protocol.decide(event, found)
+                    expected = protocol.expect(event, decided)
+                    results[task.result_key] = expected.to_json()
+                    walked.setdefault(task.step.key, []).append(Walked(state, event, found, decided, expected))
+                points.append(Point(state, run, dict(results)))
     return Walk(walked, points)
 
 

@@ -363,3 +363,36 @@ def test_the_plan_says_what_a_failure_while_preparing_would_undo_and_the_undo_do
     assert (service["action"], service["after"]["desired_count"]) == ("change", 0) == ("change", demo.service("web-2")["desiredCount"])
     assert planned[("obsolete mark", "web-2")]["action"] == "change" and "cutover:obsolete-since" in tags(demo, "web-2")
     assert not [d for d in planned.values() if d["resource"] == "target group"] and "demo-web-2" in demo.target_group_names()
+
+
+def test_the_plan_says_what_an_alarm_in_a_hold_would_undo_and_the_rollback_does_it(demo, tmp_path):
+    # Given a watched alarm, version 1 live, and version 2 planned over it with a hold at 50 %
+    demo.client("cloudwatch").put_metric_alarm(
+        AlarmName="web-5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    config = config_with(demo, alarm_names=["web-5xx"], alarm_check_seconds=1,
+                         traffic_steps=[{"percent": 50, "hold_seconds": 60}, {"percent": 100, "hold_seconds": 0}])
+    report = plan(demo, "2", config, tmp_path)
+    (hold,) = states.of_step("WatchAlarms")
+    at_50 = failing_at(report, hold)
+    # Then a failure in the first hold is undone by the rollback's two phases
+    assert at_50["undone_by"] == states.of_step("RollBackTraffic")
+    planned = {(d["resource"], d["name"]): d for d in at_50["decisions"]}
+    # When the alarm goes into ALARM while traffic holds at 50 %
+    arn = start(demo, "2", config)
+    assert operations.wait_for_state(demo.sfn, arn, hold, 60)
+    held = demo.forward(demo.public_rule)
+    demo.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+    result = finish(demo, arn)
+    assert result["status"] == "FAILED" and result["error"] == "AlarmFired", result.get("cause")
+    # Then the rollback did what the plan said: the public rule from the 50 % it held (in shares) back on
+    # version 1 alone, version 1 left at its capacity, version 2 at zero and marked obsolete, the
+    # preparing rule back
+    public = planned[("public rule", "www (public)")]
+    assert held == {"demo-web-1": 500, "demo-web-2": 500} and public["before"] == {"demo-web-2": 50, "demo-web-1": 50}
+    assert demo.forward(demo.public_rule) == public["after"]
+    old = planned[("old version", "web-1")]
+    assert old["action"] == "keep" and demo.service("web-1")["desiredCount"] > 0
+    assert planned[("preparing rule", "www (preparing)")]["after"] == demo.forward(demo.preparing_rule) == {"demo-web-1": 1}
+    assert planned[("ECS service", "web-2")]["after"]["desired_count"] == demo.service("web-2")["desiredCount"] == 0
+    assert planned[("obsolete mark", "web-2")]["action"] == "change" and "cutover:obsolete-since" in tags(demo, "web-2")
