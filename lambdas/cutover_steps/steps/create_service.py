@@ -138,17 +138,6 @@ def decide(event: StepEvent, found: Found) -> Decided:
     return Decided(found, service, wanted, decisions.scalable_target(plan, wanted, found.scaling), None, None)
 
 
-def ensure_autoscaling(plan: Plan, wanted: dict[str, Any] | None, created_now: bool = False,
-                       recorded: bool = False) -> dict[str, Any]:
-    """Read the service's scalable target (a service created now has none: nothing to read), decide, apply.
-    `recorded`: `wanted` is what the record remembered at retirement (a rollback), not the config."""
-    current = None if wanted is None or created_now else autoscaling.snapshot(plan.cluster, plan.ecs_service)
-    # A retired target still there (parked) kept its own policies and scheduled actions: only its
-    # bounds and suspension go back, so each policy keeps its ARN (which a step-scaling alarm names).
-    policies = not (recorded and current is not None)
-    return apply_autoscaling(plan, wanted, decisions.scalable_target(plan, wanted, current), policies)
-
-
 def autoscaling_result(wanted: dict[str, Any] | None, intent: Intent | None) -> dict[str, Any]:
     if intent is None:
         return {"autoscaling": None, "changed": None, "found": "no autoscaling configured"}
