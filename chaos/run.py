@@ -11,6 +11,7 @@ from typing import Any, Collection, Iterator
 
 from botocore.exceptions import ClientError
 
+from cutover.definition import states
 from cutover.operations import executions as operations
 from cutover_steps.decisions import unfinished as unfinished_names
 from cutover.cli import main as cutover_main
@@ -177,7 +178,7 @@ def end_state(world: World, unfinished: Collection[str] = ()) -> tuple[str, list
         record = world.item(f"release#demo#{SERVICE}") or {}
         previous = record.get("previous", {}).get("M", {})
         recorded = record.get("current", {}).get("M", {}).get("version", {}).get("S") == NEW and previous.get("version", {}).get("S") == OLD
-        if not recorded and unfinished_names.LEFT_TO_DO["record"][0] not in unfinished:
+        if not recorded and states.by_result_key()["record"] not in unfinished:
             problems.append(f"the release record does not say {NEW} serves and {OLD} can be rolled back to")
         return "new", problems
     return "mixed", [f"public traffic goes to {sorted(forward)}: neither version serves alone"]
@@ -194,7 +195,7 @@ def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetS
     undo_did = (report.get("undo_run") or {}).get("did") or ""
     kept = status in FAILED_ENDS and undo_did.startswith("nothing moved back")
     if kept:
-        unfinished |= {state for state, left in unfinished_names.LEFT_TO_DO.values() if left in undo_did}
+        unfinished |= {states.by_result_key()[key] for key, left in unfinished_names.LEFT_TO_DO.items() if left in undo_did}
     where, problems = end_state(world, unfinished)
     broken += [f"end state: {p}" for p in problems]
     if where == "new" and status != "SUCCEEDED" and not kept:
@@ -207,7 +208,7 @@ def check(world: World, name: str, before: dict[str, Any], sampler: EmptyTargetS
         broken.append(f"expected the release to succeed, it ended {status}: {report.get('failure')}")
     holder = world.lock_holder()
     # A lock the success path could not free is stale: the next release takes it over (the re-run checks it).
-    if holder and not (status == "SUCCEEDED" and unfinished_names.LEFT_TO_DO["unlock"][0] in unfinished):
+    if holder and not (status == "SUCCEEDED" and states.by_result_key()["unlock"] in unfinished):
         broken.append(f"the lock is still held by {holder}")
     broken += [f"changed outside the release: {c}" for c in world.changed_elsewhere(before, world.snapshot())]
     broken += [f"empty version given traffic: {v}" for v in sampler.violations]
