@@ -1,6 +1,7 @@
 """`cutover plan`: the release's own plan, set beside what the account holds now. Reads only.
 
-The lookups go through the release steps' own adapters, so the plan shows what the steps would see.
+What the release would do is the steps' own reads and decisions, walked in the definition's order
+(`step_walk`); this module lays them out for people and scripts.
 """
 from __future__ import annotations
 
@@ -56,9 +57,10 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
     cluster_exists = ecs.cluster_active(plan.config.cluster)
     walk = step_walk.walk(plan, frozenset() if with_table else NEEDS_TABLE)
     walked = {key: runs[0] for key, runs in walk.steps.items()}
+    # Every decision of every step walked, in the release's order; the lock's is shown apart.
+    intents: list[Intent] = [intent for key, runs in walk.steps.items() if key != "LockService"
+                             for run in runs for intent in run.decided.intents]
     made, preparing_rules = walked["CreateTargetGroups"], walked["AttachPreparingRules"]
-    intents: list[Intent] = [*made.decided.intents, *preparing_rules.decided.intents,
-                             *walked["RegisterTaskDefinition"].decided.intents]
     routes = []
     for route in plan.routes:
         name = route.route.name
@@ -67,21 +69,16 @@ def inspect(plan: Plan, with_table: bool = True) -> dict[str, Any]:
                        "target_group_taken_by": made.decided.taken_by.get(name),
                        "preparing": descriptions.forward_of(preparing_rules.found[name])})
     service = walked["CreateService"].decided
-    intents += service.intents
     live, rule_tags = walked["ReadLiveRoutes"].decided.live, walked["ReadLiveRoutes"].decided.tags
     # Which versions the preparing rules serve now: for people only, no step decides on it.
     preparing_tags = elbv2.tags_of([arn for r in routes for arn in r["preparing"]])
     for entry, route in zip(routes, live["routes"]):
         entry["preparing_now"] = _versions(entry.pop("preparing"), preparing_tags)
         entry["public_now"] = _versions(route["forward"], rule_tags)
-    intents += [intent for run in walk.steps["ShiftTraffic"] for intent in run.decided.intents]
     retired, cleanup = walked["RetireOldVersion"].decided, walked["CleanUp"].decided
     marks = cleanup.retired_marks
     retire_list = [{**entry, **marks.get(entry["ecs_service"], {"marked": False, "mark_found": None})}
                    for entry in retired.retire]
-    intents += retired.intents + cleanup.intents
-    if with_table:
-        intents += walked["RecordRelease"].decided.intents
     return {
         "plan": summary(plan),
         "cluster_exists": cluster_exists,
