@@ -62,14 +62,16 @@ def describe(state: str, output: Any) -> str:
     return result.describe() if result else ""
 
 
-def edges(catches: bool) -> dict[str, set[str]]:
+@functools.cache
+def edges(catches: bool) -> dict[str, frozenset[str]]:
     """Each state's next states: by Next, Default and a Choice's rules, and by a Catch when `catches`."""
     states = definition()["States"]
     found = {name: {s["Next"]} if "Next" in s else set() for name, s in states.items()}
     for name, state in states.items():
         found[name] |= {c["Next"] for c in state.get("Choices", []) + (state.get("Catch", []) if catches else [])}
         found[name] |= {state["Default"]} if "Default" in state else set()
-    return found
+    # Read many times over by `reachable` (a plan asks it for every state and undo): built once.
+    return {name: frozenset(after) for name, after in found.items()}
 
 
 def reachable(start: str, catches: bool = True) -> set[str]:

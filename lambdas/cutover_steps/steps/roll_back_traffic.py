@@ -80,7 +80,7 @@ def read(event: StepEvent) -> Found:
 
 def decide(event: StepEvent, found: Found) -> Decided:
     plan, results = event.plan, event.results
-    olds = [(old, compensation.old_version_back(plan, old.name, old.service, old.saved, old.snapshot)) for old in found.olds]
+    olds = olds_back(plan, found.olds)
     rules = []
     if found.phase == "traffic":
         routes = results.live.routes
@@ -118,8 +118,12 @@ def restore_old(plan: Plan, results: EarlierResults | dict[str, Any], put_polici
     `put_policies` False: a scalable target found gone gets its bounds back but not its policies."""
     results = EarlierResults.of(results)
     olds = read_olds(plan, results)
-    return bring_back_olds(plan, [(old, compensation.old_version_back(plan, old.name, old.service, old.saved, old.snapshot))
-                                  for old in olds], put_policies)
+    return bring_back_olds(plan, olds_back(plan, olds), put_policies)
+
+
+def olds_back(plan: Plan, olds: list[OldFound]) -> list[tuple[OldFound, Intent]]:
+    """Each old version with the decision that brings it back."""
+    return [(old, compensation.old_version_back(plan, old.name, old.service, old.saved, old.snapshot)) for old in olds]
 
 
 def bring_back_olds(plan: Plan, decided: list[tuple[OldFound, Intent]], put_policies: bool = True) -> list[dict[str, Any]]:
