@@ -20,8 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # Every test, one test file per process at a time (the command line's tests follow one another's
-# releases within a file); tests/conftest.py hands out the files that take longest first.
-TEST_WORKERS ?= 2
+# releases within a file); tests/conftest.py hands out the files that take longest first. Four
+# processes on 2 CPUs: a release test spends about half its time in holds and health polls.
+TEST_WORKERS ?= 4
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -q
 

@@ -57,6 +57,23 @@ def history(sfn, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+# A page of the newest events: nearly always enough to hold the state entered last.
+NEWEST_PAGE = 25
+
+
+def newest_events(sfn, arn: str, enough) -> list[dict[str, Any]]:
+    """The execution's events newest first, a page at a time, until `enough(events read so far)`:
+    a question about now need not read (and have AWS send) a history of thousands of events."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": NEWEST_PAGE, "reverseOrder": True}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if enough(events) or not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
 def answer(sfn, task_token: str, output: dict[str, Any]) -> bool:
     """SendTaskSuccess; False when the wait ended before the answer came (stopped, timed out or answered)."""
     try:

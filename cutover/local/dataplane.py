@@ -5,6 +5,10 @@ service with load balancers, tasks start one at a time (one every `task_start_se
 registering its IP in every target group of the service, where it reports healthy; when the
 desired count drops, the surplus targets are deregistered at once (connection draining is not
 simulated). Services listed in `failing` never get a healthy task, as when the new image crashes.
+
+It looks at the account every `tick_seconds` while a service has fewer or more targets than it
+wants; once every service has its own, it waits for a write to ECS, ELBv2 or Application Auto
+Scaling (account_changes.py), as nothing else can change what it would do.
 """
 from __future__ import annotations
 
@@ -16,7 +20,26 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cutover.local import account_changes
+
 logger = logging.getLogger(__name__)
+
+# What a service's desired count and its targets change through.
+WATCHED = ("ecs", "elbv2", "application-autoscaling")
+# The longest it waits with every service converged, should a change come in some other way.
+IDLE_SECONDS = 2.0
+
+
+class _Failing(set):
+    """The services whose tasks never get healthy: a change wakes the data plane as a write would."""
+
+    def add(self, name: str) -> None:
+        super().add(name)
+        account_changes.written("ecs")
+
+    def discard(self, name: str) -> None:
+        super().discard(name)
+        account_changes.written("ecs")
 
 
 class DataPlane:
@@ -27,7 +50,7 @@ class DataPlane:
         self.elbv2 = make_client("elbv2")
         self.tick_seconds = tick_seconds
         self.task_start_seconds = task_start_seconds
-        self.failing: set[str] = set()
+        self.failing: set[str] = _Failing()
         self._last_start: dict[str, float] = {}
         self._stop = threading.Event()
         self._active = threading.Event()
@@ -43,6 +66,7 @@ class DataPlane:
 
     def stop(self) -> None:
         self._stop.set()
+        account_changes.wake()
         if self._thread:
             self._thread.join(timeout=5)
 
@@ -56,25 +80,31 @@ class DataPlane:
 
     def resume(self) -> None:
         self._active.set()
+        account_changes.wake()
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick_seconds):
             if not self._active.wait(self.tick_seconds):
                 continue
+            before = account_changes.seen(WATCHED)
             with self._ticking:
-                if self._active.is_set():
-                    self._tick_once()
+                converged = self._active.is_set() and self._tick_once()
+            if converged:
+                account_changes.wait(WATCHED, before, IDLE_SECONDS, self._stop)
 
-    def _tick_once(self) -> None:
+    def _tick_once(self) -> bool:
         try:
-            self.tick()
+            return self.tick()
         except ClientError:
             pass  # a resource deleted between two calls; the next tick sees the new world
         except Exception as error:  # noqa: BLE001 - the simulation must outlive one bad tick
             # moto's backends are not thread-safe: a read racing a write can raise; try again.
             logger.debug("data plane tick failed: %r", error)
+        return False
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """One look at every service; whether each had the targets it wants (nothing to do)."""
+        converged = True
         for cluster in self.ecs.list_clusters()["clusterArns"]:
             arns = [arn for page in self.ecs.get_paginator("list_services").paginate(cluster=cluster, PaginationConfig={"PageSize": 100})
                     for arn in page["serviceArns"]]
@@ -86,30 +116,33 @@ class DataPlane:
                     if service.get("status") != "ACTIVE":
                         continue
                     try:
-                        self._converge(service)
+                        converged = self._converge(service) and converged
                     except ClientError as error:
                         # One service pointing at a deleted target group (ECS keeps the reference) must
                         # not stop the rest of the cluster from getting its tasks, as on AWS.
                         logger.debug("data plane: %s: %r", service["serviceName"], error)
+        return converged
 
     @staticmethod
     def target_ip(service_arn: str, index: int) -> str:
         digest = hashlib.sha256(service_arn.encode()).digest()
         return f"10.{digest[0]}.{digest[1]}.{index + 1}"
 
-    def _converge(self, service: dict[str, Any]) -> None:
+    def _converge(self, service: dict[str, Any]) -> bool:
+        """Start or stop one task's targets; whether the service had what it wants already."""
         balancers = [lb for lb in service.get("loadBalancers", []) if lb.get("targetGroupArn")]
         if not balancers:
-            return
+            return True
         name = service["serviceName"]
         wanted = 0 if name in self.failing else service["desiredCount"]
         now = time.time()
         due = now - self._last_start.get(name, 0) >= self.task_start_seconds
-        started = False
+        started, converged = False, True
         for balancer in balancers:
             group = balancer["targetGroupArn"]
             health = self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
             registered = {d["Target"]["Id"] for d in health}
+            converged = converged and len(registered) == wanted
             if len(registered) > wanted:
                 surplus = sorted(registered)[wanted:]
                 self.elbv2.deregister_targets(TargetGroupArn=group, Targets=[{"Id": ip} for ip in surplus])
@@ -122,3 +155,4 @@ class DataPlane:
                 started = True
         if started:
             self._last_start[name] = now
+        return converged

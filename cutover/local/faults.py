@@ -134,7 +134,7 @@ def state_of(event: dict[str, Any]) -> str | None:
     with _sfn_lock:
         if not _sfn:
             _sfn.append(boto3.session.Session().client("stepfunctions"))
-    return operations.current_state(operations.history(_sfn[0], arn))
+    return operations.state_now(_sfn[0], arn)
 
 
 def _targets(aims: Iterable[Aim]) -> list[Target]:

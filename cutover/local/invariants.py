@@ -6,7 +6,9 @@ weight to a target group that has no healthy targets.
     assert sampler.stop() == []
 
 It reads the rules and the target health through the client it is given (the caller's own, never
-the release steps'), in a background thread, a few times a second. A target group counts as a
+the release steps'), in a background thread, at most every `interval_seconds`. When those reads
+are answered in this process, it reads again only after a write to ELBv2 (account_changes.py): a
+rule's weights and a group's targets change by no other way, so no state is missed. A target group counts as a
 violation only when the rule gave it weight both before and after the health read that found it
 empty, so a rule moved off a group just before that group was scaled down is not mistaken for one.
 """
@@ -16,6 +18,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+
+from cutover.local import account_changes
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ def forward_by_name(elbv2, rule_arn: str) -> dict[str, int]:
 class EmptyTargetSampler:
     """Start sampling with `start()`; `stop()` ends it and returns the violations seen."""
 
+    # The longest it waits for a write to ELBv2 before it reads again anyway.
+    IDLE_SECONDS = 1.0
+
     def __init__(self, elbv2, rule_arns: list[str], *, interval_seconds: float = 0.1):
         self.elbv2 = elbv2
         self.rule_arns = list(rule_arns)
@@ -78,17 +85,21 @@ class EmptyTargetSampler:
 
     def stop(self) -> list[Violation]:
         self._stop.set()
+        account_changes.wake()
         if self._thread:
             self._thread.join(timeout=10)
         return list(self.violations)
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            before, answered = account_changes.seen(("elbv2",)), account_changes.answered_here()
             try:
                 self.sample()
             except Exception as error:  # noqa: BLE001 - the emulator's reads can race its writes; sample again
                 logger.debug("sample failed: %r", error)
             self._stop.wait(self.interval_seconds)
+            if account_changes.answered_here() > answered:
+                account_changes.wait(("elbv2",), before, self.IDLE_SECONDS, self._stop)
 
     def weights(self, rule_arn: str) -> dict[str, int]:
         return forward_weights(self.elbv2, rule_arn)

@@ -48,6 +48,14 @@ def current_state(events: list[dict[str, Any]]) -> str | None:
     return open_state
 
 
+def state_now(sfn, execution_arn: str) -> str | None:
+    """`current_state` of the execution, read from its newest events back to the last state entered
+    (what follows that event alone decides it), not from its whole history."""
+    events = step_functions.newest_events(
+        sfn, execution_arn, enough=lambda read: any(e["type"].endswith("StateEntered") for e in read))
+    return current_state(events[::-1])
+
+
 def pending_task_token(sfn, execution_arn: str) -> str | None:
     """The task token of the answer the execution waits on now (an approval, or whether the new version
     goes on after an inconclusive analysis), from its TaskScheduled event.
@@ -173,8 +181,7 @@ def wait(sfn, execution_arn: str, timeout: float = 600, poll: float = 0.2) -> di
 def wait_for_state(sfn, execution_arn: str, state: str, timeout: float = 120) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        events = history(sfn, execution_arn)
-        if current_state(events) == state:
+        if state_now(sfn, execution_arn) == state:
             return True
         if step_functions.describe(sfn, execution_arn)["status"] in TERMINAL:
             return False
