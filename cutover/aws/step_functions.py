@@ -58,7 +58,7 @@ def history(sfn, arn: str) -> list[dict[str, Any]]:
 
 
 # A page of the newest events: nearly always enough to hold the state entered last.
-NEWEST_PAGE = 25
+NEWEST_PAGE = 8
 
 
 def newest_events(sfn, arn: str, enough) -> list[dict[str, Any]]:
