@@ -37,9 +37,12 @@ def install() -> None:
     def call_action(self, *args, **kwargs):
         _here.answered = getattr(_here, "answered", 0) + 1
         try:
+            action = self._get_action() or ""
+        except Exception:  # noqa: BLE001 - the call itself answers a request it cannot route
+            action = ""
+        try:
             return original(self, *args, **kwargs)
         finally:
-            action = self._get_action() or ""
             if not action.startswith(READS):
                 written(self.service_name or "")
 
