@@ -48,12 +48,17 @@ def current_state(events: list[dict[str, Any]]) -> str | None:
     return open_state
 
 
-def state_now(sfn, execution_arn: str) -> str | None:
-    """`current_state` of the execution, read from its newest events back to the last state entered
-    (what follows that event alone decides it), not from its whole history."""
+def since_last_state(sfn, execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's events from the last state entered on, oldest first, read newest first: all
+    that `current_state` and `pending_approval` look at, without reading the whole history."""
     events = step_functions.newest_events(
         sfn, execution_arn, enough=lambda read: any(e["type"].endswith("StateEntered") for e in read))
-    return current_state(events[::-1])
+    return events[::-1]
+
+
+def state_now(sfn, execution_arn: str) -> str | None:
+    """`current_state` of the execution, from its events since the last state entered."""
+    return current_state(since_last_state(sfn, execution_arn))
 
 
 def pending_task_token(sfn, execution_arn: str) -> str | None:
@@ -63,7 +68,7 @@ def pending_task_token(sfn, execution_arn: str) -> str | None:
     Only once the approval request was sent (TaskSubmitted): before that the task is not waiting
     yet, and moto's interpreter loses a decision sent that early.
     """
-    return pending_approval(history(sfn, execution_arn))[0]
+    return pending_approval(since_last_state(sfn, execution_arn))[0]
 
 
 def pending_approval(events: list[dict[str, Any]]) -> tuple[str | None, Any]:
@@ -116,7 +121,7 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
     """Send the answer to the wait of now; the question it answers (None: the approval of the prepared version)."""
     deadline = time.time() + timeout
     while True:
-        events = history(sfn, execution_arn)
+        events = since_last_state(sfn, execution_arn)
         token, _ = pending_approval(events)
         if token:
             if not step_functions.answer(sfn, token, decision):
@@ -129,7 +134,7 @@ def _decide(sfn, execution_arn: str, decision: dict[str, Any], timeout: float = 
         if status != "RUNNING" or time.time() >= deadline:
             raise NotFound(
                 f"{execution_arn} is not waiting for approval (status {status}, state "
-                f"{current_state(history(sfn, execution_arn)) or '-'})"
+                f"{state_now(sfn, execution_arn) or '-'})"
             )
         time.sleep(0.2)
 

@@ -1,11 +1,11 @@
-"""`cutover wait`-style questions about now read the newest events only, and answer as the whole
-history would: the state entered last and not exited yet."""
+"""Questions about now (which state runs, which answer is waited for) read the newest events only,
+and answer as the whole history would."""
 from __future__ import annotations
 
 import pytest
 
 from cutover.aws.step_functions import NEWEST_PAGE
-from cutover.operations.executions import current_state, state_now
+from cutover.operations.executions import APPROVAL_STATE, current_state, pending_approval, since_last_state, state_now
 
 
 class History:
@@ -55,3 +55,14 @@ def test_a_long_history_is_not_read_whole_for_a_question_about_now():
     history = History(events)
     assert state_now(history, "arn") == "Hold"
     assert history.sent <= NEWEST_PAGE
+
+
+def test_the_answer_waited_for_is_found_from_the_newest_events_as_from_the_whole_history():
+    token = {"type": "TaskScheduled", "timestamp": 2,
+             "taskScheduledEventDetails": {"parameters": '{"Payload": {"task_token": "t-1"}}'}}
+    earlier = [event for n in range(NEWEST_PAGE * 2) for event in (entered(f"S{n}"), exited(f"S{n}"))]
+    waiting = earlier + [entered(APPROVAL_STATE), token, other("TaskStarted"), {"type": "TaskSubmitted", "timestamp": 3}]
+    not_yet = waiting[:-1]
+    for events in (waiting, not_yet):
+        assert pending_approval(since_last_state(History(events), "arn")) == pending_approval(events)
+    assert pending_approval(waiting) == ("t-1", 3)
