@@ -5,8 +5,8 @@ The data plane (dataplane.py) and the empty-target sampler (invariants.py) used 
 every tenth or fifth of a second whether anything had changed or not: about a quarter of a test's
 CPU, taken from the very steps they watch (the emulator's threads share one interpreter). Every
 call the emulator answers in this process passes through moto's `BaseResponse.call_action`, which
-is counted here per service when it is not a read (Describe, List, Get); a watcher waits for the
-count of the services it watches to move, at most as often as it used to look.
+is counted here per service and per action when it is not a read (Describe, List, Get); a watcher
+waits for the count of what it watches to move, at most as often as it used to look.
 
 A call served by another process (a sandbox's) is not seen here: `answered_here` tells a watcher
 whether its own reads are answered in its thread, and one whose are not keeps looking on a clock.
@@ -44,29 +44,33 @@ def install() -> None:
             return original(self, *args, **kwargs)
         finally:
             if not action.startswith(READS):
-                written(self.service_name or "")
+                written(self.service_name or "", action)
 
     call_action.counts_writes = True
     BaseResponse.call_action = call_action
 
 
-def written(service: str) -> None:
-    """Count a write to `service` and wake every watcher (also for a change made without a call)."""
+def written(service: str, action: str) -> None:
+    """Count a write, under its service ("elbv2") and its action ("elbv2:ModifyRule"), and wake every
+    watcher (also for a change the engine makes without a call)."""
     with _changed:
         _writes[service] += 1
+        _writes[f"{service}:{action}"] += 1
         _changed.notify_all()
 
 
-def seen(services: Iterable[str]) -> int:
+def seen(watched: Iterable[str]) -> int:
+    """The writes counted so far under `watched`: services, or service:action keys."""
     with _changed:
-        return sum(_writes[s] for s in services)
+        return sum(_writes[key] for key in watched)
 
 
-def wait(services: tuple[str, ...], after: int, timeout: float, stop: threading.Event) -> None:
-    """Until a write to one of `services` makes their count differ from `after`, `stop` is set (and
-    `wake()` called), or `timeout`."""
+def wait(watched: tuple[str, ...], after: int, timeout: float, stop: threading.Event) -> bool:
+    """Until a write under `watched` makes their count differ from `after`, `stop` is set (and
+    `wake()` called), or `timeout`; whether there was such a write."""
     with _changed:
-        _changed.wait_for(lambda: stop.is_set() or sum(_writes[s] for s in services) != after, timeout)
+        _changed.wait_for(lambda: stop.is_set() or sum(_writes[key] for key in watched) != after, timeout)
+        return sum(_writes[key] for key in watched) != after
 
 
 def wake() -> None:

@@ -7,8 +7,9 @@ desired count drops, the surplus targets are deregistered at once (connection dr
 simulated). Services listed in `failing` never get a healthy task, as when the new image crashes.
 
 It looks at the account every `tick_seconds` while a service has fewer or more targets than it
-wants; once every service has its own, it waits for a write to ECS, ELBv2 or Application Auto
-Scaling (account_changes.py), as nothing else can change what it would do.
+wants; once every service has its own, it waits for a service to be created, updated or deleted,
+or for targets to be registered or deregistered (account_changes.py), as nothing else can change
+what it would do.
 """
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ from cutover.local import account_changes
 
 logger = logging.getLogger(__name__)
 
-# What a service's desired count and its targets change through.
-WATCHED = ("ecs", "elbv2", "application-autoscaling")
+# Counted by `failing` itself: which services crash is the engine's to say, not an AWS call's.
+FAILING = "data-plane:failing"
+# What a service's desired count, its load balancers and its targets change through (Application
+# Auto Scaling changes no desired count in the emulator), and a change of `failing`.
+WATCHED = ("ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "elbv2:RegisterTargets",
+           "elbv2:DeregisterTargets", "elbv2:DeleteTargetGroup", FAILING)
 # The longest it waits with every service converged, should a change come in some other way.
 IDLE_SECONDS = 2.0
 
@@ -35,11 +40,11 @@ class _Failing(set):
 
     def add(self, name: str) -> None:
         super().add(name)
-        account_changes.written("ecs")
+        account_changes.written("data-plane", "failing")
 
     def discard(self, name: str) -> None:
         super().discard(name)
-        account_changes.written("ecs")
+        account_changes.written("data-plane", "failing")
 
 
 class DataPlane:
