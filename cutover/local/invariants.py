@@ -8,9 +8,10 @@ weight to a target group that has no healthy targets.
 It reads the rules and the target health through the client it is given (the caller's own, never
 the release steps'), in a background thread, at most every `interval_seconds`. When those reads
 are answered in this process, it reads again only after a write to ELBv2 (account_changes.py): a
-rule's weights and a group's targets change by no other way, so no state is missed. A target group counts as a
-violation only when the rule gave it weight both before and after the health read that found it
-empty, so a rule moved off a group just before that group was scaled down is not mistaken for one.
+rule's weights and a group's targets change in no other way, so no state is missed. A target group
+counts as a violation only when the rule gave it weight both before and after the health read that
+found it empty, so a rule moved off a group just before that group was scaled down is not mistaken
+for one.
 """
 from __future__ import annotations
 
