@@ -86,7 +86,8 @@ def status(sfn, arn: str) -> Report:
         "started": description.get("startDate"), "stopped": description.get("stopDate"),
         "current_state": operations.current_state(events) if running else None,
         "progress": status_line(events, now) if running else None,
-        "waiting_for_approval": running and operations.current_state(events) in operations.ANSWER_STATES,
+        # Only once the request was sent: an answer before that would be refused (no token to answer yet).
+        "waiting_for_approval": running and operations.pending_approval(events)[0] is not None,
         "approval_wait": operations.approval_wait(events) if running else None,
         "approval": operations.approval_answer(events), "analysis_answer": operations.analysis_answer(events),
         "failure": operations.execution_failure(events),
