@@ -96,3 +96,17 @@ def test_a_wrong_analysis_or_capacity_is_refused_naming_its_field(release, field
     raw = with_release(**release)
     assert field in refused_by_load(raw)
     assert field in errors(raw)
+
+
+def test_a_hold_the_analysis_may_extend_past_the_execution_s_limit_is_refused_naming_max_extend_seconds():
+    # Given a 7-day approval and one hold of an hour: within the 8 days an execution may run...
+    long_wait = {"approval": {"timeout_seconds": 7 * 86400},
+                 "traffic_steps": [{"percent": 50, "hold_seconds": 3600}, {"percent": 100, "hold_seconds": 0}]}
+    for fits in ({**ANALYSIS, "inconclusive": "fail", "max_extend_seconds": 86400},
+                 {**ANALYSIS, "max_extend_seconds": 600}):
+        parse_start_input({"env": "demo", "version": "2", "image": "registry.local/web:2",
+                           "config": with_release(**long_wait, analysis=fits)})
+    # ...but not when an inconclusive verdict may extend that hold by a day
+    message = refused_by_load(with_release(**long_wait, analysis={**ANALYSIS, "max_extend_seconds": 86400}))
+    assert "1 x analysis.max_extend_seconds (inconclusive: extend) 86400 s" in message
+    assert "or lower analysis.max_extend_seconds" in message

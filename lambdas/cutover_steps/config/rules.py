@@ -139,11 +139,16 @@ def longest_run(release: dict[str, Any]) -> tuple[int, list[str]]:
     health = HEALTH_WAITS * release["health_timeout_seconds"]
     # With inconclusive: ask, the end of every watched hold (and the bake) may wait for an operator's answer.
     asked = [s for s in release["traffic_steps"] if s["hold_seconds"]] + ([1] if release["bake_seconds"] else [])
-    asking = (release.get("analysis") or {}).get("inconclusive") == "ask"
+    analysis = release.get("analysis") or {}
+    asking = analysis.get("inconclusive") == "ask"
     questions = len(asked) * release["approval"]["timeout_seconds"] if asking else 0
+    # With inconclusive: extend (the default), each of them may be extended by up to max_extend_seconds.
+    extending = analysis.get("inconclusive") == "extend"
+    extensions = len(asked) * analysis["max_extend_seconds"] if extending else 0
     parts = [("approval.timeout_seconds", approval), (f"{len(release['traffic_steps'])} traffic holds", holds),
              ("bake_seconds", release["bake_seconds"]), (f"{HEALTH_WAITS} x health_timeout_seconds", health),
              (f"{len(asked)} x approval.timeout_seconds for the analysis' questions (inconclusive: ask)", questions),
+             (f"{len(asked)} x analysis.max_extend_seconds (inconclusive: extend)", extensions),
              ("the other steps", STEPS_ALLOWANCE_SECONDS)]
     return sum(seconds for _, seconds in parts), [f"{name} {seconds} s" for name, seconds in parts if seconds]
 
@@ -155,6 +160,7 @@ def fits_in_execution(release: dict[str, Any]) -> None:
             f"the longest run these settings allow is {_days(total)} ({', '.join(parts)}), longer than a release's "
             f"execution may run, {_days(EXECUTION_TIMEOUT_SECONDS)}; shorten the holds, bake_seconds, "
             "approval.timeout_seconds or health_timeout_seconds"
+            + (", or lower analysis.max_extend_seconds" if any("max_extend_seconds" in part for part in parts) else "")
         )
 
 
