@@ -147,6 +147,11 @@ class LocalEngine:
         # The steps' logger reads its level when first imported, which the command line may have
         # done already (plan, validate): set it here too, or every step logs at INFO into the demo.
         step_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+        # moto's interpreter logs every error a state raises (an IsPresent test of a missing path
+        # included) with a dump of the state's whole parse tree; the release reports its errors
+        # itself (status, history), so those dumps would only bury them. CUTOVER_LOG_LEVEL=DEBUG shows them.
+        if os.environ["POWERTOOLS_LOG_LEVEL"] != "DEBUG":
+            logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL + 1)
         lambdas.install()
         lambdas.reset()
         moto_fixes.install()

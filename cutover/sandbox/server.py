@@ -187,9 +187,6 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
     # The steps' roles as the user's stack would synthesize them (seconds of CDK), while the engine starts;
     # in place before the banner, so before any step runs.
     synth = _Synthesis(stack_settings) if settings else None
-    # moto's interpreter logs every error a state raises with a dump of the state's whole parse tree;
-    # the release reports its errors itself (status, history), so those dumps would only bury them.
-    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL + 1)
     try:
         with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
                 faults.rehearsal(fail or []), _installed(settings is not None):

@@ -186,6 +186,8 @@ def test_the_demo_as_json_lines_tells_both_releases_and_the_judged_one_and_exits
     summary = events[-1]
     assert (summary["event"], summary["succeeded"], summary["exit_code"]) == ("summary", True, result.returncode)
     assert result.returncode == exits.OK.code, result.stderr
+    # And nothing of the emulator's own logs (its interpreter's dumps of the states' errors) reaches the user
+    assert "Exception=" not in result.stderr, result.stderr
     assert summary["releases"] == {"2": "SUCCEEDED", "3": "SUCCEEDED", "4": "FAILED"}
     assert summary["judged_and_rolled_back"] is True
     # And each release says what it did: the states it went through, the public rule over time, what it changed
