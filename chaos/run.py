@@ -95,12 +95,6 @@ def _at_phase(cell: Cell, world: World, events: list[dict[str, Any]]) -> bool:
     return {g: round(w * 1000 / sum(forward.values())) for g, w in forward.items()} == _traffic_weights(percent)
 
 
-def newest_events(sfn, arn: str, count: int = 12) -> list[dict[str, Any]]:
-    """The execution's newest `count` history events, oldest first."""
-    page = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=count)["events"]
-    return list(reversed(page))
-
-
 def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
     """Approve when asked, and let the new version go on whenever a hold's analysis asks; at the cell's
     phase, stop the execution or set off the alarm."""
@@ -118,7 +112,7 @@ def drive(cell: Cell | None, world: World, arn: str) -> dict[str, Any]:
         # the new version has traffic, the bake to find).
         needs_history = (not approved or (not acted and cell.state == "bake")
                          or GROUP[NEW] in {g for g, w in world.forward(world.env.values["PUBLIC_RULE_ARN"]).items() if w})
-        events = newest_events(sfn, arn) if needs_history else []
+        events = operations.since_last_state(sfn, arn) if needs_history else []
         token = operations.pending_approval(events)[0] if events else None
         if not acted and _at_phase(cell, world, events):
             acted = True
