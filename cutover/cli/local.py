@@ -17,7 +17,7 @@ def cmd_sandbox_up(ctx: Context) -> int:
     timing, behaviours = sandbox.checked_options(fail=a.fail or [], functions=a.function or [], settings=a.settings,
                                                  slow=a.slow or [], event_delivery=a.event_delivery,
                                                  sweep_every=a.sweep_every, version_behaviour=a.version_behaviour or [],
-                                                 traffic=a.traffic)
+                                                 traffic=a.traffic, time_limit=a.time_limit or [])
     return ctx.finish("stopped", sandbox.up(ctx.stream, ctx.args.port, ctx.args.dir, fail=ctx.args.fail,
                                             functions=ctx.args.function, timing=timing, settings=ctx.args.settings,
                                             traffic=ctx.args.traffic, behaviours=behaviours))

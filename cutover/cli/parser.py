@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the step's function sleeps SECONDS after it starts, before it changes anything, as a slow "
                          "function would (Lambda stops it at its timeout); a stop meanwhile lets its change land "
                          "after the stop; repeat for more")
+    up.add_argument("--time-limit", action="append", metavar="STEP:SECONDS",
+                    help="deploy the step's function with a timeout of SECONDS instead of the stack's: Lambda stops "
+                         "it then, and the undo of a stopped release waits only that long for it; repeat for more")
     up.add_argument("--event-delivery", default="normal", metavar="normal|twice|late:SECONDS|lost",
                     help="how the status change of a stopped, timed-out or failed release reaches its undo: once at "
                          "once (normal), twice at once, SECONDS late, or never (lost) (default: normal)")

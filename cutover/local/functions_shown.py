@@ -72,7 +72,7 @@ def show(client: Callable[[str], Any], environment: dict[str, str]) -> dict[str,
             {"Version": "2012-10-17", "Statement": enforced[step.key]["statements"]}))
         arns[step.key] = functions.create_function(
             FunctionName=lambdas.function_name(step.key), Runtime=step_code.RUNTIME_NAME, Role=role,
-            Handler=step.handler, Code={"ZipFile": code}, Description=step.description, Timeout=step.timeout_seconds,
+            Handler=step.handler, Code={"ZipFile": code}, Description=step.description, Timeout=int(lambdas.time_limit(step.key)),
             MemorySize=256, Layers=[layer], Architectures=["x86_64"],
             Environment={"Variables": {**environment, **({ALLOWED_VARIABLE: policies.infrastructure_roles()}
                                                          if step.key == "LoadRelease" else {})}},

@@ -76,9 +76,11 @@ class Timing:
     slow: dict[str, float] = field(default_factory=dict)
     event_delivery: str = "normal"
     sweep_every: float | None = None
+    time_limits: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, slow: list[str], event_delivery: str = "normal", sweep_every: float | None = None) -> Timing:
+    def parse(cls, slow: list[str], event_delivery: str = "normal", sweep_every: float | None = None,
+              time_limit: list[str] | None = None) -> Timing:
         """From the flags; a bad value raises ValueError naming the flag and what it takes."""
         delays = {}
         for spec in slow:
@@ -94,12 +96,33 @@ class Timing:
         parse_event_delivery(event_delivery)
         if sweep_every is not None and sweep_every <= 0:
             raise ValueError(f"--sweep-every {sweep_every}: a number of seconds above 0, e.g. 10")
-        return cls(delays, event_delivery, sweep_every)
+        return cls(delays, event_delivery, sweep_every, _time_limits(time_limit or []))
 
     def lines(self) -> str:
         return ("".join(f"  slow           {step}: sleeps {seconds:g} s before its change\n" for step, seconds in self.slow.items())
+                + "".join(f"  time limit     {step}: {seconds} s (the stack deploys {BY_KEY[step].timeout_seconds} s)\n"
+                          for step, seconds in self.time_limits.items())
                 + (f"  status change  {self.event_delivery}\n" if self.event_delivery != "normal" else "")
                 + (f"  sweep          every {self.sweep_every:g} s\n" if self.sweep_every else ""))
+
+
+# Lambda's bounds of a function's timeout, in whole seconds (CreateFunction, Timeout).
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-Timeout
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+
+
+def _time_limits(specs: list[str]) -> dict[str, int]:
+    """`--time-limit STEP:SECONDS` each: the step's function deployed with that timeout instead of the stack's."""
+    low, high = LAMBDA_TIMEOUT_SECONDS
+    found = {}
+    for spec in specs:
+        step, sep, seconds = spec.partition(":")
+        limit = int(seconds) if sep and seconds.isdigit() else 0
+        if step not in BY_KEY or not low <= limit <= high:
+            raise ValueError(f"--time-limit {spec!r}: write STEP:SECONDS, with STEP one of {', '.join(BY_KEY)} "
+                             f"and SECONDS a whole number from {low} to {high} (Lambda's bounds), e.g. ShiftTraffic:20")
+        found[step] = limit
+    return found
 
 
 def _demo_inside(settings: dict[str, Any]) -> bool:
@@ -124,14 +147,14 @@ def scope_text(settings: dict[str, Any], source: str | None) -> str:
                "as AWS would\n")
     return head + lines + outside
 def checked_options(*, fail: list[str], functions: list[str], settings: str | None, slow: list[str], event_delivery: str,
-                    sweep_every: float | None, version_behaviour: list[str], traffic: float | None
-                    ) -> tuple[Timing, dict[str, Behaviour]]:
+                    sweep_every: float | None, version_behaviour: list[str], traffic: float | None,
+                    time_limit: list[str] | None = None) -> tuple[Timing, dict[str, Behaviour]]:
     """`sandbox up`'s options, each checked before anything starts (UsageError naming the flag): its timing
     and the versions' behaviours."""
     try:
         faults.parse_rehearsal(fail)
         load_functions(functions, any_name=settings is not None)
-        return Timing.parse(slow, event_delivery, sweep_every), behaviours(version_behaviour, traffic)
+        return Timing.parse(slow, event_delivery, sweep_every, time_limit), behaviours(version_behaviour, traffic)
     except ValueError as error:
         raise UsageError(str(error)) from error
 
@@ -191,6 +214,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
         with LocalEngine(port=port, event_delivery=timing.event_delivery, sweep_every=timing.sweep_every) as engine, \
                 faults.rehearsal(fail or []), _installed(settings is not None):
             lambdas.delays.update(timing.slow)
+            lambdas.time_limits.update(timing.time_limits)
             deployed = {name: engine.add_function(name, handler) for name, handler in handlers.items()}
             env = environment.create(engine.client)
             text = environment.config_text(env.values)
@@ -213,7 +237,7 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
                      "config": config_path, "env": env_path, "functions": deployed,
                      "failing": [{"step": step, "mode": mode} for step, mode in failures],
-                     "slow": timing.slow, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
+                     "slow": timing.slow, "time_limits": timing.time_limits, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
                      "settings": settings, "scope": sandbox_settings.scope(stack_settings),
                      "demo_in_scope": _demo_inside(stack_settings),
                      "traffic": traffic and {"rps": traffic, "behaviours": {v: vars(b) for v, b in (behaviours or {}).items()}}}

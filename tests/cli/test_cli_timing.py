@@ -1,6 +1,8 @@
 """Rehearsing AWS's timing through the sandbox: `cutover sandbox up --slow STEP:SECONDS
---event-delivery normal|twice|late:SECONDS|lost --sweep-every SECONDS`, driven through the command
-line and boto3 only: a stop while a step is slow, a status change twice or never."""
+--time-limit STEP:SECONDS --event-delivery normal|twice|late:SECONDS|lost --sweep-every SECONDS`,
+driven through the command line and boto3 only: a stop while a step is slow, a status change twice or
+never. The slow steps are deployed with a time limit of 15 s rather than the stack's 60 s or more: the
+undo of a stop waits for the limit, whatever its length, and the shorter one keeps each wait short."""
 from __future__ import annotations
 
 import json
@@ -10,8 +12,13 @@ import boto3
 import pytest
 
 from cutover.definition import states
+from cutover.local.account import function_name
 from cutover.local.invariants import EmptyTargetSampler
 from tests.cli.helpers import cutover, cutover_process, sandbox_env, sandbox_process
+
+# Longer than a slow step's sleep and its change, even on a loaded machine: the undo reads the account
+# once the limit has passed, and the local engine cannot stop a handler that runs past it.
+LIMIT = "15"
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +32,8 @@ pytestmark = pytest.mark.e2e
     (("--slow", "ShiftTraffic"), "write STEP:SECONDS"),
     (("--event-delivery", "sometimes"), "one of normal, twice, late:SECONDS (e.g. late:30), lost"),
     (("--sweep-every", "0"), "--sweep-every 0.0: a number of seconds above 0"),
+    (("--time-limit", "ShiftTraffic:0"), "SECONDS a whole number from 1 to 900 (Lambda's bounds)"),
+    (("--time-limit", "Shift:20"), "STEP one of LoadRelease"),
 ])
 def test_a_bad_timing_option_is_refused_before_the_sandbox_starts(flags, said):
     result = cutover("sandbox", "up", "--port", "1", *flags)
@@ -48,7 +57,13 @@ def _start(sandbox, version: str, approval: str = "auto") -> str:
 
 
 def _status(sandbox, name: str) -> dict:
-    return json.loads(cutover_process(sandbox, "status", name, "--output", "json").stdout)
+    """`cutover status NAME --output json` against the sandbox, in this process (it is asked every half
+    second: a process of its own each time would cost more than the sandbox's releases)."""
+    env = sandbox_env(sandbox)
+    result = cutover("status", name, "--output", "json", "--endpoint-url", env["AWS_ENDPOINT_URL"],
+                     "--region", env["AWS_REGION"], "--state-machine-arn", env["CUTOVER_STATE_MACHINE_ARN"])
+    assert result.out.startswith("{"), result.err  # its exit code says how the release ended
+    return json.loads(result.out)
 
 
 def _until(predicate, timeout: float, what: str):
@@ -108,8 +123,13 @@ def _desired(sandbox, service: str) -> int:
 
 
 def test_a_stop_while_the_traffic_shift_is_slow_is_undone_once_with_the_rules_on_the_old_version(tmp_path):
-    with sandbox_process(tmp_path, "--slow", "ShiftTraffic:6", "--event-delivery", "twice") as sandbox:
+    with sandbox_process(tmp_path, "--slow", "ShiftTraffic:6", "--time-limit", f"ShiftTraffic:{LIMIT}",
+                         "--event-delivery", "twice") as sandbox:
         assert "slow           ShiftTraffic: sleeps 6 s before its change" in sandbox["banner"]
+        assert f"time limit     ShiftTraffic: {LIMIT} s (the stack deploys 60 s)" in sandbox["banner"]
+        # the function is deployed with that limit, as the account shows it
+        shown = _aws(sandbox, "lambda").get_function_configuration(FunctionName=function_name("ShiftTraffic"))
+        assert shown["Timeout"] == int(LIMIT)
         rule = _public_rule(sandbox)
         told = _subscribed_queue(sandbox)
         # Given a release whose traffic shift is slow, stopped while it runs
@@ -152,7 +172,8 @@ def test_a_stop_whose_status_change_is_lost_is_undone_by_the_sweep(tmp_path):
 
 
 def test_stops_while_the_service_is_created_or_the_old_version_retired_are_undone_from_what_the_late_step_left(tmp_path):
-    with sandbox_process(tmp_path, "--slow", "CreateService:6", "--slow", "RetireOldVersion:6") as sandbox:
+    with sandbox_process(tmp_path, "--slow", "CreateService:6", "--slow", "RetireOldVersion:6", "--time-limit",
+                         f"CreateService:{LIMIT}", "--time-limit", f"RetireOldVersion:{LIMIT}") as sandbox:
         rule, sfn = _public_rule(sandbox), _aws(sandbox, "stepfunctions")
         sampler = EmptyTargetSampler(_aws(sandbox, "elbv2"), [rule]).start()
 
