@@ -22,9 +22,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # Every test, one test file per process at a time (the command line's tests follow one another's
 # releases within a file); tests/conftest.py hands out the files that take longest first. Four
 # processes on 2 CPUs: a release test spends about half its time in holds and health polls.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 6
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q
 
 # The inner loop: the tests that need no engine, no synthesis, no sandbox and no install (the markers
 # tests/conftest.py sets from what each test uses); `make test` runs them too.

@@ -79,7 +79,9 @@ def _module_scoped(item: pytest.Item) -> bool:
 
 # The order the tests are handed out in: those that take longest first, so that no process is
 # left with a long one at the end while the others idle (`make test` keeps this order).
-_FIRST = ("install", "sandbox", "chaos", "engine", "synth")
+_FIRST = ("install", "sandbox", "engine", "chaos", "synth")
+# The tests that go to whichever process is free, one at a time: the fault matrix's cells.
+_SPREAD = "tests/chaos/test_sample.py::test_a_seeded_cell"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -87,19 +89,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for name in _uses(item):
             item.add_marker(name)
-        if _module_scoped(item):
+        # `make test` hands out groups (--dist loadgroup): a file's tests go to one process together,
+        # but the fault matrix's cells (each with an engine of its own) spread over the processes.
+        if not item.nodeid.startswith(_SPREAD) or _module_scoped(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
     def rank(item: pytest.Item) -> int:
+        if item.nodeid.startswith(_SPREAD):
+            return _FIRST.index("chaos")  # short, one at a time: they fill the gaps the long files leave
         marks = {mark.name for mark in item.iter_markers()}
         return next((i for i, name in enumerate(_FIRST) if name in marks), len(_FIRST))
 
-    # A module's tests stay together and in their order, ranked by its costliest.
-    module_rank: dict[str, int] = {}
+    def unit(item: pytest.Item) -> str:
+        return item.nodeid if item.nodeid.startswith(_SPREAD) else item.nodeid.split("::")[0]
+
+    # A module's tests stay together and in their order, ranked by its costliest; of two modules of
+    # one rank, the one with more tests first (mostly more releases, so longer).
+    unit_rank: dict[str, int] = {}
+    unit_size: dict[str, int] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
-        module_rank[module] = min(module_rank.get(module, len(_FIRST)), rank(item))
-    items.sort(key=lambda item: module_rank[item.nodeid.split("::")[0]])
+        unit_rank[unit(item)] = min(unit_rank.get(unit(item), len(_FIRST)), rank(item))
+        unit_size[unit(item)] = unit_size.get(unit(item), 0) + 1
+    items.sort(key=lambda item: (unit_rank[unit(item)], -unit_size[unit(item)]))
 
 
 def _whole_suite(config: pytest.Config) -> bool:
