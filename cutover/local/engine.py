@@ -16,7 +16,7 @@ import boto3
 
 from cutover import DEFINITION, UNDO_DEFINITION, envvars
 from cutover.operations import executions as operations
-from cutover.local import account_changes, aws_rules, lambdas, moto_fixes
+from cutover.local import account_changes, aws_rules, lambdas, moto_fixes, sdk_data
 from cutover.local.account import (ACCOUNT, PARTITION, REGION, STATE_MACHINE_NAME, TABLE_NAME, TOPIC_NAME,
                                    check_function_arn, function_arn)
 from cutover.local.dataplane import DataPlane
@@ -155,6 +155,7 @@ class LocalEngine:
         lambdas.install()
         lambdas.reset()
         moto_fixes.install()
+        sdk_data.share()
         account_changes.install()
         aws_rules.install()
         aws_rules.reset()
