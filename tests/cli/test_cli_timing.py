@@ -57,7 +57,7 @@ def _start(sandbox, version: str, approval: str = "auto") -> str:
 
 
 def _status(sandbox, name: str) -> dict:
-    """`cutover status NAME --output json` against the sandbox, in this process (it is asked every half
+    """`cutover status NAME --output json` against the sandbox, in this process (it is asked every
     second: a process of its own each time would cost more than the sandbox's releases)."""
     env = sandbox_env(sandbox)
     result = cutover("status", name, "--output", "json", "--endpoint-url", env["AWS_ENDPOINT_URL"],
@@ -72,7 +72,7 @@ def _until(predicate, timeout: float, what: str):
         found = predicate()
         if found:
             return found
-        time.sleep(0.5)
+        time.sleep(1)
     raise AssertionError(f"never: {what}")
 
 
