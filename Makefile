@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # Every test, one test file per process at a time (the command line's tests follow one another's
 # releases within a file); tests/conftest.py hands out the files that take longest first. Four
 # processes on 2 CPUs: a release test spends about half its time in holds and health polls.
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 8
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q
 
