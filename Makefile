@@ -20,8 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 # Every test, one test file per process at a time (the command line's tests follow one another's
-# releases within a file); tests/conftest.py hands out the files that take longest first. Four
-# processes on 2 CPUs: a release test spends about half its time in holds and health polls.
+# releases within a file) but the fault matrix's cells, each to whichever process is free; in the
+# order tests/conftest.py gives, the longest first (pytest-xdist would reorder by test count). Eight
+# processes on 2 CPUs: a release test spends most of its time in holds and health polls.
 TEST_WORKERS ?= 8
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -q

@@ -69,14 +69,6 @@ def _uses(item: pytest.Item) -> set[str]:
     return found
 
 
-def _module_scoped(item: pytest.Item) -> bool:
-    """Whether a fixture it uses lives as long as its module: its module's tests then run in one
-    process, in their order (the command line's tests follow one another's releases)."""
-    info = getattr(item, "_fixtureinfo", None)
-    return bool(info) and any(definition.scope in ("module", "package", "class")
-                              for definitions in info.name2fixturedefs.values() for definition in definitions)
-
-
 # The order the tests are handed out in: those that take longest first, so that no process is
 # left with a long one at the end while the others idle (`make test` keeps this order).
 _FIRST = ("install", "sandbox", "engine", "chaos", "synth")
@@ -90,8 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for name in _uses(item):
             item.add_marker(name)
         # `make test` hands out groups (--dist loadgroup): a file's tests go to one process together,
-        # but the fault matrix's cells (each with an engine of its own) spread over the processes.
-        if not item.nodeid.startswith(_SPREAD) or _module_scoped(item):
+        # but the fault matrix's cells (each in an account of its own) spread over the processes.
+        if not item.nodeid.startswith(_SPREAD):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
     def rank(item: pytest.Item) -> int:

@@ -237,7 +237,8 @@ def up(emit: Emit, port: int = DEFAULT_PORT, directory: str = ".sandbox", stop: 
             ready = {"endpoint": engine.endpoint_url, "region": REGION, "state_machine_arn": engine.state_machine_arn,
                      "config": config_path, "env": env_path, "functions": deployed,
                      "failing": [{"step": step, "mode": mode} for step, mode in failures],
-                     "slow": timing.slow, "time_limits": timing.time_limits, "event_delivery": timing.event_delivery, "sweep_every": timing.sweep_every,
+                     "slow": timing.slow, "time_limits": timing.time_limits, "event_delivery": timing.event_delivery,
+                     "sweep_every": timing.sweep_every,
                      "settings": settings, "scope": sandbox_settings.scope(stack_settings),
                      "demo_in_scope": _demo_inside(stack_settings),
                      "traffic": traffic and {"rps": traffic, "behaviours": {v: vars(b) for v, b in (behaviours or {}).items()}}}
