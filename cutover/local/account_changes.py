@@ -69,8 +69,8 @@ def wait(watched: tuple[str, ...], after: int, timeout: float, stop: threading.E
     """Until a write under `watched` makes their count differ from `after`, `stop` is set (and
     `wake()` called), or `timeout`; whether there was such a write."""
     with _changed:
-        _changed.wait_for(lambda: stop.is_set() or sum(_writes[key] for key in watched) != after, timeout)
-        return sum(_writes[key] for key in watched) != after
+        _changed.wait_for(lambda: stop.is_set() or seen(watched) != after, timeout)
+        return seen(watched) != after
 
 
 def wake() -> None:

@@ -26,7 +26,8 @@ from cutover.local import account_changes
 logger = logging.getLogger(__name__)
 
 # Counted by `failing` itself: which services crash is the engine's to say, not an AWS call's.
-FAILING = "data-plane:failing"
+_FAILING_WRITE = ("data-plane", "failing")
+FAILING = ":".join(_FAILING_WRITE)
 # What a service's desired count, its load balancers and its targets change through (Application
 # Auto Scaling changes no desired count in the emulator), and a change of `failing`.
 WATCHED = ("ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "elbv2:RegisterTargets",
@@ -40,11 +41,11 @@ class _Failing(set):
 
     def add(self, name: str) -> None:
         super().add(name)
-        account_changes.written("data-plane", "failing")
+        account_changes.written(*_FAILING_WRITE)
 
     def discard(self, name: str) -> None:
         super().discard(name)
-        account_changes.written("data-plane", "failing")
+        account_changes.written(*_FAILING_WRITE)
 
 
 class DataPlane:

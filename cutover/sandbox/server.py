@@ -82,21 +82,14 @@ class Timing:
     def parse(cls, slow: list[str], event_delivery: str = "normal", sweep_every: float | None = None,
               time_limit: list[str] | None = None) -> Timing:
         """From the flags; a bad value raises ValueError naming the flag and what it takes."""
-        delays = {}
-        for spec in slow:
-            step, sep, seconds = spec.partition(":")
-            try:
-                delay = float(seconds) if sep else -1.0
-            except ValueError:
-                delay = -1.0
-            if step not in BY_KEY or delay < 0:
-                raise ValueError(f"--slow {spec!r}: write STEP:SECONDS, with STEP one of {', '.join(BY_KEY)} "
-                                 f"and SECONDS a number, e.g. ShiftTraffic:6")
-            delays[step] = delay
+        delays = _seconds_per_step("--slow", slow, _delay, "a number", "ShiftTraffic:6")
         parse_event_delivery(event_delivery)
         if sweep_every is not None and sweep_every <= 0:
             raise ValueError(f"--sweep-every {sweep_every}: a number of seconds above 0, e.g. 10")
-        return cls(delays, event_delivery, sweep_every, _time_limits(time_limit or []))
+        low, high = LAMBDA_TIMEOUT_SECONDS
+        limits = _seconds_per_step("--time-limit", time_limit or [], _timeout,
+                                   f"a whole number from {low} to {high} (Lambda's bounds)", "ShiftTraffic:20")
+        return cls(delays, event_delivery, sweep_every, limits)
 
     def lines(self) -> str:
         return ("".join(f"  slow           {step}: sleeps {seconds:g} s before its change\n" for step, seconds in self.slow.items())
@@ -111,18 +104,34 @@ class Timing:
 LAMBDA_TIMEOUT_SECONDS = (1, 900)
 
 
-def _time_limits(specs: list[str]) -> dict[str, int]:
-    """`--time-limit STEP:SECONDS` each: the step's function deployed with that timeout instead of the stack's."""
-    low, high = LAMBDA_TIMEOUT_SECONDS
+def _seconds_per_step(flag: str, specs: list[str], read: Callable[[str], float | None], what: str,
+                      example: str) -> dict[str, Any]:
+    """`FLAG STEP:SECONDS` each, as {step: seconds}; `read` gives the seconds, or None when the text is
+    not `what` the flag takes."""
     found = {}
     for spec in specs:
-        step, sep, seconds = spec.partition(":")
-        limit = int(seconds) if sep and seconds.isdigit() else 0
-        if step not in BY_KEY or not low <= limit <= high:
-            raise ValueError(f"--time-limit {spec!r}: write STEP:SECONDS, with STEP one of {', '.join(BY_KEY)} "
-                             f"and SECONDS a whole number from {low} to {high} (Lambda's bounds), e.g. ShiftTraffic:20")
-        found[step] = limit
+        step, sep, text = spec.partition(":")
+        seconds = read(text) if sep else None
+        if step not in BY_KEY or seconds is None:
+            raise ValueError(f"{flag} {spec!r}: write STEP:SECONDS, with STEP one of {', '.join(BY_KEY)} "
+                             f"and SECONDS {what}, e.g. {example}")
+        found[step] = seconds
     return found
+
+
+def _delay(text: str) -> float | None:
+    """--slow: any number of seconds from 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _timeout(text: str) -> int | None:
+    """--time-limit: a function's timeout, as Lambda takes it."""
+    low, high = LAMBDA_TIMEOUT_SECONDS
+    return int(text) if text.isdigit() and low <= int(text) <= high else None
 
 
 def _demo_inside(settings: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from tests.cli.helpers import cutover, cutover_process, sandbox_env, sandbox_pro
 
 # Longer than a slow step's sleep and its change, even on a loaded machine: the undo reads the account
 # once the limit has passed, and the local engine cannot stop a handler that runs past it.
-LIMIT = "15"
+LIMIT = 15
 
 pytestmark = pytest.mark.e2e
 
@@ -129,7 +129,7 @@ def test_a_stop_while_the_traffic_shift_is_slow_is_undone_once_with_the_rules_on
         assert f"time limit     ShiftTraffic: {LIMIT} s (the stack deploys 60 s)" in sandbox["banner"]
         # the function is deployed with that limit, as the account shows it
         shown = _aws(sandbox, "lambda").get_function_configuration(FunctionName=function_name("ShiftTraffic"))
-        assert shown["Timeout"] == int(LIMIT)
+        assert shown["Timeout"] == LIMIT
         rule = _public_rule(sandbox)
         told = _subscribed_queue(sandbox)
         # Given a release whose traffic shift is slow, stopped while it runs
