@@ -1,9 +1,10 @@
 """Every Lambda step of the release: the one list the CDK stack, the local engine and the command
 line read, and the one place that ties a step's names together.
 
-The key is the step's name in the state machine definition: `${<key>FunctionArn}` there is
-substituted with the function's ARN. The module holds its handler; the result type reads and
-describes what it returns (`cutover_steps.results`). The states that run a step, and where each puts
+The key is the root of a step's names: `${<key>FunctionArn}` in the state machine definition is
+substituted with the function's ARN, its handler is `cutover_steps.steps.<key in snake_case>`, and its
+function's construct is named by the key. The result type reads and describes what it returns
+(`cutover_steps.results`). The states that run a step, and where each puts
 its result (ResultPath), are read from the definition itself (`task_states`): a state is renamed
 or added there and nowhere else. Only the keys under `$.results` are also named here (`result_keys`),
 because the step functions, which read earlier results by them, run without the definition; a test
@@ -36,10 +37,13 @@ def integration_arns(partition: str) -> dict[str, str]:
     return {name: f"arn:{partition}:states:::{integration}" for name, integration in INTEGRATIONS.items()}
 
 
+# Where a step key's words meet: before each capital but the first.
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
 @dataclass(frozen=True)
 class Step:
     key: str
-    module: str
     # What lands at the ResultPath of the states that run the step (for a task-token wait: the answer sent back).
     result: type[StepResult]
     description: str
@@ -52,6 +56,11 @@ class Step:
     def __post_init__(self) -> None:
         # The shared checks above overlap with a step's own calls; each action is listed once.
         object.__setattr__(self, "calls", tuple(dict.fromkeys(self.calls)))
+
+    @property
+    def module(self) -> str:
+        """The module of the step's handler, named after the key: `CheckHealth` -> `cutover_steps.steps.check_health`."""
+        return f"cutover_steps.steps.{_SNAKE.sub('_', self.key).lower()}"
 
     @property
     def handler(self) -> str:
@@ -79,65 +88,65 @@ HOLDING_TIMEOUT_SECONDS = 900
 LEDGER_WRITER = "RecordInLedger"
 
 STEPS: tuple[Step, ...] = (
-    Step("LoadRelease", "cutover_steps.steps.load_release", results.Planned, "Load and validate the deploy config and compute the plan",
+    Step("LoadRelease", results.Planned, "Load and validate the deploy config and compute the plan",
          ("s3:GetObject", "dynamodb:GetItem", "ecs:DescribeClusters", "elasticloadbalancing:DescribeRules",
           "cloudwatch:DescribeAlarms", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags",
           "ecs:DescribeServices")),
-    Step("LockService", "cutover_steps.steps.lock_service", results.Lock, "Take the service's release lock",
+    Step("LockService", results.Lock, "Take the service's release lock",
          ("dynamodb:PutItem", "dynamodb:GetItem", "states:DescribeExecution"),
          result_keys=("lock",)),
-    Step("UnlockService", "cutover_steps.steps.unlock_service", results.Unlock, "Release the service's release lock",
+    Step("UnlockService", results.Unlock, "Release the service's release lock",
          ("dynamodb:DeleteItem", "dynamodb:GetItem"),
          result_keys=("unlock",)),
-    Step("CreateTargetGroups", "cutover_steps.steps.create_target_groups", results.TargetGroups, "Create the new version's target groups",
+    Step("CreateTargetGroups", results.TargetGroups, "Create the new version's target groups",
          ("elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags"),
          result_keys=("target_groups",)),
-    Step("AttachPreparingRules", "cutover_steps.steps.attach_preparing_rules", results.PreparingRules, "Point the preparing rules at the new version",
+    Step("AttachPreparingRules", results.PreparingRules, "Point the preparing rules at the new version",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule"),
          result_keys=("preparing",)),
-    Step("RegisterTaskDefinition", "cutover_steps.steps.register_task_definition", results.TaskDefinition, "Register the completed task definition",
+    Step("RegisterTaskDefinition", results.TaskDefinition, "Register the completed task definition",
          ("ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
           "ecs:DescribeServices", "ecs:TagResource", "iam:PassRole"),
          result_keys=("task_definition",)),
-    Step("CreateService", "cutover_steps.steps.create_service", results.Service, "Create the new version's ECS service and its autoscaling",
+    Step("CreateService", results.Service, "Create the new version's ECS service and its autoscaling",
          ("ecs:CreateService", "ecs:DescribeServices", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
           "elasticloadbalancing:RemoveTags",
           "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:PutScalingPolicy", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          result_keys=("service",)),
-    Step("CheckHealth", "cutover_steps.steps.check_health", results.Health, "Poll the healthy count of each new target group until it suffices",
+    Step("CheckHealth", results.Health, "Poll the healthy count of each new target group until it suffices",
          ("elasticloadbalancing:DescribeTargetHealth",), timeout_seconds=HOLDING_TIMEOUT_SECONDS,
          result_keys=("health", "recheck", "old_health")),
-    Step("VerifyPrepared", "cutover_steps.steps.verify_prepared", results.Verified, "Run the verification checks on the prepared version",
+    Step("VerifyPrepared", results.Verified, "Run the verification checks on the prepared version",
          ("lambda:InvokeFunction",),
          result_keys=("verify",)),
-    Step("RequestApproval", "cutover_steps.steps.request_approval", results.ApprovalAnswer, "Ask an operator to approve, with the task token",
+    Step("RequestApproval", results.ApprovalAnswer, "Ask an operator to approve, with the task token",
          ("sns:Publish",),
          result_keys=("approval", "analysis_answer")),
-    Step("WatchAlarms", "cutover_steps.steps.watch_alarms", results.Alarms, "Watch the alarms, the hold verification checks and the canary judge for a whole hold",
+    Step("WatchAlarms", results.Alarms, "Watch the alarms, the hold verification checks and the canary judge for a whole hold",
          ("cloudwatch:DescribeAlarms", "lambda:InvokeFunction", "cloudwatch:GetMetricData"), timeout_seconds=HOLDING_TIMEOUT_SECONDS,
          result_keys=("watch",)),
-    Step("ReadLiveRoutes", "cutover_steps.steps.read_live_routes", results.LiveRoutes, "Check the alarms, then read what each public rule forwards to now",
+    Step("ReadLiveRoutes", results.LiveRoutes, "Check the alarms, then read what each public rule forwards to now",
          ("cloudwatch:DescribeAlarms", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"),
          result_keys=("live",)),
-    Step("SizeForTraffic", "cutover_steps.steps.size_for_traffic", results.Sized,
+    Step("SizeForTraffic", results.Sized,
          "Scale the new version to its share of the next traffic step and wait until it is healthy",
          ("ecs:DescribeServices", "ecs:UpdateService", "elasticloadbalancing:DescribeTargetHealth",
           "application-autoscaling:RegisterScalableTarget", *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          timeout_seconds=HOLDING_TIMEOUT_SECONDS,
          result_keys=("sizing",)),
-    Step("ShiftTraffic", "cutover_steps.steps.shift_traffic", results.Traffic, "Set the public rules' weights for one traffic step",
+    Step("ShiftTraffic", results.Traffic, "Set the public rules' weights for one traffic step",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule"),
          result_keys=("traffic",)),
-    Step("RetireOldVersion", "cutover_steps.steps.retire_old_version", results.Retired, "Scale the old version to zero, keeping its autoscaling for a rollback",
+    Step("RetireOldVersion", results.Retired, "Scale the old version to zero, keeping its autoscaling for a rollback",
          ("application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           "application-autoscaling:RegisterScalableTarget", "ecs:DescribeServices", "ecs:UpdateService",
           "dynamodb:GetItem", "dynamodb:UpdateItem", "elasticloadbalancing:DescribeRules", *AUTOSCALING_CHECKS,
           *AUTOSCALING_ROLE),
          result_keys=("retire",)),
-    Step("CleanUp", "cutover_steps.steps.clean_up", results.CleanedUp,
+    Step("CleanUp", results.CleanedUp,
          "Delete versions an earlier release marked obsolete, then mark the one retired now for the next release",
          ("tag:GetResources", "ecs:DescribeServices", "ecs:DeleteService", "elasticloadbalancing:DescribeTargetGroups",
           "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions",
@@ -145,20 +154,20 @@ STEPS: tuple[Step, ...] = (
           "elasticloadbalancing:AddTags", "ecs:TagResource"),
          timeout_seconds=300,
          result_keys=("cleanup",)),
-    Step("RecordRelease", "cutover_steps.steps.record_release", results.Recorded, "Record what serves now and what can be rolled back to",
+    Step("RecordRelease", results.Recorded, "Record what serves now and what can be rolled back to",
          ("dynamodb:GetItem", "dynamodb:UpdateItem"),
          result_keys=("record",)),
-    Step("NotifySucceeded", "cutover_steps.steps.notify_succeeded", results.Notified, "Tell people the release succeeded, and what is left to do",
+    Step("NotifySucceeded", results.Notified, "Tell people the release succeeded, and what is left to do",
          ("sns:Publish",),
          result_keys=("notify",)),
-    Step("TearDownPrepared", "cutover_steps.steps.tear_down_prepared", results.Undone, "Undo a release that failed before traffic moved",
+    Step("TearDownPrepared", results.Undone, "Undo a release that failed before traffic moved",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService",
           "ecs:DeleteService", "ecs:TagResource", "application-autoscaling:DescribeScalableTargets",
           "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:RegisterScalableTarget",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE), timeout_seconds=120),
-    Step("RollBackTraffic", "cutover_steps.steps.roll_back_traffic", results.Undone, "Put traffic back on the old version after a failure",
+    Step("RollBackTraffic", results.Undone, "Put traffic back on the old version after a failure",
          ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:ModifyRule",
           "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:AddTags", "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DeleteTargetGroup", "ecs:DescribeServices", "ecs:UpdateService", "ecs:DeleteService",
@@ -167,7 +176,7 @@ STEPS: tuple[Step, ...] = (
           "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          timeout_seconds=120),
-    Step("UndoStoppedRelease", "cutover_steps.steps.undo_stopped_release", results.StoppedUndone,
+    Step("UndoStoppedRelease", results.StoppedUndone,
          "Undo a release stopped by hand, timed out or failed outside its flow, once nothing of it runs; free its lock",
          ("states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory", "sns:Publish", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
           "dynamodb:Scan",
@@ -179,7 +188,7 @@ STEPS: tuple[Step, ...] = (
           *AUTOSCALING_CHECKS, *AUTOSCALING_ROLE),
          # Each phase of the undo's own state machine is one invocation; the health wait polls inside one.
          timeout_seconds=900),
-    Step(LEDGER_WRITER, "cutover_steps.steps.record_in_ledger", results.LedgerWritten,
+    Step(LEDGER_WRITER, results.LedgerWritten,
          "Write an ended release, rollback or stop into the release ledger",
          ("states:GetExecutionHistory", "dynamodb:UpdateItem")),
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from pathlib import Path
 
 from cutover_steps import registry
@@ -47,16 +46,20 @@ def _internal(path: Path, modules: dict[str, Path], *, on_import: bool = False) 
             if name.startswith("cutover_steps.") and name.removeprefix("cutover_steps.") in modules}
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+# Modules of steps/ that are no step's handler: the marking that two steps share.
+SHARED_BY_STEPS = {"steps.obsolete"}
 
 
-def test_every_step_s_handler_is_the_module_named_after_its_key():
-    # Given the registry, when each step's module is looked up from its key
-    misplaced = {step.key: step.module for step in registry.STEPS
-                 if step.module != f"cutover_steps.steps.{_snake(step.key)}"}
-    # Then it is steps/<key in snake_case>.py
-    assert not misplaced, f"steps named other than their key: {misplaced}"
+def test_every_step_s_handler_is_the_module_named_after_its_key_and_steps_holds_no_other():
+    modules = _modules()
+    # Given the registry, when each step's module is derived from its key
+    derived = {step.key: step.module.removeprefix("cutover_steps.") for step in registry.STEPS}
+    # Then it is steps/<key in snake_case>.py, and it exists
+    assert derived["CheckHealth"] == "steps.check_health" and derived["RetireOldVersion"] == "steps.retire_old_version"
+    assert not {key: module for key, module in derived.items() if module not in modules}, "a step without its module"
+    # And every other module of steps/ is one the steps share, so that a step's code is found from its key alone
+    others = {name for name in modules if name.startswith("steps.")} - set(derived.values())
+    assert others == SHARED_BY_STEPS, f"modules of steps/ that no registry key names: {sorted(others - SHARED_BY_STEPS)}"
 
 
 def test_only_the_adapters_import_the_aws_sdk():
