@@ -3,12 +3,12 @@ same context keys the stack takes (cdk.json, or a file of `cutover:…` keys), a
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import fields
 from typing import Any
 
 from cutover.exits import UsageError
+from cutover.local import node_banner
 
 # ARNs name the user's account and region; in the sandbox the same names live in the emulated ones.
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<rest>.+)$")
@@ -31,7 +31,7 @@ def read(path: str, *, region: str, account: str) -> dict[str, Any]:
     UsageError names the file and the key when the file is not JSON, names a `cutover:` key the stack does not
     take, or holds a value the stack would refuse.
     """
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+    node_banner.quiet()
     try:
         from cutover.cdk.settings import CONTEXT_KEYS, ReleaseOrchestratorProps
     except ImportError as error:

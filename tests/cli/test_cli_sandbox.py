@@ -15,6 +15,7 @@ from cutover_steps.registry import STEPS
 
 from cutover import ROOT
 from cutover.cdk import runtime_support
+from cutover.local import node_banner
 from tests.infrastructure.test_release_functions import pinned
 from tests.cli.helpers import cutover_process, sandbox_env, sandbox_process
 
@@ -221,7 +222,12 @@ def test_sandbox_settings_that_cover_the_demo_let_its_release_through(tmp_path):
 
 def test_sandbox_settings_refuse_an_unknown_key_before_starting(tmp_path):
     settings = _settings_file(tmp_path, {"cutover:clusterName": ["prod"]})
+    # (with nothing in the environment that quiets the CDK's Node banner, as on a user's machine)
+    env = {k: v for k, v in os.environ.items() if k != node_banner.VARIABLE}
     result = subprocess.run([sys.executable, "-m", "cutover", "sandbox", "up", "--port", "1", "--settings", settings],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
+    # The refusal is all it says: the Node the CDK runs on is not the sandbox's business
+    assert result.stderr.strip().startswith("cutover sandbox: --settings "), result.stderr
     assert "cutover:clusterName: not a setting of the stack" in result.stderr
+    assert "end-of-life" not in result.stderr

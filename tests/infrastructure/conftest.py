@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+from cutover.local import node_banner
+
+node_banner.quiet()
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import Validations  # noqa: E402

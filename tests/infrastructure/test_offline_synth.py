@@ -17,7 +17,7 @@ def test_synth_needs_no_network_no_package_index_and_no_docker(tmp_path):
     env.update(
         CDK_OUTDIR=str(tmp_path), PIP_NO_INDEX="1", PIP_INDEX_URL=f"{UNREACHABLE}/simple", PIP_FIND_LINKS="",
         PIP_CONFIG_FILE=os.devnull, HTTP_PROXY=UNREACHABLE, HTTPS_PROXY=UNREACHABLE, NO_PROXY="",
-        CDK_DOCKER=str(tmp_path / "no-docker"), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
+        CDK_DOCKER=str(tmp_path / "no-docker"),
     )
 
     # When the app is synthesized

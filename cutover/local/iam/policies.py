@@ -10,7 +10,6 @@ sandbox need no synth at start; tests/infrastructure fails when it is stale. Reg
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from functools import lru_cache
@@ -40,7 +39,9 @@ def local_settings() -> dict[str, Any]:
 def synthesize_template(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The CloudFormation template of the stack with the local settings, or with `settings` (ReleaseOrchestratorProps
     fields) in their place (no asset bundling)."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+    from cutover.local import node_banner
+
+    node_banner.quiet()
     import aws_cdk as cdk
 
     from cutover.cdk import CutoverStack
