@@ -227,7 +227,7 @@ def test_sandbox_settings_refuse_an_unknown_key_before_starting(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cutover", "sandbox", "up", "--port", "1", "--settings", settings],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    # The refusal is all it says: the Node the CDK runs on is not the sandbox's business
+    # Then the refusal is all it says, with no banner about the Node the CDK runs on
     assert result.stderr.strip().startswith("cutover sandbox: --settings "), result.stderr
     assert "cutover:clusterName: not a setting of the stack" in result.stderr
     assert "end-of-life" not in result.stderr
