@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from functools import lru_cache
 
 VARIABLE = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
 
 
+@lru_cache(maxsize=None)
 def major_version(node: str) -> str | None:
-    """The major version of the Node at `node` ("20" for v20.20.2); None when it does not run."""
+    """The major version of the Node at `node` ("20" for v20.20.2); None when it does not run. Asked once
+    per process: the sandbox quiets the banner when it reads the settings and again when it synthesizes."""
     try:
         done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from botocore import xform_name
+
 from cutover_steps import results
 from cutover_steps.results import StepResult
 
@@ -35,10 +37,6 @@ INTEGRATION_RESULTS: dict[str, type[StepResult]] = {"SnsPublishArn": results.Pub
 
 def integration_arns(partition: str) -> dict[str, str]:
     return {name: f"arn:{partition}:states:::{integration}" for name, integration in INTEGRATIONS.items()}
-
-
-# Where a step key's words meet: before each capital but the first.
-_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class Step:
     @property
     def module(self) -> str:
         """The module of the step's handler, named after the key: `CheckHealth` -> `cutover_steps.steps.check_health`."""
-        return f"cutover_steps.steps.{_SNAKE.sub('_', self.key).lower()}"
+        return f"cutover_steps.steps.{xform_name(self.key)}"
 
     @property
     def handler(self) -> str:
