@@ -225,12 +225,15 @@ def test_stop_after_the_switch_moves_nothing_back_and_says_what_is_left(demo):
 
 def test_a_watch_that_outlives_its_stopped_execution_changes_nothing(demo):
     # Given v2 holding at 50/50, watched inside one invocation of the watch function
-    watch_returned = threading.Event()
+    watch_started, watch_returned = threading.Event(), threading.Event()
+    lambdas.before_hooks.append(lambda key, event: key == "WatchAlarms" and watch_started.set())
     lambdas.after_hooks.append(lambda key, event, result: key == "WatchAlarms" and watch_returned.set())
     config = config_with(demo, alarm_check_seconds=1,
                          traffic_steps=[{"percent": 50, "hold_seconds": 15}, {"percent": 100, "hold_seconds": 0}])
     arn = start(demo, "2", config)
     assert operations.wait_for_state(demo.sfn, arn, "Watch alarms while traffic holds", 60)
+    # (the state is entered before its function is invoked: a stop in between would schedule no watch)
+    assert watch_started.wait(30)
     # When it is stopped mid-hold and undone: StopExecution does not stop the running function
     demo.sfn.stop_execution(executionArn=arn)
     _stopped(demo, arn)
