@@ -1,12 +1,11 @@
-"""Where moto behaves differently from AWS in ways a release can see, put back to AWS's behaviour;
-and one saving of time that changes nothing a release can see.
+"""Where moto behaves differently from AWS in ways a release can see, put back to AWS's behaviour.
 
 Each fix replaces one private moto method, which is why moto is pinned exactly.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 # Called with the execution ARN whenever an execution ends badly (stopped by StopExecution, failed,
 # timed out): the local engine delivers the status-change event AWS would send to EventBridge.
@@ -57,52 +56,6 @@ def keep_early_task_token_answers() -> None:
 
     answered_first.cutover_fix = True
     StateTaskServiceCallback._wait_for_task_token_heartbeat = answered_first
-
-
-def validate_each_definition_once() -> None:
-    """CreateStateMachine parses the definition to validate it (about half a second of CPU for the
-    release's). A definition text that was valid once is valid again: the local engine creates the
-    same one in every new account, so its validation is remembered. An invalid one is parsed, and
-    refused, every time."""
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    original = StepFunctionsParserBackend.__dict__["_validate_definition"].__func__
-    if getattr(original, "cutover_fix", False):
-        return
-    valid: set[str] = set()
-
-    def remembered(definition: str):
-        if definition not in valid:
-            original(definition=definition)
-            valid.add(definition)
-
-    remembered.cutover_fix = True
-    StepFunctionsParserBackend._validate_definition = staticmethod(remembered)
-
-
-def parse_each_definition_once() -> None:
-    """Each execution parses its definition again (about a third of a second of CPU for the
-    release's, most of a short release's own cost). The syntax tree of a definition text is the
-    same every time: it is kept, and only the evaluation components, which hold an execution's
-    state, are built anew for each execution."""
-    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-
-    original = AmazonStateLanguageParser.__dict__["parse"].__func__
-    if getattr(original, "cutover_fix", False):
-        return
-    trees: dict[str, Any] = {}
-
-    def parse(definition: str):
-        tree = trees.get(definition)
-        if tree is None:
-            program, tree = original(definition)  # an invalid definition raises here, every time
-            trees[definition] = tree
-            return program, tree
-        return Preprocessor().visit(tree), tree
-
-    parse.cutover_fix = True
-    AmazonStateLanguageParser.parse = staticmethod(parse)
 
 
 def end_task_token_waits_on_stop() -> None:
@@ -341,8 +294,6 @@ def install() -> None:
     answer_percentiles()
     make_dynamodb_writes_atomic()
     keep_early_task_token_answers()
-    validate_each_definition_once()
-    parse_each_definition_once()
     end_task_token_waits_on_stop()
     keep_the_reason_of_a_stop()
     announce_bad_ends()
