@@ -71,9 +71,12 @@ def _uses(item: pytest.Item) -> set[str]:
 
 # The order the tests are handed out in: those that take longest first, so that no process is
 # left with a long one at the end while the others idle (`make test` keeps this order).
-_FIRST = ("install", "sandbox", "engine", "chaos", "synth")
-# The tests that go to whichever process is free, one at a time: the fault matrix's cells.
-_SPREAD = "tests/chaos/test_sample.py::test_a_seeded_cell"
+_FIRST = ("install", "sandbox", "engine", "synth", "chaos")
+# The tests that go to whichever process is free, one at a time, after the files: the fault matrix's
+# cells, and the handlers' imports (each a process of its own: 25 of them one after another in one
+# test process ran on alone for half a minute after the others had finished).
+_SPREAD = ("tests/chaos/test_sample.py::test_a_seeded_cell",
+           "tests/unit/test_handler_imports.py::test_a_handler_imports_only_what_its_step_needs")
 
 
 @pytest.hookimpl(tryfirst=True)

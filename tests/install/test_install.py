@@ -50,8 +50,10 @@ def _venv(wheel: Path, where: Path, extra: str = "") -> Path:
     # Without pip of its own: the development pip installs into it (--python), which saves a minute.
     made = _run([sys.executable, "-m", "venv", "--without-pip", str(where)], cwd=where.parent)
     assert made.returncode == 0, made.stderr
+    # --no-compile: pip would compile every module of every package installed (botocore, moto, the
+    # CDK's dependencies…), most of the install's CPU; the commands run here compile what they import.
     installed = _run([sys.executable, "-m", "pip", "--python", str(where / "bin" / "python"), "install", "--quiet",
-                      f"{wheel}{extra}"], cwd=where.parent)
+                      "--no-compile", f"{wheel}{extra}"], cwd=where.parent)
     assert installed.returncode == 0, installed.stderr[-3000:]
     return where / "bin"
 
