@@ -50,8 +50,8 @@ def _venv(wheel: Path, where: Path, extra: str = "") -> Path:
     # Without pip of its own: the development pip installs into it (--python), which saves a minute.
     made = _run([sys.executable, "-m", "venv", "--without-pip", str(where)], cwd=where.parent)
     assert made.returncode == 0, made.stderr
-    # --no-compile: pip would compile every module of every package installed (botocore, moto, the
-    # CDK's dependencies…), most of the install's CPU; the commands run here compile what they import.
+    # --no-compile: pip would compile every module of every package it installs (botocore, moto, the
+    # CDK's dependencies…); the commands run here compile only what they import.
     installed = _run([sys.executable, "-m", "pip", "--python", str(where / "bin" / "python"), "install", "--quiet",
                       "--no-compile", f"{wheel}{extra}"], cwd=where.parent)
     assert installed.returncode == 0, installed.stderr[-3000:]
